@@ -1,0 +1,184 @@
+// SqliteKeyValueStore: a key-value store that is one table of the task's SQLite database.
+// Keys are BLOB primary keys of a WITHOUT ROWID table; SQLite orders BLOBs with memcmp, which
+// is exactly compareBytes, so ranges are index range scans in byte order.
+
+import type Database from 'better-sqlite3';
+import { prefixUpperBound, type KeyValueBytes } from '../bytes.ts';
+import type { KeyValueBytesStore } from '../key-value/key-value-bytes-store.ts';
+import { storeClosedError } from '../store.ts';
+import { PAGE_SIZE, paged, type SqliteStoreContext, tableName } from './sqlite-store-context.ts';
+
+type LowerOp = '' | '>=' | '>';
+type UpperOp = '' | '<=' | '<';
+
+export class SqliteKeyValueStore implements KeyValueBytesStore {
+  readonly name: string;
+  readonly kind = 'key-value' as const;
+  readonly persistent = true;
+  #open = true;
+  readonly #context: SqliteStoreContext;
+  readonly #table: string;
+  readonly #get: Database.Statement;
+  readonly #put: Database.Statement;
+  readonly #delete: Database.Statement;
+  readonly #deleteReturning: Database.Statement;
+  readonly #count: Database.Statement;
+  readonly #rangeStatements = new Map<string, Database.Statement>();
+
+  /** Created by SqliteDatabase.keyValueStore(). */
+  constructor(name: string, context: SqliteStoreContext) {
+    this.name = name;
+    this.#context = context;
+    this.#table = tableName('key-value', name);
+    this.#ensureSchema();
+    const db = context.db;
+    this.#get = db.prepare(`SELECT value FROM ${this.#table} WHERE key = ?`).pluck();
+    this.#put = db.prepare(
+      `INSERT INTO ${this.#table} (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
+    );
+    this.#delete = db.prepare(`DELETE FROM ${this.#table} WHERE key = ?`);
+    this.#deleteReturning = db.prepare(`DELETE FROM ${this.#table} WHERE key = ? RETURNING value`).pluck();
+    this.#count = db.prepare(`SELECT count(*) FROM ${this.#table}`).pluck();
+  }
+
+  get isOpen(): boolean {
+    return this.#open && this.#context.isOpen();
+  }
+
+  get(key: Buffer): Buffer | undefined {
+    this.#check();
+    return this.#get.get(key) as Buffer | undefined;
+  }
+
+  put(key: Buffer, value: Buffer | null): void {
+    this.#check();
+    this.#context.beginWrite();
+    if (value === null) this.#delete.run(key);
+    else this.#put.run(key, value);
+  }
+
+  putIfAbsent(key: Buffer, value: Buffer): Buffer | undefined {
+    this.#check();
+    const existing = this.#get.get(key) as Buffer | undefined;
+    if (existing === undefined) {
+      this.#context.beginWrite();
+      this.#put.run(key, value);
+    }
+    return existing;
+  }
+
+  putAll(entries: ReadonlyArray<readonly [Buffer, Buffer | null]>): void {
+    for (const [key, value] of entries) this.put(key, value);
+  }
+
+  delete(key: Buffer): Buffer | undefined {
+    this.#check();
+    this.#context.beginWrite();
+    return this.#deleteReturning.get(key) as Buffer | undefined;
+  }
+
+  range(from: Buffer | null, to: Buffer | null): Iterable<KeyValueBytes> {
+    this.#check();
+    return this.#range(from, from === null ? '' : '>=', to, to === null ? '' : '<=', false);
+  }
+
+  reverseRange(from: Buffer | null, to: Buffer | null): Iterable<KeyValueBytes> {
+    this.#check();
+    return this.#range(from, from === null ? '' : '>=', to, to === null ? '' : '<=', true);
+  }
+
+  prefixScan(prefix: Buffer): Iterable<KeyValueBytes> {
+    this.#check();
+    const upper = prefixUpperBound(prefix);
+    return this.#range(prefix, '>=', upper, upper === null ? '' : '<', false);
+  }
+
+  all(): Iterable<KeyValueBytes> {
+    this.#check();
+    return this.#range(null, '', null, '', false);
+  }
+
+  reverseAll(): Iterable<KeyValueBytes> {
+    this.#check();
+    return this.#range(null, '', null, '', true);
+  }
+
+  /** Exact (a count(*) scan), so cheap only for small tables; the runtime calls it rarely. */
+  approximateNumEntries(): number {
+    this.#check();
+    return this.#count.get() as number;
+  }
+
+  /** Applies the records inside the open write transaction; the caller commits them with the restored offset. */
+  restoreBatch(records: Iterable<{ key: Buffer; value: Buffer | null }>): void {
+    this.#check();
+    this.#context.beginWrite();
+    for (const { key, value } of records) {
+      if (value === null) this.#delete.run(key);
+      else this.#put.run(key, value);
+    }
+  }
+
+  /** Commits the task database: every store of the task, not only this one. */
+  flush(): void {
+    this.#check();
+    this.#context.commit();
+  }
+
+  /** Closes this view only; the table and uncommitted writes belong to the task database. */
+  close(): void {
+    this.#open = false;
+  }
+
+  /** @internal Recreates the table after a rollback removed it. */
+  reloadAfterRollback(): void {
+    this.#ensureSchema();
+  }
+
+  #ensureSchema(): void {
+    this.#context.db.exec(
+      `CREATE TABLE IF NOT EXISTS ${this.#table} (key BLOB PRIMARY KEY NOT NULL, value BLOB NOT NULL) WITHOUT ROWID`,
+    );
+  }
+
+  #range(from: Buffer | null, lowerOp: LowerOp, to: Buffer | null, upperOp: UpperOp, reverse: boolean): Iterable<KeyValueBytes> {
+    if (from !== null && to !== null) {
+      const c = Buffer.compare(from, to);
+      if (c > 0 || (c === 0 && (lowerOp === '>' || upperOp === '<'))) return [];
+    }
+    return paged<KeyValueBytes>((after) => {
+      // The cursor tightens the bound on the side the scan moves away from.
+      if (after === undefined) return this.#page(lowerOp, from, upperOp, to, reverse);
+      return reverse ? this.#page(lowerOp, from, '<', after.key, true) : this.#page('>', after.key, upperOp, to, false);
+    });
+  }
+
+  #page(lowerOp: LowerOp, lower: Buffer | null, upperOp: UpperOp, upper: Buffer | null, reverse: boolean): KeyValueBytes[] {
+    this.#check();
+    const statement = this.#rangeStatement(lowerOp, upperOp, reverse);
+    const params: Buffer[] = [];
+    if (lowerOp !== '') params.push(lower as Buffer);
+    if (upperOp !== '') params.push(upper as Buffer);
+    return statement.all(...params) as KeyValueBytes[];
+  }
+
+  #rangeStatement(lowerOp: LowerOp, upperOp: UpperOp, reverse: boolean): Database.Statement {
+    const id = `${lowerOp}|${upperOp}|${reverse}`;
+    let statement = this.#rangeStatements.get(id);
+    if (statement === undefined) {
+      const conditions: string[] = [];
+      if (lowerOp !== '') conditions.push(`key ${lowerOp} ?`);
+      if (upperOp !== '') conditions.push(`key ${upperOp} ?`);
+      const where = conditions.length === 0 ? '' : `WHERE ${conditions.join(' AND ')}`;
+      statement = this.#context.db.prepare(
+        `SELECT key, value FROM ${this.#table} ${where} ORDER BY key ${reverse ? 'DESC' : 'ASC'} LIMIT ${PAGE_SIZE}`,
+      );
+      this.#rangeStatements.set(id, statement);
+    }
+    return statement;
+  }
+
+  #check(): void {
+    if (!this.isOpen) throw storeClosedError(this.name);
+  }
+}

@@ -1,0 +1,162 @@
+// StateDirectory: the on-disk layout of an application's local state,
+// `<stateDir>/<applicationId>/<taskId>/`, and the per-task lock that keeps two processes from
+// using the same task's state at once (which would corrupt it, or silently lose the
+// exactly-once guarantee).
+
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+
+const LOCK_FILE = '.lock';
+const NAME = /^[A-Za-z0-9._-]+$/;
+// How long a lock file without a pid counts as being written rather than abandoned.
+const FRESH_LOCK_MS = 2_000;
+
+export class StateDirectory {
+  readonly stateDir: string;
+  readonly applicationId: string;
+  /** `<stateDir>/<applicationId>` */
+  readonly appDir: string;
+  readonly #locked = new Set<string>();
+
+  constructor(stateDir: string, applicationId: string) {
+    checkName('applicationId', applicationId);
+    this.stateDir = stateDir;
+    this.applicationId = applicationId;
+    this.appDir = join(stateDir, applicationId);
+  }
+
+  /** The task's directory, created if missing. */
+  taskDir(taskId: string): string {
+    checkName('taskId', taskId);
+    const dir = join(this.appDir, taskId);
+    mkdirSync(dir, { recursive: true });
+    return dir;
+  }
+
+  /**
+   * Takes the task's exclusive lock: a lock file created with O_EXCL that holds our pid.
+   * A lock left by a process that no longer exists is taken over. Locking a task this
+   * instance already holds is a no-op.
+   */
+  lock(taskId: string): void {
+    if (this.#locked.has(taskId)) return;
+    const dir = this.taskDir(taskId);
+    const lockPath = join(dir, LOCK_FILE);
+    for (let attempt = 0; attempt < 3; attempt++) {
+      let fd: number;
+      try {
+        fd = openSync(lockPath, 'wx');
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+        const owner = readOwner(lockPath);
+        if (owner !== undefined && isAlive(owner)) {
+          throw new Error(
+            `State directory ${dir} is locked by process ${owner}: two instances of "${this.applicationId}" must not share a stateDir`,
+          );
+        }
+        if (owner === undefined && isFresh(lockPath)) {
+          // Another process created the file and has not written its pid yet.
+          throw new Error(
+            `State directory ${dir} is being locked by another process: two instances of "${this.applicationId}" must not share a stateDir`,
+          );
+        }
+        // Stale: its process is gone, or its writer died between creating and writing it.
+        rmSync(lockPath, { force: true });
+        continue;
+      }
+      try {
+        writeSync(fd, String(process.pid));
+      } finally {
+        closeSync(fd);
+      }
+      this.#locked.add(taskId);
+      return;
+    }
+    throw new Error(`Could not lock state directory ${dir}: its lock file keeps reappearing; another process is taking it`);
+  }
+
+  /** Releases a lock this instance holds. */
+  unlock(taskId: string): void {
+    if (!this.#locked.delete(taskId)) return;
+    const lockPath = join(this.appDir, taskId, LOCK_FILE);
+    if (readOwner(lockPath) === process.pid) rmSync(lockPath, { force: true });
+  }
+
+  isLocked(taskId: string): boolean {
+    return this.#locked.has(taskId);
+  }
+
+  /**
+   * Deletes the task's local state. A lock held by this instance survives, so wiping does not
+   * open a window for another process to take the task.
+   */
+  wipe(taskId: string): void {
+    checkName('taskId', taskId);
+    const dir = join(this.appDir, taskId);
+    if (!this.#locked.has(taskId)) {
+      const owner = readOwner(join(dir, LOCK_FILE));
+      if (owner !== undefined && owner !== process.pid && isAlive(owner)) {
+        throw new Error(`Cannot wipe ${dir}: it is locked by process ${owner}`);
+      }
+      rmSync(dir, { recursive: true, force: true });
+      return;
+    }
+    let names: string[];
+    try {
+      names = readdirSync(dir);
+    } catch {
+      return;
+    }
+    for (const name of names) if (name !== LOCK_FILE) rmSync(join(dir, name), { recursive: true, force: true });
+  }
+
+  /** Task ids that have a directory, sorted. */
+  listTaskDirs(): string[] {
+    let names: string[];
+    try {
+      names = readdirSync(this.appDir);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw error;
+    }
+    return names.filter((name) => NAME.test(name) && statSync(join(this.appDir, name)).isDirectory()).sort();
+  }
+
+  /** Releases every lock this instance holds. */
+  close(): void {
+    for (const taskId of [...this.#locked]) this.unlock(taskId);
+  }
+}
+
+function checkName(what: string, value: string): void {
+  if (!NAME.test(value) || value === '.' || value === '..') {
+    throw new Error(`Invalid ${what} "${value}": use letters, digits, '.', '_' and '-' only (it becomes a directory name)`);
+  }
+}
+
+function readOwner(lockPath: string): number | undefined {
+  try {
+    const pid = Number(readFileSync(lockPath, 'utf8').trim());
+    return Number.isSafeInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function isFresh(lockPath: string): boolean {
+  try {
+    return Date.now() - statSync(lockPath).mtimeMs < FRESH_LOCK_MS;
+  } catch {
+    return false;
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: the process exists but belongs to another user.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
