@@ -1,0 +1,113 @@
+/**
+ * AdminPort on the client's Admin: idempotent topic creation with a clear error on a partition
+ * count mismatch, topic descriptions that say "missing" instead of throwing, and offsets keyed by
+ * partition.
+ */
+import { Admin, FetchIsolationLevels, ListOffsetTimestamps } from '@platformatic/kafka';
+import { TopicPartitionsMismatchError } from '../errors.ts';
+import type { AdminPort, IsolationLevel, TopicPartition, TopicSpec } from '../port.ts';
+import { topicPartitionKey } from '../port.ts';
+import { committedOffsets } from './committed.ts';
+import { type ConnectionConfig, baseOptions } from './connection.ts';
+import { hasApiError, mapped, toPortError } from './errors.ts';
+
+export class PlatformaticAdmin implements AdminPort {
+  readonly #admin: Admin;
+  readonly #config: ConnectionConfig;
+
+  constructor(config: ConnectionConfig) {
+    this.#config = config;
+    this.#admin = new Admin(baseOptions(config, `${config.clientId}-admin`));
+  }
+
+  async createTopics(topics: TopicSpec[]): Promise<void> {
+    for (const spec of topics) {
+      try {
+        await this.#admin.createTopics({
+          topics: [spec.name],
+          partitions: spec.partitions,
+          replicas: spec.replicationFactor ?? -1,
+          configs: Object.entries(spec.configs ?? {}).map(([name, value]) => ({ name, value })),
+        });
+      } catch (error) {
+        if (!hasApiError(error, 'TOPIC_ALREADY_EXISTS')) throw toPortError(error, this.#context([spec.name]));
+        const existing = (await this.describeTopics([spec.name])).get(spec.name);
+        if (existing && existing.partitions !== spec.partitions) {
+          throw new TopicPartitionsMismatchError(spec.name, spec.partitions, existing.partitions);
+        }
+      }
+    }
+  }
+
+  async describeTopics(names: string[]): Promise<Map<string, { partitions: number } | undefined>> {
+    const all = new Set(await mapped(this.#admin.listTopics({ includeInternals: true }), this.#context(names)));
+    const existing = names.filter((n) => all.has(n));
+    const result = new Map<string, { partitions: number } | undefined>(names.map((n) => [n, undefined]));
+    if (existing.length === 0) return result;
+    const metadata = await mapped(this.#admin.metadata({ topics: existing, forceUpdate: true }), this.#context(existing));
+    for (const name of existing) {
+      const topic = metadata.topics.get(name);
+      result.set(name, topic ? { partitions: topic.partitionsCount } : undefined);
+    }
+    return result;
+  }
+
+  async listOffsets(
+    partitions: TopicPartition[],
+    which: 'earliest' | 'latest',
+    isolationLevel: IsolationLevel = 'read_uncommitted',
+  ): Promise<Map<string, bigint>> {
+    const result = new Map<string, bigint>();
+    if (partitions.length === 0) return result;
+    const timestamp = which === 'earliest' ? ListOffsetTimestamps.EARLIEST : ListOffsetTimestamps.LATEST;
+    const byTopic = new Map<string, number[]>();
+    for (const tp of partitions) byTopic.set(tp.topic, [...(byTopic.get(tp.topic) ?? []), tp.partition]);
+    const listed = await mapped(
+      this.#admin.listOffsets({
+        topics: [...byTopic].map(([name, ps]) => ({ name, partitions: ps.map((partitionIndex) => ({ partitionIndex, timestamp })) })),
+        isolationLevel:
+          isolationLevel === 'read_committed' ? FetchIsolationLevels.READ_COMMITTED : FetchIsolationLevels.READ_UNCOMMITTED,
+      }),
+      this.#context([...byTopic.keys()]),
+    );
+    for (const topic of listed) {
+      for (const p of topic.partitions) result.set(topicPartitionKey({ topic: topic.name, partition: p.partitionIndex }), p.offset);
+    }
+    return result;
+  }
+
+  async deleteTopics(names: string[]): Promise<void> {
+    if (names.length === 0) return;
+    try {
+      await this.#admin.deleteTopics({ topics: names });
+    } catch (error) {
+      if (!hasApiError(error, 'UNKNOWN_TOPIC_OR_PARTITION', 'UNKNOWN_TOPIC_ID')) throw toPortError(error, this.#context(names));
+    }
+  }
+
+  async listGroups(): Promise<string[]> {
+    const groups = await mapped(this.#admin.listGroups(), this.#context());
+    return [...groups.keys()];
+  }
+
+  async groupOffsets(groupId: string, partitions: TopicPartition[]): Promise<Map<string, bigint>> {
+    return mapped(committedOffsets(this.#admin, groupId, partitions, 30_000), this.#context());
+  }
+
+  async deleteGroups(groupIds: string[]): Promise<void> {
+    if (groupIds.length === 0) return;
+    try {
+      await this.#admin.deleteGroups({ groups: groupIds });
+    } catch (error) {
+      if (!hasApiError(error, 'GROUP_ID_NOT_FOUND')) throw toPortError(error, this.#context());
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.#admin.close();
+  }
+
+  #context(topics?: string[]) {
+    return { bootstrapServers: this.#config.bootstrapServers, ...(topics ? { topics } : {}) };
+  }
+}

@@ -1,0 +1,216 @@
+/**
+ * The fetch loop behind both the group consumer and the partition reader.
+ *
+ * The client's MessagesStream owns positions, cannot seek or pause a partition, keeps stale
+ * positions across rebalances for partitions without a commit, and buffers records of revoked
+ * partitions. This loop owns the positions instead and calls the client's low-level `fetch`
+ * (one request per leader, on the fetcher's own connections so a long poll never delays the
+ * group's heartbeats). A response is applied only if the partition's position did not move while
+ * it was in flight, so a `seek` always wins.
+ *
+ * read_committed: the client drops records of aborted transactions only when the abort marker is
+ * in the same response. When it is not (the response was cut by size), records from the first
+ * offset of that open aborted range on are held back and fetched again, so an aborted record is
+ * never delivered.
+ */
+import { type Consumer, FetchIsolationLevels } from '@platformatic/kafka';
+import { OffsetOutOfRangeError } from '../errors.ts';
+import { type ConsumedRecord, type IsolationLevel, type RawHeaders, type TopicPartition, topicPartitionKey } from '../port.ts';
+import { errorFacts } from './errors.ts';
+
+const IS_CONTROL = 0b10_0000;
+
+type FetchResponse = Awaited<ReturnType<Consumer['fetch']>>;
+
+export interface FetchPosition extends TopicPartition {
+  offset: bigint;
+  /** Exclusive end; the partition is finished once `offset >= until`. */
+  until?: bigint;
+}
+
+export interface FetcherOptions {
+  isolationLevel: IsolationLevel;
+  maxWaitMs: number;
+  maxBytesPerPartition: number;
+}
+
+export class Fetcher {
+  readonly #client: Consumer;
+  readonly #options: FetcherOptions;
+  readonly positions = new Map<string, FetchPosition>();
+  readonly paused = new Set<string>();
+
+  constructor(client: Consumer, options: FetcherOptions) {
+    this.#client = client;
+    this.#options = options;
+  }
+
+  set(position: FetchPosition): void {
+    this.positions.set(topicPartitionKey(position), { ...position });
+  }
+
+  remove(tp: TopicPartition): void {
+    this.positions.delete(topicPartitionKey(tp));
+    this.paused.delete(topicPartitionKey(tp));
+  }
+
+  clear(): void {
+    this.positions.clear();
+    this.paused.clear();
+  }
+
+  /** Partitions that still have something to read. */
+  active(): FetchPosition[] {
+    const result: FetchPosition[] = [];
+    for (const [key, pos] of this.positions) {
+      if (this.paused.has(key)) continue;
+      if (pos.until !== undefined && pos.offset >= pos.until) continue;
+      result.push(pos);
+    }
+    return result;
+  }
+
+  /**
+   * One fetch round over the active partitions. Resolves with the records in offset order per
+   * partition, or an empty array after `maxWaitMs`. Throws OffsetOutOfRangeError naming the
+   * partitions whose position is outside the log.
+   */
+  async fetch(): Promise<ConsumedRecord[]> {
+    const targets = this.active();
+    if (targets.length === 0) return [];
+    const topics = [...new Set(targets.map((t) => t.topic))];
+    this.#client.topics.trackAll(...topics.filter((t) => !this.#client.topics.has(t)));
+    const metadata = await this.#client.metadata({ topics });
+    const byNode = new Map<number, Map<string, FetchPosition[]>>();
+    const names = new Map<string, string>();
+    for (const pos of targets) {
+      const topic = metadata.topics.get(pos.topic);
+      const leader = topic?.partitions[pos.partition]?.leader;
+      if (topic === undefined || leader === undefined) continue;
+      names.set(topic.id, pos.topic);
+      let node = byNode.get(leader);
+      if (!node) byNode.set(leader, (node = new Map()));
+      const list = node.get(topic.id) ?? [];
+      list.push({ ...pos });
+      node.set(topic.id, list);
+    }
+    const isolationLevel =
+      this.#options.isolationLevel === 'read_committed' ? FetchIsolationLevels.READ_COMMITTED : FetchIsolationLevels.READ_UNCOMMITTED;
+    const responses = await Promise.all(
+      [...byNode].map(async ([node, byTopic]) => {
+        const request = [...byTopic].map(([topicId, positions]) => ({
+          topicId,
+          partitions: positions.map((p) => ({
+            partition: p.partition,
+            fetchOffset: p.offset,
+            partitionMaxBytes: this.#options.maxBytesPerPartition,
+            currentLeaderEpoch: -1,
+            lastFetchedEpoch: -1,
+          })),
+        }));
+        try {
+          return await this.#client.fetch({ node, topics: request, maxWaitTime: this.#options.maxWaitMs, minBytes: 1, isolationLevel });
+        } catch (error) {
+          throw this.#outOfRange(error, names) ?? error;
+        }
+      }),
+    );
+    const requested = new Map(targets.map((t) => [topicPartitionKey(t), t.offset]));
+    const records: ConsumedRecord[] = [];
+    for (const response of responses) this.#apply(response, names, requested, records);
+    return records;
+  }
+
+  #apply(response: FetchResponse, names: Map<string, string>, requested: Map<string, bigint>, out: ConsumedRecord[]): void {
+    for (const topicResponse of response.responses) {
+      const topic = names.get(topicResponse.topicId);
+      if (topic === undefined) continue;
+      for (const partitionResponse of topicResponse.partitions) {
+        const partition = partitionResponse.partitionIndex;
+        const key = `${topic}:${partition}`;
+        const position = this.positions.get(key);
+        const from = requested.get(key);
+        // Sought, unassigned or paused while the request was in flight: this answer is stale.
+        if (position === undefined || from === undefined || position.offset !== from || this.paused.has(key)) continue;
+        const batches = partitionResponse.records;
+        if (!batches || batches.length === 0) continue;
+        // Aborted ranges whose abort marker is not in this response: hold back from their start.
+        let holdFrom: bigint | undefined;
+        const aborted = partitionResponse.abortedTransactions ?? [];
+        if (this.#options.isolationLevel === 'read_committed' && aborted.length > 0) {
+          for (const range of aborted) {
+            const closed = batches.some(
+              (b: { attributes: number; producerId: bigint; firstOffset: bigint }) => (b.attributes & IS_CONTROL) !== 0 && b.producerId === range.producerId && b.firstOffset >= range.firstOffset,
+            );
+            if (!closed && (holdFrom === undefined || range.firstOffset < holdFrom)) holdFrom = range.firstOffset;
+          }
+        }
+        let next = position.offset;
+        for (const batch of batches) {
+          const lastOffset = batch.firstOffset + BigInt(batch.lastOffsetDelta);
+          if (holdFrom !== undefined && lastOffset >= holdFrom) {
+            if (holdFrom > next) next = holdFrom;
+            break;
+          }
+          if (position.until !== undefined && batch.firstOffset >= position.until) break;
+          if (!(batch.attributes & IS_CONTROL)) {
+            for (const record of batch.records) {
+              const offset = batch.firstOffset + BigInt(record.offsetDelta);
+              if (offset < position.offset) continue;
+              if (position.until !== undefined && offset >= position.until) break;
+              out.push({
+                topic,
+                partition,
+                offset,
+                timestamp: Number(batch.firstTimestamp + record.timestampDelta),
+                key: record.key ?? null,
+                value: record.value ?? null,
+                headers: toHeaders(record.headers),
+              });
+            }
+          }
+          next = lastOffset + 1n;
+        }
+        if (position.until !== undefined && next > position.until) next = position.until;
+        if (next > position.offset) position.offset = next;
+      }
+    }
+  }
+
+  #outOfRange(error: unknown, names: Map<string, string>): OffsetOutOfRangeError | undefined {
+    if (!errorFacts(error).apiIds.has('OFFSET_OUT_OF_RANGE')) return undefined;
+    const response = findResponse(error);
+    const partitions: TopicPartition[] = [];
+    for (const t of response?.responses ?? []) {
+      const topic = names.get(t.topicId);
+      if (topic === undefined) continue;
+      for (const p of t.partitions) if (p.errorCode === 1) partitions.push({ topic, partition: p.partitionIndex });
+    }
+    return new OffsetOutOfRangeError(partitions, { cause: error });
+  }
+}
+
+function findResponse(error: unknown): FetchResponse | undefined {
+  const seen = new Set<unknown>();
+  const visit = (e: unknown): FetchResponse | undefined => {
+    if (e === null || typeof e !== 'object' || seen.has(e)) return undefined;
+    seen.add(e);
+    const err = e as { response?: FetchResponse; errors?: unknown[]; cause?: unknown };
+    if (err.response?.responses) return err.response;
+    for (const inner of err.errors ?? []) {
+      const found = visit(inner);
+      if (found) return found;
+    }
+    return visit(err.cause);
+  };
+  return visit(error);
+}
+
+const EMPTY = Buffer.alloc(0);
+
+function toHeaders(headers: [Buffer | null, Buffer | null][]): RawHeaders {
+  if (headers.length === 0) return [];
+  const result: Array<readonly [string, Buffer]> = [];
+  for (const [k, v] of headers) result.push([k === null ? '' : k.toString('utf8'), v ?? EMPTY]);
+  return result;
+}

@@ -1,0 +1,196 @@
+/**
+ * ProducerPort and TransactionPort on the client's Producer.
+ *
+ * - Idempotent mode allows one in-flight request per connection, so `send` takes a batch and the
+ *   client turns it into one produce request per leader.
+ * - Partitions are resolved here (Java-compatible, see partitioner.ts), which also gives each
+ *   record its offset: the broker acknowledges one base offset per partition and the records of a
+ *   partition keep their order within the request.
+ * - Transactions: the client's transaction timeout is its `timeout` option (5 s by default,
+ *   also the per-request timeout); it is set from `transactionTimeoutMs`.
+ * - `sendOffsets` adds the group to the transaction once, then one TxnOffsetCommit per partition
+ *   (the highest offset only), each awaited: the client deduplicates concurrent offset commits of
+ *   one producer, so firing them together would silently drop all but the first. The generation
+ *   and member sent are those of the poll that produced the records, so the broker rejects the
+ *   offsets of a member that has been rebalanced away.
+ */
+import { type MessageToProduce, Producer } from '@platformatic/kafka';
+import { KafkaClientError } from '../errors.ts';
+import type { ConsumerPort, ProducedRecord, ProducerOptions, ProducerPort, RecordMetadata, TopicPartitionOffset, TransactionPort } from '../port.ts';
+import { type ConnectionConfig, baseOptions } from './connection.ts';
+import { latestPerPartition, PlatformaticConsumer } from './consumer.ts';
+import { toPortError } from './errors.ts';
+import { Partitioner } from './partitioner.ts';
+
+const DEFAULT_TRANSACTION_TIMEOUT_MS = 60_000;
+
+type Transaction = Awaited<ReturnType<Producer['beginTransaction']>>;
+
+export class PlatformaticProducer implements ProducerPort {
+  readonly #config: ConnectionConfig;
+  readonly #options: ProducerOptions;
+  readonly #producer: Producer;
+  readonly #partitioner = new Partitioner();
+  #transaction: PlatformaticTransaction | undefined;
+
+  constructor(config: ConnectionConfig, options: ProducerOptions) {
+    this.#config = config;
+    this.#options = options;
+    const transactional = options.transactionalId !== undefined;
+    this.#producer = new Producer({
+      ...baseOptions(config, options.clientId),
+      idempotent: options.idempotent || transactional,
+      acks: -1,
+      ...(transactional
+        ? { transactionalId: options.transactionalId, timeout: options.transactionTimeoutMs ?? DEFAULT_TRANSACTION_TIMEOUT_MS }
+        : {}),
+    });
+  }
+
+  async send(records: ProducedRecord[]): Promise<RecordMetadata[]> {
+    if (this.#options.transactionalId !== undefined) {
+      throw new KafkaClientError('A transactional producer sends inside a transaction: use beginTransaction().send()');
+    }
+    return this.produce(records, (messages) => this.#producer.send({ messages }));
+  }
+
+  async beginTransaction(): Promise<TransactionPort> {
+    const transactionalId = this.#options.transactionalId;
+    if (transactionalId === undefined) {
+      throw new KafkaClientError('beginTransaction() needs a producer created with a transactionalId');
+    }
+    if (this.#transaction && !this.#transaction.done) {
+      throw new KafkaClientError(`Producer "${transactionalId}" already has an open transaction: commit or abort it first`);
+    }
+    try {
+      const tx = await this.#producer.beginTransaction();
+      this.#transaction = new PlatformaticTransaction(this, tx, transactionalId);
+      return this.#transaction;
+    } catch (error) {
+      throw this.mapError(error);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.#producer.close();
+  }
+
+  /** Resolves partitions, sends, and maps the per-partition base offsets back onto the records. */
+  async produce(
+    records: ProducedRecord[],
+    send: (messages: MessageToProduce[]) => Promise<{ offsets?: { topic: string; partition: number; offset: bigint }[] }>,
+  ): Promise<RecordMetadata[]> {
+    if (records.length === 0) return [];
+    try {
+      const topics = [...new Set(records.map((r) => r.topic))];
+      const metadata = await this.#producer.metadata({ topics });
+      const messages: MessageToProduce[] = [];
+      const placed: { topic: string; partition: number; index: number }[] = [];
+      const perPartition = new Map<string, number>();
+      for (const record of records) {
+        const count = metadata.topics.get(record.topic)?.partitionsCount ?? 1;
+        const partition = record.partition ?? this.#partitioner.partition(record.key, count);
+        const key = `${record.topic}:${partition}`;
+        const index = perPartition.get(key) ?? 0;
+        perPartition.set(key, index + 1);
+        placed.push({ topic: record.topic, partition, index });
+        messages.push({
+          topic: record.topic,
+          partition,
+          key: record.key ?? undefined,
+          value: record.value ?? undefined,
+          ...(record.timestamp !== undefined ? { timestamp: BigInt(record.timestamp) } : {}),
+          ...(record.headers && record.headers.length > 0
+            ? { headers: new Map(record.headers.map(([k, v]) => [Buffer.from(k), v] as [Buffer, Buffer])) }
+            : {}),
+        });
+      }
+      const result = await send(messages);
+      const base = new Map((result.offsets ?? []).map((o) => [`${o.topic}:${o.partition}`, o.offset]));
+      return placed.map((p) => ({
+        topic: p.topic,
+        partition: p.partition,
+        offset: (base.get(`${p.topic}:${p.partition}`) ?? -1n) + (base.has(`${p.topic}:${p.partition}`) ? BigInt(p.index) : 0n),
+      }));
+    } catch (error) {
+      throw this.mapError(error, [...new Set(records.map((r) => r.topic))]);
+    }
+  }
+
+  mapError(error: unknown, topics?: string[]): Error {
+    return toPortError(error, {
+      bootstrapServers: this.#config.bootstrapServers,
+      ...(topics ? { topics } : {}),
+      ...(this.#options.transactionalId !== undefined ? { transactionalId: this.#options.transactionalId } : {}),
+    });
+  }
+}
+
+class PlatformaticTransaction implements TransactionPort {
+  readonly #producer: PlatformaticProducer;
+  readonly #tx: Transaction;
+  readonly #transactionalId: string;
+  done = false;
+
+  constructor(producer: PlatformaticProducer, tx: Transaction, transactionalId: string) {
+    this.#producer = producer;
+    this.#tx = tx;
+    this.#transactionalId = transactionalId;
+  }
+
+  send(records: ProducedRecord[]): Promise<RecordMetadata[]> {
+    this.#checkOpen();
+    return this.#producer.produce(records, (messages) => this.#tx.send({ messages }));
+  }
+
+  async sendOffsets(consumer: ConsumerPort, offsets: TopicPartitionOffset[]): Promise<void> {
+    this.#checkOpen();
+    if (!(consumer instanceof PlatformaticConsumer)) {
+      throw new KafkaClientError('sendOffsets() needs a consumer created by the same client factory');
+    }
+    const latest = latestPerPartition(offsets);
+    if (latest.length === 0) return;
+    const context = consumer.transactionContext(latest);
+    try {
+      await this.#tx.addConsumer(context.client);
+      const coordinatorId = await context.client.findGroupCoordinator();
+      for (const o of latest) {
+        // The client commits `offset + 1` of the message it is given: hand it the last processed one.
+        await this.#tx.addOffset({
+          topic: o.topic,
+          partition: o.partition,
+          offset: o.offset - 1n,
+          metadata: {
+            consumer: { groupId: context.groupId, generationId: context.generationId, memberId: context.memberId, coordinatorId },
+          },
+        } as never);
+      }
+    } catch (error) {
+      throw this.#producer.mapError(error);
+    }
+  }
+
+  async commit(): Promise<void> {
+    this.#checkOpen();
+    try {
+      await this.#tx.commit();
+      this.done = true;
+    } catch (error) {
+      throw this.#producer.mapError(error);
+    }
+  }
+
+  async abort(): Promise<void> {
+    if (this.done) return;
+    try {
+      await this.#tx.abort();
+      this.done = true;
+    } catch (error) {
+      throw this.#producer.mapError(error);
+    }
+  }
+
+  #checkOpen(): void {
+    if (this.done) throw new KafkaClientError(`The transaction of "${this.#transactionalId}" has already ended`);
+  }
+}
