@@ -1,0 +1,2 @@
+export { murmur2, toPositive } from './murmur2.ts';
+export { partitionForKey } from './partitioner.ts';
