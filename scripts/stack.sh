@@ -1,0 +1,549 @@
+#!/usr/bin/env bash
+# The local stack: a real Kafka broker, PostgreSQL (wal_level=logical) and Redis.
+#
+#   scripts/stack.sh up             start what is missing (a no-op when everything runs)
+#   scripts/stack.sh down [--wipe]  stop the broker this script started (--wipe or KP_WIPE=1
+#                                   also deletes its data for a fresh start)
+#   scripts/stack.sh status         what runs where
+#
+# Kafka, first match wins:
+#   1. KAFKA_BOOTSTRAP_SERVERS is set: that cluster is used as is (only checked to answer).
+#   2. A Docker engine answers: `docker compose up -d --wait kafka` with docker-compose.yml.
+#   3. Otherwise the Apache Kafka broker is run from its Maven Central jars with the machine's
+#      Java (17+): jars in .stack/kafka/libs, data in .stack/kafka/data, logs in .stack/kafka/logs.
+# PostgreSQL and Redis are checked on 127.0.0.1 (or PGHOST/PGPORT/PGUSER, DATABASE_URL, REDIS_URL)
+# and started with the machine's own servers when they are down and that is possible.
+# The endpoints are written to .stack/env for tests and demos.
+#
+# CI=true: any service that is not available is an error (outside CI, PostgreSQL or Redis
+# missing is a warning and the service is left out of .stack/env).
+#
+# Overrides: KP_KAFKA_MODE=auto|jars|docker, KP_KAFKA_VERSION, KP_KAFKA_PORT (9092),
+# KP_KAFKA_CONTROLLER_PORT (9093), KP_KAFKA_HEAP (-Xmx768m), KP_KAFKA_START_TIMEOUT (60 s),
+# KP_KAFKA_STOP_TIMEOUT (30 s), KP_JAVA (java), KP_MVN (mvn).
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+
+STACK_DIR="$KP_ROOT/.stack"
+ENV_FILE="$STACK_DIR/env"
+K_DIR="$STACK_DIR/kafka"
+K_LIBS="$K_DIR/libs"
+K_DATA="$K_DIR/data"
+K_LOGS="$K_DIR/logs"
+K_PIDFILE="$K_DIR/broker.pid"
+K_PROPS="$K_DIR/server.properties"
+K_TEMPLATES="$KP_ROOT/scripts/kafka"
+COMPOSE_FILE="$KP_ROOT/docker-compose.yml"
+
+KAFKA_VERSION="${KP_KAFKA_VERSION:-4.1.1}"
+K_HOST=127.0.0.1
+K_PORT="${KP_KAFKA_PORT:-9092}"
+K_CPORT="${KP_KAFKA_CONTROLLER_PORT:-9093}"
+K_HEAP="${KP_KAFKA_HEAP:--Xmx768m -Xms256m}"
+K_START_TIMEOUT="${KP_KAFKA_START_TIMEOUT:-60}"
+K_STOP_TIMEOUT="${KP_KAFKA_STOP_TIMEOUT:-30}"
+K_MODE="${KP_KAFKA_MODE:-auto}"
+if [ -n "${KP_JAVA:-}" ]; then JAVA="$KP_JAVA"
+elif [ -n "${JAVA_HOME:-}" ] && [ -x "$JAVA_HOME/bin/java" ]; then JAVA="$JAVA_HOME/bin/java"
+else JAVA=java; fi
+MVN="${KP_MVN:-mvn}"
+
+PG_DB=kafka_pattern
+PG_HOST="${PGHOST:-127.0.0.1}"
+PG_PORT="${PGPORT:-5432}"
+PG_USER="${PGUSER:-postgres}"
+REDIS_URL_RESOLVED="${REDIS_URL:-redis://127.0.0.1:6379}"
+
+is_ci() { [ "${CI:-}" = "true" ] || [ "${CI:-}" = "1" ]; }
+say() { echo "stack: $*"; }
+warn() { echo "warning: $*" >&2; }
+rel() { echo "${1#"$KP_ROOT"/}"; }
+is_local_host() { case "$1" in 127.0.0.1 | localhost | ::1 | "") return 0 ;; *) return 1 ;; esac; }
+is_root() { [ "$(id -u)" = 0 ]; }
+
+# A service that is optional outside CI: an error in CI, a warning otherwise.
+soft_fail() {
+  if is_ci; then kp_die "$*"; fi
+  warn "$* (continuing without it; with CI=true this is an error)"
+}
+
+port_open() { # host port: true when something accepts TCP connections there
+  timeout 2 bash -c 'exec 3<>"/dev/tcp/$0/$1"' "$1" "$2" 2>/dev/null
+}
+
+port_owner() { # port: "name pid N" of the listener when ss can tell, else nothing
+  command -v ss >/dev/null 2>&1 || return 0
+  ss -ltnpH "sport = :$1" 2>/dev/null | sed -n 's/.*users:(("\([^"]*\)",pid=\([0-9]*\).*/\1 pid \2/p' | head -n1
+}
+
+docker_ok() {
+  command -v docker >/dev/null 2>&1 && timeout 15 docker info >/dev/null 2>&1
+}
+
+# Daemons started from here must not inherit the lock descriptor (fd 9), or they would hold
+# the lock for as long as they run.
+compose() { docker compose -f "$COMPOSE_FILE" "$@" 9<&-; }
+
+lock_stack() { # serialises concurrent up/down; the lock goes away with this process
+  mkdir -p "$K_DIR"
+  command -v flock >/dev/null 2>&1 || return 0
+  exec 9<"$K_DIR"
+  flock -n 9 && return 0
+  say "waiting for another scripts/stack.sh to finish"
+  flock -w 180 9 || kp_die "another scripts/stack.sh is still running (waited 180 s): wait for it, or stop it"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Kafka: the broker run from Maven Central jars
+# ---------------------------------------------------------------------------------------------
+
+broker_pid() { # pid of our running broker, or nothing
+  local pid=""
+  if [ -f "$K_PIDFILE" ]; then
+    pid="$(tr -dc 0-9 <"$K_PIDFILE")"
+    if [ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] &&
+      tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF "kafka.Kafka $K_PROPS"; then
+      echo "$pid"
+      return 0
+    fi
+    rm -f "$K_PIDFILE" # stale
+  fi
+  # A broker started from this checkout whose pid file was lost.
+  pid="$(pgrep -f -- "kafka\\.Kafka ${K_PROPS//./\\.}" 2>/dev/null | head -n1 || true)"
+  if [ -n "$pid" ]; then
+    echo "$pid" >"$K_PIDFILE"
+    echo "$pid"
+  fi
+}
+
+broker_started_in_log() { # offset: true when the log written after offset says the broker started
+  local log="$K_LOGS/server.log"
+  [ -f "$log" ] || return 1
+  tail -c "+$(($1 + 1))" "$log" 2>/dev/null | grep -q "Kafka Server started"
+}
+
+check_java() {
+  local remedy="apt-get install openjdk-17-jre-headless maven, or start Docker, or set KAFKA_BOOTSTRAP_SERVERS to an existing cluster"
+  command -v "$JAVA" >/dev/null 2>&1 || kp_die "java not found (the local Kafka broker needs Java 17+): $remedy"
+  local v major
+  v="$("$JAVA" -version 2>&1 | sed -n 's/.*version "\([^"]*\)".*/\1/p' | head -n1)"
+  major="${v%%.*}"
+  [ "$major" = 1 ] && major=8
+  [[ "$major" =~ ^[0-9]+$ ]] || kp_die "could not run $JAVA -version (the local Kafka broker needs Java 17+): $remedy"
+  [ "$major" -ge 17 ] || kp_die "java $v is too old (the local Kafka broker needs Java 17+): $remedy"
+}
+
+resolve_jars() {
+  local stamp="$K_LIBS/.resolved" want
+  want="kafka=$KAFKA_VERSION pom=$(sha256sum "$K_TEMPLATES/pom.xml" | cut -c1-16)"
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -f "$K_LIBS/kafka_2.13-$KAFKA_VERSION.jar" ]; then
+    return 0
+  fi
+  command -v "$MVN" >/dev/null 2>&1 ||
+    kp_die "mvn not found (needed once to fetch the Kafka $KAFKA_VERSION jars from Maven Central): apt-get install maven, or start Docker, or set KAFKA_BOOTSTRAP_SERVERS to an existing cluster"
+  say "fetching Apache Kafka $KAFKA_VERSION jars from Maven Central into $(rel "$K_LIBS") (once)"
+  local build="$K_DIR/build" tmp="$K_DIR/libs.tmp"
+  rm -rf "$build" "$tmp"
+  mkdir -p "$build" "$K_LOGS"
+  cp "$K_TEMPLATES/pom.xml" "$build/pom.xml"
+  if ! (cd "$build" && "$MVN" -B -q -f pom.xml dependency:copy-dependencies \
+    -Dkafka.version="$KAFKA_VERSION" -DoutputDirectory="$tmp" -DincludeScope=runtime) >"$K_LOGS/maven.log" 2>&1; then
+    tail -n 15 "$K_LOGS/maven.log" >&2
+    kp_die "Maven could not fetch org.apache.kafka:kafka_2.13:$KAFKA_VERSION: Maven Central must be reachable (log: $(rel "$K_LOGS")/maven.log)"
+  fi
+  [ -f "$tmp/kafka_2.13-$KAFKA_VERSION.jar" ] ||
+    kp_die "Maven finished but kafka_2.13-$KAFKA_VERSION.jar is missing (log: $(rel "$K_LOGS")/maven.log)"
+  rm -rf "$K_LIBS" "$build"
+  mv "$tmp" "$K_LIBS"
+  echo "$want" >"$stamp"
+}
+
+write_broker_config() {
+  mkdir -p "$K_DATA" "$K_LOGS"
+  sed -e "s|@HOST@|$K_HOST|g" -e "s|@PORT@|$K_PORT|g" -e "s|@CONTROLLER_PORT@|$K_CPORT|g" \
+    -e "s|@DATA_DIR@|$K_DATA|g" "$K_TEMPLATES/server.properties" >"$K_PROPS.tmp"
+  mv "$K_PROPS.tmp" "$K_PROPS"
+  cp "$K_TEMPLATES/log4j2.properties" "$K_DIR/log4j2.properties"
+}
+
+kafka_java() { # runs a Kafka class with the resolved jars; output to the given log
+  local log="$1"
+  shift
+  "$JAVA" -Xmx256m -Dlog4j2.configurationFile="$K_DIR/log4j2.properties" -Dkafka.logs.dir="$K_LOGS" \
+    -cp "$K_LIBS/*" "$@" >>"$log" 2>&1
+}
+
+format_storage() {
+  [ -f "$K_DATA/meta.properties" ] && return 0
+  local id_file="$K_DIR/cluster.id" id
+  if [ -s "$id_file" ]; then
+    id="$(cat "$id_file")"
+  else
+    id="$("$JAVA" -cp "$K_LIBS/*" kafka.tools.StorageTool random-uuid 2>>"$K_LOGS/storage.log" | tail -n1)"
+    [ -n "$id" ] || kp_die "could not generate a Kafka cluster id (log: $(rel "$K_LOGS")/storage.log)"
+    echo "$id" >"$id_file"
+  fi
+  say "formatting broker storage in $(rel "$K_DATA") (cluster id $id)"
+  kafka_java "$K_LOGS/storage.log" kafka.tools.StorageTool format -t "$id" -c "$K_PROPS" --standalone --ignore-formatted ||
+    kp_die "could not format Kafka storage in $(rel "$K_DATA") (log: $(rel "$K_LOGS")/storage.log); 'scripts/stack.sh down --wipe' starts fresh"
+}
+
+stop_pid() { # pid timeout-seconds: SIGTERM, wait, then SIGKILL
+  local pid="$1" limit="$2" i=0
+  kill -TERM "$pid" 2>/dev/null || return 0
+  while kill -0 "$pid" 2>/dev/null; do
+    if [ "$i" -ge $((limit * 5)) ]; then
+      warn "broker (pid $pid) did not stop within ${limit}s: sending SIGKILL"
+      kill -KILL "$pid" 2>/dev/null || true
+      sleep 0.5
+      break
+    fi
+    sleep 0.2
+    i=$((i + 1))
+  done
+  while kill -0 "$pid" 2>/dev/null; do sleep 0.2; done
+}
+
+print_broker_logs() {
+  echo "---- last lines of $(rel "$K_LOGS")/server.log ----" >&2
+  tail -n 30 "$K_LOGS/server.log" >&2 2>/dev/null || true
+  if [ -s "$K_LOGS/broker.out" ]; then
+    echo "---- $(rel "$K_LOGS")/broker.out ----" >&2
+    tail -n 15 "$K_LOGS/broker.out" >&2
+  fi
+}
+
+wait_broker_ready() { # pid log-offset
+  local pid="$1" offset="$2" deadline=$((SECONDS + K_START_TIMEOUT))
+  while [ "$SECONDS" -lt "$deadline" ]; do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      rm -f "$K_PIDFILE"
+      print_broker_logs
+      kp_die "the Kafka broker exited during startup (logs above, in $(rel "$K_LOGS")/)"
+    fi
+    if broker_started_in_log "$offset" && port_open "$K_HOST" "$K_PORT"; then
+      return 0
+    fi
+    sleep 0.5
+  done
+  print_broker_logs
+  stop_pid "$pid" 10
+  rm -f "$K_PIDFILE"
+  kp_die "the Kafka broker was not ready within ${K_START_TIMEOUT}s (logs above, in $(rel "$K_LOGS")/)"
+}
+
+kafka_up_jars() {
+  local pid
+  pid="$(broker_pid)"
+  if [ -n "$pid" ]; then
+    if port_open "$K_HOST" "$K_PORT"; then
+      say "Kafka already running at $K_HOST:$K_PORT (pid $pid): nothing to do"
+      return 0
+    fi
+    say "Kafka broker (pid $pid) is starting: waiting for it"
+    wait_broker_ready "$pid" "$(cat "$K_DIR/broker.logoffset" 2>/dev/null || echo 0)"
+    say "Kafka ready at $K_HOST:$K_PORT (pid $pid)"
+    return 0
+  fi
+  local p owner
+  for p in "$K_PORT" "$K_CPORT"; do
+    if port_open "$K_HOST" "$p"; then
+      owner="$(port_owner "$p")"
+      kp_die "port $p on $K_HOST is taken by another process${owner:+ ($owner)}: stop it, or set KAFKA_BOOTSTRAP_SERVERS=host:port to use a running cluster"
+    fi
+  done
+  check_java
+  resolve_jars
+  write_broker_config
+  format_storage
+
+  local offset=0
+  [ -f "$K_LOGS/server.log" ] && offset="$(stat -c %s "$K_LOGS/server.log")"
+  say "starting Apache Kafka $KAFKA_VERSION (KRaft, single node) at $K_HOST:$K_PORT"
+  # shellcheck disable=SC2086 # K_HEAP holds several JVM flags
+  setsid nohup "$JAVA" $K_HEAP -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:+ExitOnOutOfMemoryError \
+    -Djava.awt.headless=true -Dlog4j2.configurationFile="$K_DIR/log4j2.properties" \
+    -Dkafka.logs.dir="$K_LOGS" -cp "$K_LIBS/*" kafka.Kafka "$K_PROPS" \
+    </dev/null >"$K_LOGS/broker.out" 2>&1 9<&- &
+  pid=$!
+  echo "$pid" >"$K_PIDFILE"
+  echo "$offset" >"$K_DIR/broker.logoffset"
+  wait_broker_ready "$pid" "$offset"
+  say "Kafka ready at $K_HOST:$K_PORT (pid $pid, logs in $(rel "$K_LOGS")/)"
+}
+
+kafka_down_jars() {
+  local pid
+  pid="$(broker_pid)"
+  if [ -z "$pid" ]; then
+    say "Kafka broker not running"
+  else
+    say "stopping Kafka broker (pid $pid)"
+    stop_pid "$pid" "$K_STOP_TIMEOUT"
+    say "Kafka broker stopped"
+  fi
+  rm -f "$K_PIDFILE" "$K_DIR/broker.logoffset"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Kafka: mode selection
+# ---------------------------------------------------------------------------------------------
+
+kafka_external_check() {
+  local hp host port ok=0
+  IFS=',' read -r -a hps <<<"$KAFKA_BOOTSTRAP_SERVERS"
+  for hp in "${hps[@]}"; do
+    hp="${hp// /}"
+    hp="${hp#*://}"
+    [ -n "$hp" ] || continue
+    host="${hp%:*}"
+    port="${hp##*:}"
+    host="${host#[}"
+    host="${host%]}"
+    if port_open "$host" "$port"; then ok=1; else warn "Kafka bootstrap server $hp does not answer"; fi
+  done
+  [ "$ok" = 1 ] || kp_die "KAFKA_BOOTSTRAP_SERVERS=$KAFKA_BOOTSTRAP_SERVERS does not answer: start that cluster, or unset KAFKA_BOOTSTRAP_SERVERS to run the local broker"
+  say "Kafka: using the existing cluster at $KAFKA_BOOTSTRAP_SERVERS"
+}
+
+kafka_mode() { # external | docker | jars
+  if [ -n "${KAFKA_BOOTSTRAP_SERVERS:-}" ]; then echo external; return; fi
+  case "$K_MODE" in
+    jars) echo jars ;;
+    docker) echo docker ;;
+    auto) if docker_ok; then echo docker; else echo jars; fi ;;
+    *) kp_die "KP_KAFKA_MODE must be auto, jars or docker (got $K_MODE)" ;;
+  esac
+}
+
+kafka_up() {
+  case "$1" in
+    external) kafka_external_check; KAFKA_RESOLVED="$KAFKA_BOOTSTRAP_SERVERS" ;;
+    docker)
+      docker_ok || kp_die "KP_KAFKA_MODE=docker but no Docker engine answers: start Docker, or use KP_KAFKA_MODE=jars"
+      if [ -z "$(broker_pid)" ] && port_open "$K_HOST" "$K_PORT" && [ -z "$(compose ps -q kafka 2>/dev/null)" ]; then
+        kp_die "port $K_PORT on $K_HOST is taken by another process: stop it, or set KAFKA_BOOTSTRAP_SERVERS=host:port to use a running cluster"
+      fi
+      say "starting Kafka with docker compose"
+      compose up -d --wait kafka || kp_die "docker compose could not start Kafka: see 'docker compose logs kafka'"
+      port_open "$K_HOST" "$K_PORT" || kp_die "Kafka container is up but $K_HOST:$K_PORT does not answer: see 'docker compose logs kafka'"
+      say "Kafka ready at $K_HOST:$K_PORT (docker compose)"
+      KAFKA_RESOLVED="$K_HOST:$K_PORT"
+      ;;
+    jars) kafka_up_jars; KAFKA_RESOLVED="$K_HOST:$K_PORT" ;;
+  esac
+}
+
+# ---------------------------------------------------------------------------------------------
+# PostgreSQL
+# ---------------------------------------------------------------------------------------------
+
+pg_cluster_version() { ls /etc/postgresql 2>/dev/null | sort -V | tail -n1; }
+
+pg_can_manage() { # true when this machine's cluster can be started/restarted from here
+  is_local_host "$PG_HOST" && is_root && command -v pg_ctlcluster >/dev/null 2>&1 && [ -n "$(pg_cluster_version)" ]
+}
+
+pg_ctl() { pg_ctlcluster --skip-systemctl-redirect "$(pg_cluster_version)" main "$1" 9<&-; }
+
+pg_conn() { # connection string for database $1 (or the configured DATABASE_URL)
+  if [ -n "${DATABASE_URL:-}" ]; then echo "$DATABASE_URL"; else echo "postgresql://$PG_USER@$PG_HOST:$PG_PORT/$1"; fi
+}
+
+pg_query() { # db sql
+  PGCONNECT_TIMEOUT=3 psql "$(pg_conn "$1")" -v ON_ERROR_STOP=1 -qAtX -c "$2"
+}
+
+pg_ready() { pg_query postgres "select 1" >/dev/null 2>&1; }
+
+pg_wait_ready() {
+  local i
+  for i in $(seq 1 60); do
+    pg_ready && return 0
+    sleep 0.5
+  done
+  return 1
+}
+
+postgres_up() { # sets PG_RESOLVED
+  PG_RESOLVED=""
+  local where
+  if [ -n "${DATABASE_URL:-}" ]; then where="DATABASE_URL"; else where="$PG_HOST:$PG_PORT"; fi
+  command -v psql >/dev/null 2>&1 ||
+    { soft_fail "psql not found (PostgreSQL client): apt-get install postgresql-client, or set DATABASE_URL and install psql"; return 0; }
+  if ! pg_ready; then
+    if [ -z "${DATABASE_URL:-}" ] && pg_can_manage; then
+      say "starting PostgreSQL $(pg_cluster_version) (pg_ctlcluster)"
+      pg_ctl start >/dev/null 2>&1 || true
+      pg_wait_ready || { soft_fail "PostgreSQL did not start at $where: see /var/log/postgresql/, or set DATABASE_URL"; return 0; }
+    elif [ -z "${DATABASE_URL:-}" ] && is_local_host "$PG_HOST" && docker_ok; then
+      say "starting PostgreSQL with docker compose"
+      compose up -d --wait postgres || { soft_fail "docker compose could not start PostgreSQL: see 'docker compose logs postgres'"; return 0; }
+    else
+      soft_fail "PostgreSQL does not answer at $where: start it (pg_ctlcluster <version> main start), or set DATABASE_URL/PGHOST/PGPORT/PGUSER"
+      return 0
+    fi
+  fi
+
+  if [ -z "${DATABASE_URL:-}" ] && [ -z "$(pg_query postgres "select 1 from pg_database where datname = '$PG_DB'")" ]; then
+    say "creating database $PG_DB"
+    pg_query postgres "create database $PG_DB" >/dev/null ||
+      { soft_fail "could not create database $PG_DB at $where: create it, or set DATABASE_URL"; return 0; }
+  fi
+
+  # CDC needs logical decoding: wal_level=logical, and room for replication slots.
+  local wal slots senders changed=0
+  wal="$(pg_query postgres "show wal_level")"
+  slots="$(pg_query postgres "show max_replication_slots")"
+  senders="$(pg_query postgres "show max_wal_senders")"
+  if [ "$wal" != logical ]; then
+    pg_query postgres "alter system set wal_level = logical" >/dev/null ||
+      { soft_fail "PostgreSQL wal_level is $wal and could not be changed (needs a superuser): set wal_level=logical and restart it"; return 0; }
+    changed=1
+  fi
+  if [ "$slots" -lt 4 ]; then pg_query postgres "alter system set max_replication_slots = 10" >/dev/null && changed=1; fi
+  if [ "$senders" -lt 4 ]; then pg_query postgres "alter system set max_wal_senders = 10" >/dev/null && changed=1; fi
+  if [ "$changed" = 1 ]; then
+    if [ -z "${DATABASE_URL:-}" ] && pg_can_manage; then
+      say "restarting PostgreSQL once to apply wal_level=logical"
+      pg_ctl restart >/dev/null 2>&1 || true
+      pg_wait_ready || { soft_fail "PostgreSQL did not come back after the restart: see /var/log/postgresql/"; return 0; }
+      wal="$(pg_query postgres "show wal_level")"
+      [ "$wal" = logical ] || { soft_fail "PostgreSQL wal_level is still $wal after a restart: set wal_level=logical in postgresql.conf"; return 0; }
+    else
+      soft_fail "PostgreSQL at $where needs a restart to apply wal_level=logical: restart it, then run this again"
+      return 0
+    fi
+  fi
+  PG_RESOLVED="$(if [ -n "${DATABASE_URL:-}" ]; then echo "$DATABASE_URL"; else echo "postgres://$PG_USER@$PG_HOST:$PG_PORT/$PG_DB"; fi)"
+  say "PostgreSQL ready at $where (database ${DATABASE_URL:+from DATABASE_URL}${DATABASE_URL:-$PG_DB}, wal_level=logical)"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Redis
+# ---------------------------------------------------------------------------------------------
+
+redis_host_port() { # prints "host port" of REDIS_URL
+  local u="${REDIS_URL_RESOLVED#*://}"
+  u="${u##*@}"
+  u="${u%%/*}"
+  local host="${u%:*}" port="${u##*:}"
+  [ "$host" = "$u" ] && port=6379
+  echo "${host:-127.0.0.1} ${port:-6379}"
+}
+
+redis_ping() {
+  if command -v redis-cli >/dev/null 2>&1; then
+    [ "$(timeout 3 redis-cli -u "$REDIS_URL_RESOLVED" ping 2>/dev/null)" = PONG ]
+  else
+    local host port
+    read -r host port <<<"$(redis_host_port)"
+    timeout 3 bash -c 'exec 3<>"/dev/tcp/$0/$1"; printf "PING\r\n" >&3; head -c 5 <&3' "$host" "$port" 2>/dev/null | grep -q PONG
+  fi
+}
+
+redis_up() { # sets REDIS_RESOLVED
+  REDIS_RESOLVED=""
+  local host port i
+  read -r host port <<<"$(redis_host_port)"
+  if ! redis_ping; then
+    if is_local_host "$host" && [ "$port" = 6379 ] && is_root && command -v redis-server >/dev/null 2>&1; then
+      say "starting Redis (redis-server)"
+      mkdir -p /var/lib/redis /var/log/redis
+      redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no \
+        --dir /var/lib/redis --logfile /var/log/redis/ci.log >/dev/null 2>&1 9<&- || true
+      for i in $(seq 1 40); do redis_ping && break; sleep 0.25; done
+      redis_ping || { soft_fail "Redis did not start at $host:$port: see /var/log/redis/ci.log, or set REDIS_URL"; return 0; }
+    elif is_local_host "$host" && docker_ok; then
+      say "starting Redis with docker compose"
+      compose up -d --wait redis || { soft_fail "docker compose could not start Redis: see 'docker compose logs redis'"; return 0; }
+    else
+      soft_fail "Redis does not answer at $host:$port: start it (redis-server), or set REDIS_URL"
+      return 0
+    fi
+  fi
+  REDIS_RESOLVED="$REDIS_URL_RESOLVED"
+  say "Redis ready at $host:$port"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Commands
+# ---------------------------------------------------------------------------------------------
+
+write_env() {
+  mkdir -p "$STACK_DIR"
+  {
+    echo "# Endpoints of the local stack, written by scripts/stack.sh up; read by tests and demos."
+    echo "KAFKA_BOOTSTRAP_SERVERS=$KAFKA_RESOLVED"
+    if [ -n "$PG_RESOLVED" ]; then echo "DATABASE_URL=$PG_RESOLVED"; else echo "# DATABASE_URL: PostgreSQL not available"; fi
+    if [ -n "$REDIS_RESOLVED" ]; then echo "REDIS_URL=$REDIS_RESOLVED"; else echo "# REDIS_URL: Redis not available"; fi
+  } >"$ENV_FILE.tmp"
+  mv "$ENV_FILE.tmp" "$ENV_FILE"
+  say "endpoints written to $(rel "$ENV_FILE")"
+}
+
+cmd_up() {
+  lock_stack
+  KAFKA_RESOLVED="" PG_RESOLVED="" REDIS_RESOLVED=""
+  kafka_up "$(kafka_mode)"
+  postgres_up
+  redis_up
+  write_env
+}
+
+cmd_down() {
+  local wipe="${KP_WIPE:-0}"
+  [ "${1:-}" = "--wipe" ] && wipe=1
+  lock_stack
+  if [ -n "${KAFKA_BOOTSTRAP_SERVERS:-}" ]; then
+    say "Kafka at $KAFKA_BOOTSTRAP_SERVERS is an existing cluster: not managed here"
+  fi
+  kafka_down_jars
+  if docker_ok && [ -n "$(compose ps -q 2>/dev/null)" ]; then
+    say "stopping docker compose services"
+    if [ "$wipe" = 1 ]; then compose down -v; else compose down; fi
+  fi
+  if [ "$wipe" = 1 ]; then
+    rm -rf "$K_DATA" "$K_DIR/cluster.id"
+    say "broker data wiped ($(rel "$K_DATA"))"
+  fi
+}
+
+cmd_status() {
+  local pid mode
+  mode="$(kafka_mode)"
+  if [ "$mode" = external ]; then
+    if kafka_external_check >/dev/null 2>&1; then
+      echo "kafka     up    $KAFKA_BOOTSTRAP_SERVERS (existing cluster, KAFKA_BOOTSTRAP_SERVERS)"
+    else
+      echo "kafka     DOWN  $KAFKA_BOOTSTRAP_SERVERS (existing cluster, KAFKA_BOOTSTRAP_SERVERS)"
+    fi
+  else
+    pid="$(broker_pid)"
+    if [ -n "$pid" ] && port_open "$K_HOST" "$K_PORT"; then
+      echo "kafka     up    $K_HOST:$K_PORT (Apache Kafka $KAFKA_VERSION from Maven Central jars, pid $pid, logs $(rel "$K_LOGS")/server.log)"
+    elif [ -n "$pid" ]; then
+      echo "kafka     starting  $K_HOST:$K_PORT (pid $pid)"
+    elif [ "$mode" = docker ] && [ -n "$(compose ps -q kafka 2>/dev/null)" ]; then
+      echo "kafka     up    $K_HOST:$K_PORT (docker compose)"
+    elif port_open "$K_HOST" "$K_PORT"; then
+      echo "kafka     ??    $K_HOST:$K_PORT answers but is not managed here ($(port_owner "$K_PORT"))"
+    else
+      echo "kafka     down  (scripts/stack.sh up starts it)"
+    fi
+  fi
+  if command -v psql >/dev/null 2>&1 && pg_ready; then
+    echo "postgres  up    ${DATABASE_URL:-postgres://$PG_USER@$PG_HOST:$PG_PORT/$PG_DB} (wal_level=$(pg_query postgres "show wal_level" 2>/dev/null))"
+  else
+    echo "postgres  down  ${DATABASE_URL:-$PG_HOST:$PG_PORT}"
+  fi
+  if redis_ping; then echo "redis     up    $REDIS_URL_RESOLVED"; else echo "redis     down  $REDIS_URL_RESOLVED"; fi
+  if [ -f "$ENV_FILE" ]; then echo "env       $(rel "$ENV_FILE")"; else echo "env       (none: run scripts/stack.sh up)"; fi
+}
+
+case "${1:-}" in
+  up) cmd_up ;;
+  down) shift; cmd_down "$@" ;;
+  status) cmd_status ;;
+  *) kp_die "usage: scripts/stack.sh up | down [--wipe] | status" ;;
+esac
