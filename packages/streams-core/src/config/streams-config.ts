@@ -1,0 +1,101 @@
+/**
+ * Application configuration: the options of KafkaStreams and of the TopologyTestDriver, their
+ * defaults, and validation with messages that say what to change.
+ */
+import type { Serde } from '../serdes/serde.ts';
+import type { TimestampExtractor } from '../topology/extractors.ts';
+import {
+  deadLetterHandler,
+  logAndContinueHandler,
+  logAndFailHandler,
+  type ExceptionHandler,
+} from '../errors/exception-handlers.ts';
+import { defaultDeadLetterConfig, type DeadLetterConfig } from '../errors/dead-letter.ts';
+
+export type ProcessingGuarantee = 'at_least_once' | 'exactly_once_v2';
+export type HandlerChoice = 'dead-letter' | 'log-and-continue' | 'log-and-fail' | ExceptionHandler;
+
+export interface StreamsConfig {
+  /** Names the consumer group, the transactional ids and every internal topic. */
+  applicationId: string;
+  bootstrapServers: string | readonly string[];
+  processingGuarantee?: ProcessingGuarantee;
+  /** Where task state lives: `<stateDir>/<applicationId>/<taskId>/`. Default: the OS temp dir. */
+  stateDir?: string;
+  /** How often processed offsets (and, under exactly-once, transactions) are committed. Default 30 s, or 100 ms under exactly_once_v2, as in Kafka Streams. */
+  commitIntervalMs?: number;
+  defaultKeySerde?: Serde<any>;
+  defaultValueSerde?: Serde<any>;
+  defaultTimestampExtractor?: TimestampExtractor;
+  /** A record whose bytes cannot be read. Default: dead-letter it and go on. */
+  deserializationExceptionHandler?: HandlerChoice;
+  /** A record whose processing throws. Default: dead-letter it and go on. */
+  processingExceptionHandler?: HandlerChoice;
+  deadLetter?: Partial<DeadLetterConfig>;
+  /** Replication factor of internal topics. Default 1 (a development cluster); raise it in production. */
+  replicationFactor?: number;
+  numStandbyReplicas?: number;
+  /** `host:port` where this instance serves interactive queries. */
+  applicationServer?: string;
+  /** Record cache size for stores with caching enabled. */
+  cacheMaxBytes?: number;
+  clientId?: string;
+  /** Extra settings passed to the Kafka client adapter. */
+  client?: Record<string, unknown>;
+}
+
+export interface ResolvedErrorHandling {
+  readonly onDeserializationError: ExceptionHandler;
+  readonly onProcessingError: ExceptionHandler;
+  readonly deadLetter: DeadLetterConfig;
+}
+
+export function resolveHandler(choice: HandlerChoice | undefined): ExceptionHandler {
+  if (choice === undefined || choice === 'dead-letter') return deadLetterHandler;
+  if (choice === 'log-and-continue') return logAndContinueHandler;
+  if (choice === 'log-and-fail') return logAndFailHandler;
+  if (typeof choice === 'function') return choice;
+  throw new ConfigException(`Unknown exception handler ${JSON.stringify(choice)}: use 'dead-letter', 'log-and-continue', 'log-and-fail' or a function`);
+}
+
+export function resolveErrorHandling(config: Partial<StreamsConfig>): ResolvedErrorHandling {
+  return {
+    onDeserializationError: resolveHandler(config.deserializationExceptionHandler),
+    onProcessingError: resolveHandler(config.processingExceptionHandler),
+    deadLetter: { ...defaultDeadLetterConfig, ...config.deadLetter },
+  };
+}
+
+export class ConfigException extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigException';
+  }
+}
+
+const APPLICATION_ID = /^[A-Za-z0-9._-]+$/;
+
+/** Checks what can be checked before connecting; throws a ConfigException naming the fix. */
+export function validateConfig(config: StreamsConfig): void {
+  if (typeof config.applicationId !== 'string' || !APPLICATION_ID.test(config.applicationId)) {
+    throw new ConfigException(`applicationId ${JSON.stringify(config.applicationId)} is invalid: use letters, digits, '.', '_' or '-' (it names the consumer group and internal topics)`);
+  }
+  const servers = typeof config.bootstrapServers === 'string' ? config.bootstrapServers.split(',') : config.bootstrapServers;
+  if (!servers || servers.length === 0 || servers.some((s) => !/^[^:\s]+:\d+$/.test(s.trim()))) {
+    throw new ConfigException(`bootstrapServers ${JSON.stringify(config.bootstrapServers)} is invalid: give host:port pairs, e.g. ['127.0.0.1:9092']`);
+  }
+  const g = config.processingGuarantee;
+  if (g !== undefined && g !== 'at_least_once' && g !== 'exactly_once_v2') {
+    throw new ConfigException(`processingGuarantee ${JSON.stringify(g)} is invalid: use 'at_least_once' or 'exactly_once_v2'`);
+  }
+  if (config.commitIntervalMs !== undefined && !(config.commitIntervalMs >= 0)) {
+    throw new ConfigException(`commitIntervalMs must be a number >= 0, got ${config.commitIntervalMs}`);
+  }
+  if (config.numStandbyReplicas !== undefined && !(Number.isInteger(config.numStandbyReplicas) && config.numStandbyReplicas >= 0)) {
+    throw new ConfigException(`numStandbyReplicas must be a whole number >= 0, got ${config.numStandbyReplicas}`);
+  }
+}
+
+export function bootstrapList(servers: string | readonly string[]): string[] {
+  return (typeof servers === 'string' ? servers.split(',') : [...servers]).map((s) => s.trim()).filter(Boolean);
+}

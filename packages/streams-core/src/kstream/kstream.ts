@@ -1,0 +1,204 @@
+/**
+ * KStream: a record stream. Each operator adds a node to the topology and returns a new typed
+ * stream; nothing runs until the topology is built and started.
+ */
+import type { ProcessorSupplier } from '../processor/api/processor.ts';
+import type { Serde } from '../serdes/serde.ts';
+import type { TopicNameExtractor } from '../topology/extractors.ts';
+import { TopologyException } from '../topology/topology-errors.ts';
+import type { BuilderContext } from './internals/builder-context.ts';
+import {
+  branchProcessor,
+  filterProcessor,
+  flatMapProcessor,
+  flatMapValuesProcessor,
+  mapProcessor,
+  mapValuesProcessor,
+  passThroughProcessor,
+  peekProcessor,
+  selectKeyProcessor,
+} from './internals/stateless.ts';
+import { streamTableJoinProcessor, tableSourceProcessor } from './internals/aggregate.ts';
+import type { Grouped, Joined, Materialized, Named, Produced, Repartitioned } from './options.ts';
+import { KGroupedStream } from './kgrouped-stream.ts';
+import { KTable } from './ktable.ts';
+
+/** Predicates of `split`, by branch name. A type-guard predicate narrows its branch's value type. */
+export type BranchPredicates<K, V> = Record<string, (key: K, value: V) => boolean>;
+export type Branches<K, V, B extends BranchPredicates<K, V>> = {
+  [N in keyof B]: B[N] extends (key: K, value: any) => value is infer T ? (T extends V ? KStream<K, T> : KStream<K, V>) : KStream<K, V>;
+};
+
+export class KStream<K, V> {
+  /** @internal */ readonly ctx: BuilderContext;
+  /** @internal */ readonly nodeName: string;
+  /** @internal */ readonly keySerde: Serde<K> | undefined;
+  /** @internal */ readonly valueSerde: Serde<V> | undefined;
+  /** @internal The key changed since the last repartition: grouping or joining must repartition first. */
+  readonly repartitionRequired: boolean;
+
+  /** @internal */
+  constructor(ctx: BuilderContext, nodeName: string, keySerde: Serde<K> | undefined, valueSerde: Serde<V> | undefined, repartitionRequired: boolean) {
+    this.ctx = ctx;
+    this.nodeName = nodeName;
+    this.keySerde = keySerde;
+    this.valueSerde = valueSerde;
+    this.repartitionRequired = repartitionRequired;
+  }
+
+  #next<KR, VR>(kind: string, supplier: ProcessorSupplier<any, any, any, any>, named: Named | undefined, keySerde: Serde<KR> | undefined, valueSerde: Serde<VR> | undefined, keyChanged: boolean): KStream<KR, VR> {
+    const name = this.ctx.addProcessor(kind, supplier, [this.nodeName], named?.name);
+    return new KStream<KR, VR>(this.ctx, name, keySerde, valueSerde, this.repartitionRequired || keyChanged);
+  }
+
+  filter<T extends V>(predicate: (key: K, value: V) => value is T, named?: Named): KStream<K, T>;
+  filter(predicate: (key: K, value: V) => boolean, named?: Named): KStream<K, V>;
+  filter(predicate: (key: K, value: V) => boolean, named?: Named): KStream<K, V> {
+    return this.#next('KSTREAM-FILTER', filterProcessor(predicate), named, this.keySerde, this.valueSerde, false);
+  }
+
+  filterNot(predicate: (key: K, value: V) => boolean, named?: Named): KStream<K, V> {
+    return this.#next('KSTREAM-FILTER', filterProcessor(predicate, true), named, this.keySerde, this.valueSerde, false);
+  }
+
+  /** New key and value from a `[key, value]` tuple; marks the stream for repartitioning. */
+  map<KR, VR>(mapper: (key: K, value: V) => readonly [KR, VR], named?: Named): KStream<KR, VR> {
+    return this.#next('KSTREAM-MAP', mapProcessor(mapper), named, undefined, undefined, true);
+  }
+
+  mapValues<VR>(mapper: (value: V, key: K) => VR, named?: Named): KStream<K, VR> {
+    return this.#next('KSTREAM-MAPVALUES', mapValuesProcessor(mapper), named, this.keySerde, undefined, false);
+  }
+
+  selectKey<KR>(selector: (key: K, value: V) => KR, named?: Named): KStream<KR, V> {
+    return this.#next('KSTREAM-KEY-SELECT', selectKeyProcessor(selector), named, undefined, this.valueSerde, true);
+  }
+
+  flatMap<KR, VR>(mapper: (key: K, value: V) => Iterable<readonly [KR, VR]>, named?: Named): KStream<KR, VR> {
+    return this.#next('KSTREAM-FLATMAP', flatMapProcessor(mapper), named, undefined, undefined, true);
+  }
+
+  flatMapValues<VR>(mapper: (value: V, key: K) => Iterable<VR>, named?: Named): KStream<K, VR> {
+    return this.#next('KSTREAM-FLATMAPVALUES', flatMapValuesProcessor(mapper), named, this.keySerde, undefined, false);
+  }
+
+  /** Side effect per record; the stream continues unchanged. */
+  peek(action: (key: K, value: V) => void, named?: Named): KStream<K, V> {
+    return this.#next('KSTREAM-PEEK', peekProcessor(action, true), named, this.keySerde, this.valueSerde, false);
+  }
+
+  /** Terminal side effect per record. */
+  foreach(action: (key: K, value: V) => void, named?: Named): void {
+    this.ctx.addProcessor('KSTREAM-FOREACH', peekProcessor(action, false), [this.nodeName], named?.name);
+  }
+
+  merge(other: KStream<K, V>, named?: Named): KStream<K, V> {
+    if (other.ctx !== this.ctx) throw new TopologyException('Streams from two different StreamsBuilders cannot be merged');
+    const name = this.ctx.addProcessor('KSTREAM-MERGE', passThroughProcessor(), [this.nodeName, other.nodeName], named?.name);
+    return new KStream(this.ctx, name, this.keySerde ?? other.keySerde, this.valueSerde ?? other.valueSerde, this.repartitionRequired || other.repartitionRequired);
+  }
+
+  /**
+   * Splits the stream by named predicates; a record goes to the first branch that matches and is
+   * dropped when none does. `const { big, rest } = s.split({ big: (k, v) => v > 100, rest: () => true })`.
+   */
+  split<B extends BranchPredicates<K, V>>(branches: B, named?: Named): Branches<K, V, B> {
+    const names = Object.keys(branches);
+    if (names.length === 0) throw new TopologyException('split needs at least one branch');
+    const prefix = named?.name ?? this.ctx.names.generate('KSTREAM-BRANCH', this.nodeName);
+    const children = names.map((n) => ({ predicate: branches[n]!, child: this.ctx.names.claim(`${prefix}-${n}`) }));
+    if (named?.name) this.ctx.names.claim(prefix);
+    this.ctx.topology.addProcessor(prefix, branchProcessor(children), this.nodeName);
+    const out: Record<string, KStream<K, V>> = {};
+    for (const c of children) {
+      this.ctx.topology.addProcessor(c.child, passThroughProcessor(), prefix);
+      out[names[children.indexOf(c)]!] = new KStream(this.ctx, c.child, this.keySerde, this.valueSerde, this.repartitionRequired);
+    }
+    return out as Branches<K, V, B>;
+  }
+
+  /** Writes to a topic, or to a topic chosen per record. */
+  to(topic: string | TopicNameExtractor<K, V>, produced: Produced<K, V> = {}): void {
+    const name = this.ctx.name(produced.name, 'KSTREAM-SINK', this.nodeName);
+    const keySerde = produced.key ?? this.keySerde;
+    const valueSerde = produced.value ?? this.valueSerde;
+    this.ctx.topology.addSink(name, topic, {
+      ...(keySerde ? { keySerde } : {}),
+      ...(valueSerde ? { valueSerde } : {}),
+      ...(produced.partitioner ? { partitioner: produced.partitioner } : {}),
+    }, this.nodeName);
+  }
+
+  /** Routes records through an internal topic, partitioned by their current key. */
+  repartition(repartitioned: Repartitioned<K, V> = {}): KStream<K, V> {
+    const keySerde = repartitioned.key ?? this.keySerde;
+    const valueSerde = repartitioned.value ?? this.valueSerde;
+    const base = repartitioned.name ?? this.ctx.names.generate('KSTREAM-REPARTITION', this.nodeName);
+    const source = this.ctx.repartition(this.nodeName, base, keySerde, valueSerde, {
+      ...(repartitioned.numberOfPartitions !== undefined ? { numberOfPartitions: repartitioned.numberOfPartitions } : {}),
+      ...(repartitioned.partitioner ? { partitioner: repartitioned.partitioner } : {}),
+      dropNullKeys: false,
+    });
+    return new KStream(this.ctx, source, keySerde, valueSerde, false);
+  }
+
+  groupByKey(grouped: Grouped<K, V> = {}): KGroupedStream<K, V> {
+    return new KGroupedStream(this.ctx, this.nodeName, grouped.key ?? this.keySerde, grouped.value ?? this.valueSerde, this.repartitionRequired, grouped.name);
+  }
+
+  groupBy<KR>(selector: (key: K, value: V) => KR, grouped: Grouped<KR, V> = {}): KGroupedStream<KR, V> {
+    const name = this.ctx.addProcessor('KSTREAM-KEY-SELECT', selectKeyProcessor(selector), [this.nodeName]);
+    return new KGroupedStream(this.ctx, name, grouped.key, grouped.value ?? this.valueSerde, true, grouped.name);
+  }
+
+  /** Materializes the stream as a table: the latest value per key; a null value deletes the key. */
+  toTable(materialized: Materialized<K, V> & Named = {}): KTable<K, V> {
+    const keySerde = materialized.key ?? this.keySerde;
+    const valueSerde = materialized.value ?? this.valueSerde;
+    const processorName = this.ctx.names.generate('KSTREAM-TOTABLE', this.nodeName);
+    const store = this.ctx.keyValueStore(materialized, 'KSTREAM-TOTABLE-STATE-STORE', processorName, keySerde, valueSerde);
+    this.ctx.topology.addProcessor(processorName, tableSourceProcessor(store.name), this.nodeName);
+    this.ctx.topology.addStateStore(store.builder, processorName);
+    return KTable.materialized(this.ctx, processorName, keySerde, valueSerde, store.name, this.repartitionRequired);
+  }
+
+  /** Stream-table join: each record is joined with the table's current value for its key. */
+  join<VT, VR>(table: KTable<K, VT>, joiner: (value: V, tableValue: VT, key: K) => VR, joined?: Joined<K, V, VT>): KStream<K, VR> {
+    return this.#tableJoin(table, joiner as (v: V, t: VT | null, k: K) => VR, false, joined);
+  }
+
+  /** As `join`, but records without a match are joined with null. */
+  leftJoin<VT, VR>(table: KTable<K, VT>, joiner: (value: V, tableValue: VT | null, key: K) => VR, joined?: Joined<K, V, VT>): KStream<K, VR> {
+    return this.#tableJoin(table, joiner, true, joined);
+  }
+
+  #tableJoin<VT, VR>(table: KTable<K, VT>, joiner: (v: V, t: VT | null, k: K) => VR, left: boolean, joined: Joined<K, V, VT> | undefined): KStream<K, VR> {
+    let stream: KStream<K, V> = this;
+    if (this.repartitionRequired) {
+      stream = this.repartition({
+        ...(joined?.name ? { name: joined.name } : {}),
+        ...((joined?.key ?? this.keySerde) ? { key: (joined?.key ?? this.keySerde)! } : {}),
+        ...((joined?.value ?? this.valueSerde) ? { value: (joined?.value ?? this.valueSerde)! } : {}),
+      });
+    }
+    const getter = table.valueGetterSupplier();
+    const name = this.ctx.addProcessor(left ? 'KSTREAM-LEFTJOIN' : 'KSTREAM-JOIN', streamTableJoinProcessor(getter, joiner, left), [stream.nodeName], joined?.name ? `${joined.name}-join` : undefined);
+    for (const s of getter.storeNames) this.ctx.topology.connectProcessorAndStateStores(s, name);
+    this.ctx.requireCopartition(stream.nodeName, table.nodeName);
+    return new KStream<K, VR>(this.ctx, name, stream.keySerde, undefined, false);
+  }
+
+  /**
+   * Runs a processor written with the Processor API. Stores it uses must be added with
+   * `StreamsBuilder.addStateStore` and named here.
+   */
+  process<KR, VR>(supplier: ProcessorSupplier<K, V, KR, VR>, ...storeNames: string[]): KStream<KR, VR>;
+  process<KR, VR>(supplier: ProcessorSupplier<K, V, KR, VR>, named: Named, ...storeNames: string[]): KStream<KR, VR>;
+  process<KR, VR>(supplier: ProcessorSupplier<K, V, KR, VR>, ...rest: Array<string | Named>): KStream<KR, VR> {
+    const named = typeof rest[0] === 'object' ? (rest.shift() as Named) : undefined;
+    const name = this.ctx.addProcessor('KSTREAM-PROCESSOR', supplier, [this.nodeName], named?.name);
+    for (const s of rest as string[]) this.ctx.topology.connectProcessorAndStateStores(s, name);
+    // A processor may change keys: grouping after it repartitions, as after map.
+    return new KStream<KR, VR>(this.ctx, name, undefined, undefined, true);
+  }
+}

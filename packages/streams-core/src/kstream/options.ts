@@ -1,0 +1,72 @@
+import type { Serde } from '../serdes/serde.ts';
+import type { StreamPartitioner, TimestampExtractor } from '../topology/extractors.ts';
+
+/** How a source topic is read. */
+export interface Consumed<K, V> {
+  key?: Serde<K>;
+  value?: Serde<V>;
+  timestampExtractor?: TimestampExtractor;
+  /** Source node name; generated when absent. */
+  name?: string;
+}
+
+/** How records are written to a topic. */
+export interface Produced<K, V> {
+  key?: Serde<K>;
+  value?: Serde<V>;
+  partitioner?: StreamPartitioner<K, V>;
+  name?: string;
+}
+
+/** Serdes and name for a grouping, used for its repartition topic when one is needed. */
+export interface Grouped<K, V> {
+  key?: Serde<K>;
+  value?: Serde<V>;
+  /** Names the repartition topic `<applicationId>-<name>-repartition`. */
+  name?: string;
+}
+
+/** How a table or aggregation result is stored. */
+export interface Materialized<K, V> {
+  /** Store name: queryable, and names its changelog `<applicationId>-<name>-changelog`. */
+  name?: string;
+  key?: Serde<K>;
+  value?: Serde<V>;
+  /** SQLite (default, survives restarts without a full restore) or memory. */
+  storeType?: 'persistent' | 'in-memory';
+  /** false disables the changelog; an object sets its topic configs. */
+  logging?: boolean | Record<string, string>;
+  caching?: boolean;
+  /** Window and session stores: how long windows are kept (default: window size + grace, at least 1 day). */
+  retentionMs?: number;
+}
+
+export interface Named {
+  name?: string;
+}
+
+/** An explicit repartition: topic name, partition count and serdes. */
+export interface Repartitioned<K, V> {
+  name?: string;
+  numberOfPartitions?: number;
+  key?: Serde<K>;
+  value?: Serde<V>;
+  partitioner?: StreamPartitioner<K, V>;
+}
+
+/** Serdes for a stream-stream join's two sides and its stores. */
+export interface StreamJoined<K, V, VO> {
+  key?: Serde<K>;
+  value?: Serde<V>;
+  otherValue?: Serde<VO>;
+  name?: string;
+  storeName?: string;
+}
+
+/** Serdes for a stream-table join when the stream needs repartitioning first. */
+export interface Joined<K, V, VO> {
+  key?: Serde<K>;
+  value?: Serde<V>;
+  otherValue?: Serde<VO>;
+  name?: string;
+}

@@ -1,0 +1,62 @@
+/**
+ * Entry point of the DSL: declare source streams and tables, chain operators, then `build()` the
+ * topology that the runtime or the test driver executes.
+ */
+import type { Serde } from '../serdes/serde.ts';
+import type { StoreBuilder } from '../state/store-builder.ts';
+import type { Topology } from '../topology/topology.ts';
+import { BuilderContext } from './internals/builder-context.ts';
+import { tableSourceProcessor } from './internals/aggregate.ts';
+import type { Consumed, Materialized } from './options.ts';
+import { KStream } from './kstream.ts';
+import { KTable } from './ktable.ts';
+
+export class StreamsBuilder {
+  readonly #ctx = new BuilderContext();
+  #built = false;
+
+  /** A stream of the records of one or more topics. */
+  stream<K = unknown, V = unknown>(topics: string | readonly string[], consumed: Consumed<K, V> = {}): KStream<K, V> {
+    const list = typeof topics === 'string' ? [topics] : [...topics];
+    const name = this.#ctx.name(consumed.name, 'KSTREAM-SOURCE', `topics:${list.join(',')}`);
+    this.#ctx.topology.addSource(name, list, {
+      ...(consumed.key ? { keySerde: consumed.key } : {}),
+      ...(consumed.value ? { valueSerde: consumed.value } : {}),
+      ...(consumed.timestampExtractor ? { timestampExtractor: consumed.timestampExtractor } : {}),
+    });
+    return new KStream<K, V>(this.#ctx, name, consumed.key, consumed.value, false);
+  }
+
+  /** A table of a topic's latest value per key; a null value deletes the key. */
+  table<K = unknown, V = unknown>(topic: string, consumed: Consumed<K, V> = {}, materialized: Materialized<K, V> = {}): KTable<K, V> {
+    const sourceName = this.#ctx.name(consumed.name, 'KSTREAM-SOURCE', `topics:${topic}`);
+    this.#ctx.topology.addSource(sourceName, topic, {
+      ...(consumed.key ? { keySerde: consumed.key } : {}),
+      ...(consumed.value ? { valueSerde: consumed.value } : {}),
+      ...(consumed.timestampExtractor ? { timestampExtractor: consumed.timestampExtractor } : {}),
+    });
+    const processorName = this.#ctx.names.generate('KTABLE-SOURCE', sourceName);
+    const keySerde: Serde<K> | undefined = materialized.key ?? consumed.key;
+    const valueSerde: Serde<V> | undefined = materialized.value ?? consumed.value;
+    const store = this.#ctx.keyValueStore(materialized, `${topic}-STATE-STORE`, processorName, keySerde, valueSerde);
+    this.#ctx.topology.addProcessor(processorName, tableSourceProcessor(store.name), sourceName);
+    this.#ctx.topology.addStateStore(store.builder, processorName);
+    return KTable.materialized(this.#ctx, processorName, keySerde, valueSerde, store.name);
+  }
+
+  /** Adds a store for processors given to `KStream.process` (which name it). */
+  addStateStore(builder: StoreBuilder): this {
+    this.#ctx.topology.addStateStore(builder);
+    return this;
+  }
+
+  /** The topology built so far; build once, then run it with KafkaStreams or a TopologyTestDriver. */
+  build(): Topology {
+    this.#built = true;
+    return this.#ctx.topology;
+  }
+
+  get built(): boolean {
+    return this.#built;
+  }
+}

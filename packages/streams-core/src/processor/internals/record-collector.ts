@@ -1,0 +1,12 @@
+import type { Headers } from '../../processor/api/headers.ts';
+
+/**
+ * Where a task's output goes. `send` never waits: the runtime batches what it is given and
+ * produces it with the task's next flush (inside the task's transaction under exactly-once); the
+ * test driver keeps it in memory.
+ */
+export interface RecordCollector {
+  send(topic: string, key: Buffer | null, value: Buffer | null, headers: Headers, timestamp: number, partition: number | undefined): void;
+  /** Partition count of a topic the task writes to; throws a clear error for an unknown topic. */
+  partitionsFor(topic: string): number;
+}

@@ -1,0 +1,178 @@
+/**
+ * Runs a topology with no broker: every task of every sub-topology in this process, partition 0,
+ * with wall-clock time under the test's control. Each piped record is processed, including what
+ * it sends through repartition topics, before `pipeInput` returns. It behaves as if the record
+ * cache were off and a commit followed every record: every update is emitted.
+ */
+import { SqliteDatabase } from '@kafka-pattern/state-store';
+import { Headers } from '../processor/api/headers.ts';
+import { StreamTask, type RawRecord } from '../processor/internals/stream-task.ts';
+import type { RecordCollector } from '../processor/internals/record-collector.ts';
+import type { Serde } from '../serdes/serde.ts';
+import { resolveErrorHandling, type StreamsConfig } from '../config/streams-config.ts';
+import { PlainValueView, type KeyValueStore, type ReadOnlyKeyValueStore } from '../state/key-value-store.ts';
+import { TaskStores } from '../state/task-stores.ts';
+import type { ValueAndTimestamp } from '../state/value-and-timestamp.ts';
+import type { Topology } from '../topology/topology.ts';
+import { TestInputTopic, type TestInputTopicOptions } from './test-input-topic.ts';
+import { TestOutputTopic } from './test-output-topic.ts';
+import type { TestRecordBytes } from './test-record.ts';
+
+export interface TopologyTestDriverOptions {
+  /** Wall-clock start in ms; default Date.now(). */
+  initialWallClockTime?: number;
+  config?: Partial<StreamsConfig>;
+}
+
+export class TopologyTestDriver {
+  readonly #topology: Topology;
+  readonly #applicationId: string;
+  readonly #tasks: StreamTask[] = [];
+  readonly #taskStores: TaskStores[] = [];
+  readonly #taskByTopic = new Map<string, StreamTask>();
+  readonly #outputs = new Map<string, TestRecordBytes[]>();
+  readonly #produced = new Set<string>();
+  readonly #pending: RawRecord[] = [];
+  readonly #offsets = new Map<string, bigint>();
+  #wallClock: number;
+  #closed = false;
+
+  constructor(topology: Topology, options: TopologyTestDriverOptions = {}) {
+    this.#topology = topology;
+    const config = options.config ?? {};
+    this.#applicationId = config.applicationId ?? 'topology-test-driver';
+    this.#wallClock = options.initialWallClockTime ?? Date.now();
+    const errors = resolveErrorHandling(config);
+    const collector: RecordCollector = {
+      send: (topic, key, value, headers, timestamp, partition) => this.#capture(topic, key, value, headers, timestamp, partition),
+      partitionsFor: () => 1,
+    };
+    const resolveTopic = (topic: string, internal: boolean) => (internal ? `${this.#applicationId}-${topic}` : topic);
+    for (const sub of topology.subtopologies()) {
+      const taskId = `${sub.id}_0`;
+      const stores = new TaskStores({
+        applicationId: this.#applicationId,
+        taskId,
+        database: () => new SqliteDatabase(':memory:'),
+      });
+      const task = new StreamTask({
+        applicationId: this.#applicationId,
+        taskId,
+        partition: 0,
+        topology,
+        subtopology: sub,
+        collector,
+        storeContext: stores,
+        defaultKeySerde: config.defaultKeySerde,
+        defaultValueSerde: config.defaultValueSerde,
+        defaultTimestampExtractor: config.defaultTimestampExtractor,
+        ...errors,
+        now: () => this.#wallClock,
+        resolveTopic,
+      });
+      this.#tasks.push(task);
+      this.#taskStores.push(stores);
+      for (const t of task.inputTopics) this.#taskByTopic.set(t, task);
+    }
+    for (const task of this.#tasks) task.initialize();
+  }
+
+  createInputTopic<K, V>(topic: string, keySerde: Serde<K>, valueSerde: Serde<V>, options: TestInputTopicOptions = {}): TestInputTopic<K, V> {
+    if (!this.#taskByTopic.has(topic)) {
+      throw new Error(`Unknown input topic "${topic}": the topology reads ${[...this.#taskByTopic.keys()].map((t) => `"${t}"`).join(', ') || 'no topics'}`);
+    }
+    return new TestInputTopic(topic, keySerde, valueSerde, options, this.#wallClock, (record) => this.#pipe(record));
+  }
+
+  createOutputTopic<K, V>(topic: string, keySerde: Serde<K>, valueSerde: Serde<V>): TestOutputTopic<K, V> {
+    let queue = this.#outputs.get(topic);
+    if (!queue) this.#outputs.set(topic, (queue = []));
+    return new TestOutputTopic(topic, keySerde, valueSerde, queue);
+  }
+
+  /** Names of every topic written to so far, internal topics included. */
+  producedTopicNames(): Set<string> {
+    return new Set(this.#produced);
+  }
+
+  /** A key-value store by name; for tables and aggregations this shows plain values (no timestamps). */
+  getKeyValueStore<K = any, V = any>(name: string): ReadOnlyKeyValueStore<K, V> & Partial<KeyValueStore<K, V>> {
+    const store = this.getStateStore(name);
+    const kind = this.#topology.storeBuilder(name)?.spec.kind;
+    if (kind === 'timestampedKeyValue') return new PlainValueView(store as KeyValueStore<K, ValueAndTimestamp<V>>);
+    if (kind !== 'keyValue') throw new Error(`Store "${name}" is a ${kind} store, not a key-value store`);
+    return store as KeyValueStore<K, V>;
+  }
+
+  getTimestampedKeyValueStore<K = any, V = any>(name: string): KeyValueStore<K, ValueAndTimestamp<V>> {
+    const kind = this.#topology.storeBuilder(name)?.spec.kind;
+    if (kind !== 'timestampedKeyValue') throw new Error(`Store "${name}" is a ${kind} store, not a timestamped key-value store`);
+    return this.getStateStore(name) as KeyValueStore<K, ValueAndTimestamp<V>>;
+  }
+
+  getStateStore<S = unknown>(name: string): S {
+    for (const task of this.#tasks) {
+      const s = task.stores.get(name);
+      if (s !== undefined) return s as S;
+    }
+    throw new Error(`No store named "${name}": the topology has ${this.#topology.storeNames().map((s) => `"${s}"`).join(', ') || 'no stores'}`);
+  }
+
+  /** Moves the wall clock forward and runs the wall-clock punctuators that fall due. */
+  advanceWallClockTime(ms: number): void {
+    if (!(ms >= 0)) throw new Error(`advanceWallClockTime needs a duration >= 0, got ${ms}`);
+    this.#wallClock += ms;
+    for (const task of this.#tasks) task.punctuateWallClock(this.#wallClock);
+    this.#drain();
+    this.#commit();
+  }
+
+  /** Metrics of each task: processed, dropped, late and dead-lettered records. */
+  metrics(): Record<string, { processedRecords: number; droppedRecords: number; lateRecords: number; deadLetteredRecords: number; skippedRecords: number; punctuations: number }> {
+    const out: ReturnType<TopologyTestDriver['metrics']> = {};
+    for (const t of this.#tasks) out[t.id] = { ...t.metrics };
+    return out;
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const t of this.#tasks) t.close();
+    for (const s of this.#taskStores) s.close();
+  }
+
+  #pipe(record: { key: Buffer | null; value: Buffer | null; timestamp: number; headers: Headers; topic: string }): void {
+    if (this.#closed) throw new Error('The TopologyTestDriver is closed');
+    const offset = this.#offsets.get(record.topic) ?? 0n;
+    this.#offsets.set(record.topic, offset + 1n);
+    this.#taskByTopic.get(record.topic)!.process({ ...record, partition: 0, offset });
+    this.#drain();
+    this.#commit();
+  }
+
+  /** Records sent to topics the topology reads itself (repartition topics) are processed now. */
+  #drain(): void {
+    while (this.#pending.length > 0) {
+      const r = this.#pending.shift()!;
+      this.#taskByTopic.get(r.topic)!.process(r);
+    }
+  }
+
+  #commit(): void {
+    for (const s of this.#taskStores) s.commit();
+  }
+
+  #capture(topic: string, key: Buffer | null, value: Buffer | null, headers: Headers, timestamp: number, _partition: number | undefined): void {
+    this.#produced.add(topic);
+    // Copy headers: later operators must not change what was already written.
+    const copy = headers.clone();
+    let queue = this.#outputs.get(topic);
+    if (!queue) this.#outputs.set(topic, (queue = []));
+    queue.push({ topic, key, value, timestamp, headers: copy });
+    if (this.#taskByTopic.has(topic)) {
+      const offset = this.#offsets.get(topic) ?? 0n;
+      this.#offsets.set(topic, offset + 1n);
+      this.#pending.push({ topic, partition: 0, offset, key, value, timestamp, headers: copy.clone() });
+    }
+  }
+}
