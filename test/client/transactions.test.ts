@@ -1,0 +1,73 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import type { ConsumedRecord } from '../../packages/streams-core/src/client/index.ts';
+import { clientFactory, collect, createTopic, deleteTopics, produce, record, uniqueName } from '../support/kafka.ts';
+
+describe('transactions', () => {
+  const input = uniqueName('tx-in');
+  const output = uniqueName('tx-out');
+  afterAll(() => deleteTopics([input, output]));
+
+  it('hides an aborted transaction and shows a committed one, outputs and offsets alike', async () => {
+    const factory = clientFactory();
+    const admin = factory.admin();
+    await createTopic(input, 1);
+    await createTopic(output, 1);
+    await produce(Array.from({ length: 4 }, (_, i) => record(input, `k${i}`, `v${i}`, 0)), factory);
+    const groupId = uniqueName('tx-group');
+    const consumer = factory.consumer({
+      groupId,
+      clientId: 'tx-consumer',
+      topics: [input],
+      isolationLevel: 'read_committed',
+      copartitionGroups: [],
+      sessionTimeoutMs: 6000,
+      heartbeatIntervalMs: 500,
+      maxWaitMs: 200,
+    });
+    const producer = factory.producer({
+      clientId: 'tx-producer',
+      idempotent: true,
+      transactionalId: uniqueName('tx-id'),
+      transactionTimeoutMs: 20_000,
+    });
+    try {
+      const polled: ConsumedRecord[] = [];
+      const deadline = Date.now() + 30_000;
+      while (polled.length < 4 && Date.now() < deadline) polled.push(...(await consumer.poll()));
+      expect(polled.map((r) => r.value?.toString())).toEqual(['v0', 'v1', 'v2', 'v3']);
+      const out = (rs: ConsumedRecord[], tag: string) => rs.map((r) => record(output, r.key?.toString() ?? null, `${tag}:${r.offset}`));
+      const next = (r: ConsumedRecord) => ({ topic: r.topic, partition: r.partition, offset: r.offset + 1n });
+
+      const aborted = await producer.beginTransaction();
+      await aborted.send(out(polled.slice(0, 2), 'aborted'));
+      await aborted.sendOffsets(consumer, polled.slice(0, 2).map(next));
+      await aborted.abort();
+
+      expect(await collect(output, { isolationLevel: 'read_committed' }, factory)).toEqual([]);
+      expect(await admin.groupOffsets(groupId, [{ topic: input, partition: 0 }])).toEqual(new Map());
+
+      const committed = await producer.beginTransaction();
+      await committed.send(out(polled, 'committed'));
+      // Every record's offset is sent; only the last one per partition reaches the broker.
+      await committed.sendOffsets(consumer, polled.map(next));
+      await committed.commit();
+
+      const visible = await collect(output, { isolationLevel: 'read_committed' }, factory);
+      expect(visible.map((r) => r.value?.toString())).toEqual(['committed:0', 'committed:1', 'committed:2', 'committed:3']);
+      expect(await admin.groupOffsets(groupId, [{ topic: input, partition: 0 }])).toEqual(new Map([[`${input}:0`, 4n]]));
+      expect(await consumer.committed([{ topic: input, partition: 0 }])).toEqual(new Map([[`${input}:0`, 4n]]));
+      // The aborted records are in the log all the same: only read_committed hides them.
+      const raw = await collect(output, { isolationLevel: 'read_uncommitted', count: 6 }, factory);
+      expect(raw.map((r) => r.value?.toString())).toEqual([
+        'aborted:0',
+        'aborted:1',
+        'committed:0',
+        'committed:1',
+        'committed:2',
+        'committed:3',
+      ]);
+    } finally {
+      await Promise.allSettled([consumer.close(), producer.close(), admin.close()]);
+    }
+  });
+});
