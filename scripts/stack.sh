@@ -146,10 +146,10 @@ resolve_jars() {
   rm -rf "$build" "$tmp"
   mkdir -p "$build" "$K_LOGS"
   cp "$K_TEMPLATES/pom.xml" "$build/pom.xml"
-  if ! (cd "$build" && "$MVN" -B -q -f pom.xml dependency:copy-dependencies \
+  if ! (cd "$build" && "$MVN" -B -q -Dstyle.color=never -f pom.xml dependency:copy-dependencies \
     -Dkafka.version="$KAFKA_VERSION" -DoutputDirectory="$tmp" -DincludeScope=runtime) >"$K_LOGS/maven.log" 2>&1; then
-    tail -n 15 "$K_LOGS/maven.log" >&2
-    kp_die "Maven could not fetch org.apache.kafka:kafka_2.13:$KAFKA_VERSION: Maven Central must be reachable (log: $(rel "$K_LOGS")/maven.log)"
+    sed 's/\x1b\[[0-9;]*m//g' "$K_LOGS/maven.log" | grep -m 1 '^\[ERROR\] [^ ]' | cut -c1-400 >&2 || true
+    kp_die "Maven could not fetch org.apache.kafka:kafka_2.13:$KAFKA_VERSION: Maven Central must be reachable and the version must exist (log: $(rel "$K_LOGS")/maven.log)"
   fi
   [ -f "$tmp/kafka_2.13-$KAFKA_VERSION.jar" ] ||
     kp_die "Maven finished but kafka_2.13-$KAFKA_VERSION.jar is missing (log: $(rel "$K_LOGS")/maven.log)"
