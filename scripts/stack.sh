@@ -76,8 +76,13 @@ port_owner() { # port: "name pid N" of the listener when ss can tell, else nothi
   ss -ltnpH "sport = :$1" 2>/dev/null | sed -n 's/.*users:(("\([^"]*\)",pid=\([0-9]*\).*/\1 pid \2/p' | head -n1
 }
 
-docker_ok() {
-  command -v docker >/dev/null 2>&1 && timeout 15 docker info >/dev/null 2>&1
+docker_ok() { # a Docker engine answers and the compose plugin is there (checked once)
+  if [ -z "${KP_DOCKER_OK:-}" ]; then
+    KP_DOCKER_OK=no
+    if command -v docker >/dev/null 2>&1 && timeout 15 docker info >/dev/null 2>&1 &&
+      docker compose version >/dev/null 2>&1; then KP_DOCKER_OK=yes; fi
+  fi
+  [ "$KP_DOCKER_OK" = yes ]
 }
 
 # Daemons started from here must not inherit the lock descriptor (fd 9), or they would hold
