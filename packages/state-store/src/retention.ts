@@ -21,10 +21,14 @@ export class Retention {
 
   constructor(retentionMs: number, segmentIntervalMs = defaultSegmentInterval(retentionMs)) {
     if (!(retentionMs >= 0) || !Number.isFinite(retentionMs)) {
-      throw new RangeError(`retentionMs must be a non-negative finite number of milliseconds, got ${retentionMs}`);
+      throw new RangeError(
+        `retentionMs must be a non-negative finite number of milliseconds, got ${retentionMs}`,
+      );
     }
     if (!(segmentIntervalMs > 0) || !Number.isFinite(segmentIntervalMs)) {
-      throw new RangeError(`segmentIntervalMs must be a positive number of milliseconds, got ${segmentIntervalMs}`);
+      throw new RangeError(
+        `segmentIntervalMs must be a positive number of milliseconds, got ${segmentIntervalMs}`,
+      );
     }
     this.retentionMs = retentionMs;
     this.segmentIntervalMs = segmentIntervalMs;

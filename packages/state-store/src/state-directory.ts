@@ -3,7 +3,16 @@
 // using the same task's state at once (which would corrupt it, or silently lose the
 // exactly-once guarantee).
 
-import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 
 const LOCK_FILE = '.lock';
@@ -72,7 +81,9 @@ export class StateDirectory {
       this.#locked.add(taskId);
       return;
     }
-    throw new Error(`Could not lock state directory ${dir}: its lock file keeps reappearing; another process is taking it`);
+    throw new Error(
+      `Could not lock state directory ${dir}: its lock file keeps reappearing; another process is taking it`,
+    );
   }
 
   /** Releases a lock this instance holds. */
@@ -107,7 +118,8 @@ export class StateDirectory {
     } catch {
       return;
     }
-    for (const name of names) if (name !== LOCK_FILE) rmSync(join(dir, name), { recursive: true, force: true });
+    for (const name of names)
+      if (name !== LOCK_FILE) rmSync(join(dir, name), { recursive: true, force: true });
   }
 
   /** Task ids that have a directory, sorted. */
@@ -130,7 +142,9 @@ export class StateDirectory {
 
 function checkName(what: string, value: string): void {
   if (!NAME.test(value) || value === '.' || value === '..') {
-    throw new Error(`Invalid ${what} "${value}": use letters, digits, '.', '_' and '-' only (it becomes a directory name)`);
+    throw new Error(
+      `Invalid ${what} "${value}": use letters, digits, '.', '_' and '-' only (it becomes a directory name)`,
+    );
   }
 }
 

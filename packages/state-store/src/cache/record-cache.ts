@@ -3,7 +3,7 @@
 // many times between commits reaches the inner store, the changelog and downstream processors
 // once, with its latest value. Reads see cached writes.
 
-import { compareBytes, prefixUpperBound, type KeyValueBytes } from '../bytes.ts';
+import { compareBytes, type KeyValueBytes, prefixUpperBound } from '../bytes.ts';
 import type { KeyValueBytesStore } from '../key-value/key-value-bytes-store.ts';
 
 /**
@@ -120,11 +120,14 @@ export class CachingKeyValueStore implements KeyValueBytesStore {
     return this.#merge(this.inner.reverseAll(), null, true, null, true, true);
   }
 
-  /** The inner store's estimate plus the cached keys it may not have yet. */
+  /** The inner store's count corrected by the pending writes (one inner lookup per dirty key). */
   approximateNumEntries(): number {
-    let pending = 0;
-    for (const id of this.#dirty) if (this.#entries.get(id)?.value !== null) pending++;
-    return this.inner.approximateNumEntries() + pending;
+    let delta = 0;
+    for (const id of this.#dirty) {
+      const entry = this.#entries.get(id) as CacheEntry;
+      delta += (entry.value === null ? 0 : 1) - (this.inner.get(entry.key) === undefined ? 0 : 1);
+    }
+    return this.inner.approximateNumEntries() + delta;
   }
 
   /** Restoration bypasses the cache; any cached copy of a restored key is dropped. */
@@ -150,7 +153,7 @@ export class CachingKeyValueStore implements KeyValueBytesStore {
     for (const id of [...this.#dirty]) {
       const entry = this.#entries.get(id);
       this.#dirty.delete(id);
-      if (entry !== undefined && entry.dirty) {
+      if (entry?.dirty) {
         entry.dirty = false;
         this.#write(entry);
       }
@@ -216,7 +219,8 @@ export class CachingKeyValueStore implements KeyValueBytesStore {
   #write(entry: CacheEntry): void {
     const old = this.inner.get(entry.key) ?? null;
     this.inner.put(entry.key, entry.value);
-    if (this.#onFlush !== undefined && (entry.value !== null || old !== null)) this.#onFlush(entry.key, entry.value, old);
+    if (this.#onFlush !== undefined && (entry.value !== null || old !== null))
+      this.#onFlush(entry.key, entry.value, old);
   }
 
   *#merge(
@@ -250,7 +254,10 @@ export class CachingKeyValueStore implements KeyValueBytesStore {
       let i = 0;
       while (i < cached.length || next.done !== true) {
         const entry = cached[i];
-        if (next.done === true || (entry !== undefined && direction * compareBytes(entry.key, next.value.key) <= 0)) {
+        if (
+          next.done === true ||
+          (entry !== undefined && direction * compareBytes(entry.key, next.value.key) <= 0)
+        ) {
           const c = entry as CacheEntry;
           // The cached entry shadows the stored one with the same key, whatever its value.
           if (next.done !== true && compareBytes(c.key, next.value.key) === 0) next = iterator.next();

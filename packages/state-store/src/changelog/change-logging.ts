@@ -4,7 +4,11 @@
 
 import type { KeyValueBytes } from '../bytes.ts';
 import type { KeyValueBytesStore } from '../key-value/key-value-bytes-store.ts';
-import type { SessionBytes, SessionBytesStore, SessionRestoreRecord } from '../session/session-bytes-store.ts';
+import type {
+  SessionBytes,
+  SessionBytesStore,
+  SessionRestoreRecord,
+} from '../session/session-bytes-store.ts';
 import type {
   WindowBytesStore,
   WindowedKeyValue,
@@ -145,7 +149,12 @@ export class ChangeLoggingWindowStore implements WindowBytesStore {
   backwardFetchRange(key: Buffer, timeFrom: number, timeTo: number): Iterable<WindowedValue> {
     return this.inner.backwardFetchRange(key, timeFrom, timeTo);
   }
-  fetchKeyRange(keyFrom: Buffer | null, keyTo: Buffer | null, timeFrom: number, timeTo: number): Iterable<WindowedKeyValue> {
+  fetchKeyRange(
+    keyFrom: Buffer | null,
+    keyTo: Buffer | null,
+    timeFrom: number,
+    timeTo: number,
+  ): Iterable<WindowedKeyValue> {
     return this.inner.fetchKeyRange(keyFrom, keyTo, timeFrom, timeTo);
   }
   fetchAll(timeFrom: number, timeTo: number): Iterable<WindowedKeyValue> {
@@ -204,7 +213,11 @@ export class ChangeLoggingSessionStore implements SessionBytesStore {
     this.put(key, start, end, null);
   }
 
-  findSessions(key: Buffer, earliestSessionEndTime: number, latestSessionStartTime: number): Iterable<SessionBytes> {
+  findSessions(
+    key: Buffer,
+    earliestSessionEndTime: number,
+    latestSessionStartTime: number,
+  ): Iterable<SessionBytes> {
     return this.inner.findSessions(key, earliestSessionEndTime, latestSessionStartTime);
   }
   findSessionsKeyRange(

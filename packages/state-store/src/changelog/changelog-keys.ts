@@ -68,11 +68,17 @@ export function decodeSessionChangelogKey(bytes: Buffer): SessionChangelogKey {
 }
 
 /** A window changelog record as restoreBatch input. */
-export function windowRestoreRecord(changelogKey: Buffer, value: Buffer | null): WindowChangelogKey & { value: Buffer | null } {
+export function windowRestoreRecord(
+  changelogKey: Buffer,
+  value: Buffer | null,
+): WindowChangelogKey & { value: Buffer | null } {
   return { ...decodeWindowChangelogKey(changelogKey), value };
 }
 
 /** A session changelog record as restoreBatch input. */
-export function sessionRestoreRecord(changelogKey: Buffer, value: Buffer | null): SessionChangelogKey & { value: Buffer | null } {
+export function sessionRestoreRecord(
+  changelogKey: Buffer,
+  value: Buffer | null,
+): SessionChangelogKey & { value: Buffer | null } {
   return { ...decodeSessionChangelogKey(changelogKey), value };
 }

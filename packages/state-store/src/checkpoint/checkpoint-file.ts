@@ -50,7 +50,8 @@ export class CheckpointFile {
     try {
       text = readFileSync(this.path, 'utf8');
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { offsets: new Map(), status: 'missing' };
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT')
+        return { offsets: new Map(), status: 'missing' };
       throw error;
     }
     try {
@@ -64,8 +65,10 @@ export class CheckpointFile {
     let text = `${VERSION}\n${offsets.size}\n`;
     for (const [key, offset] of offsets) {
       const { topic, partition } = parseTopicPartitionKey(key);
-      if (offset < 0n) throw new RangeError(`Checkpoint offset for ${key} is ${offset}: offsets must be >= 0`);
-      if (/\s/.test(topic)) throw new Error(`Topic "${topic}" contains whitespace and cannot be checkpointed`);
+      if (offset < 0n)
+        throw new RangeError(`Checkpoint offset for ${key} is ${offset}: offsets must be >= 0`);
+      if (/\s/.test(topic))
+        throw new Error(`Topic "${topic}" contains whitespace and cannot be checkpointed`);
       text += `${topic} ${partition} ${offset}\n`;
     }
     const tmp = `${this.path}.tmp`;
@@ -88,7 +91,8 @@ export class CheckpointFile {
 function parse(text: string): Map<string, bigint> {
   const lines = text.split('\n');
   if (lines[lines.length - 1] === '') lines.pop();
-  if (lines[0]?.trim() !== String(VERSION)) throw new Error(`unsupported checkpoint version "${lines[0] ?? ''}"`);
+  if (lines[0]?.trim() !== String(VERSION))
+    throw new Error(`unsupported checkpoint version "${lines[0] ?? ''}"`);
   const countText = lines[1]?.trim() ?? '';
   if (!/^\d+$/.test(countText)) throw new Error(`invalid entry count "${countText}"`);
   const count = Number(countText);
@@ -97,7 +101,12 @@ function parse(text: string): Map<string, bigint> {
   for (let i = 2; i < lines.length; i++) {
     const parts = (lines[i] as string).trim().split(/\s+/);
     const [topic, partition, offset] = parts;
-    if (parts.length !== 3 || topic === undefined || !/^\d+$/.test(partition ?? '') || !/^\d+$/.test(offset ?? '')) {
+    if (
+      parts.length !== 3 ||
+      topic === undefined ||
+      !/^\d+$/.test(partition ?? '') ||
+      !/^\d+$/.test(offset ?? '')
+    ) {
       throw new Error(`malformed entry on line ${i + 1}: "${lines[i]}"`);
     }
     offsets.set(topicPartitionKey(topic, Number(partition)), BigInt(offset as string));

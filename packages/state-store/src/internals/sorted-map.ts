@@ -100,7 +100,8 @@ export class SortedMap<K, V> {
       if (c > 0 || (c === 0 && !(fromInclusive && toInclusive))) return;
     }
     if (!reverse) {
-      let [c, i] = from === undefined ? [0, 0] : fromInclusive ? this.#lowerBound(from) : this.#upperBound(from);
+      let [c, i] =
+        from === undefined ? [0, 0] : fromInclusive ? this.#lowerBound(from) : this.#upperBound(from);
       let version = this.#version;
       while (c < this.#keys.length) {
         const keys = this.#keys[c] as K[];

@@ -1,7 +1,7 @@
 // InMemoryKeyValueStore: a key-value store held in process memory, ordered by key bytes.
 // Not persistent: after a restart it is rebuilt from its changelog.
 
-import { compareBytes, prefixUpperBound, type KeyValueBytes } from '../bytes.ts';
+import { compareBytes, type KeyValueBytes, prefixUpperBound } from '../bytes.ts';
 import { SortedMap } from '../internals/sorted-map.ts';
 import { storeClosedError } from '../store.ts';
 import type { KeyValueBytesStore } from './key-value-bytes-store.ts';

@@ -5,7 +5,12 @@ import { compareBytes } from '../bytes.ts';
 import { SortedMap } from '../internals/sorted-map.ts';
 import { Retention } from '../retention.ts';
 import { storeClosedError } from '../store.ts';
-import type { SessionBytes, SessionBytesStore, SessionBytesStoreOptions, SessionRestoreRecord } from './session-bytes-store.ts';
+import type {
+  SessionBytes,
+  SessionBytesStore,
+  SessionBytesStoreOptions,
+  SessionRestoreRecord,
+} from './session-bytes-store.ts';
 
 interface SessionKey {
   key: Buffer;
@@ -45,7 +50,11 @@ export class InMemorySessionStore implements SessionBytesStore {
     return this.#retention.streamTime;
   }
 
-  findSessions(key: Buffer, earliestSessionEndTime: number, latestSessionStartTime: number): Iterable<SessionBytes> {
+  findSessions(
+    key: Buffer,
+    earliestSessionEndTime: number,
+    latestSessionStartTime: number,
+  ): Iterable<SessionBytes> {
     this.#check();
     return this.#scan(key, key, earliestSessionEndTime, latestSessionStartTime);
   }
@@ -122,14 +131,29 @@ export class InMemorySessionStore implements SessionBytesStore {
     }
   }
 
-  *#scan(keyFrom: Buffer | null, keyTo: Buffer | null, earliestEnd: number, latestStart: number): Generator<SessionBytes> {
+  *#scan(
+    keyFrom: Buffer | null,
+    keyTo: Buffer | null,
+    earliestEnd: number,
+    latestStart: number,
+  ): Generator<SessionBytes> {
     if (keyFrom !== null && keyTo !== null && compareBytes(keyFrom, keyTo) > 0) return;
     const minEnd = Math.max(earliestEnd, this.#retention.minLiveTime);
     const single = keyFrom !== null && keyTo !== null && compareBytes(keyFrom, keyTo) === 0;
     const entries = this.#map.entries({
       // For one key the end bound narrows the scan itself; across keys it can only filter.
-      from: keyFrom === null ? undefined : { key: keyFrom, end: single ? minEnd : Number.NEGATIVE_INFINITY, start: Number.NEGATIVE_INFINITY },
-      to: keyTo === null ? undefined : { key: keyTo, end: Number.POSITIVE_INFINITY, start: Number.POSITIVE_INFINITY },
+      from:
+        keyFrom === null
+          ? undefined
+          : {
+              key: keyFrom,
+              end: single ? minEnd : Number.NEGATIVE_INFINITY,
+              start: Number.NEGATIVE_INFINITY,
+            },
+      to:
+        keyTo === null
+          ? undefined
+          : { key: keyTo, end: Number.POSITIVE_INFINITY, start: Number.POSITIVE_INFINITY },
     });
     for (const [sessionKey, value] of entries) {
       const { end, start } = sessionKey;

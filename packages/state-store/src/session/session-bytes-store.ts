@@ -29,7 +29,11 @@ export interface SessionBytesStoreOptions {
 export interface SessionBytesStore extends StateStore {
   readonly retentionMs: number;
   /** Sessions of key with end >= earliestSessionEndTime and start <= latestSessionStartTime. */
-  findSessions(key: Buffer, earliestSessionEndTime: number, latestSessionStartTime: number): Iterable<SessionBytes>;
+  findSessions(
+    key: Buffer,
+    earliestSessionEndTime: number,
+    latestSessionStartTime: number,
+  ): Iterable<SessionBytes>;
   findSessionsKeyRange(
     keyFrom: Buffer | null,
     keyTo: Buffer | null,

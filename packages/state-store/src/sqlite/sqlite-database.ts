@@ -174,7 +174,8 @@ export class SqliteDatabase {
       if (existing.isOpen) return existing as S;
     }
     const storedKind = this.#storeKind.get(name) as StoreKind | undefined;
-    if (storedKind !== undefined && storedKind !== kind) throw kindMismatch(name, storedKind, kind, this.path);
+    if (storedKind !== undefined && storedKind !== kind)
+      throw kindMismatch(name, storedKind, kind, this.path);
     if (storedKind === undefined) this.#registerStore.run(name, kind);
     const store = create();
     this.#stores.set(name, store);

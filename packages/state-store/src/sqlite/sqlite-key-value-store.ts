@@ -3,7 +3,7 @@
 // is exactly compareBytes, so ranges are index range scans in byte order.
 
 import type Database from 'better-sqlite3';
-import { prefixUpperBound, type KeyValueBytes } from '../bytes.ts';
+import { type KeyValueBytes, prefixUpperBound } from '../bytes.ts';
 import type { KeyValueBytesStore } from '../key-value/key-value-bytes-store.ts';
 import { storeClosedError } from '../store.ts';
 import { PAGE_SIZE, paged, type SqliteStoreContext, tableName } from './sqlite-store-context.ts';
@@ -141,7 +141,13 @@ export class SqliteKeyValueStore implements KeyValueBytesStore {
     );
   }
 
-  #range(from: Buffer | null, lowerOp: LowerOp, to: Buffer | null, upperOp: UpperOp, reverse: boolean): Iterable<KeyValueBytes> {
+  #range(
+    from: Buffer | null,
+    lowerOp: LowerOp,
+    to: Buffer | null,
+    upperOp: UpperOp,
+    reverse: boolean,
+  ): Iterable<KeyValueBytes> {
     if (from !== null && to !== null) {
       const c = Buffer.compare(from, to);
       if (c > 0 || (c === 0 && (lowerOp === '>' || upperOp === '<'))) return [];
@@ -149,11 +155,19 @@ export class SqliteKeyValueStore implements KeyValueBytesStore {
     return paged<KeyValueBytes>((after) => {
       // The cursor tightens the bound on the side the scan moves away from.
       if (after === undefined) return this.#page(lowerOp, from, upperOp, to, reverse);
-      return reverse ? this.#page(lowerOp, from, '<', after.key, true) : this.#page('>', after.key, upperOp, to, false);
+      return reverse
+        ? this.#page(lowerOp, from, '<', after.key, true)
+        : this.#page('>', after.key, upperOp, to, false);
     });
   }
 
-  #page(lowerOp: LowerOp, lower: Buffer | null, upperOp: UpperOp, upper: Buffer | null, reverse: boolean): KeyValueBytes[] {
+  #page(
+    lowerOp: LowerOp,
+    lower: Buffer | null,
+    upperOp: UpperOp,
+    upper: Buffer | null,
+    reverse: boolean,
+  ): KeyValueBytes[] {
     this.#check();
     const statement = this.#rangeStatement(lowerOp, upperOp, reverse);
     const params: Buffer[] = [];

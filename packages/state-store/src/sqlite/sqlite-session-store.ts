@@ -50,7 +50,9 @@ export class SqliteSessionStore implements SessionBytesStore {
        ON CONFLICT (key, end_time, start_time) DO UPDATE SET value = excluded.value`,
     );
     this.#delete = db.prepare(`DELETE FROM ${t} WHERE key = ? AND end_time = ? AND start_time = ?`);
-    this.#fetchSession = db.prepare(`SELECT value FROM ${t} WHERE key = ? AND end_time = ? AND start_time = ?`).pluck();
+    this.#fetchSession = db
+      .prepare(`SELECT value FROM ${t} WHERE key = ? AND end_time = ? AND start_time = ?`)
+      .pluck();
     this.#findSessions = db.prepare(
       `SELECT key, start_time AS start, end_time AS "end", value FROM ${t}
        WHERE key = ? AND end_time >= ? AND start_time <= ? ORDER BY end_time, start_time`,
@@ -78,7 +80,11 @@ export class SqliteSessionStore implements SessionBytesStore {
   }
 
   /** Materialised: one key's live sessions are a bounded set. */
-  findSessions(key: Buffer, earliestSessionEndTime: number, latestSessionStartTime: number): Iterable<SessionBytes> {
+  findSessions(
+    key: Buffer,
+    earliestSessionEndTime: number,
+    latestSessionStartTime: number,
+  ): Iterable<SessionBytes> {
     this.#check();
     const minEnd = Math.max(earliestSessionEndTime, this.#retention.minLiveTime);
     return this.#findSessions.all(key, sqlTime(minEnd), sqlTime(latestSessionStartTime)) as SessionBytes[];
@@ -100,9 +106,11 @@ export class SqliteSessionStore implements SessionBytesStore {
       else if (keyFrom !== null) params.push(keyFrom);
       if (keyTo !== null) params.push(keyTo);
       params.push(minEnd, sqlTime(latestSessionStartTime));
-      return this.#scanStatement(after !== undefined, after === undefined && keyFrom !== null, keyTo !== null).all(
-        ...params,
-      ) as SessionBytes[];
+      return this.#scanStatement(
+        after !== undefined,
+        after === undefined && keyFrom !== null,
+        keyTo !== null,
+      ).all(...params) as SessionBytes[];
     });
   }
 

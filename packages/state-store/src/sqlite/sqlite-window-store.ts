@@ -65,7 +65,9 @@ export class SqliteWindowStore implements WindowBytesStore {
        ON CONFLICT (key, window_start, seqnum) DO UPDATE SET value = excluded.value`,
     );
     this.#delete = db.prepare(`DELETE FROM ${t} WHERE key = ? AND window_start = ? AND seqnum = 0`);
-    this.#fetch = db.prepare(`SELECT value FROM ${t} WHERE key = ? AND window_start = ? ORDER BY seqnum LIMIT 1`).pluck();
+    this.#fetch = db
+      .prepare(`SELECT value FROM ${t} WHERE key = ? AND window_start = ? ORDER BY seqnum LIMIT 1`)
+      .pluck();
     const select = `SELECT window_start AS windowStart, value FROM ${t} WHERE key = ? AND window_start >= ? AND window_start <= ?`;
     this.#fetchRange = db.prepare(`${select} ORDER BY window_start, seqnum`);
     this.#backwardFetchRange = db.prepare(`${select} ORDER BY window_start DESC, seqnum DESC`);
@@ -118,7 +120,12 @@ export class SqliteWindowStore implements WindowBytesStore {
     return this.#backwardFetchRange.all(key, sqlTime(from), sqlTime(timeTo)) as WindowedValue[];
   }
 
-  fetchKeyRange(keyFrom: Buffer | null, keyTo: Buffer | null, timeFrom: number, timeTo: number): Iterable<WindowedKeyValue> {
+  fetchKeyRange(
+    keyFrom: Buffer | null,
+    keyTo: Buffer | null,
+    timeFrom: number,
+    timeTo: number,
+  ): Iterable<WindowedKeyValue> {
     this.#check();
     return this.#scan(keyFrom, keyTo, timeFrom, timeTo);
   }
@@ -179,7 +186,12 @@ export class SqliteWindowStore implements WindowBytesStore {
     `);
   }
 
-  #write(key: Buffer, value: Buffer | null, windowStart: number, restoredSeqnum: number | undefined): boolean {
+  #write(
+    key: Buffer,
+    value: Buffer | null,
+    windowStart: number,
+    restoredSeqnum: number | undefined,
+  ): boolean {
     this.#context.beginWrite();
     const purgeBelow = this.#retention.advance(windowStart);
     if (purgeBelow !== undefined) this.#purge.run(sqlTime(purgeBelow));
@@ -201,7 +213,12 @@ export class SqliteWindowStore implements WindowBytesStore {
     return true;
   }
 
-  #scan(keyFrom: Buffer | null, keyTo: Buffer | null, timeFrom: number, timeTo: number): Iterable<WindowedKeyValue> {
+  #scan(
+    keyFrom: Buffer | null,
+    keyTo: Buffer | null,
+    timeFrom: number,
+    timeTo: number,
+  ): Iterable<WindowedKeyValue> {
     if (keyFrom !== null && keyTo !== null && compareBytes(keyFrom, keyTo) > 0) return [];
     const rows = paged<WindowRow>((after) => {
       this.#check();
@@ -214,9 +231,11 @@ export class SqliteWindowStore implements WindowBytesStore {
       else if (keyFrom !== null) params.push(keyFrom);
       if (keyTo !== null) params.push(keyTo);
       params.push(from, to);
-      return this.#scanStatement(after !== undefined, after === undefined && keyFrom !== null, keyTo !== null).all(
-        ...params,
-      ) as WindowRow[];
+      return this.#scanStatement(
+        after !== undefined,
+        after === undefined && keyFrom !== null,
+        keyTo !== null,
+      ).all(...params) as WindowRow[];
     });
     return stripSeqnum(rows);
   }

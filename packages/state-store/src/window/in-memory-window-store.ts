@@ -85,7 +85,12 @@ export class InMemoryWindowStore implements WindowBytesStore {
     return this.#fetchKey(key, timeFrom, timeTo, true);
   }
 
-  fetchKeyRange(keyFrom: Buffer | null, keyTo: Buffer | null, timeFrom: number, timeTo: number): Iterable<WindowedKeyValue> {
+  fetchKeyRange(
+    keyFrom: Buffer | null,
+    keyTo: Buffer | null,
+    timeFrom: number,
+    timeTo: number,
+  ): Iterable<WindowedKeyValue> {
     this.#check();
     return this.#scan(keyFrom, keyTo, timeFrom, timeTo);
   }
@@ -172,11 +177,22 @@ export class InMemoryWindowStore implements WindowBytesStore {
     }
   }
 
-  *#scan(keyFrom: Buffer | null, keyTo: Buffer | null, timeFrom: number, timeTo: number): Generator<WindowedKeyValue> {
+  *#scan(
+    keyFrom: Buffer | null,
+    keyTo: Buffer | null,
+    timeFrom: number,
+    timeTo: number,
+  ): Generator<WindowedKeyValue> {
     if (keyFrom !== null && keyTo !== null && compareBytes(keyFrom, keyTo) > 0) return;
     const entries = this.#map.entries({
-      from: keyFrom === null ? undefined : { key: keyFrom, windowStart: Number.NEGATIVE_INFINITY, seqnum: Number.NEGATIVE_INFINITY },
-      to: keyTo === null ? undefined : { key: keyTo, windowStart: Number.POSITIVE_INFINITY, seqnum: Number.POSITIVE_INFINITY },
+      from:
+        keyFrom === null
+          ? undefined
+          : { key: keyFrom, windowStart: Number.NEGATIVE_INFINITY, seqnum: Number.NEGATIVE_INFINITY },
+      to:
+        keyTo === null
+          ? undefined
+          : { key: keyTo, windowStart: Number.POSITIVE_INFINITY, seqnum: Number.POSITIVE_INFINITY },
     });
     for (const [windowKey, value] of entries) {
       const t = windowKey.windowStart;

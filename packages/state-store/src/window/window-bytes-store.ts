@@ -52,7 +52,12 @@ export interface WindowBytesStore extends StateStore {
   fetchRange(key: Buffer, timeFrom: number, timeTo: number): Iterable<WindowedValue>;
   backwardFetchRange(key: Buffer, timeFrom: number, timeTo: number): Iterable<WindowedValue>;
   /** Keys in [keyFrom, keyTo] (null = open) and windows in [timeFrom, timeTo]; by key, then window start. */
-  fetchKeyRange(keyFrom: Buffer | null, keyTo: Buffer | null, timeFrom: number, timeTo: number): Iterable<WindowedKeyValue>;
+  fetchKeyRange(
+    keyFrom: Buffer | null,
+    keyTo: Buffer | null,
+    timeFrom: number,
+    timeTo: number,
+  ): Iterable<WindowedKeyValue>;
   fetchAll(timeFrom: number, timeTo: number): Iterable<WindowedKeyValue>;
   all(): Iterable<WindowedKeyValue>;
   /** The largest window start ever put, or -1. */
