@@ -161,6 +161,12 @@ export interface ConsumerPort {
   committed(partitions: TopicPartition[]): Promise<Map<string, bigint>>;
   /** Next `poll()` reads these partitions from these offsets. */
   seek(offsets: TopicPartitionOffset[]): void;
+  /**
+   * Next `poll()` reads these partitions (default: all assigned) from their committed offsets.
+   * After aborting a transaction, rewind the partitions whose records it held so they are
+   * processed again. Happens by itself after a rebalance and after a fenced commit.
+   */
+  rewind(partitions?: TopicPartition[]): void;
   pause(partitions: TopicPartition[]): void;
   resume(partitions: TopicPartition[]): void;
   groupMetadata(): GroupMetadata;

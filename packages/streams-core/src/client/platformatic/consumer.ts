@@ -172,7 +172,7 @@ export class PlatformaticConsumer implements ConsumerPort {
     try {
       await this.#group.commit({ offsets: latest.map((o) => ({ ...o, leaderEpoch: -1 })) });
     } catch (error) {
-      throw toPortError(error, this.#context());
+      throw this.failedCommit(error);
     }
   }
 
@@ -192,6 +192,15 @@ export class PlatformaticConsumer implements ConsumerPort {
       }
       this.#fetcher.set({ topic: o.topic, partition: o.partition, offset: o.offset });
       this.#unpositioned.delete(key);
+    }
+  }
+
+  rewind(partitions: TopicPartition[] = this.#owned): void {
+    for (const tp of partitions) {
+      const key = topicPartitionKey(tp);
+      if (!this.#owned.some((o) => topicPartitionKey(o) === key)) continue;
+      this.#fetcher.positions.delete(key);
+      this.#unpositioned.add(key);
     }
   }
 
@@ -284,8 +293,19 @@ export class PlatformaticConsumer implements ConsumerPort {
     }
   }
 
+  /**
+   * Maps a failed offset commit; a fenced one voids every position of this generation, so the
+   * next poll resumes from what is committed rather than after the work that was not.
+   */
+  failedCommit(error: unknown): Error {
+    const mapped = toPortError(error, this.#context());
+    if (mapped instanceof RebalanceError) this.rewind();
+    return mapped;
+  }
+
   #fence(offsets: TopicPartition[]): void {
     if (this.#pending || this.#group.generationId !== this.#generationId) {
+      this.rewind();
       throw new RebalanceError(
         `Generation ${this.#generationId} of group "${this.#options.groupId}" has ended: its work cannot be committed; abort it, the partitions' owner reprocesses from the committed offsets`,
         offsets.map((o) => ({ topic: o.topic, partition: o.partition })),

@@ -15,7 +15,7 @@
  *   offsets of a member that has been rebalanced away.
  */
 import { type MessageToProduce, Producer } from '@platformatic/kafka';
-import { KafkaClientError } from '../errors.ts';
+import { KafkaClientError, RebalanceError } from '../errors.ts';
 import type { ConsumerPort, ProducedRecord, ProducerOptions, ProducerPort, RecordMetadata, TopicPartitionOffset, TransactionPort } from '../port.ts';
 import { type ConnectionConfig, baseOptions } from './connection.ts';
 import { latestPerPartition, PlatformaticConsumer } from './consumer.ts';
@@ -166,7 +166,8 @@ class PlatformaticTransaction implements TransactionPort {
         } as never);
       }
     } catch (error) {
-      throw this.#producer.mapError(error);
+      const mapped = this.#producer.mapError(error);
+      throw mapped instanceof RebalanceError ? consumer.failedCommit(error) : mapped;
     }
   }
 
