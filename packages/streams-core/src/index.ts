@@ -34,3 +34,14 @@ export {
   type ExceptionHandler,
 } from './errors/exception-handlers.ts';
 export { SpringDltHeaders, Kip1034Headers, type DeadLetterConfig, type DeadLetterHeaderConvention } from './errors/dead-letter.ts';
+export {
+  KafkaStreams,
+  type StreamsState,
+  type StateListener,
+  type UncaughtExceptionHandler,
+  type UncaughtExceptionResponse,
+  type RestoreListener,
+  type KafkaStreamsOptions,
+} from './runtime/kafka-streams.ts';
+export type { StreamsMetrics, TaskMetricsSnapshot } from './runtime/metrics.ts';
+export type { RestoreProgress } from './runtime/task-manager.ts';

@@ -247,7 +247,7 @@ export class StreamTask {
       const headers = deadLetterHeaders(raw, error, deadLetter.headers, this.applicationId);
       // Keep the original partition where the dead-letter topic has it, so order per partition holds.
       const partitions = collector.partitionsFor(topic);
-      const partition = raw.partition < partitions ? raw.partition : undefined;
+      const partition = partitions !== undefined && raw.partition < partitions ? raw.partition : undefined;
       collector.send(topic, raw.key, raw.value, headers, raw.timestamp, partition);
       this.metrics.deadLetteredRecords++;
     } else {
@@ -307,11 +307,15 @@ export class StreamTask {
         const keyBytes = keySerde.serialize(topic, record.key, record.headers);
         const valueBytes = valueSerde.serialize(topic, record.value, record.headers);
         let partition: number | undefined;
+        const partitions = collector.partitionsFor(topic);
         if (partitioner) {
-          partition = partitioner(topic, record.key, record.value, collector.partitionsFor(topic));
+          if (partitions === undefined) {
+            throw new StreamsException(`Sink ${def.name} has a custom partitioner but the partition count of "${topic}" is unknown: create the topic before starting`);
+          }
+          partition = partitioner(topic, record.key, record.value, partitions);
         }
-        if (partition === undefined && keyBytes !== null) {
-          partition = partitionForKey(keyBytes, collector.partitionsFor(topic));
+        if (partition === undefined && keyBytes !== null && partitions !== undefined) {
+          partition = partitionForKey(keyBytes, partitions);
         }
         collector.send(topic, keyBytes, valueBytes, record.headers, record.timestamp, partition);
       },

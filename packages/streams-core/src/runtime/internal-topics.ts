@@ -1,0 +1,151 @@
+/**
+ * Works out, before anything runs, which topics the application needs and how many partitions
+ * each has: user source topics must exist; repartition and changelog topics are created with the
+ * partition count of the sub-topology that owns them; co-partitioned inputs must agree.
+ */
+import type { AdminPort, TopicSpec } from '../client/port.ts';
+import { changelogTopicName } from '../state/store-builder.ts';
+import type { Subtopology, Topology } from '../topology/topology.ts';
+import { StreamsException } from '../errors/exception-handlers.ts';
+
+export interface TopicPlan {
+  /** Partitions per sub-topology id: the number of tasks it runs. */
+  readonly tasksPerSubtopology: Map<number, number>;
+  /** Resolved topic name → partitions, for every topic the application reads or writes by name. */
+  readonly partitions: Map<string, number>;
+  /** Resolved source topics per sub-topology. */
+  readonly sourceTopics: Map<number, string[]>;
+  /** Resolved source topic → sub-topology id. */
+  readonly subtopologyOfTopic: Map<string, number>;
+  readonly internalTopics: TopicSpec[];
+}
+
+export interface TopicPlanOptions {
+  readonly applicationId: string;
+  readonly replicationFactor: number;
+  /** Create `<source>-dlt` for every source topic. */
+  readonly deadLetterTopic: ((sourceTopic: string) => string) | undefined;
+}
+
+export function resolveTopicName(applicationId: string, topic: string, internal: boolean): string {
+  return internal ? `${applicationId}-${topic}` : topic;
+}
+
+export async function planTopics(topology: Topology, admin: AdminPort, options: TopicPlanOptions): Promise<TopicPlan> {
+  const { applicationId } = options;
+  const subs = topology.subtopologies();
+  const userSources = [...new Set(subs.flatMap((s) => s.sourceTopics.filter((t) => !t.internal).map((t) => t.topic)))];
+  const sinkTopics = topology.sinkTopics();
+  const names = [...new Set([...userSources, ...sinkTopics])];
+  let described = await admin.describeTopics(names);
+  // A topic created a moment ago may not be in every broker's metadata yet: look again briefly
+  // before calling it missing.
+  for (let attempt = 0; attempt < 15 && names.some((t) => described.get(t) === undefined); attempt++) {
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    described = await admin.describeTopics(names);
+  }
+  const missing = userSources.filter((t) => described.get(t) === undefined);
+  if (missing.length > 0) {
+    throw new StreamsException(
+      `Source ${missing.length === 1 ? 'topic' : 'topics'} ${missing.map((t) => `"${t}"`).join(', ')} ${missing.length === 1 ? 'does' : 'do'} not exist: create ${missing.length === 1 ? 'it' : 'them'} before starting "${applicationId}" (the application never creates its input topics)`,
+    );
+  }
+  const missingSinks = sinkTopics.filter((t) => described.get(t) === undefined);
+  if (missingSinks.length > 0) {
+    throw new StreamsException(
+      `Output ${missingSinks.length === 1 ? 'topic' : 'topics'} ${missingSinks.map((t) => `"${t}"`).join(', ')} ${missingSinks.length === 1 ? 'does' : 'do'} not exist: create ${missingSinks.length === 1 ? 'it' : 'them'} before starting "${applicationId}"`,
+    );
+  }
+  const partitions = new Map<string, number>();
+  for (const [t, d] of described) if (d) partitions.set(t, d.partitions);
+
+  // Repartition topics take an explicit count or that of the sub-topology writing them; a
+  // sub-topology runs as many tasks as its largest input. Resolve in dependency order.
+  const repartition = new Map(topology.repartitionTopics().map((r) => [r.name, r]));
+  const writerOf = new Map<string, Subtopology>();
+  for (const s of subs) {
+    for (const n of s.nodes) {
+      const def = topology.node(n);
+      if (def.kind === 'sink' && def.internal && typeof def.topic === 'string') writerOf.set(def.topic, s);
+    }
+  }
+  const tasksPerSubtopology = new Map<number, number>();
+  const resolving = new Set<number>();
+  const tasksOf = (s: Subtopology): number => {
+    const known = tasksPerSubtopology.get(s.id);
+    if (known !== undefined) return known;
+    if (resolving.has(s.id)) throw new StreamsException(`Sub-topology ${s.id} feeds itself through a repartition topic: give that repartition topic an explicit numberOfPartitions`);
+    resolving.add(s.id);
+    let max = 0;
+    for (const t of s.sourceTopics) {
+      max = Math.max(max, t.internal ? repartitionPartitions(t.topic) : partitions.get(t.topic)!);
+    }
+    tasksPerSubtopology.set(s.id, max);
+    return max;
+  };
+  const repartitionPartitions = (name: string): number => {
+    const def = repartition.get(name);
+    if (def?.numberOfPartitions !== undefined) return def.numberOfPartitions;
+    const writer = writerOf.get(name);
+    if (!writer) throw new StreamsException(`Repartition topic "${name}" has no writer in the topology`);
+    return tasksOf(writer);
+  };
+  for (const s of subs) tasksOf(s);
+
+  for (const s of subs) {
+    for (const group of s.copartitionGroups) {
+      const counts = group.map((t) => {
+        const internal = s.sourceTopics.find((x) => x.topic === t)?.internal ?? false;
+        return { topic: t, n: internal ? repartitionPartitions(t) : partitions.get(t)! };
+      });
+      const first = counts[0]!;
+      const other = counts.find((c) => c.n !== first.n);
+      if (other) {
+        throw new StreamsException(
+          `Topic "${first.topic}" has ${first.n} partitions but "${other.topic}" has ${other.n}: a join needs co-partitioned inputs (repartition one side, e.g. with repartition({ numberOfPartitions: ${first.n} }))`,
+        );
+      }
+    }
+  }
+
+  const internalTopics: TopicSpec[] = [];
+  const rf = options.replicationFactor;
+  for (const r of repartition.values()) {
+    const name = resolveTopicName(applicationId, r.name, true);
+    const n = repartitionPartitions(r.name);
+    partitions.set(name, n);
+    internalTopics.push({ name, partitions: n, replicationFactor: rf, configs: { 'cleanup.policy': 'delete', 'retention.ms': '-1' } });
+  }
+  for (const s of subs) {
+    const n = tasksPerSubtopology.get(s.id)!;
+    for (const storeName of s.stores) {
+      const spec = topology.storeBuilder(storeName)!.spec;
+      if (!spec.logging) continue;
+      const name = changelogTopicName(applicationId, storeName);
+      const windowed = spec.kind === 'window' || spec.kind === 'timestampedWindow' || spec.kind === 'session';
+      const configs: Record<string, string> = windowed
+        ? { 'cleanup.policy': 'compact,delete', 'retention.ms': String((spec.retentionMs ?? 86_400_000) + 86_400_000) }
+        : { 'cleanup.policy': 'compact' };
+      partitions.set(name, n);
+      internalTopics.push({ name, partitions: n, replicationFactor: rf, configs: { ...configs, ...spec.changelogConfig } });
+    }
+  }
+  const sourceTopics = new Map<number, string[]>();
+  const subtopologyOfTopic = new Map<number | string, number>() as Map<string, number>;
+  for (const s of subs) {
+    const resolved = s.sourceTopics.map((t) => resolveTopicName(applicationId, t.topic, t.internal));
+    sourceTopics.set(s.id, resolved);
+    for (const t of resolved) subtopologyOfTopic.set(t, s.id);
+    if (options.deadLetterTopic) {
+      for (const t of resolved) {
+        const dlt = options.deadLetterTopic(t);
+        if (!partitions.has(dlt)) {
+          const n = partitions.get(t)!;
+          partitions.set(dlt, n);
+          internalTopics.push({ name: dlt, partitions: n, replicationFactor: rf });
+        }
+      }
+    }
+  }
+  return { tasksPerSubtopology, partitions, sourceTopics, subtopologyOfTopic, internalTopics };
+}

@@ -1,0 +1,593 @@
+/**
+ * KafkaStreams: runs a topology against a Kafka cluster. One stream thread per instance polls
+ * the assigned partitions, processes each batch synchronously through the tasks, produces the
+ * outputs as one batch, and commits: offsets after the outputs are acknowledged
+ * (at_least_once), or outputs, offsets and changelogs in one Kafka transaction with the local
+ * SQLite state committed right after it (exactly_once_v2).
+ */
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { StateDirectory } from '@kafka-pattern/state-store';
+import { createPlatformaticClientFactory } from '../client/platformatic/factory.ts';
+import type { AdminPort, ConsumedRecord, ConsumerPort, KafkaClientFactory, ProducedRecord, ProducerPort, RecordMetadata, TransactionPort } from '../client/port.ts';
+import { RebalanceError, ProducerFencedError } from '../client/errors.ts';
+import { bootstrapList, resolveErrorHandling, validateConfig, ConfigException, type ResolvedErrorHandling, type StreamsConfig } from '../config/streams-config.ts';
+import { StreamsException, errorMessage } from '../errors/exception-handlers.ts';
+import { Headers } from '../processor/api/headers.ts';
+import type { Topology } from '../topology/topology.ts';
+import { planTopics, type TopicPlan } from './internal-topics.ts';
+import { addTaskMetrics, emptyTaskMetrics, toPrometheus, type StreamsMetrics } from './metrics.ts';
+import { processId } from './process-id.ts';
+import { RecordBuffer } from './record-buffer.ts';
+import { TaskManager, type ActiveTask, type RestoreProgress } from './task-manager.ts';
+
+export type StreamsState = 'CREATED' | 'REBALANCING' | 'RUNNING' | 'PENDING_SHUTDOWN' | 'NOT_RUNNING' | 'PENDING_ERROR' | 'ERROR';
+export type StateListener = (newState: StreamsState, oldState: StreamsState) => void;
+/** What to do after an error escaped processing: start the thread again, or stop this instance. */
+export type UncaughtExceptionResponse = 'REPLACE_THREAD' | 'SHUTDOWN_CLIENT';
+export type UncaughtExceptionHandler = (error: unknown) => UncaughtExceptionResponse;
+
+export interface RestoreListener {
+  onRestoreEnd?(progress: RestoreProgress): void;
+}
+
+export interface KafkaStreamsOptions {
+  /** A client other than @platformatic/kafka behind the same port. */
+  clientFactory?: KafkaClientFactory;
+}
+
+const TRANSITIONS: Record<StreamsState, StreamsState[]> = {
+  CREATED: ['REBALANCING', 'PENDING_SHUTDOWN', 'PENDING_ERROR'],
+  REBALANCING: ['RUNNING', 'REBALANCING', 'PENDING_SHUTDOWN', 'PENDING_ERROR'],
+  RUNNING: ['REBALANCING', 'PENDING_SHUTDOWN', 'PENDING_ERROR'],
+  PENDING_SHUTDOWN: ['NOT_RUNNING'],
+  NOT_RUNNING: [],
+  PENDING_ERROR: ['ERROR'],
+  ERROR: [],
+};
+
+export class KafkaStreams {
+  readonly #topology: Topology;
+  readonly #config: StreamsConfig;
+  readonly #eos: boolean;
+  readonly #commitIntervalMs: number;
+  readonly #errors: ResolvedErrorHandling;
+  readonly #clients: KafkaClientFactory;
+  #state: StreamsState = 'CREATED';
+  readonly #stateListeners: StateListener[] = [];
+  #uncaught: UncaughtExceptionHandler = () => 'SHUTDOWN_CLIENT';
+  #restoreListener: RestoreListener | undefined;
+  #admin: AdminPort | undefined;
+  #plan: TopicPlan | undefined;
+  #stateDirectory: StateDirectory | undefined;
+  #consumer: ConsumerPort | undefined;
+  #producer: ProducerPort | undefined;
+  #transaction: TransactionPort | undefined;
+  #buffer: RecordBuffer | undefined;
+  #tasks: TaskManager | undefined;
+  #loop: Promise<void> | undefined;
+  #stopping = false;
+  #lastCommit = 0;
+  #clientId = '';
+  #transactionalId = '';
+  // metrics
+  readonly #closedTaskTotals = emptyTaskMetrics();
+  #commits = 0;
+  #commitLatencyTotal = 0;
+  #commitLatencyMax = 0;
+  #produced = 0;
+  #rateWindowStart = performance.now();
+  #rateWindowCount = 0;
+  #processRate = 0;
+  #lag: Record<string, number> = {};
+  #lastLagCheck = 0;
+  #restored = 0;
+  #restoreRate = 0;
+  #fatal: unknown;
+
+  constructor(topology: Topology, config: StreamsConfig, options: KafkaStreamsOptions = {}) {
+    validateConfig(config);
+    this.#topology = topology;
+    this.#config = config;
+    this.#eos = config.processingGuarantee === 'exactly_once_v2';
+    this.#commitIntervalMs = config.commitIntervalMs ?? (this.#eos ? 100 : 30_000);
+    this.#errors = resolveErrorHandling(config);
+    this.#clients = options.clientFactory ?? createPlatformaticClientFactory({
+      bootstrapServers: bootstrapList(config.bootstrapServers),
+      clientId: config.clientId ?? config.applicationId,
+    });
+    if (topology.subtopologies().length === 0) throw new ConfigException('The topology is empty: add at least one source (builder.stream or builder.table) before starting');
+  }
+
+  get state(): StreamsState {
+    return this.#state;
+  }
+
+  /** The error that stopped the instance, when its state is ERROR. */
+  get error(): unknown {
+    return this.#fatal;
+  }
+
+  onStateChange(listener: StateListener): this {
+    this.#stateListeners.push(listener);
+    return this;
+  }
+
+  /** Kafka Streams' name for `onStateChange`. */
+  setStateListener(listener: StateListener): this {
+    return this.onStateChange(listener);
+  }
+
+  setUncaughtExceptionHandler(handler: UncaughtExceptionHandler): this {
+    this.#uncaught = handler;
+    return this;
+  }
+
+  setRestoreListener(listener: RestoreListener): this {
+    this.#restoreListener = listener;
+    return this;
+  }
+
+  /**
+   * Checks the topics, creates the internal ones, and starts processing. Resolves once the
+   * stream thread runs (state REBALANCING); `waitForRunning()` waits for the first assignment.
+   */
+  async start(): Promise<void> {
+    if (this.#state !== 'CREATED') throw new StreamsException(`start() was called in state ${this.#state}: a KafkaStreams instance starts once; create a new one`);
+    const cfg = this.#config;
+    this.#admin = this.#clients.admin();
+    try {
+      const dlt = this.#usesDeadLetters() ? this.#errors.deadLetter.topic : undefined;
+      this.#plan = await planTopics(this.#topology, this.#admin, {
+        applicationId: cfg.applicationId,
+        replicationFactor: cfg.replicationFactor ?? 1,
+        deadLetterTopic: dlt,
+      });
+      await this.#createInternalTopics(this.#plan);
+    } catch (error) {
+      await this.#admin.close().catch(() => {});
+      this.#setState('PENDING_ERROR');
+      this.#fatal = error;
+      this.#setState('ERROR');
+      throw error;
+    }
+    this.#stateDirectory = new StateDirectory(cfg.stateDir ?? join(tmpdir(), 'kafka-pattern'), cfg.applicationId);
+    const pid = processId(this.#stateDirectory.appDir);
+    this.#clientId = `${cfg.clientId ?? cfg.applicationId}-${pid}`;
+    this.#transactionalId = `${cfg.applicationId}-${pid}-1`;
+    this.#setState('REBALANCING');
+    this.#loop = this.#run();
+  }
+
+  /** Resolves when the instance is RUNNING (tasks assigned and restored); rejects on ERROR or timeout. */
+  waitForRunning(timeoutMs = 60_000): Promise<void> {
+    if (this.#state === 'RUNNING') return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new StreamsException(`"${this.#config.applicationId}" did not reach RUNNING within ${timeoutMs} ms (state ${this.#state})`)), timeoutMs);
+      this.onStateChange((s) => {
+        if (s === 'RUNNING') {
+          clearTimeout(timer);
+          resolve();
+        } else if (s === 'ERROR' || s === 'NOT_RUNNING') {
+          clearTimeout(timer);
+          reject(this.#fatal ?? new StreamsException(`"${this.#config.applicationId}" stopped (state ${s}) before it was running`));
+        }
+      });
+    });
+  }
+
+  /** Stops processing: commits what was processed, closes the tasks and leaves the group. */
+  async close(): Promise<void> {
+    if (this.#state === 'NOT_RUNNING' || this.#state === 'ERROR') return;
+    if (this.#state === 'CREATED') {
+      this.#setState('PENDING_SHUTDOWN');
+      this.#setState('NOT_RUNNING');
+      return;
+    }
+    this.#stopping = true;
+    if (this.#state !== 'PENDING_SHUTDOWN' && this.#state !== 'PENDING_ERROR') this.#setState('PENDING_SHUTDOWN');
+    await this.#loop;
+  }
+
+  metrics(): StreamsMetrics {
+    const tasks: StreamsMetrics['tasks'] = {};
+    const totals = emptyTaskMetrics();
+    addTaskMetrics(totals, this.#closedTaskTotals);
+    for (const t of this.#tasks?.tasks.values() ?? []) {
+      tasks[t.id] = { ...t.task.metrics };
+      addTaskMetrics(totals, t.task.metrics);
+    }
+    return {
+      applicationId: this.#config.applicationId,
+      state: this.#state,
+      tasks,
+      totals,
+      processRate: this.#processRate,
+      commits: this.#commits,
+      commitLatencyAvgMs: this.#commits ? this.#commitLatencyTotal / this.#commits : 0,
+      commitLatencyMaxMs: this.#commitLatencyMax,
+      consumerLag: { ...this.#lag },
+      totalLag: Object.values(this.#lag).reduce((a, b) => a + b, 0),
+      restoredRecords: this.#restored,
+      restoreRatePerSec: this.#restoreRate,
+      producedRecords: this.#produced,
+    };
+  }
+
+  /** Metrics in Prometheus text format, for a /metrics endpoint. */
+  metricsText(): string {
+    return toPrometheus(this.metrics());
+  }
+
+  /** Ids of the tasks this instance runs now. */
+  activeTaskIds(): string[] {
+    return [...(this.#tasks?.tasks.keys() ?? [])].sort();
+  }
+
+  /** @internal the running task objects, for interactive queries */
+  activeTasks(): ActiveTask[] {
+    return [...(this.#tasks?.tasks.values() ?? [])];
+  }
+
+  #usesDeadLetters(): boolean {
+    const c = this.#config;
+    const viaDlt = (h: StreamsConfig['processingExceptionHandler']) => h === undefined || h === 'dead-letter' || typeof h === 'function';
+    return viaDlt(c.processingExceptionHandler) || viaDlt(c.deserializationExceptionHandler);
+  }
+
+  async #createInternalTopics(plan: TopicPlan): Promise<void> {
+    const admin = this.#admin!;
+    const existing = await admin.describeTopics(plan.internalTopics.map((t) => t.name));
+    const toCreate = plan.internalTopics.filter((t) => {
+      const e = existing.get(t.name);
+      if (e === undefined) return true;
+      // An existing dead-letter topic keeps its own partition count; the original partition is used when it fits.
+      plan.partitions.set(t.name, e.partitions);
+      if (e.partitions !== t.partitions && !t.name.endsWith('-dlt')) {
+        throw new StreamsException(
+          `Internal topic "${t.name}" has ${e.partitions} partitions but the application needs ${t.partitions}: the input topics' partition counts changed. Reset the application (delete its internal topics and state) to continue`,
+        );
+      }
+      return false;
+    });
+    if (toCreate.length > 0) await admin.createTopics(toCreate);
+  }
+
+  #setState(next: StreamsState): void {
+    const prev = this.#state;
+    if (prev === next && next !== 'REBALANCING') return;
+    if (prev !== next && !TRANSITIONS[prev].includes(next)) return;
+    this.#state = next;
+    for (const l of this.#stateListeners) {
+      try {
+        l(next, prev);
+      } catch (e) {
+        console.warn(`[kafka-pattern] state listener failed: ${errorMessage(e)}`);
+      }
+    }
+  }
+
+  #openClients(): void {
+    const cfg = this.#config;
+    const plan = this.#plan!;
+    const client = (cfg.client ?? {}) as Record<string, number | undefined>;
+    this.#buffer = new RecordBuffer(plan.partitions);
+    this.#producer = this.#clients.producer({
+      clientId: `${this.#clientId}-producer`,
+      idempotent: true,
+      ...(this.#eos ? { transactionalId: this.#transactionalId, transactionTimeoutMs: client.transactionTimeoutMs ?? 10_000 } : {}),
+    });
+    const topics = [...new Set([...plan.sourceTopics.values()].flat())];
+    this.#consumer = this.#clients.consumer({
+      groupId: cfg.applicationId,
+      clientId: `${this.#clientId}-consumer`,
+      topics,
+      isolationLevel: this.#eos ? 'read_committed' : 'read_uncommitted',
+      // Every sub-topology's inputs are read together by its tasks: partition N of each on one member.
+      copartitionGroups: [...plan.sourceTopics.values()].filter((g) => g.length > 1),
+      autoOffsetReset: 'earliest',
+      sessionTimeoutMs: client.sessionTimeoutMs ?? 10_000,
+      heartbeatIntervalMs: client.heartbeatIntervalMs ?? 1_000,
+      rebalanceTimeoutMs: client.rebalanceTimeoutMs ?? 30_000,
+      maxWaitMs: client.maxWaitMs ?? 200,
+    });
+    this.#tasks = new TaskManager({
+      applicationId: cfg.applicationId,
+      topology: this.#topology,
+      plan,
+      stateDirectory: this.#stateDirectory!,
+      buffer: this.#buffer,
+      clients: this.#clients,
+      admin: this.#admin!,
+      isolationLevel: this.#eos ? 'read_committed' : 'read_uncommitted',
+      clientId: this.#clientId,
+      errors: this.#errors,
+      defaultKeySerde: cfg.defaultKeySerde,
+      defaultValueSerde: cfg.defaultValueSerde,
+      defaultTimestampExtractor: cfg.defaultTimestampExtractor,
+      onRestore: (p) => {
+        this.#restored += p.restored;
+        if (p.durationMs > 0 && p.restored > 0) this.#restoreRate = (p.restored / p.durationMs) * 1000;
+        this.#restoreListener?.onRestoreEnd?.(p);
+      },
+    });
+    this.#consumer.onRebalance({
+      revoked: async () => {
+        this.#setState('REBALANCING');
+        await this.#closeTasks(false);
+      },
+      assigned: async (partitions) => {
+        await this.#tasks!.assign(partitions);
+        this.#lastCommit = performance.now();
+        this.#setState('RUNNING');
+      },
+    });
+  }
+
+  async #run(): Promise<void> {
+    for (;;) {
+      try {
+        this.#openClients();
+        await this.#process();
+        await this.#shutdown(true);
+        this.#setState('NOT_RUNNING');
+        return;
+      } catch (error) {
+        await this.#shutdown(false).catch(() => {});
+        if (this.#stopping) {
+          this.#setState('NOT_RUNNING');
+          return;
+        }
+        let response: UncaughtExceptionResponse = 'SHUTDOWN_CLIENT';
+        try {
+          response = this.#uncaught(error);
+        } catch (e) {
+          console.warn(`[kafka-pattern] uncaught exception handler failed: ${errorMessage(e)}`);
+        }
+        if (response === 'REPLACE_THREAD') {
+          console.warn(`[kafka-pattern] "${this.#config.applicationId}" replaces its stream thread after: ${errorMessage(error)}`);
+          this.#setState('REBALANCING');
+          continue;
+        }
+        this.#fatal = error;
+        this.#setState('PENDING_ERROR');
+        this.#setState('ERROR');
+        return;
+      }
+    }
+  }
+
+  async #process(): Promise<void> {
+    const consumer = this.#consumer!;
+    const tasks = this.#tasks!;
+    const buffer = this.#buffer!;
+    while (!this.#stopping) {
+      const records = await consumer.poll();
+      if (this.#stopping && records.length === 0) break;
+      if (records.length > 0) this.#processBatch(records, tasks);
+      const now = Date.now();
+      for (const t of tasks.tasks.values()) t.task.punctuateWallClock(now);
+      if (buffer.size > 0) await this.#send(buffer.drain());
+      let commitRequested = false;
+      for (const t of tasks.tasks.values()) if (t.task.takeCommitRequest()) commitRequested = true;
+      if (commitRequested || performance.now() - this.#lastCommit >= this.#commitIntervalMs) await this.#commit();
+      this.#measure(records.length);
+    }
+    // A clean close commits what was processed.
+    if (buffer.size > 0) await this.#send(buffer.drain());
+    await this.#commit();
+  }
+
+  /** Runs a batch through the tasks; a task reading several partitions takes records in timestamp order. */
+  #processBatch(records: ConsumedRecord[], tasks: TaskManager): void {
+    let single: ActiveTask | undefined;
+    let mixed = false;
+    for (const r of records) {
+      const t = tasks.taskFor(r.topic, r.partition);
+      if (single === undefined) single = t;
+      else if (t !== single) {
+        mixed = true;
+        break;
+      }
+    }
+    if (!mixed) {
+      for (const r of records) this.#processOne(r, tasks);
+      return;
+    }
+    const queues = new Map<string, ConsumedRecord[]>();
+    for (const r of records) {
+      const k = `${r.topic}:${r.partition}`;
+      let q = queues.get(k);
+      if (!q) queues.set(k, (q = []));
+      q.push(r);
+    }
+    const byTask = new Map<ActiveTask | undefined, ConsumedRecord[][]>();
+    for (const q of queues.values()) {
+      const t = tasks.taskFor(q[0]!.topic, q[0]!.partition);
+      let l = byTask.get(t);
+      if (!l) byTask.set(t, (l = []));
+      l.push(q);
+    }
+    for (const qs of byTask.values()) {
+      const heads = qs.map(() => 0);
+      for (;;) {
+        let best = -1;
+        for (let i = 0; i < qs.length; i++) {
+          const r = qs[i]![heads[i]!];
+          if (r && (best < 0 || r.timestamp < qs[best]![heads[best]!]!.timestamp)) best = i;
+        }
+        if (best < 0) break;
+        this.#processOne(qs[best]![heads[best]!++]!, tasks);
+      }
+    }
+  }
+
+  #processOne(r: ConsumedRecord, tasks: TaskManager): void {
+    const t = tasks.taskFor(r.topic, r.partition);
+    if (!t) return; // a partition revoked while its records were in flight
+    t.task.process({
+      topic: r.topic,
+      partition: r.partition,
+      offset: r.offset,
+      timestamp: r.timestamp,
+      key: r.key,
+      value: r.value,
+      headers: Headers.wrap(r.headers as Array<readonly [string, Buffer]>),
+    });
+    t.consumed.set(`${r.topic}:${r.partition}`, r.offset + 1n);
+  }
+
+  async #send(records: ProducedRecord[]): Promise<void> {
+    let metadata: RecordMetadata[];
+    if (this.#eos) {
+      this.#transaction ??= await this.#producer!.beginTransaction();
+      metadata = await this.#transaction.send(records);
+    } else {
+      metadata = await this.#producer!.send(records);
+    }
+    this.#produced += records.length;
+    const tasks = this.#tasks!;
+    for (const m of metadata) tasks.recordChangelogOffset(m.topic, m.partition, m.offset);
+  }
+
+  async #commit(): Promise<void> {
+    const started = performance.now();
+    const tasks = this.#tasks!;
+    const offsets = tasks.consumedOffsets();
+    if (this.#eos) {
+      if (!this.#transaction && offsets.length === 0) {
+        this.#lastCommit = started;
+        return;
+      }
+      try {
+        this.#transaction ??= await this.#producer!.beginTransaction();
+        if (offsets.length > 0) await this.#transaction.sendOffsets(this.#consumer!, offsets);
+        tasks.prepareCheckpoints();
+        await this.#transaction.commit();
+        this.#transaction = undefined;
+      } catch (error) {
+        await this.#abort(error);
+        return;
+      }
+      // Local state becomes durable only once Kafka has committed the same work.
+      tasks.commitStores();
+    } else {
+      for (const t of tasks.tasks.values()) tasks.checkpoint(t);
+      if (offsets.length > 0) {
+        try {
+          await this.#consumer!.commit(offsets);
+        } catch (error) {
+          if (!(error instanceof RebalanceError)) throw error;
+          // The partitions moved on: their new owner reprocesses from the last commit.
+        }
+      }
+    }
+    tasks.clearConsumed();
+    const latency = performance.now() - started;
+    this.#commits++;
+    this.#commitLatencyTotal += latency;
+    this.#commitLatencyMax = Math.max(this.#commitLatencyMax, latency);
+    this.#lastCommit = performance.now();
+  }
+
+  /**
+   * Exactly-once: the transaction failed (group moved on, producer fenced, broker error). Nothing
+   * of it becomes visible; local state rolls back with it and the tasks start again from what
+   * Kafka committed.
+   */
+  async #abort(cause: unknown): Promise<void> {
+    const tx = this.#transaction;
+    this.#transaction = undefined;
+    this.#buffer!.clear();
+    if (tx) await tx.abort().catch(() => {});
+    if (cause instanceof ProducerFencedError) throw cause;
+    if (!(cause instanceof RebalanceError)) throw cause;
+    const assignment = this.#consumer!.assignment();
+    await this.#closeTasks(false);
+    if (!this.#stopping && assignment.length > 0) {
+      const committed = await this.#consumer!.committed(assignment);
+      await this.#tasks!.assign(assignment);
+      this.#consumer!.seek(assignment.filter((tp) => committed.has(`${tp.topic}:${tp.partition}`)).map((tp) => ({ ...tp, offset: committed.get(`${tp.topic}:${tp.partition}`)! })));
+    }
+  }
+
+  async #closeTasks(clean: boolean): Promise<void> {
+    const tasks = this.#tasks;
+    if (!tasks || tasks.tasks.size === 0) return;
+    if (this.#eos) {
+      const tx = this.#transaction;
+      this.#transaction = undefined;
+      this.#buffer!.clear();
+      if (tx) await tx.abort().catch(() => {});
+    } else if (this.#buffer!.size > 0) {
+      await this.#send(this.#buffer!.drain());
+      for (const t of tasks.tasks.values()) tasks.checkpoint(t);
+    } else {
+      for (const t of tasks.tasks.values()) tasks.checkpoint(t);
+    }
+    for (const t of tasks.tasks.values()) addTaskMetrics(this.#closedTaskTotals, t.task.metrics);
+    tasks.closeAll(clean || !this.#eos);
+  }
+
+  async #shutdown(clean: boolean): Promise<void> {
+    const tasks = this.#tasks;
+    if (tasks) {
+      if (!clean && this.#eos) {
+        const tx = this.#transaction;
+        this.#transaction = undefined;
+        if (tx) await tx.abort().catch(() => {});
+      }
+      for (const t of tasks.tasks.values()) addTaskMetrics(this.#closedTaskTotals, t.task.metrics);
+      tasks.closeAll(clean);
+    }
+    this.#tasks = undefined;
+    await this.#consumer?.close().catch(() => {});
+    await this.#producer?.close().catch(() => {});
+    this.#consumer = undefined;
+    this.#producer = undefined;
+    if (this.#state === 'PENDING_SHUTDOWN' || this.#stopping) {
+      await this.#admin?.close().catch(() => {});
+      this.#stateDirectory?.close();
+    }
+  }
+
+  #measure(processed: number): void {
+    this.#rateWindowCount += processed;
+    const now = performance.now();
+    const elapsed = now - this.#rateWindowStart;
+    if (elapsed >= 1_000) {
+      this.#processRate = (this.#rateWindowCount / elapsed) * 1_000;
+      this.#rateWindowCount = 0;
+      this.#rateWindowStart = now;
+    }
+    if (now - this.#lastLagCheck >= 5_000) {
+      this.#lastLagCheck = now;
+      void this.#checkLag();
+    }
+  }
+
+  async #checkLag(): Promise<void> {
+    const consumer = this.#consumer;
+    const admin = this.#admin;
+    const tasks = this.#tasks;
+    if (!consumer || !admin || !tasks) return;
+    const assignment = consumer.assignment();
+    if (assignment.length === 0) return;
+    try {
+      const [ends, committed] = await Promise.all([
+        admin.listOffsets(assignment, 'latest', this.#eos ? 'read_committed' : 'read_uncommitted'),
+        consumer.committed(assignment),
+      ]);
+      const lag: Record<string, number> = {};
+      for (const tp of assignment) {
+        const k = `${tp.topic}:${tp.partition}`;
+        const position = tasks.taskFor(tp.topic, tp.partition)?.consumed.get(k) ?? committed.get(k) ?? 0n;
+        const end = ends.get(k) ?? 0n;
+        lag[k] = Number(end > position ? end - position : 0n);
+      }
+      this.#lag = lag;
+    } catch {
+      // lag is informational; the next check tries again
+    }
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * Application metrics: a snapshot object and the Prometheus text exposition of it. Counters
+ * come from the tasks; rates and latencies from the stream thread.
+ */
+import type { TaskMetrics } from '../processor/internals/task-metrics.ts';
+
+export interface TaskMetricsSnapshot {
+  processedRecords: number;
+  droppedRecords: number;
+  lateRecords: number;
+  deadLetteredRecords: number;
+  skippedRecords: number;
+  punctuations: number;
+}
+
+export interface StreamsMetrics {
+  applicationId: string;
+  state: string;
+  tasks: Record<string, TaskMetricsSnapshot>;
+  totals: TaskMetricsSnapshot;
+  /** Records processed per second over the last measurement interval. */
+  processRate: number;
+  commits: number;
+  commitLatencyAvgMs: number;
+  commitLatencyMaxMs: number;
+  /** Records behind the end of each input partition, by `topic:partition`, as of the last lag check. */
+  consumerLag: Record<string, number>;
+  totalLag: number;
+  restoredRecords: number;
+  restoreRatePerSec: number;
+  producedRecords: number;
+}
+
+export function emptyTaskMetrics(): TaskMetricsSnapshot {
+  return { processedRecords: 0, droppedRecords: 0, lateRecords: 0, deadLetteredRecords: 0, skippedRecords: 0, punctuations: 0 };
+}
+
+export function addTaskMetrics(into: TaskMetricsSnapshot, m: TaskMetrics | TaskMetricsSnapshot): void {
+  into.processedRecords += m.processedRecords;
+  into.droppedRecords += m.droppedRecords;
+  into.lateRecords += m.lateRecords;
+  into.deadLetteredRecords += m.deadLetteredRecords;
+  into.skippedRecords += m.skippedRecords;
+  into.punctuations += m.punctuations;
+}
+
+const TASK_COUNTERS: Array<[keyof TaskMetricsSnapshot, string, string]> = [
+  ['processedRecords', 'records_processed_total', 'Records processed'],
+  ['droppedRecords', 'records_dropped_total', 'Records dropped (negative timestamp, null key, late)'],
+  ['lateRecords', 'records_late_total', 'Records dropped because their window had closed'],
+  ['deadLetteredRecords', 'records_dead_lettered_total', 'Records sent to a dead-letter topic'],
+  ['skippedRecords', 'records_skipped_total', 'Records skipped by an exception handler'],
+  ['punctuations', 'punctuations_total', 'Punctuator runs'],
+];
+
+function esc(v: string): string {
+  return v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+}
+
+/** Prometheus text format (version 0.0.4). */
+export function toPrometheus(m: StreamsMetrics): string {
+  const app = `application_id="${esc(m.applicationId)}"`;
+  const lines: string[] = [];
+  for (const [field, name, help] of TASK_COUNTERS) {
+    lines.push(`# HELP kafka_pattern_${name} ${help}`, `# TYPE kafka_pattern_${name} counter`);
+    for (const [taskId, t] of Object.entries(m.tasks)) lines.push(`kafka_pattern_${name}{${app},task_id="${esc(taskId)}"} ${t[field]}`);
+  }
+  const gauge = (name: string, help: string, value: number, labels = '') => {
+    lines.push(`# HELP kafka_pattern_${name} ${help}`, `# TYPE kafka_pattern_${name} gauge`, `kafka_pattern_${name}{${app}${labels}} ${value}`);
+  };
+  gauge('process_rate', 'Records processed per second', m.processRate);
+  gauge('commit_latency_avg_ms', 'Average commit latency in ms', m.commitLatencyAvgMs);
+  gauge('commit_latency_max_ms', 'Largest commit latency in ms', m.commitLatencyMaxMs);
+  gauge('consumer_lag_total', 'Records behind the end of the input partitions', m.totalLag);
+  gauge('restore_rate', 'Changelog records restored per second during the last restoration', m.restoreRatePerSec);
+  lines.push('# HELP kafka_pattern_consumer_lag Records behind the end of an input partition', '# TYPE kafka_pattern_consumer_lag gauge');
+  for (const [tp, lag] of Object.entries(m.consumerLag)) {
+    const at = tp.lastIndexOf(':');
+    lines.push(`kafka_pattern_consumer_lag{${app},topic="${esc(tp.slice(0, at))}",partition="${tp.slice(at + 1)}"} ${lag}`);
+  }
+  lines.push('# HELP kafka_pattern_commits_total Commits', '# TYPE kafka_pattern_commits_total counter', `kafka_pattern_commits_total{${app}} ${m.commits}`);
+  lines.push('# HELP kafka_pattern_records_produced_total Records produced (outputs, changelogs, dead letters)', '# TYPE kafka_pattern_records_produced_total counter', `kafka_pattern_records_produced_total{${app}} ${m.producedRecords}`);
+  lines.push('# HELP kafka_pattern_records_restored_total Changelog records restored', '# TYPE kafka_pattern_records_restored_total counter', `kafka_pattern_records_restored_total{${app}} ${m.restoredRecords}`);
+  return `${lines.join('\n')}\n`;
+}
