@@ -19,6 +19,16 @@ export {
 } from './topology/extractors.ts';
 export { Stores, type KeyValueBytesStoreSupplier, type KeyValueStoreBuilder, type TimestampedKeyValueStoreBuilder } from './state/stores.ts';
 export type { KeyValueStore, ReadOnlyKeyValueStore } from './state/key-value-store.ts';
+export type {
+  ReadOnlyWindowStore,
+  WindowStore,
+  TimestampedWindowStore,
+  WindowedValue,
+  WindowBytesStoreSupplier,
+  WindowStoreBuilder,
+  TimestampedWindowStoreBuilder,
+} from './state/window-store.ts';
+export type { ReadOnlySessionStore, SessionStore, SessionBytesStoreSupplier, SessionStoreBuilder } from './state/session-store.ts';
 export type { ValueAndTimestamp } from './state/value-and-timestamp.ts';
 export type { StoreBuilder } from './state/store-builder.ts';
 export {

@@ -1,6 +1,21 @@
 import type { Serde } from '../serdes/serde.ts';
 import { TypedKeyValueStore, type KeyValueStore } from './key-value-store.ts';
-import type { StoreBuilder, StoreContext, StoreKind, StoreSpec } from './store-builder.ts';
+import type { StoreKind, StoreSpec } from './store-builder.ts';
+import { TypedStoreBuilder } from './typed-store-builder.ts';
+import {
+  sessionBytesStoreSupplier,
+  sessionStoreBuilder,
+  type SessionBytesStoreSupplier,
+  type SessionStoreBuilder,
+} from './session-store.ts';
+import {
+  timestampedWindowStoreBuilder,
+  windowBytesStoreSupplier,
+  windowStoreBuilder,
+  type TimestampedWindowStoreBuilder,
+  type WindowBytesStoreSupplier,
+  type WindowStoreBuilder,
+} from './window-store.ts';
 import { valueAndTimestampSerde, type ValueAndTimestamp } from './value-and-timestamp.ts';
 
 /** Which byte store a builder should open: names and backends, without serdes. */
@@ -9,53 +24,12 @@ export interface KeyValueBytesStoreSupplier {
   readonly persistent: boolean;
 }
 
-class KeyValueStoreBuilderImpl<K, V, S> implements StoreBuilder<S> {
-  spec: StoreSpec;
-  readonly keySerde: Serde<K>;
-  readonly valueSerde: Serde<V>;
-  readonly #wrap: (ctx: StoreContext, spec: StoreSpec, k: Serde<K>, v: Serde<V>) => S;
+export type KeyValueStoreBuilder<K, V> = TypedStoreBuilder<K, V, KeyValueStore<K, V>>;
+export type TimestampedKeyValueStoreBuilder<K, V> = TypedStoreBuilder<K, V, KeyValueStore<K, ValueAndTimestamp<V>>>;
 
-  constructor(
-    supplier: KeyValueBytesStoreSupplier,
-    kind: StoreKind,
-    keySerde: Serde<K>,
-    valueSerde: Serde<V>,
-    wrap: (ctx: StoreContext, spec: StoreSpec, k: Serde<K>, v: Serde<V>) => S,
-  ) {
-    this.spec = { name: supplier.name, kind, persistent: supplier.persistent, logging: true, changelogConfig: {}, caching: false };
-    this.keySerde = keySerde;
-    this.valueSerde = valueSerde;
-    this.#wrap = wrap;
-  }
-
-  /** Keeps the store local only: faster, but lost with the machine (no changelog to restore from). */
-  withLoggingDisabled(): this {
-    this.spec = { ...this.spec, logging: false };
-    return this;
-  }
-
-  withLoggingEnabled(config: Record<string, string> = {}): this {
-    this.spec = { ...this.spec, logging: true, changelogConfig: { ...config } };
-    return this;
-  }
-
-  withCachingEnabled(): this {
-    this.spec = { ...this.spec, caching: true };
-    return this;
-  }
-
-  withCachingDisabled(): this {
-    this.spec = { ...this.spec, caching: false };
-    return this;
-  }
-
-  build(ctx: StoreContext): S {
-    return this.#wrap(ctx, this.spec, this.keySerde, this.valueSerde);
-  }
+function keyValueSpec(supplier: KeyValueBytesStoreSupplier, kind: StoreKind): StoreSpec {
+  return { name: supplier.name, kind, persistent: supplier.persistent, logging: true, changelogConfig: {}, caching: false };
 }
-
-export type KeyValueStoreBuilder<K, V> = KeyValueStoreBuilderImpl<K, V, KeyValueStore<K, V>>;
-export type TimestampedKeyValueStoreBuilder<K, V> = KeyValueStoreBuilderImpl<K, V, KeyValueStore<K, ValueAndTimestamp<V>>>;
 
 /** Factory of store suppliers and builders for the Processor API, as Kafka Streams' `Stores`. */
 export const Stores = {
@@ -67,7 +41,7 @@ export const Stores = {
     return { name, persistent: false };
   },
   keyValueStoreBuilder<K, V>(supplier: KeyValueBytesStoreSupplier, keySerde: Serde<K>, valueSerde: Serde<V>): KeyValueStoreBuilder<K, V> {
-    return new KeyValueStoreBuilderImpl(supplier, 'keyValue', keySerde, valueSerde, (ctx, spec, k, v) =>
+    return new TypedStoreBuilder(keyValueSpec(supplier, 'keyValue'), keySerde, valueSerde, (ctx, spec, k, v) =>
       new TypedKeyValueStore(spec.name, ctx.keyValueBytesStore(spec), k, v, ctx.serdeTopic(spec.name)),
     );
   },
@@ -76,8 +50,31 @@ export const Stores = {
     keySerde: Serde<K>,
     valueSerde: Serde<V>,
   ): TimestampedKeyValueStoreBuilder<K, V> {
-    return new KeyValueStoreBuilderImpl(supplier, 'timestampedKeyValue', keySerde, valueSerde, (ctx, spec, k, v) =>
+    return new TypedStoreBuilder(keyValueSpec(supplier, 'timestampedKeyValue'), keySerde, valueSerde, (ctx, spec, k, v) =>
       new TypedKeyValueStore(spec.name, ctx.keyValueBytesStore(spec), k, valueAndTimestampSerde(v), ctx.serdeTopic(spec.name)),
     );
+  },
+  /** A window store on SQLite; `retainDuplicates` keeps every value put (stream-stream join buffers). */
+  persistentWindowStore(name: string, retentionPeriodMs: number, windowSizeMs: number, retainDuplicates = false): WindowBytesStoreSupplier {
+    return windowBytesStoreSupplier(name, true, retentionPeriodMs, windowSizeMs, retainDuplicates);
+  },
+  inMemoryWindowStore(name: string, retentionPeriodMs: number, windowSizeMs: number, retainDuplicates = false): WindowBytesStoreSupplier {
+    return windowBytesStoreSupplier(name, false, retentionPeriodMs, windowSizeMs, retainDuplicates);
+  },
+  windowStoreBuilder<K, V>(supplier: WindowBytesStoreSupplier, keySerde: Serde<K>, valueSerde: Serde<V>): WindowStoreBuilder<K, V> {
+    return windowStoreBuilder(supplier, keySerde, valueSerde);
+  },
+  /** Values with the timestamp of the record that last updated them, as windowed aggregations keep them. */
+  timestampedWindowStoreBuilder<K, V>(supplier: WindowBytesStoreSupplier, keySerde: Serde<K>, valueSerde: Serde<V>): TimestampedWindowStoreBuilder<K, V> {
+    return timestampedWindowStoreBuilder(supplier, keySerde, valueSerde);
+  },
+  persistentSessionStore(name: string, retentionPeriodMs: number): SessionBytesStoreSupplier {
+    return sessionBytesStoreSupplier(name, true, retentionPeriodMs);
+  },
+  inMemorySessionStore(name: string, retentionPeriodMs: number): SessionBytesStoreSupplier {
+    return sessionBytesStoreSupplier(name, false, retentionPeriodMs);
+  },
+  sessionStoreBuilder<K, V>(supplier: SessionBytesStoreSupplier, keySerde: Serde<K>, valueSerde: Serde<V>): SessionStoreBuilder<K, V> {
+    return sessionStoreBuilder(supplier, keySerde, valueSerde);
   },
 };
