@@ -1,11 +1,21 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { bootstrapServers, clientFactory, createTopic, deleteTopics, produce, record, uniqueName } from '../support/kafka.ts';
+import {
+  bootstrapServers,
+  clientFactory,
+  createTopic,
+  deleteTopics,
+  produce,
+  record,
+  uniqueName,
+} from '../support/kafka.ts';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/commit-half.ts', import.meta.url));
 
-function runUntilCommitted(args: string[]): Promise<{ consumed: number; committed: string; kill: () => void }> {
+function runUntilCommitted(
+  args: string[],
+): Promise<{ consumed: number; committed: string; kill: () => void }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [FIXTURE, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -39,7 +49,10 @@ describe('offsets are committed only for processed records', () => {
   it('a killed consumer that processed half leaves the other half to the next member', async () => {
     const factory = clientFactory();
     await createTopic(topic, 1);
-    await produce(Array.from({ length: 10 }, (_, i) => record(topic, `k${i}`, `v${i}`, 0)), factory);
+    await produce(
+      Array.from({ length: 10 }, (_, i) => record(topic, `k${i}`, `v${i}`, 0)),
+      factory,
+    );
     const groupId = uniqueName('commit-group');
 
     const child = await runUntilCommitted([bootstrapServers().join(','), topic, groupId, '10']);

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { assign } from '../../packages/streams-core/src/client/platformatic/assignor.ts';
 import type { ConsumerPort, TopicPartition } from '../../packages/streams-core/src/client/index.ts';
+import { assign } from '../../packages/streams-core/src/client/platformatic/assignor.ts';
 import { clientFactory, createTopics, deleteTopics, uniqueName } from '../support/kafka.ts';
 
 const byTopic = (assignment: TopicPartition[], topic: string) =>
@@ -16,7 +16,13 @@ describe('co-partitioned assignment', () => {
 
   it('gives partition N of every co-partitioned topic to one member, and every partition to someone', async () => {
     const factory = clientFactory();
-    await createTopics([{ name: orders, partitions: 4 }, { name: customers, partitions: 4 }], factory);
+    await createTopics(
+      [
+        { name: orders, partitions: 4 },
+        { name: customers, partitions: 4 },
+      ],
+      factory,
+    );
     const groupId = uniqueName('copart-group');
     const member = (name: string) =>
       factory.consumer({
@@ -46,7 +52,10 @@ describe('co-partitioned assignment', () => {
         expect(byTopic(assignment, orders)).toEqual(byTopic(assignment, customers));
         expect(assignment).toHaveLength(4);
       }
-      const all = owned.flat().map((tp) => `${tp.topic}:${tp.partition}`).sort();
+      const all = owned
+        .flat()
+        .map((tp) => `${tp.topic}:${tp.partition}`)
+        .sort();
       const expected = [orders, customers].flatMap((t) => [0, 1, 2, 3].map((p) => `${t}:${p}`)).sort();
       expect(all).toEqual(expected);
     } finally {
@@ -62,7 +71,9 @@ describe('co-partitioned assignment', () => {
         ['loose', { partitionsCount: 2 }],
       ]),
     } as never;
-    const members = new Map(['m1', 'm2', 'm3'].map((id) => [id, { memberId: id, version: 1, topics: ['a', 'b', 'loose'] }]));
+    const members = new Map(
+      ['m1', 'm2', 'm3'].map((id) => [id, { memberId: id, version: 1, topics: ['a', 'b', 'loose'] }]),
+    );
     const result = assign([['a', 'b']], members as never, new Set(['a', 'b', 'loose']), metadata);
     const flat = result.map((r) => ({
       id: r.memberId,

@@ -13,11 +13,17 @@ describe('errors say what to do', () => {
 
   it('an unreachable bootstrap server fails fast with how to start Kafka', async () => {
     // Port 1 on loopback: nothing listens, the connection is refused.
-    const factory = createPlatformaticClientFactory({ bootstrapServers: ['127.0.0.1:1'], clientId: 'unreachable' });
+    const factory = createPlatformaticClientFactory({
+      bootstrapServers: ['127.0.0.1:1'],
+      clientId: 'unreachable',
+    });
     const admin = factory.admin();
     const producer = factory.producer({ clientId: 'unreachable', idempotent: true });
     try {
-      for (const attempt of [() => admin.describeTopics(['anything']), () => producer.send([record('anything', 'k', 'v')])]) {
+      for (const attempt of [
+        () => admin.describeTopics(['anything']),
+        () => producer.send([record('anything', 'k', 'v')]),
+      ]) {
         const started = Date.now();
         const error = await attempt().catch((e: unknown) => e);
         expect(Date.now() - started).toBeLessThan(10_000);

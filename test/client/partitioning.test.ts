@@ -1,5 +1,13 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { clientFactory, collect, createTopics, deleteTopics, produce, record, uniqueName } from '../support/kafka.ts';
+import {
+  clientFactory,
+  collect,
+  createTopics,
+  deleteTopics,
+  produce,
+  record,
+  uniqueName,
+} from '../support/kafka.ts';
 
 // From the Java client (kafka-clients 4.1.1):
 // Utils.toPositive(Utils.murmur2(key.getBytes(UTF_8))) % n for n = 3, 6, 12.
@@ -27,7 +35,9 @@ describe('partitioning of keyed records', () => {
       Object.entries(topics).map(([n, name]) => ({ name, partitions: Number(n) })),
       factory,
     );
-    const records = Object.values(topics).flatMap((topic) => JAVA_VECTORS.map(([key]) => record(topic, key, key)));
+    const records = Object.values(topics).flatMap((topic) =>
+      JAVA_VECTORS.map(([key]) => record(topic, key, key)),
+    );
     const metadata = await produce(records, factory);
 
     const expected = (topic: string, key: string) => {
@@ -37,7 +47,11 @@ describe('partitioning of keyed records', () => {
     };
     metadata.forEach((m, i) => {
       const key = records[i]?.key?.toString() ?? '';
-      expect({ key, topic: m.topic, partition: m.partition }).toEqual({ key, topic: m.topic, partition: expected(m.topic, key) });
+      expect({ key, topic: m.topic, partition: m.partition }).toEqual({
+        key,
+        topic: m.topic,
+        partition: expected(m.topic, key),
+      });
     });
 
     for (const topic of Object.values(topics)) {

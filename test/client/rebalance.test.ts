@@ -3,10 +3,19 @@ import {
   type ConsumedRecord,
   type KafkaClientFactory,
   RebalanceError,
-  topicPartitionKey,
   type TransactionPort,
+  topicPartitionKey,
 } from '../../packages/streams-core/src/client/index.ts';
-import { clientFactory, collect, createTopics, deleteTopics, eventually, produce, record, uniqueName } from '../support/kafka.ts';
+import {
+  clientFactory,
+  collect,
+  createTopics,
+  deleteTopics,
+  eventually,
+  produce,
+  record,
+  uniqueName,
+} from '../support/kafka.ts';
 
 const PARTITIONS = 4;
 const RECORDS = 160;
@@ -18,7 +27,13 @@ interface MemberStats {
 }
 
 /** An exactly-once read-process-write loop: one transaction per polled batch. */
-function startMember(factory: KafkaClientFactory, name: string, groupId: string, input: string, output: string) {
+function startMember(
+  factory: KafkaClientFactory,
+  name: string,
+  groupId: string,
+  input: string,
+  output: string,
+) {
   const stats: MemberStats = { processed: 0, aborted: 0, revocations: 0 };
   let stopping = false;
   const consumer = factory.consumer({
@@ -34,7 +49,12 @@ function startMember(factory: KafkaClientFactory, name: string, groupId: string,
     // One record batch per partition per fetch: many small transactions, so the rebalance lands mid-stream.
     maxBytesPerPartition: 1,
   });
-  const producer = factory.producer({ clientId: name, idempotent: true, transactionalId: uniqueName(`eos-${name}`), transactionTimeoutMs: 20_000 });
+  const producer = factory.producer({
+    clientId: name,
+    idempotent: true,
+    transactionalId: uniqueName(`eos-${name}`),
+    transactionTimeoutMs: 20_000,
+  });
   let open: TransactionPort | undefined;
   consumer.onRebalance({
     async revoked() {
@@ -54,10 +74,15 @@ function startMember(factory: KafkaClientFactory, name: string, groupId: string,
       const tx = await producer.beginTransaction();
       open = tx;
       try {
-        await tx.send(records.map((r) => record(output, r.key?.toString() ?? null, `${r.partition}:${r.offset}`)));
+        await tx.send(
+          records.map((r) => record(output, r.key?.toString() ?? null, `${r.partition}:${r.offset}`)),
+        );
         // Processing takes a while: rebalances happen while transactions are open.
         await new Promise((resolve) => setTimeout(resolve, 20));
-        await tx.sendOffsets(consumer, records.map((r) => ({ topic: r.topic, partition: r.partition, offset: r.offset + 1n })));
+        await tx.sendOffsets(
+          consumer,
+          records.map((r) => ({ topic: r.topic, partition: r.partition, offset: r.offset + 1n })),
+        );
         await tx.commit();
         stats.processed += records.length;
       } catch (error) {
@@ -90,10 +115,19 @@ describe('revoked partitions are released cleanly', () => {
 
   it('two transactional members process every input offset exactly once across a rebalance', async () => {
     const factory = clientFactory();
-    await createTopics([{ name: input, partitions: PARTITIONS }, { name: output, partitions: 1 }], factory);
+    await createTopics(
+      [
+        { name: input, partitions: PARTITIONS },
+        { name: output, partitions: 1 },
+      ],
+      factory,
+    );
     // Many small produce requests: many small record batches.
     for (let i = 0; i < RECORDS; i += 4) {
-      await produce(Array.from({ length: 4 }, (_, j) => record(input, `key-${i + j}`, `v${i + j}`)), factory);
+      await produce(
+        Array.from({ length: 4 }, (_, j) => record(input, `key-${i + j}`, `v${i + j}`)),
+        factory,
+      );
     }
     const admin = factory.admin();
     const partitions = Array.from({ length: PARTITIONS }, (_, partition) => ({ topic: input, partition }));
@@ -103,12 +137,20 @@ describe('revoked partitions are released cleanly', () => {
     const a = startMember(factory, 'member-a', groupId, input, output);
     let b: ReturnType<typeof startMember> | undefined;
     try {
-      await eventually(() => (a.stats.processed >= RECORDS / 5 ? true : undefined), 40_000, 'member A to get going');
+      await eventually(
+        () => (a.stats.processed >= RECORDS / 5 ? true : undefined),
+        40_000,
+        'member A to get going',
+      );
       b = startMember(factory, 'member-b', groupId, input, output);
       await eventually(
         async () => {
           const committed = await admin.groupOffsets(groupId, partitions);
-          return partitions.every((tp) => committed.get(topicPartitionKey(tp)) === ends.get(topicPartitionKey(tp))) ? true : undefined;
+          return partitions.every(
+            (tp) => committed.get(topicPartitionKey(tp)) === ends.get(topicPartitionKey(tp)),
+          )
+            ? true
+            : undefined;
         },
         90_000,
         'the group to commit every input offset',
@@ -124,13 +166,18 @@ describe('revoked partitions are released cleanly', () => {
     expect(b?.stats.processed).toBeGreaterThan(0);
     expect(a.stats.processed).toBeLessThan(RECORDS);
 
-    const visible = (await collect(output, { isolationLevel: 'read_committed' }, factory)).map((r) => r.value?.toString() ?? '');
+    const visible = (await collect(output, { isolationLevel: 'read_committed' }, factory)).map(
+      (r) => r.value?.toString() ?? '',
+    );
     const counts = new Map<string, number>();
     for (const v of visible) counts.set(v, (counts.get(v) ?? 0) + 1);
     const duplicates = [...counts].filter(([, n]) => n > 1);
     expect(duplicates).toEqual([]);
     const expected = partitions.flatMap((tp) =>
-      Array.from({ length: Number(ends.get(topicPartitionKey(tp)) ?? 0n) }, (_, offset) => `${tp.partition}:${offset}`),
+      Array.from(
+        { length: Number(ends.get(topicPartitionKey(tp)) ?? 0n) },
+        (_, offset) => `${tp.partition}:${offset}`,
+      ),
     );
     expect([...counts.keys()].sort()).toEqual(expected.sort());
     expect(visible).toHaveLength(RECORDS);

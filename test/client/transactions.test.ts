@@ -1,6 +1,14 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ConsumedRecord } from '../../packages/streams-core/src/client/index.ts';
-import { clientFactory, collect, createTopic, deleteTopics, produce, record, uniqueName } from '../support/kafka.ts';
+import {
+  clientFactory,
+  collect,
+  createTopic,
+  deleteTopics,
+  produce,
+  record,
+  uniqueName,
+} from '../support/kafka.ts';
 
 describe('transactions', () => {
   const input = uniqueName('tx-in');
@@ -12,7 +20,10 @@ describe('transactions', () => {
     const admin = factory.admin();
     await createTopic(input, 1);
     await createTopic(output, 1);
-    await produce(Array.from({ length: 4 }, (_, i) => record(input, `k${i}`, `v${i}`, 0)), factory);
+    await produce(
+      Array.from({ length: 4 }, (_, i) => record(input, `k${i}`, `v${i}`, 0)),
+      factory,
+    );
     const groupId = uniqueName('tx-group');
     const consumer = factory.consumer({
       groupId,
@@ -35,7 +46,8 @@ describe('transactions', () => {
       const deadline = Date.now() + 30_000;
       while (polled.length < 4 && Date.now() < deadline) polled.push(...(await consumer.poll()));
       expect(polled.map((r) => r.value?.toString())).toEqual(['v0', 'v1', 'v2', 'v3']);
-      const out = (rs: ConsumedRecord[], tag: string) => rs.map((r) => record(output, r.key?.toString() ?? null, `${tag}:${r.offset}`));
+      const out = (rs: ConsumedRecord[], tag: string) =>
+        rs.map((r) => record(output, r.key?.toString() ?? null, `${tag}:${r.offset}`));
       const next = (r: ConsumedRecord) => ({ topic: r.topic, partition: r.partition, offset: r.offset + 1n });
 
       const aborted = await producer.beginTransaction();
@@ -53,9 +65,18 @@ describe('transactions', () => {
       await committed.commit();
 
       const visible = await collect(output, { isolationLevel: 'read_committed' }, factory);
-      expect(visible.map((r) => r.value?.toString())).toEqual(['committed:0', 'committed:1', 'committed:2', 'committed:3']);
-      expect(await admin.groupOffsets(groupId, [{ topic: input, partition: 0 }])).toEqual(new Map([[`${input}:0`, 4n]]));
-      expect(await consumer.committed([{ topic: input, partition: 0 }])).toEqual(new Map([[`${input}:0`, 4n]]));
+      expect(visible.map((r) => r.value?.toString())).toEqual([
+        'committed:0',
+        'committed:1',
+        'committed:2',
+        'committed:3',
+      ]);
+      expect(await admin.groupOffsets(groupId, [{ topic: input, partition: 0 }])).toEqual(
+        new Map([[`${input}:0`, 4n]]),
+      );
+      expect(await consumer.committed([{ topic: input, partition: 0 }])).toEqual(
+        new Map([[`${input}:0`, 4n]]),
+      );
       // The aborted records are in the log all the same: only read_committed hides them.
       const raw = await collect(output, { isolationLevel: 'read_uncommitted', count: 6 }, factory);
       expect(raw.map((r) => r.value?.toString())).toEqual([

@@ -60,7 +60,11 @@ export async function createTopics(topics: TopicSpec[], factory = clientFactory(
   }
 }
 
-export async function createTopic(name: string, partitions: number, configs?: Record<string, string>): Promise<string> {
+export async function createTopic(
+  name: string,
+  partitions: number,
+  configs?: Record<string, string>,
+): Promise<string> {
   await createTopics([{ name, partitions, ...(configs ? { configs } : {}) }]);
   return name;
 }
@@ -75,7 +79,12 @@ export async function deleteTopics(names: string[], factory = clientFactory()): 
 }
 
 /** Record shorthand: string key and value, UTF-8. */
-export function record(topic: string, key: string | null, value: string | null, partition?: number): ProducedRecord {
+export function record(
+  topic: string,
+  key: string | null,
+  value: string | null,
+  partition?: number,
+): ProducedRecord {
   return {
     topic,
     key: key === null ? null : Buffer.from(key),
@@ -85,7 +94,10 @@ export function record(topic: string, key: string | null, value: string | null, 
 }
 
 /** Produces with an idempotent producer and waits for every acknowledgement. */
-export async function produce(records: ProducedRecord[], factory = clientFactory()): Promise<RecordMetadata[]> {
+export async function produce(
+  records: ProducedRecord[],
+  factory = clientFactory(),
+): Promise<RecordMetadata[]> {
   const producer = factory.producer({ clientId: uniqueName('producer'), idempotent: true });
   try {
     return await producer.send(records);
@@ -106,7 +118,11 @@ export interface CollectOptions {
  * Reads a topic from the beginning without a consumer group: until `count` records arrived, or
  * (without `count`) up to the end offsets at the time of the call. Bounded by `timeoutMs`.
  */
-export async function collect(topic: string, options: CollectOptions = {}, factory = clientFactory()): Promise<ConsumedRecord[]> {
+export async function collect(
+  topic: string,
+  options: CollectOptions = {},
+  factory = clientFactory(),
+): Promise<ConsumedRecord[]> {
   const isolationLevel = options.isolationLevel ?? 'read_committed';
   const admin = factory.admin();
   const reader = factory.partitionReader({ clientId: uniqueName('collect'), isolationLevel, maxWaitMs: 200 });
@@ -114,8 +130,12 @@ export async function collect(topic: string, options: CollectOptions = {}, facto
   try {
     const description = (await admin.describeTopics([topic])).get(topic);
     if (!description) throw new Error(`collect: topic "${topic}" does not exist`);
-    const partitions = Array.from({ length: description.partitions }, (_, partition) => ({ topic, partition }));
-    const ends = options.count === undefined ? await admin.listOffsets(partitions, 'latest', isolationLevel) : undefined;
+    const partitions = Array.from({ length: description.partitions }, (_, partition) => ({
+      topic,
+      partition,
+    }));
+    const ends =
+      options.count === undefined ? await admin.listOffsets(partitions, 'latest', isolationLevel) : undefined;
     reader.assign(
       partitions.map((tp) => {
         const until = ends?.get(`${tp.topic}:${tp.partition}`);
@@ -134,7 +154,11 @@ export async function collect(topic: string, options: CollectOptions = {}, facto
 }
 
 /** Polls `check` until it returns a value other than undefined, or throws after `timeoutMs`. */
-export async function eventually<T>(check: () => Promise<T | undefined> | T | undefined, timeoutMs = 20_000, what = 'condition'): Promise<T> {
+export async function eventually<T>(
+  check: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 20_000,
+  what = 'condition',
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();

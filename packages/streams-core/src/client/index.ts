@@ -1,3 +1,3 @@
-export * from './port.ts';
 export * from './errors.ts';
 export { createPlatformaticClientFactory } from './platformatic/factory.ts';
+export * from './port.ts';

@@ -8,7 +8,7 @@ import { TopicPartitionsMismatchError } from '../errors.ts';
 import type { AdminPort, IsolationLevel, TopicPartition, TopicSpec } from '../port.ts';
 import { topicPartitionKey } from '../port.ts';
 import { committedOffsets } from './committed.ts';
-import { type ConnectionConfig, baseOptions } from './connection.ts';
+import { baseOptions, type ConnectionConfig } from './connection.ts';
 import { hasApiError, mapped, toPortError } from './errors.ts';
 
 export class PlatformaticAdmin implements AdminPort {
@@ -40,11 +40,16 @@ export class PlatformaticAdmin implements AdminPort {
   }
 
   async describeTopics(names: string[]): Promise<Map<string, { partitions: number } | undefined>> {
-    const all = new Set(await mapped(this.#admin.listTopics({ includeInternals: true }), this.#context(names)));
+    const all = new Set(
+      await mapped(this.#admin.listTopics({ includeInternals: true }), this.#context(names)),
+    );
     const existing = names.filter((n) => all.has(n));
     const result = new Map<string, { partitions: number } | undefined>(names.map((n) => [n, undefined]));
     if (existing.length === 0) return result;
-    const metadata = await mapped(this.#admin.metadata({ topics: existing, forceUpdate: true }), this.#context(existing));
+    const metadata = await mapped(
+      this.#admin.metadata({ topics: existing, forceUpdate: true }),
+      this.#context(existing),
+    );
     for (const name of existing) {
       const topic = metadata.topics.get(name);
       result.set(name, topic ? { partitions: topic.partitionsCount } : undefined);
@@ -64,14 +69,20 @@ export class PlatformaticAdmin implements AdminPort {
     for (const tp of partitions) byTopic.set(tp.topic, [...(byTopic.get(tp.topic) ?? []), tp.partition]);
     const listed = await mapped(
       this.#admin.listOffsets({
-        topics: [...byTopic].map(([name, ps]) => ({ name, partitions: ps.map((partitionIndex) => ({ partitionIndex, timestamp })) })),
+        topics: [...byTopic].map(([name, ps]) => ({
+          name,
+          partitions: ps.map((partitionIndex) => ({ partitionIndex, timestamp })),
+        })),
         isolationLevel:
-          isolationLevel === 'read_committed' ? FetchIsolationLevels.READ_COMMITTED : FetchIsolationLevels.READ_UNCOMMITTED,
+          isolationLevel === 'read_committed'
+            ? FetchIsolationLevels.READ_COMMITTED
+            : FetchIsolationLevels.READ_UNCOMMITTED,
       }),
       this.#context([...byTopic.keys()]),
     );
     for (const topic of listed) {
-      for (const p of topic.partitions) result.set(topicPartitionKey({ topic: topic.name, partition: p.partitionIndex }), p.offset);
+      for (const p of topic.partitions)
+        result.set(topicPartitionKey({ topic: topic.name, partition: p.partitionIndex }), p.offset);
     }
     return result;
   }
@@ -81,7 +92,8 @@ export class PlatformaticAdmin implements AdminPort {
     try {
       await this.#admin.deleteTopics({ topics: names });
     } catch (error) {
-      if (!hasApiError(error, 'UNKNOWN_TOPIC_OR_PARTITION', 'UNKNOWN_TOPIC_ID')) throw toPortError(error, this.#context(names));
+      if (!hasApiError(error, 'UNKNOWN_TOPIC_OR_PARTITION', 'UNKNOWN_TOPIC_ID'))
+        throw toPortError(error, this.#context(names));
     }
   }
 

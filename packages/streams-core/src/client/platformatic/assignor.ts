@@ -10,7 +10,12 @@
  * computes the same answer. Only the leader runs it, with its own copartition groups: every member
  * of an application runs the same topology, so they agree.
  */
-import type { ClusterMetadata, ExtendedGroupProtocolSubscription, GroupPartitionsAssigner, GroupPartitionsAssignments } from '@platformatic/kafka';
+import type {
+  ClusterMetadata,
+  ExtendedGroupProtocolSubscription,
+  GroupPartitionsAssigner,
+  GroupPartitionsAssignments,
+} from '@platformatic/kafka';
 
 interface Unit {
   topics: string[];
@@ -53,7 +58,8 @@ export function assign(
   );
   for (const unit of units) {
     let eligible = memberIds.filter((id) => unit.topics.every((t) => subscriptions.get(id)?.has(t)));
-    if (eligible.length === 0) eligible = memberIds.filter((id) => unit.topics.some((t) => subscriptions.get(id)?.has(t)));
+    if (eligible.length === 0)
+      eligible = memberIds.filter((id) => unit.topics.some((t) => subscriptions.get(id)?.has(t)));
     let chosen: string | undefined;
     for (const id of eligible) {
       if (chosen === undefined || (load.get(id) ?? 0) < (load.get(chosen) ?? 0)) chosen = id;

@@ -25,11 +25,18 @@ export async function committedOffsets(
   const deadline = Date.now() + stableWaitMs;
   for (;;) {
     try {
-      const groups = await admin.listConsumerGroupOffsets({ groups: [{ groupId, topics }], requireStable: true });
+      const groups = await admin.listConsumerGroupOffsets({
+        groups: [{ groupId, topics }],
+        requireStable: true,
+      });
       for (const group of groups) {
         for (const topic of group.topics) {
           for (const p of topic.partitions) {
-            if (p.committedOffset >= 0n) result.set(topicPartitionKey({ topic: topic.name, partition: p.partitionIndex }), p.committedOffset);
+            if (p.committedOffset >= 0n)
+              result.set(
+                topicPartitionKey({ topic: topic.name, partition: p.partitionIndex }),
+                p.committedOffset,
+              );
           }
         }
       }

@@ -22,7 +22,8 @@ export function baseOptions(config: ConnectionConfig, clientId: string): BaseOpt
     bootstrapBrokers: config.bootstrapServers,
     connectTimeout: 2000,
     retries: RETRY_DELAYS_MS.length,
-    retryDelay: (_client, _operation, attempt) => RETRY_DELAYS_MS[Math.min(attempt - 1, RETRY_DELAYS_MS.length - 1)] ?? 1000,
+    retryDelay: (_client, _operation, attempt) =>
+      RETRY_DELAYS_MS[Math.min(attempt - 1, RETRY_DELAYS_MS.length - 1)] ?? 1000,
     metadataMaxAge: 5000,
     autocreateTopics: false,
   };

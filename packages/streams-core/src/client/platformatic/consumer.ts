@@ -29,7 +29,7 @@ import type {
 import { topicPartitionKey } from '../port.ts';
 import { copartitionedAssigner } from './assignor.ts';
 import { committedOffsets } from './committed.ts';
-import { type ConnectionConfig, baseOptions } from './connection.ts';
+import { baseOptions, type ConnectionConfig } from './connection.ts';
 import { toPortError } from './errors.ts';
 import { Fetcher } from './fetcher.ts';
 
@@ -80,7 +80,9 @@ export class PlatformaticConsumer implements ConsumerPort {
       ...options,
     };
     const isolationLevel =
-      options.isolationLevel === 'read_committed' ? FetchIsolationLevels.READ_COMMITTED : FetchIsolationLevels.READ_UNCOMMITTED;
+      options.isolationLevel === 'read_committed'
+        ? FetchIsolationLevels.READ_COMMITTED
+        : FetchIsolationLevels.READ_UNCOMMITTED;
     this.#group = new Consumer({
       ...baseOptions(config, options.clientId),
       groupId: options.groupId,
@@ -114,7 +116,9 @@ export class PlatformaticConsumer implements ConsumerPort {
         if (!topics.has(a.topic)) continue;
         for (const partition of a.partitions) assignment.push({ topic: a.topic, partition });
       }
-      assignment.sort((x, y) => (x.topic === y.topic ? x.partition - y.partition : x.topic < y.topic ? -1 : 1));
+      assignment.sort((x, y) =>
+        x.topic === y.topic ? x.partition - y.partition : x.topic < y.topic ? -1 : 1,
+      );
       this.#pending = { generationId: payload.generationId ?? -1, memberId: payload.memberId, assignment };
       this.#rebalancing = false;
       this.#wake?.();
@@ -178,7 +182,12 @@ export class PlatformaticConsumer implements ConsumerPort {
 
   async committed(partitions: TopicPartition[]): Promise<Map<string, bigint>> {
     try {
-      return await committedOffsets(this.#admin, this.#options.groupId, partitions, this.#options.rebalanceTimeoutMs + 60_000);
+      return await committedOffsets(
+        this.#admin,
+        this.#options.groupId,
+        partitions,
+        this.#options.rebalanceTimeoutMs + 60_000,
+      );
     } catch (error) {
       throw toPortError(error, this.#context());
     }
@@ -221,7 +230,11 @@ export class PlatformaticConsumer implements ConsumerPort {
     this.#closed = true;
     this.#wake?.();
     await Promise.allSettled([this.#joining]);
-    const results = await Promise.allSettled([this.#group.close(), this.#fetchClient.close(), this.#admin.close()]);
+    const results = await Promise.allSettled([
+      this.#group.close(),
+      this.#fetchClient.close(),
+      this.#admin.close(),
+    ]);
     const failed = results.find((r) => r.status === 'rejected');
     if (failed) throw toPortError(failed.reason, this.#context());
   }
@@ -229,7 +242,12 @@ export class PlatformaticConsumer implements ConsumerPort {
   /** Fences a transaction's offsets like `commit()` and hands over what the client needs. */
   transactionContext(offsets: TopicPartitionOffset[]): TransactionContext {
     this.#fence(offsets);
-    return { client: this.#group, groupId: this.#options.groupId, generationId: this.#generationId, memberId: this.#memberId };
+    return {
+      client: this.#group,
+      groupId: this.#options.groupId,
+      generationId: this.#generationId,
+      memberId: this.#memberId,
+    };
   }
 
   async #join(): Promise<void> {
@@ -256,7 +274,8 @@ export class PlatformaticConsumer implements ConsumerPort {
     this.#generationId = join.generationId;
     this.#memberId = join.memberId;
     this.#unpositioned = new Set(join.assignment.map(topicPartitionKey));
-    if (revoked.length > 0) for (const l of this.#listeners) await l.revoked(revoked.map((tp) => ({ ...tp })));
+    if (revoked.length > 0)
+      for (const l of this.#listeners) await l.revoked(revoked.map((tp) => ({ ...tp })));
     for (const l of this.#listeners) await l.assigned(this.assignment());
   }
 
@@ -348,7 +367,8 @@ export function latestPerPartition(offsets: TopicPartitionOffset[]): TopicPartit
   for (const o of offsets) {
     const key = topicPartitionKey(o);
     const current = latest.get(key);
-    if (!current || current.offset < o.offset) latest.set(key, { topic: o.topic, partition: o.partition, offset: o.offset });
+    if (!current || current.offset < o.offset)
+      latest.set(key, { topic: o.topic, partition: o.partition, offset: o.offset });
   }
   return [...latest.values()];
 }

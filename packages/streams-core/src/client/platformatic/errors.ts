@@ -19,15 +19,34 @@ interface ErrorFacts {
   unknownTopics: Set<string>;
 }
 
-const SOCKET_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'ECONNRESET', 'EAI_AGAIN']);
+const SOCKET_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ETIMEDOUT',
+  'ECONNRESET',
+  'EAI_AGAIN',
+]);
 
 export function errorFacts(error: unknown): ErrorFacts {
-  const facts: ErrorFacts = { apiIds: new Set(), socketCodes: new Set(), network: false, unknownTopics: new Set() };
+  const facts: ErrorFacts = {
+    apiIds: new Set(),
+    socketCodes: new Set(),
+    network: false,
+    unknownTopics: new Set(),
+  };
   const seen = new Set<unknown>();
   const visit = (e: unknown): void => {
     if (e === null || typeof e !== 'object' || seen.has(e)) return;
     seen.add(e);
-    const err = e as { apiId?: unknown; code?: unknown; message?: unknown; errors?: unknown; cause?: unknown };
+    const err = e as {
+      apiId?: unknown;
+      code?: unknown;
+      message?: unknown;
+      errors?: unknown;
+      cause?: unknown;
+    };
     if (typeof err.apiId === 'string') facts.apiIds.add(err.apiId);
     if (typeof err.code === 'string') {
       if (err.code === 'PLT_KFK_NETWORK' || err.code === 'PLT_KFK_TIMEOUT') facts.network = true;
@@ -56,8 +75,18 @@ export interface MapContext {
   transactionalId?: string;
 }
 
-const REBALANCE_IDS = ['ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID', 'REBALANCE_IN_PROGRESS', 'FENCED_INSTANCE_ID'];
-const FENCED_IDS = ['PRODUCER_FENCED', 'INVALID_PRODUCER_EPOCH', 'TRANSACTIONAL_ID_NOT_FOUND', 'INVALID_TXN_STATE'];
+const REBALANCE_IDS = [
+  'ILLEGAL_GENERATION',
+  'UNKNOWN_MEMBER_ID',
+  'REBALANCE_IN_PROGRESS',
+  'FENCED_INSTANCE_ID',
+];
+const FENCED_IDS = [
+  'PRODUCER_FENCED',
+  'INVALID_PRODUCER_EPOCH',
+  'TRANSACTIONAL_ID_NOT_FOUND',
+  'INVALID_TXN_STATE',
+];
 const COORDINATOR_IDS = ['COORDINATOR_NOT_AVAILABLE', 'NOT_COORDINATOR', 'COORDINATOR_LOAD_IN_PROGRESS'];
 
 /** The port error for `error`, or `error` itself when it has no better name. */

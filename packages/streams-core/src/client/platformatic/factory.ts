@@ -31,6 +31,7 @@ export function createPlatformaticClientFactory(config: ClientConfig): KafkaClie
     admin: (): AdminPort => new PlatformaticAdmin(connection),
     producer: (options: ProducerOptions): ProducerPort => new PlatformaticProducer(connection, options),
     consumer: (options: ConsumerOptions): ConsumerPort => new PlatformaticConsumer(connection, options),
-    partitionReader: (options: PartitionReaderOptions): PartitionReaderPort => new PlatformaticPartitionReader(connection, options),
+    partitionReader: (options: PartitionReaderOptions): PartitionReaderPort =>
+      new PlatformaticPartitionReader(connection, options),
   };
 }

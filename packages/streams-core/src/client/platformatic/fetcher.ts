@@ -15,7 +15,13 @@
  */
 import { type Consumer, FetchIsolationLevels } from '@platformatic/kafka';
 import { OffsetOutOfRangeError } from '../errors.ts';
-import { type ConsumedRecord, type IsolationLevel, type RawHeaders, type TopicPartition, topicPartitionKey } from '../port.ts';
+import {
+  type ConsumedRecord,
+  type IsolationLevel,
+  type RawHeaders,
+  type TopicPartition,
+  topicPartitionKey,
+} from '../port.ts';
 import { errorFacts } from './errors.ts';
 
 const IS_CONTROL = 0b10_0000;
@@ -89,13 +95,18 @@ export class Fetcher {
       if (topic === undefined || leader === undefined) continue;
       names.set(topic.id, pos.topic);
       let node = byNode.get(leader);
-      if (!node) byNode.set(leader, (node = new Map()));
+      if (!node) {
+        node = new Map();
+        byNode.set(leader, node);
+      }
       const list = node.get(topic.id) ?? [];
       list.push({ ...pos });
       node.set(topic.id, list);
     }
     const isolationLevel =
-      this.#options.isolationLevel === 'read_committed' ? FetchIsolationLevels.READ_COMMITTED : FetchIsolationLevels.READ_UNCOMMITTED;
+      this.#options.isolationLevel === 'read_committed'
+        ? FetchIsolationLevels.READ_COMMITTED
+        : FetchIsolationLevels.READ_UNCOMMITTED;
     const responses = await Promise.all(
       [...byNode].map(async ([node, byTopic]) => {
         const request = [...byTopic].map(([topicId, positions]) => ({
@@ -109,7 +120,13 @@ export class Fetcher {
           })),
         }));
         try {
-          return await this.#client.fetch({ node, topics: request, maxWaitTime: this.#options.maxWaitMs, minBytes: 1, isolationLevel });
+          return await this.#client.fetch({
+            node,
+            topics: request,
+            maxWaitTime: this.#options.maxWaitMs,
+            minBytes: 1,
+            isolationLevel,
+          });
         } catch (error) {
           throw this.#outOfRange(error, names) ?? error;
         }
@@ -121,7 +138,12 @@ export class Fetcher {
     return records;
   }
 
-  #apply(response: FetchResponse, names: Map<string, string>, requested: Map<string, bigint>, out: ConsumedRecord[]): void {
+  #apply(
+    response: FetchResponse,
+    names: Map<string, string>,
+    requested: Map<string, bigint>,
+    out: ConsumedRecord[],
+  ): void {
     for (const topicResponse of response.responses) {
       const topic = names.get(topicResponse.topicId);
       if (topic === undefined) continue;
@@ -131,7 +153,8 @@ export class Fetcher {
         const position = this.positions.get(key);
         const from = requested.get(key);
         // Sought, unassigned or paused while the request was in flight: this answer is stale.
-        if (position === undefined || from === undefined || position.offset !== from || this.paused.has(key)) continue;
+        if (position === undefined || from === undefined || position.offset !== from || this.paused.has(key))
+          continue;
         const batches = partitionResponse.records;
         if (!batches || batches.length === 0) continue;
         // Aborted ranges whose abort marker is not in this response: hold back from their start.
@@ -140,9 +163,13 @@ export class Fetcher {
         if (this.#options.isolationLevel === 'read_committed' && aborted.length > 0) {
           for (const range of aborted) {
             const closed = batches.some(
-              (b: { attributes: number; producerId: bigint; firstOffset: bigint }) => (b.attributes & IS_CONTROL) !== 0 && b.producerId === range.producerId && b.firstOffset >= range.firstOffset,
+              (b: { attributes: number; producerId: bigint; firstOffset: bigint }) =>
+                (b.attributes & IS_CONTROL) !== 0 &&
+                b.producerId === range.producerId &&
+                b.firstOffset >= range.firstOffset,
             );
-            if (!closed && (holdFrom === undefined || range.firstOffset < holdFrom)) holdFrom = range.firstOffset;
+            if (!closed && (holdFrom === undefined || range.firstOffset < holdFrom))
+              holdFrom = range.firstOffset;
           }
         }
         let next = position.offset;
@@ -184,7 +211,8 @@ export class Fetcher {
     for (const t of response?.responses ?? []) {
       const topic = names.get(t.topicId);
       if (topic === undefined) continue;
-      for (const p of t.partitions) if (p.errorCode === 1) partitions.push({ topic, partition: p.partitionIndex });
+      for (const p of t.partitions)
+        if (p.errorCode === 1) partitions.push({ topic, partition: p.partitionIndex });
     }
     return new OffsetOutOfRangeError(partitions, { cause: error });
   }

@@ -5,9 +5,15 @@
  * joining a group.
  */
 import { Consumer, FetchIsolationLevels } from '@platformatic/kafka';
-import type { ConsumedRecord, PartitionRange, PartitionReaderOptions, PartitionReaderPort, TopicPartition } from '../port.ts';
+import type {
+  ConsumedRecord,
+  PartitionRange,
+  PartitionReaderOptions,
+  PartitionReaderPort,
+  TopicPartition,
+} from '../port.ts';
 import { topicPartitionKey } from '../port.ts';
-import { type ConnectionConfig, baseOptions } from './connection.ts';
+import { baseOptions, type ConnectionConfig } from './connection.ts';
 import { toPortError } from './errors.ts';
 import { Fetcher } from './fetcher.ts';
 
@@ -27,7 +33,9 @@ export class PlatformaticPartitionReader implements PartitionReaderPort {
       groupId: `${options.clientId}-reader`,
       autocommit: false,
       isolationLevel:
-        options.isolationLevel === 'read_committed' ? FetchIsolationLevels.READ_COMMITTED : FetchIsolationLevels.READ_UNCOMMITTED,
+        options.isolationLevel === 'read_committed'
+          ? FetchIsolationLevels.READ_COMMITTED
+          : FetchIsolationLevels.READ_UNCOMMITTED,
       timeout: this.#maxWaitMs + 10_000,
     });
     this.#fetcher = new Fetcher(this.#client, {
@@ -39,7 +47,12 @@ export class PlatformaticPartitionReader implements PartitionReaderPort {
 
   assign(ranges: PartitionRange[]): void {
     for (const r of ranges) {
-      this.#fetcher.set({ topic: r.topic, partition: r.partition, offset: r.from, ...(r.until !== undefined ? { until: r.until } : {}) });
+      this.#fetcher.set({
+        topic: r.topic,
+        partition: r.partition,
+        offset: r.from,
+        ...(r.until !== undefined ? { until: r.until } : {}),
+      });
     }
   }
 
@@ -70,7 +83,8 @@ export class PlatformaticPartitionReader implements PartitionReaderPort {
   pending(): TopicPartition[] {
     const result: TopicPartition[] = [];
     for (const p of this.#fetcher.positions.values()) {
-      if (p.until !== undefined && p.offset < p.until) result.push({ topic: p.topic, partition: p.partition });
+      if (p.until !== undefined && p.offset < p.until)
+        result.push({ topic: p.topic, partition: p.partition });
     }
     return result.sort((a, b) => topicPartitionKey(a).localeCompare(topicPartitionKey(b)));
   }

@@ -16,8 +16,16 @@
  */
 import { type MessageToProduce, Producer } from '@platformatic/kafka';
 import { KafkaClientError, RebalanceError } from '../errors.ts';
-import type { ConsumerPort, ProducedRecord, ProducerOptions, ProducerPort, RecordMetadata, TopicPartitionOffset, TransactionPort } from '../port.ts';
-import { type ConnectionConfig, baseOptions } from './connection.ts';
+import type {
+  ConsumerPort,
+  ProducedRecord,
+  ProducerOptions,
+  ProducerPort,
+  RecordMetadata,
+  TopicPartitionOffset,
+  TransactionPort,
+} from '../port.ts';
+import { baseOptions, type ConnectionConfig } from './connection.ts';
 import { latestPerPartition, PlatformaticConsumer } from './consumer.ts';
 import { toPortError } from './errors.ts';
 import { Partitioner } from './partitioner.ts';
@@ -42,14 +50,19 @@ export class PlatformaticProducer implements ProducerPort {
       idempotent: options.idempotent || transactional,
       acks: -1,
       ...(transactional
-        ? { transactionalId: options.transactionalId, timeout: options.transactionTimeoutMs ?? DEFAULT_TRANSACTION_TIMEOUT_MS }
+        ? {
+            transactionalId: options.transactionalId,
+            timeout: options.transactionTimeoutMs ?? DEFAULT_TRANSACTION_TIMEOUT_MS,
+          }
         : {}),
     });
   }
 
   async send(records: ProducedRecord[]): Promise<RecordMetadata[]> {
     if (this.#options.transactionalId !== undefined) {
-      throw new KafkaClientError('A transactional producer sends inside a transaction: use beginTransaction().send()');
+      throw new KafkaClientError(
+        'A transactional producer sends inside a transaction: use beginTransaction().send()',
+      );
     }
     return this.produce(records, (messages) => this.#producer.send({ messages }));
   }
@@ -60,7 +73,9 @@ export class PlatformaticProducer implements ProducerPort {
       throw new KafkaClientError('beginTransaction() needs a producer created with a transactionalId');
     }
     if (this.#transaction && !this.#transaction.done) {
-      throw new KafkaClientError(`Producer "${transactionalId}" already has an open transaction: commit or abort it first`);
+      throw new KafkaClientError(
+        `Producer "${transactionalId}" already has an open transaction: commit or abort it first`,
+      );
     }
     try {
       const tx = await this.#producer.beginTransaction();
@@ -78,7 +93,9 @@ export class PlatformaticProducer implements ProducerPort {
   /** Resolves partitions, sends, and maps the per-partition base offsets back onto the records. */
   async produce(
     records: ProducedRecord[],
-    send: (messages: MessageToProduce[]) => Promise<{ offsets?: { topic: string; partition: number; offset: bigint }[] }>,
+    send: (
+      messages: MessageToProduce[],
+    ) => Promise<{ offsets?: { topic: string; partition: number; offset: bigint }[] }>,
   ): Promise<RecordMetadata[]> {
     if (records.length === 0) return [];
     try {
@@ -110,7 +127,9 @@ export class PlatformaticProducer implements ProducerPort {
       return placed.map((p) => ({
         topic: p.topic,
         partition: p.partition,
-        offset: (base.get(`${p.topic}:${p.partition}`) ?? -1n) + (base.has(`${p.topic}:${p.partition}`) ? BigInt(p.index) : 0n),
+        offset:
+          (base.get(`${p.topic}:${p.partition}`) ?? -1n) +
+          (base.has(`${p.topic}:${p.partition}`) ? BigInt(p.index) : 0n),
       }));
     } catch (error) {
       throw this.mapError(error, [...new Set(records.map((r) => r.topic))]);
@@ -121,7 +140,9 @@ export class PlatformaticProducer implements ProducerPort {
     return toPortError(error, {
       bootstrapServers: this.#config.bootstrapServers,
       ...(topics ? { topics } : {}),
-      ...(this.#options.transactionalId !== undefined ? { transactionalId: this.#options.transactionalId } : {}),
+      ...(this.#options.transactionalId !== undefined
+        ? { transactionalId: this.#options.transactionalId }
+        : {}),
     });
   }
 }
@@ -161,7 +182,12 @@ class PlatformaticTransaction implements TransactionPort {
           partition: o.partition,
           offset: o.offset - 1n,
           metadata: {
-            consumer: { groupId: context.groupId, generationId: context.generationId, memberId: context.memberId, coordinatorId },
+            consumer: {
+              groupId: context.groupId,
+              generationId: context.generationId,
+              memberId: context.memberId,
+              coordinatorId,
+            },
           },
         } as never);
       }
@@ -192,6 +218,7 @@ class PlatformaticTransaction implements TransactionPort {
   }
 
   #checkOpen(): void {
-    if (this.done) throw new KafkaClientError(`The transaction of "${this.#transactionalId}" has already ended`);
+    if (this.done)
+      throw new KafkaClientError(`The transaction of "${this.#transactionalId}" has already ended`);
   }
 }
