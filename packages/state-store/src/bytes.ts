@@ -11,8 +11,28 @@ export interface KeyValueBytes {
  * Returns a negative number, zero or a positive number.
  */
 export function compareBytes(a: Uint8Array, b: Uint8Array): number {
-  // Buffer.compare is native memcmp and already has exactly these semantics.
-  return Buffer.compare(a, b);
+  const n = a.length < b.length ? a.length : b.length;
+  // Buffer.compare (native memcmp) wins on long keys; short keys, the common case, are
+  // cheaper to compare here than to pass to native code.
+  if (n > 64) return Buffer.compare(a, b);
+  for (let i = 0; i < n; i++) {
+    const d = (a[i] as number) - (b[i] as number);
+    if (d !== 0) return d;
+  }
+  return a.length - b.length;
+}
+
+/**
+ * The bytes as a latin1 string: one UTF-16 code unit per byte, so JavaScript string order
+ * (code unit by code unit, shorter prefix first) is exactly compareBytes order. The in-memory
+ * stores key their maps with it: string hashing and comparison are much faster than Buffer ones.
+ */
+export function bytesId(bytes: Buffer): string {
+  return bytes.toString('latin1');
+}
+
+export function compareIds(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /**

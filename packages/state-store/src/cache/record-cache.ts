@@ -3,7 +3,7 @@
 // many times between commits reaches the inner store, the changelog and downstream processors
 // once, with its latest value. Reads see cached writes.
 
-import { compareBytes, type KeyValueBytes, prefixUpperBound } from '../bytes.ts';
+import { bytesId, compareBytes, compareIds, type KeyValueBytes, prefixUpperBound } from '../bytes.ts';
 import type { KeyValueBytesStore } from '../key-value/key-value-bytes-store.ts';
 
 /**
@@ -22,20 +22,26 @@ export interface CachingKeyValueStoreOptions {
 export const CACHE_ENTRY_OVERHEAD_BYTES = 64;
 
 interface CacheEntry {
+  id: string;
   key: Buffer;
   /** null: known to be deleted (dirty) or absent from the inner store (clean). */
   value: Buffer | null;
   dirty: boolean;
   size: number;
+  // LRU list links: older is toward eviction.
+  older: CacheEntry | undefined;
+  newer: CacheEntry | undefined;
 }
 
 export class CachingKeyValueStore implements KeyValueBytesStore {
   readonly inner: KeyValueBytesStore;
   readonly maxBytes: number;
   readonly #onFlush: CacheFlushListener | undefined;
-  // Least recently used first: Map iteration order is insertion order, and every access
-  // re-inserts its entry at the end.
   readonly #entries = new Map<string, CacheEntry>();
+  // An explicit doubly linked LRU list: re-inserting into a Map to track recency would leave
+  // deleted slots that make finding the eldest entry O(n) until the Map rehashes.
+  #eldest: CacheEntry | undefined;
+  #newest: CacheEntry | undefined;
   // Dirty keys in order of their last write: the order flush() writes them in.
   readonly #dirty = new Set<string>();
   #bytes = 0;
@@ -65,21 +71,20 @@ export class CachingKeyValueStore implements KeyValueBytesStore {
   }
 
   get(key: Buffer): Buffer | undefined {
-    const id = key.toString('latin1');
+    const id = bytesId(key);
     const entry = this.#entries.get(id);
     if (entry !== undefined) {
-      this.#entries.delete(id);
-      this.#entries.set(id, entry);
+      this.#unlink(entry);
+      this.#link(entry);
       return entry.value ?? undefined;
     }
     const value = this.inner.get(key);
-    this.#insert(id, { key, value: value ?? null, dirty: false, size: entrySize(key, value ?? null) });
+    this.#insert(id, key, value ?? null, false);
     return value;
   }
 
   put(key: Buffer, value: Buffer | null): void {
-    const id = key.toString('latin1');
-    this.#insert(id, { key, value, dirty: true, size: entrySize(key, value) });
+    this.#insert(bytesId(key), key, value, true);
   }
 
   putIfAbsent(key: Buffer, value: Buffer): Buffer | undefined {
@@ -136,7 +141,7 @@ export class CachingKeyValueStore implements KeyValueBytesStore {
     this.inner.restoreBatch(
       (function* dropCached() {
         for (const record of records) {
-          self.#remove(record.key.toString('latin1'));
+          self.#remove(bytesId(record.key));
           yield record;
         }
       })(),
@@ -173,6 +178,8 @@ export class CachingKeyValueStore implements KeyValueBytesStore {
   clearCache(): void {
     this.#entries.clear();
     this.#dirty.clear();
+    this.#eldest = undefined;
+    this.#newest = undefined;
     this.#bytes = 0;
   }
 
@@ -183,15 +190,23 @@ export class CachingKeyValueStore implements KeyValueBytesStore {
     this.inner.close();
   }
 
-  #insert(id: string, entry: CacheEntry): void {
-    const previous = this.#entries.get(id);
-    if (previous !== undefined) {
-      this.#bytes -= previous.size;
-      this.#entries.delete(id);
+  #insert(id: string, key: Buffer, value: Buffer | null, dirty: boolean): void {
+    const size = entrySize(key, value);
+    let entry = this.#entries.get(id);
+    if (entry === undefined) {
+      entry = { id, key, value, dirty, size, older: undefined, newer: undefined };
+      this.#entries.set(id, entry);
+    } else {
+      this.#unlink(entry);
+      this.#bytes -= entry.size;
+      entry.key = key;
+      entry.value = value;
+      entry.dirty = dirty;
+      entry.size = size;
     }
-    this.#entries.set(id, entry);
-    this.#bytes += entry.size;
-    if (entry.dirty) {
+    this.#link(entry);
+    this.#bytes += size;
+    if (dirty) {
       this.#dirty.delete(id);
       this.#dirty.add(id);
     }
@@ -203,15 +218,31 @@ export class CachingKeyValueStore implements KeyValueBytesStore {
     if (entry === undefined) return;
     this.#entries.delete(id);
     this.#dirty.delete(id);
+    this.#unlink(entry);
     this.#bytes -= entry.size;
   }
 
+  #link(entry: CacheEntry): void {
+    entry.older = this.#newest;
+    entry.newer = undefined;
+    if (this.#newest === undefined) this.#eldest = entry;
+    else this.#newest.newer = entry;
+    this.#newest = entry;
+  }
+
+  #unlink(entry: CacheEntry): void {
+    if (entry.older === undefined) this.#eldest = entry.newer;
+    else entry.older.newer = entry.newer;
+    if (entry.newer === undefined) this.#newest = entry.older;
+    else entry.newer.older = entry.older;
+    entry.older = undefined;
+    entry.newer = undefined;
+  }
+
   #evict(): void {
-    while (this.#bytes > this.maxBytes) {
-      const eldest = this.#entries.entries().next();
-      if (eldest.done === true) return;
-      const [id, entry] = eldest.value;
-      this.#remove(id);
+    while (this.#bytes > this.maxBytes && this.#eldest !== undefined) {
+      const entry = this.#eldest;
+      this.#remove(entry.id);
       if (entry.dirty) this.#write(entry);
     }
   }
@@ -246,7 +277,7 @@ export class CachingKeyValueStore implements KeyValueBytesStore {
       cached.push(entry);
     }
     const direction = reverse ? -1 : 1;
-    cached.sort((a, b) => direction * compareBytes(a.key, b.key));
+    cached.sort((a, b) => direction * compareIds(a.id, b.id));
 
     const iterator = stored[Symbol.iterator]();
     try {

@@ -1,7 +1,7 @@
 // InMemorySessionStore: sessions in process memory, ordered by (key bytes, end, start), with
 // stream-time retention on the session end (see retention.ts).
 
-import { compareBytes } from '../bytes.ts';
+import { bytesId, compareBytes, compareIds } from '../bytes.ts';
 import { SortedMap } from '../internals/sorted-map.ts';
 import { Retention } from '../retention.ts';
 import { storeClosedError } from '../store.ts';
@@ -13,13 +13,15 @@ import type {
 } from './session-bytes-store.ts';
 
 interface SessionKey {
+  /** bytesId(key): string comparison is faster than Buffer comparison, with the same order. */
+  id: string;
   key: Buffer;
   end: number;
   start: number;
 }
 
 function compareSessionKeys(a: SessionKey, b: SessionKey): number {
-  const c = compareBytes(a.key, b.key);
+  const c = compareIds(a.id, b.id);
   if (c !== 0) return c;
   if (a.end !== b.end) return a.end < b.end ? -1 : 1;
   if (a.start !== b.start) return a.start < b.start ? -1 : 1;
@@ -72,7 +74,7 @@ export class InMemorySessionStore implements SessionBytesStore {
   fetchSession(key: Buffer, start: number, end: number): Buffer | undefined {
     this.#check();
     if (this.#retention.isExpired(end)) return undefined;
-    return this.#map.get({ key, end, start });
+    return this.#map.get({ id: bytesId(key), key, end, start });
   }
 
   fetch(key: Buffer): Iterable<SessionBytes> {
@@ -107,7 +109,7 @@ export class InMemorySessionStore implements SessionBytesStore {
   }
 
   #put(key: Buffer, start: number, end: number, value: Buffer | null): void {
-    const sessionKey: SessionKey = { key, end, start };
+    const sessionKey: SessionKey = { id: bytesId(key), key, end, start };
     if (value === null) {
       this.#map.delete(sessionKey);
       return;
@@ -146,6 +148,7 @@ export class InMemorySessionStore implements SessionBytesStore {
         keyFrom === null
           ? undefined
           : {
+              id: bytesId(keyFrom),
               key: keyFrom,
               end: single ? minEnd : Number.NEGATIVE_INFINITY,
               start: Number.NEGATIVE_INFINITY,
@@ -153,7 +156,12 @@ export class InMemorySessionStore implements SessionBytesStore {
       to:
         keyTo === null
           ? undefined
-          : { key: keyTo, end: Number.POSITIVE_INFINITY, start: Number.POSITIVE_INFINITY },
+          : {
+              id: bytesId(keyTo),
+              key: keyTo,
+              end: Number.POSITIVE_INFINITY,
+              start: Number.POSITIVE_INFINITY,
+            },
     });
     for (const [sessionKey, value] of entries) {
       const { end, start } = sessionKey;

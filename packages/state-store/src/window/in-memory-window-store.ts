@@ -1,7 +1,7 @@
 // InMemoryWindowStore: windowed values in process memory, ordered by (key bytes, window start,
 // sequence number), with stream-time retention (see retention.ts).
 
-import { compareBytes } from '../bytes.ts';
+import { bytesId, compareIds } from '../bytes.ts';
 import { SortedMap } from '../internals/sorted-map.ts';
 import { Retention } from '../retention.ts';
 import { storeClosedError } from '../store.ts';
@@ -13,20 +13,31 @@ import type {
   WindowRestoreRecord,
 } from './window-bytes-store.ts';
 
-interface WindowKey {
-  key: Buffer;
+interface WindowPosition {
+  /** bytesId(key): string comparison is faster than Buffer comparison, with the same order. */
+  id: string;
   windowStart: number;
   seqnum: number;
 }
 
-function compareWindowKeys(a: WindowKey, b: WindowKey): number {
-  const c = compareBytes(a.key, b.key);
+interface WindowEntry extends WindowPosition {
+  key: Buffer;
+  value: Buffer;
+}
+
+function comparePositions(a: WindowPosition, b: WindowPosition): number {
+  const c = compareIds(a.id, b.id);
   if (c !== 0) return c;
   if (a.windowStart !== b.windowStart) return a.windowStart < b.windowStart ? -1 : 1;
   if (a.seqnum !== b.seqnum) return a.seqnum < b.seqnum ? -1 : 1;
   return 0;
 }
 
+function pointId(id: string, windowStart: number, seqnum: number): string {
+  return `${windowStart}/${seqnum}/${id}`;
+}
+
+/** Buffers are kept by reference, as in InMemoryKeyValueStore; restored records are copied. */
 export class InMemoryWindowStore implements WindowBytesStore {
   readonly name: string;
   readonly persistent = false;
@@ -35,10 +46,13 @@ export class InMemoryWindowStore implements WindowBytesStore {
   readonly retainDuplicates: boolean;
   #open = true;
   readonly #retention: Retention;
-  readonly #map = new SortedMap<WindowKey, Buffer>(compareWindowKeys);
-  // Keys per segment, so expiry removes whole segments without scanning the key order.
-  // A key may be listed twice after delete + re-put; deleting it twice is harmless.
-  readonly #segments = new Map<number, WindowKey[]>();
+  readonly #order = new SortedMap<WindowPosition, WindowEntry>(comparePositions);
+  // Point lookups (fetch, and the put that follows it in a windowed aggregation) by hash
+  // instead of a binary search.
+  readonly #points = new Map<string, WindowEntry>();
+  // Entries per segment, so expiry removes whole segments without scanning the key order.
+  // A position may be listed twice after delete + re-put; removing it twice is harmless.
+  readonly #segments = new Map<number, WindowEntry[]>();
   #seqnum = 0;
 
   constructor(name: string, options: WindowBytesStoreOptions) {
@@ -65,13 +79,13 @@ export class InMemoryWindowStore implements WindowBytesStore {
   fetch(key: Buffer, windowStart: number): Buffer | undefined {
     this.#check();
     if (this.#retention.isExpired(windowStart)) return undefined;
-    if (!this.retainDuplicates) return this.#map.get({ key, windowStart, seqnum: 0 });
-    for (const [, value] of this.#map.entries({
-      from: { key, windowStart, seqnum: Number.NEGATIVE_INFINITY },
-      to: { key, windowStart, seqnum: Number.POSITIVE_INFINITY },
-    })) {
-      return value;
-    }
+    const id = bytesId(key);
+    if (!this.retainDuplicates) return this.#points.get(pointId(id, windowStart, 0))?.value;
+    const entries = this.#order.entries({
+      from: { id, windowStart, seqnum: Number.NEGATIVE_INFINITY },
+      to: { id, windowStart, seqnum: Number.POSITIVE_INFINITY },
+    });
+    for (const [, entry] of entries) return entry.value;
     return undefined;
   }
 
@@ -119,7 +133,8 @@ export class InMemoryWindowStore implements WindowBytesStore {
 
   close(): void {
     this.#open = false;
-    this.#map.clear();
+    this.#order.clear();
+    this.#points.clear();
     this.#segments.clear();
   }
 
@@ -135,29 +150,44 @@ export class InMemoryWindowStore implements WindowBytesStore {
         seqnum = restoredSeqnum;
         if (seqnum >= this.#seqnum) this.#seqnum = seqnum + 1;
       }
-      this.#insert({ key, windowStart, seqnum }, value);
+      this.#insert(key, windowStart, seqnum, value);
       return true;
     }
-    const windowKey: WindowKey = { key, windowStart, seqnum: 0 };
-    if (value === null) this.#map.delete(windowKey);
-    else this.#insert(windowKey, value);
+    if (value === null) this.#remove(pointId(bytesId(key), windowStart, 0));
+    else this.#insert(key, windowStart, 0, value);
     return true;
   }
 
-  #insert(windowKey: WindowKey, value: Buffer): void {
-    if (!this.#map.set(windowKey, value)) return;
-    const segmentId = this.#retention.segmentId(windowKey.windowStart);
+  #insert(key: Buffer, windowStart: number, seqnum: number, value: Buffer): void {
+    const id = bytesId(key);
+    const point = pointId(id, windowStart, seqnum);
+    const existing = this.#points.get(point);
+    if (existing !== undefined) {
+      existing.value = value;
+      return;
+    }
+    const entry: WindowEntry = { id, key, windowStart, seqnum, value };
+    this.#points.set(point, entry);
+    this.#order.set(entry, entry);
+    const segmentId = this.#retention.segmentId(windowStart);
     const segment = this.#segments.get(segmentId);
-    if (segment === undefined) this.#segments.set(segmentId, [windowKey]);
-    else segment.push(windowKey);
+    if (segment === undefined) this.#segments.set(segmentId, [entry]);
+    else segment.push(entry);
+  }
+
+  #remove(point: string): void {
+    const entry = this.#points.get(point);
+    if (entry === undefined) return;
+    this.#points.delete(point);
+    this.#order.delete(entry);
   }
 
   #advance(windowStart: number): void {
     const purgeBelow = this.#retention.advance(windowStart);
     if (purgeBelow === undefined) return;
-    for (const [segmentId, keys] of this.#segments) {
+    for (const [segmentId, entries] of this.#segments) {
       if (segmentId * this.#retention.segmentIntervalMs >= purgeBelow) continue;
-      for (const windowKey of keys) this.#map.delete(windowKey);
+      for (const entry of entries) this.#remove(pointId(entry.id, entry.windowStart, entry.seqnum));
       this.#segments.delete(segmentId);
     }
   }
@@ -165,15 +195,16 @@ export class InMemoryWindowStore implements WindowBytesStore {
   *#fetchKey(key: Buffer, timeFrom: number, timeTo: number, reverse: boolean): Generator<WindowedValue> {
     const from = Math.max(timeFrom, this.#retention.minLiveTime);
     if (from > timeTo) return;
-    const entries = this.#map.entries({
-      from: { key, windowStart: from, seqnum: Number.NEGATIVE_INFINITY },
-      to: { key, windowStart: timeTo, seqnum: Number.POSITIVE_INFINITY },
+    const id = bytesId(key);
+    const entries = this.#order.entries({
+      from: { id, windowStart: from, seqnum: Number.NEGATIVE_INFINITY },
+      to: { id, windowStart: timeTo, seqnum: Number.POSITIVE_INFINITY },
       reverse,
     });
-    for (const [windowKey, value] of entries) {
+    for (const [, entry] of entries) {
       // Re-checked per entry: stream time may advance while the caller iterates.
-      if (this.#retention.isExpired(windowKey.windowStart)) continue;
-      yield { windowStart: windowKey.windowStart, value };
+      if (this.#retention.isExpired(entry.windowStart)) continue;
+      yield { windowStart: entry.windowStart, value: entry.value };
     }
   }
 
@@ -183,21 +214,23 @@ export class InMemoryWindowStore implements WindowBytesStore {
     timeFrom: number,
     timeTo: number,
   ): Generator<WindowedKeyValue> {
-    if (keyFrom !== null && keyTo !== null && compareBytes(keyFrom, keyTo) > 0) return;
-    const entries = this.#map.entries({
+    const idFrom = keyFrom === null ? undefined : bytesId(keyFrom);
+    const idTo = keyTo === null ? undefined : bytesId(keyTo);
+    if (idFrom !== undefined && idTo !== undefined && idFrom > idTo) return;
+    const entries = this.#order.entries({
       from:
-        keyFrom === null
+        idFrom === undefined
           ? undefined
-          : { key: keyFrom, windowStart: Number.NEGATIVE_INFINITY, seqnum: Number.NEGATIVE_INFINITY },
+          : { id: idFrom, windowStart: Number.NEGATIVE_INFINITY, seqnum: Number.NEGATIVE_INFINITY },
       to:
-        keyTo === null
+        idTo === undefined
           ? undefined
-          : { key: keyTo, windowStart: Number.POSITIVE_INFINITY, seqnum: Number.POSITIVE_INFINITY },
+          : { id: idTo, windowStart: Number.POSITIVE_INFINITY, seqnum: Number.POSITIVE_INFINITY },
     });
-    for (const [windowKey, value] of entries) {
-      const t = windowKey.windowStart;
+    for (const [, entry] of entries) {
+      const t = entry.windowStart;
       if (t < timeFrom || t > timeTo || this.#retention.isExpired(t)) continue;
-      yield { key: windowKey.key, windowStart: t, value };
+      yield { key: entry.key, windowStart: t, value: entry.value };
     }
   }
 
