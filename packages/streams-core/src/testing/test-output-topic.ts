@@ -57,10 +57,18 @@ export class TestOutputTopic<K, V> {
     return this.readRecordsToList().map((r) => r.value);
   }
 
-  /** The latest value per key; a later record of a key replaces an earlier one. */
+  /**
+   * The latest value per key; a later record of a key replaces an earlier one. Records without a
+   * key would all collapse into one entry, so they are refused, as Kafka's test driver does.
+   */
   readKeyValuesToMap(): Map<K, V> {
     const out = new Map<K, V>();
-    for (const r of this.readRecordsToList()) out.set(r.key, r.value);
+    for (const r of this.readRecordsToList()) {
+      if (r.key === null || r.key === undefined) {
+        throw new Error(`Output topic "${this.topic}" has a record with a null key: readKeyValuesToMap needs keys, use readKeyValuesToList`);
+      }
+      out.set(r.key, r.value);
+    }
     return out;
   }
 
