@@ -8,6 +8,11 @@ import type { BuilderContext } from './internals/builder-context.ts';
 import { streamAggregateProcessor } from './internals/aggregate.ts';
 import type { Materialized, Named } from './options.ts';
 import { KTable } from './ktable.ts';
+import { SessionWindowedKStream } from './session-windowed-kstream.ts';
+import { TimeWindowedKStream } from './time-windowed-kstream.ts';
+import { SessionWindows } from './windows/session-windows.ts';
+import type { SlidingWindows } from './windows/sliding-windows.ts';
+import type { TimeWindows } from './windows/time-windows.ts';
 
 export class KGroupedStream<K, V> {
   /** @internal */ readonly ctx: BuilderContext;
@@ -42,6 +47,13 @@ export class KGroupedStream<K, V> {
 
   aggregate<VA>(initializer: () => VA, aggregator: (key: K, value: V, aggregate: VA) => VA, materialized: Materialized<K, VA> & Named = {}): KTable<K, VA> {
     return this.#aggregate('KSTREAM-AGGREGATE', initializer, aggregator, false, materialized);
+  }
+
+  /** Aggregates per key and window: TimeWindows (tumbling, hopping), SlidingWindows or SessionWindows. */
+  windowedBy(windows: SessionWindows): SessionWindowedKStream<K, V>;
+  windowedBy(windows: TimeWindows | SlidingWindows): TimeWindowedKStream<K, V>;
+  windowedBy(windows: TimeWindows | SlidingWindows | SessionWindows): TimeWindowedKStream<K, V> | SessionWindowedKStream<K, V> {
+    return windows instanceof SessionWindows ? new SessionWindowedKStream(this, windows) : new TimeWindowedKStream(this, windows);
   }
 
   /** @internal the node aggregations read from: the grouped stream, or its repartition source. */

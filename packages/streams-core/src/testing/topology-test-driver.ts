@@ -13,6 +13,8 @@ import { resolveErrorHandling, type StreamsConfig } from '../config/streams-conf
 import { PlainValueView, type KeyValueStore, type ReadOnlyKeyValueStore } from '../state/key-value-store.ts';
 import { TaskStores } from '../state/task-stores.ts';
 import type { ValueAndTimestamp } from '../state/value-and-timestamp.ts';
+import { PlainWindowValueView, type ReadOnlyWindowStore, type WindowStore } from '../state/window-store.ts';
+import type { SessionStore } from '../state/session-store.ts';
 import type { Topology } from '../topology/topology.ts';
 import { TestInputTopic, type TestInputTopicOptions } from './test-input-topic.ts';
 import { TestOutputTopic } from './test-output-topic.ts';
@@ -108,6 +110,32 @@ export class TopologyTestDriver {
     const kind = this.#topology.storeBuilder(name)?.spec.kind;
     if (kind !== 'timestampedKeyValue') throw new Error(`Store "${name}" is a ${kind} store, not a timestamped key-value store`);
     return this.getStateStore(name) as KeyValueStore<K, ValueAndTimestamp<V>>;
+  }
+
+  /**
+   * A window store by name. `fetch(key, from, to)` returns `{ windowStart, value }` per window,
+   * ascending; `fetch(key, windowStart)` one value. Windowed aggregations show plain values, as
+   * `getKeyValueStore` does; `getTimestampedWindowStore` shows their timestamps too.
+   */
+  getWindowStore<K = any, V = any>(name: string): ReadOnlyWindowStore<K, V> & Partial<WindowStore<K, V>> {
+    const store = this.getStateStore(name);
+    const kind = this.#topology.storeBuilder(name)?.spec.kind;
+    if (kind === 'timestampedWindow') return new PlainWindowValueView(store as WindowStore<K, ValueAndTimestamp<V>>);
+    if (kind !== 'window') throw new Error(`Store "${name}" is a ${kind} store, not a window store`);
+    return store as WindowStore<K, V>;
+  }
+
+  getTimestampedWindowStore<K = any, V = any>(name: string): WindowStore<K, ValueAndTimestamp<V>> {
+    const kind = this.#topology.storeBuilder(name)?.spec.kind;
+    if (kind !== 'timestampedWindow') throw new Error(`Store "${name}" is a ${kind} store, not a timestamped window store`);
+    return this.getStateStore(name) as WindowStore<K, ValueAndTimestamp<V>>;
+  }
+
+  /** A session store by name: `fetch(key)` and `findSessions(key, earliestEnd, latestStart)` return `{ key: Windowed<K>, value }`. */
+  getSessionStore<K = any, V = any>(name: string): SessionStore<K, V> {
+    const kind = this.#topology.storeBuilder(name)?.spec.kind;
+    if (kind !== 'session') throw new Error(`Store "${name}" is a ${kind} store, not a session store`);
+    return this.getStateStore(name) as SessionStore<K, V>;
   }
 
   getStateStore<S = unknown>(name: string): S {
