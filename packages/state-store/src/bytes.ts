@@ -11,7 +11,7 @@ export interface KeyValueBytes {
  * Returns a negative number, zero or a positive number.
  */
 export function compareBytes(a: Uint8Array, b: Uint8Array): number {
-  const n = a.length < b.length ? a.length : b.length;
+  const n = Math.min(a.length, b.length);
   // Buffer.compare (native memcmp) wins on long keys; short keys, the common case, are
   // cheaper to compare here than to pass to native code.
   if (n > 64) return Buffer.compare(a, b);

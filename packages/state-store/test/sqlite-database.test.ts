@@ -156,6 +156,17 @@ describe('SqliteDatabase', () => {
     );
   });
 
+  it('hands out one instance per store, reopened after close()', () => {
+    const db = open();
+    const kv = db.keyValueStore('kv');
+    kv.put(s('a'), s('1'));
+    kv.close();
+    expect(kv.isOpen).toBe(false);
+    const again = db.keyValueStore('kv');
+    expect(again).toBe(kv);
+    expect(again.get(s('a'))?.toString()).toBe('1');
+  });
+
   it('accepts any store name', () => {
     const db = open();
     const kv = db.keyValueStore('KSTREAM-AGGREGATE "quoted"; DROP TABLE kp_store; --');

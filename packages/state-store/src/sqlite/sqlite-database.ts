@@ -171,7 +171,9 @@ export class SqliteDatabase {
     const existing = this.#stores.get(name);
     if (existing !== undefined) {
       if (existing.kind !== kind) throw kindMismatch(name, existing.kind, kind, this.path);
-      if (existing.isOpen) return existing as S;
+      // One instance per table: a second one would hold its own stream time and sequence numbers.
+      existing.reopen();
+      return existing as S;
     }
     const storedKind = this.#storeKind.get(name) as StoreKind | undefined;
     if (storedKind !== undefined && storedKind !== kind)

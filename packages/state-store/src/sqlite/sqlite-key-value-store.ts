@@ -130,6 +130,11 @@ export class SqliteKeyValueStore implements KeyValueBytesStore {
     this.#open = false;
   }
 
+  /** @internal Reopened by SqliteDatabase when the store is asked for again after close(). */
+  reopen(): void {
+    this.#open = true;
+  }
+
   /** @internal Recreates the table after a rollback removed it. */
   reloadAfterRollback(): void {
     this.#ensureSchema();

@@ -149,6 +149,11 @@ export class SqliteSessionStore implements SessionBytesStore {
     this.#open = false;
   }
 
+  /** @internal Reopened by SqliteDatabase when the store is asked for again after close(). */
+  reopen(): void {
+    this.#open = true;
+  }
+
   /** @internal Recreates the table if needed and re-reads stream time. */
   reloadAfterRollback(): void {
     this.#ensureSchema();

@@ -156,6 +156,11 @@ export class SqliteWindowStore implements WindowBytesStore {
     this.#open = false;
   }
 
+  /** @internal Reopened by SqliteDatabase when the store is asked for again after close(). */
+  reopen(): void {
+    this.#open = true;
+  }
+
   /** @internal Recreates the table if needed and re-reads stream time and sequence numbers. */
   reloadAfterRollback(): void {
     this.#ensureSchema();
