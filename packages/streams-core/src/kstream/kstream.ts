@@ -151,15 +151,20 @@ export class KStream<K, V> {
     return new KGroupedStream(this.ctx, name, grouped.key, grouped.value ?? this.valueSerde, true, grouped.name);
   }
 
-  /** Materializes the stream as a table: the latest value per key; a null value deletes the key. */
+  /**
+   * Materializes the stream as a table: the latest value per key; a null value deletes the key.
+   * After a key change the stream is repartitioned first, as in Kafka Streams, so that every
+   * update of a key lands in the one task that holds its row.
+   */
   toTable(materialized: Materialized<K, V> & Named = {}): KTable<K, V> {
     const keySerde = materialized.key ?? this.keySerde;
     const valueSerde = materialized.value ?? this.valueSerde;
     const processorName = this.ctx.names.generate('KSTREAM-TOTABLE', this.nodeName);
     const store = this.ctx.keyValueStore(materialized, 'KSTREAM-TOTABLE-STATE-STORE', processorName, keySerde, valueSerde);
-    this.ctx.topology.addProcessor(processorName, tableSourceProcessor(store.name), this.nodeName);
+    const upstream = this.repartitionRequired ? this.ctx.repartition(this.nodeName, materialized.name ?? processorName, keySerde, valueSerde) : this.nodeName;
+    this.ctx.topology.addProcessor(processorName, tableSourceProcessor(store.name), upstream);
     this.ctx.topology.addStateStore(store.builder, processorName);
-    return KTable.materialized(this.ctx, processorName, keySerde, valueSerde, store.name, this.repartitionRequired);
+    return KTable.materialized(this.ctx, processorName, keySerde, valueSerde, store.name);
   }
 
   /** Stream-table join: each record is joined with the table's current value for its key. */

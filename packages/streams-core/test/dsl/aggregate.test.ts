@@ -172,4 +172,26 @@ describe('KStream.toTable', () => {
     expect(driver!.getKeyValueStore('latest').get('a')).toBeUndefined();
     expect(driver!.getKeyValueStore('latest').approximateNumEntries()).toBe(0);
   });
+
+  it('repartitions first when the key changed, so that each key has one row in one task', () => {
+    const builder = new StreamsBuilder();
+    builder
+      .stream('in', { key: S, value: S })
+      .selectKey((_k, v) => v.split(':')[0]!)
+      .toTable({ name: 'by-prefix', key: S, value: S })
+      .toStream()
+      .to('out', { key: S, value: S });
+    const topology = builder.build();
+    expect(topology.subtopologies()).toHaveLength(2);
+    driver = new TopologyTestDriver(topology, { config: { applicationId: 'app' } });
+    const input = driver.createInputTopic('in', S, S);
+    input.pipeInput('k1', 'a:1', 1);
+    input.pipeInput('k2', 'a:2', 2);
+    expect(triples(driver.createOutputTopic('out', S, S).readRecordsToList())).toEqual([
+      ['a', 'a:1', 1],
+      ['a', 'a:2', 2],
+    ]);
+    expect(driver.producedTopicNames()).toContain('app-by-prefix-repartition');
+    expect(driver.getKeyValueStore('by-prefix').get('a')).toBe('a:2');
+  });
 });
