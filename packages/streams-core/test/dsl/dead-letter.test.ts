@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { type ErrorContext, Kip1034Headers, Serdes, SpringDltHeaders, StreamsBuilder, StreamsException, type StreamsConfig } from '@kafka-pattern/streams-core';
+import { type ErrorContext, Kip1034Headers, type ProcessorContext, Serdes, SpringDltHeaders, StreamsBuilder, StreamsException, type StreamsConfig } from '@kafka-pattern/streams-core';
 import { type TestRecord, TopologyTestDriver } from '@kafka-pattern/streams-core/testing';
 
 const S = Serdes.String();
@@ -212,5 +212,34 @@ describe('other error handling choices', () => {
     const { input } = pipeline({ deadLetter: { topic: (t) => `dead.${t}` } });
     input.pipeInput('b', 13);
     expect(driver!.producedTopicNames()).toEqual(new Set(['dead.in']));
+  });
+});
+
+describe('dead letters keep the record as it was read', () => {
+  it('headers that processors added before the failure are not in the dead letter', () => {
+    const builder = new StreamsBuilder();
+    builder
+      .stream('in', { key: S, value: S })
+      .process<string, string>(() => {
+        let ctx: ProcessorContext<string, string>;
+        return {
+          init: (c) => void (ctx = c),
+          process: (r) => {
+            r.headers.add('added-by-processor', 'x');
+            ctx.forward(r);
+          },
+        };
+      })
+      .mapValues((v) => {
+        if (v === 'bad') throw new Error('bad value');
+        return v;
+      })
+      .to('out', { key: S, value: S });
+    driver = new TopologyTestDriver(builder.build());
+    driver.createInputTopic('in', S, S).pipeInput('k', 'bad', 1, { original: 'yes' });
+    const [dead] = driver.createOutputTopic('in-dlt', S, S).readRecordsToList();
+    expect(dead!.value).toBe('bad');
+    expect(dead!.headers.getString('original')).toBe('yes');
+    expect(dead!.headers.has('added-by-processor')).toBe(false);
   });
 });

@@ -179,7 +179,8 @@ export class StreamTask {
       if (timestamp > partitionTime) this.#partitionTime.set(partitionKey, timestamp);
       if (timestamp > this.#streamTime) this.#streamTime = timestamp;
       meta.timestamp = timestamp;
-      const record: StreamRecord<unknown, unknown> = { key, value, timestamp, headers: raw.headers };
+      // Processors may change the record's headers; a dead letter must carry the ones that were read.
+      const record: StreamRecord<unknown, unknown> = { key, value, timestamp, headers: raw.headers.clone() };
       try {
         for (const child of source.node.children) child.process(record);
       } catch (error) {
