@@ -31,12 +31,18 @@ export interface StoreContext {
   sessionBytesStore(spec: StoreSpec): SessionBytesStore;
 }
 
+/** The application's default serdes, for stores defined without their own (as in Kafka Streams). */
+export interface DefaultSerdes {
+  readonly key: Serde<any> | undefined;
+  readonly value: Serde<any> | undefined;
+}
+
 /** Describes a store once; builds one instance per task. */
 export interface StoreBuilder<S = unknown> {
   readonly spec: StoreSpec;
   readonly keySerde: Serde<any> | undefined;
   readonly valueSerde: Serde<any> | undefined;
-  build(context: StoreContext): S;
+  build(context: StoreContext, defaults?: DefaultSerdes): S;
 }
 
 export function changelogTopicName(applicationId: string, storeName: string): string {

@@ -2,8 +2,9 @@
  * The one StoreBuilder implementation behind every `Stores.*Builder`: a spec (what byte store to
  * open, logged or not) plus serdes, and how to wrap the byte store in its typed face.
  */
+import { StreamsException } from '../errors/exception-handlers.ts';
 import type { Serde } from '../serdes/serde.ts';
-import type { StoreBuilder, StoreContext, StoreSpec } from './store-builder.ts';
+import type { DefaultSerdes, StoreBuilder, StoreContext, StoreSpec } from './store-builder.ts';
 
 export class TypedStoreBuilder<K, V, S> implements StoreBuilder<S> {
   spec: StoreSpec;
@@ -39,7 +40,14 @@ export class TypedStoreBuilder<K, V, S> implements StoreBuilder<S> {
     return this;
   }
 
-  build(ctx: StoreContext): S {
-    return this.#wrap(ctx, this.spec, this.keySerde, this.valueSerde);
+  build(ctx: StoreContext, defaults?: DefaultSerdes): S {
+    const keySerde = this.keySerde ?? defaults?.key;
+    const valueSerde = this.valueSerde ?? defaults?.value;
+    if (!keySerde || !valueSerde) {
+      throw new StreamsException(
+        `No ${keySerde ? 'value' : 'key'} serde for store "${this.spec.name}": pass one where the store is defined (e.g. { ${keySerde ? 'value' : 'key'}: Serdes.Long() } in the aggregation's options) or set defaultKeySerde/defaultValueSerde in the config`,
+      );
+    }
+    return this.#wrap(ctx, this.spec, keySerde, valueSerde);
   }
 }

@@ -130,6 +130,31 @@ describe('KGroupedStream aggregations', () => {
     ]);
   });
 
+  it('a store without a serde of its own uses the default serdes of the config', () => {
+    const builder = new StreamsBuilder();
+    builder
+      .stream<string, number>('in')
+      .groupByKey()
+      .aggregate(() => 100, (_k, v, total: number) => total + v, { name: 'totals' })
+      .toStream()
+      .to('out');
+    driver = new TopologyTestDriver(builder.build(), { config: { defaultKeySerde: S, defaultValueSerde: L } });
+    const input = driver.createInputTopic('in', S, L);
+    input.pipeInput('k', 5, 1);
+    input.pipeInput('k', 6, 2);
+    expect(driver.createOutputTopic('out', S, L).readValuesToList()).toEqual([105, 111]);
+    expect(driver.getKeyValueStore('totals').get('k')).toBe(111);
+  });
+
+  it('a store with no serde and no default fails at start with a message that says what to pass', () => {
+    const builder = new StreamsBuilder();
+    builder
+      .stream('in', { key: S, value: S })
+      .groupByKey()
+      .aggregate(() => 0, (_k, _v, n: number) => n + 1, { name: 'no-serde' });
+    expect(() => new TopologyTestDriver(builder.build())).toThrow(/No value serde for store "no-serde": pass one where the store is defined/);
+  });
+
   it('an in-memory store gives the same results', () => {
     const { input, output } = grouped((g) => g.count({ name: 'mem', storeType: 'in-memory' }), L);
     input.pipeInput('a', 1, 1);

@@ -92,7 +92,7 @@ export class StreamTask {
     for (const storeName of subtopology.stores) {
       const builder = topology.storeBuilder(storeName);
       if (!builder) throw new StreamsException(`Store "${storeName}" is used but was never added to the topology`);
-      this.stores.set(storeName, builder.build(options.storeContext));
+      this.stores.set(storeName, builder.build(options.storeContext, { key: options.defaultKeySerde, value: options.defaultValueSerde }));
     }
     // Create nodes children-first so that every node can hold direct references to its children.
     for (const name of [...subtopology.nodes].reverse()) {
