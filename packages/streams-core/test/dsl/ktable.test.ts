@@ -43,6 +43,16 @@ describe('builder.table', () => {
   });
 });
 
+describe('builder.table without keys', () => {
+  it('drops records without a key and counts them', () => {
+    const { input, output } = table((t) => t);
+    input.pipeInput(null, 1, 1);
+    input.pipeInput('a', 2, 2);
+    expect(output.readKeyValuesToList()).toEqual([{ key: 'a', value: 2 }]);
+    expect(Object.values(driver!.metrics())[0]!.droppedRecords).toBe(1);
+  });
+});
+
 describe('KTable.filter and filterNot', () => {
   it('forwards rows that pass; a row that stops passing becomes a tombstone downstream', () => {
     const { input, output } = table((t) => t.filter((_k, v) => v > 10));

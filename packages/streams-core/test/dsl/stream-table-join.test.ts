@@ -64,6 +64,17 @@ describe('KStream-KTable join', () => {
     ]);
   });
 
+  it('left join keeps a stream record without a key, joined with null; inner join drops and counts it (KIP-962)', () => {
+    for (const kind of ['join', 'leftJoin'] as const) {
+      const { customers, orders, output } = enrich(kind);
+      customers.pipeInput('c1', 'Ann', 1);
+      orders.pipeInput(null, 'keyless', 2);
+      expect(output.readKeyValuesToList()).toEqual(kind === 'join' ? [] : [{ key: null, value: 'keyless for null' }]);
+      expect(Object.values(driver!.metrics())[0]!.droppedRecords).toBe(kind === 'join' ? 1 : 0);
+      driver!.close();
+    }
+  });
+
   it('table updates alone emit nothing', () => {
     for (const kind of ['join', 'leftJoin'] as const) {
       const { customers, output } = enrich(kind);
