@@ -1,6 +1,12 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { type KGroupedStream, type KTable, Serdes, StreamsBuilder } from '@kafka-pattern/streams-core';
+import {
+  type KGroupedStream,
+  type KTable,
+  type Serde,
+  Serdes,
+  StreamsBuilder,
+} from '@kafka-pattern/streams-core';
 import { TopologyTestDriver } from '@kafka-pattern/streams-core/testing';
+import { afterEach, describe, expect, it } from 'vitest';
 
 const S = Serdes.String();
 const L = Serdes.Long();
@@ -12,18 +18,21 @@ afterEach(() => {
 });
 
 /** Groups `in` (string → long) by key, aggregates with `agg`, and writes the table's changes to `out`. */
-function grouped<V>(agg: (g: KGroupedStream<string, number>) => KTable<string, V>, valueSerde: any) {
+function grouped<V>(agg: (g: KGroupedStream<string, number>) => KTable<string, V>, valueSerde: Serde<V>) {
   const builder = new StreamsBuilder();
-  agg(builder.stream('in', { key: S, value: L }).groupByKey()).toStream().to('out', { value: valueSerde });
+  agg(builder.stream('in', { key: S, value: L }).groupByKey())
+    .toStream()
+    .to('out', { value: valueSerde });
   driver = new TopologyTestDriver(builder.build());
   return {
     input: driver.createInputTopic('in', S, L),
-    output: driver.createOutputTopic<string, V>('out', S, valueSerde),
+    output: driver.createOutputTopic('out', S, valueSerde),
     driver,
   };
 }
 
-const triples = (records: Array<{ key: unknown; value: unknown; timestamp: number }>) => records.map((r) => [r.key, r.value, r.timestamp]);
+const triples = (records: Array<{ key: unknown; value: unknown; timestamp: number }>) =>
+  records.map((r) => [r.key, r.value, r.timestamp]);
 
 describe('KGroupedStream aggregations', () => {
   it('count emits every update of every key', () => {
@@ -43,10 +52,13 @@ describe('KGroupedStream aggregations', () => {
     const seen: Array<[number, number]> = [];
     const { input, output } = grouped(
       (g) =>
-        g.reduce((agg, v) => {
-          seen.push([agg, v]);
-          return agg * 10 + v;
-        }, { name: 'digits' }),
+        g.reduce(
+          (agg, v) => {
+            seen.push([agg, v]);
+            return agg * 10 + v;
+          },
+          { name: 'digits' },
+        ),
       L,
     );
     input.pipeInput('k', 1, 1);
@@ -62,11 +74,16 @@ describe('KGroupedStream aggregations', () => {
 
   it('aggregate starts from the initializer and passes (key, value, aggregate)', () => {
     const { input, output } = grouped(
-      (g) => g.aggregate(() => ({ sum: 0, n: 0, keys: [] as string[] }), (k, v, a) => ({ sum: a.sum + v, n: a.n + 1, keys: [...a.keys, k] }), {
-        name: 'stats',
-        value: Serdes.JSON<{ sum: number; n: number; keys: string[] }>(),
-      }),
-      Serdes.JSON(),
+      (g) =>
+        g.aggregate(
+          () => ({ sum: 0, n: 0, keys: [] as string[] }),
+          (k, v, a) => ({ sum: a.sum + v, n: a.n + 1, keys: [...a.keys, k] }),
+          {
+            name: 'stats',
+            value: Serdes.JSON<{ sum: number; n: number; keys: string[] }>(),
+          },
+        ),
+      Serdes.JSON<{ sum: number; n: number; keys: string[] }>(),
     );
     input.pipeInput('k', 5, 1);
     input.pipeInput('k', 7, 2);
@@ -111,7 +128,11 @@ describe('KGroupedStream aggregations', () => {
     builder
       .stream('orders', { key: S, value: Serdes.JSON<{ customer: string; amount: number }>() })
       .groupBy((_id, o) => o.customer, { key: S })
-      .aggregate(() => 0, (_c, o, total) => total + o.amount, { name: 'totals', value: L })
+      .aggregate(
+        () => 0,
+        (_c, o, total) => total + o.amount,
+        { name: 'totals', value: L },
+      )
       .toStream()
       .to('totals', { value: L });
     driver = new TopologyTestDriver(builder.build());
@@ -135,10 +156,16 @@ describe('KGroupedStream aggregations', () => {
     builder
       .stream<string, number>('in')
       .groupByKey()
-      .aggregate(() => 100, (_k, v, total: number) => total + v, { name: 'totals' })
+      .aggregate(
+        () => 100,
+        (_k, v, total: number) => total + v,
+        { name: 'totals' },
+      )
       .toStream()
       .to('out');
-    driver = new TopologyTestDriver(builder.build(), { config: { defaultKeySerde: S, defaultValueSerde: L } });
+    driver = new TopologyTestDriver(builder.build(), {
+      config: { defaultKeySerde: S, defaultValueSerde: L },
+    });
     const input = driver.createInputTopic('in', S, L);
     input.pipeInput('k', 5, 1);
     input.pipeInput('k', 6, 2);
@@ -151,8 +178,14 @@ describe('KGroupedStream aggregations', () => {
     builder
       .stream('in', { key: S, value: S })
       .groupByKey()
-      .aggregate(() => 0, (_k, _v, n: number) => n + 1, { name: 'no-serde' });
-    expect(() => new TopologyTestDriver(builder.build())).toThrow(/No value serde for store "no-serde": pass one where the store is defined/);
+      .aggregate(
+        () => 0,
+        (_k, _v, n: number) => n + 1,
+        { name: 'no-serde' },
+      );
+    expect(() => new TopologyTestDriver(builder.build())).toThrow(
+      /No value serde for store "no-serde": pass one where the store is defined/,
+    );
   });
 
   it('an in-memory store gives the same results', () => {

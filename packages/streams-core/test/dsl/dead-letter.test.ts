@@ -1,6 +1,15 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { type ErrorContext, Kip1034Headers, type ProcessorContext, Serdes, SpringDltHeaders, StreamsBuilder, StreamsException, type StreamsConfig } from '@kafka-pattern/streams-core';
+import {
+  type ErrorContext,
+  Kip1034Headers,
+  type ProcessorContext,
+  Serdes,
+  SpringDltHeaders,
+  StreamsBuilder,
+  type StreamsConfig,
+  StreamsException,
+} from '@kafka-pattern/streams-core';
 import { type TestRecord, TopologyTestDriver } from '@kafka-pattern/streams-core/testing';
+import { afterEach, describe, expect, it } from 'vitest';
 
 const S = Serdes.String();
 const L = Serdes.Long();
@@ -69,8 +78,12 @@ describe('dead letters (default: Spring Kafka convention on <topic>-dlt)', () =>
     expect(offset.readBigInt64BE(0)).toBe(1n);
     expect(header(dead!, SpringDltHeaders.originalTimestamp)).toEqual(long(2_000));
     expect(dead!.headers.getString(SpringDltHeaders.exceptionFqcn)).toBe('SerializationException');
-    expect(dead!.headers.getString(SpringDltHeaders.exceptionMessage)).toMatch(/^Size of data received by LongDeserializer is not 8: got 3 bytes from topic "in"/);
-    expect(dead!.headers.getString(SpringDltHeaders.exceptionStacktrace)).toMatch(/^SerializationException: Size of data[\s\S]*\n\s+at /);
+    expect(dead!.headers.getString(SpringDltHeaders.exceptionMessage)).toMatch(
+      /^Size of data received by LongDeserializer is not 8: got 3 bytes from topic "in"/,
+    );
+    expect(dead!.headers.getString(SpringDltHeaders.exceptionStacktrace)).toMatch(
+      /^SerializationException: Size of data[\s\S]*\n\s+at /,
+    );
     expect(driver!.producedTopicNames()).toEqual(new Set(['out', 'in-dlt']));
   });
 
@@ -91,12 +104,17 @@ describe('dead letters (default: Spring Kafka convention on <topic>-dlt)', () =>
     expect(header(dead!, SpringDltHeaders.originalOffset).readBigInt64BE(0)).toBe(1n);
     expect(dead!.headers.getString(SpringDltHeaders.exceptionFqcn)).toBe('RangeError');
     expect(dead!.headers.getString(SpringDltHeaders.exceptionMessage)).toBe('unlucky value 13');
-    expect(dead!.headers.getString(SpringDltHeaders.exceptionStacktrace)).toContain('RangeError: unlucky value 13');
+    expect(dead!.headers.getString(SpringDltHeaders.exceptionStacktrace)).toContain(
+      'RangeError: unlucky value 13',
+    );
   });
 
   it('a value the sink cannot serialize is a processing error too', () => {
     const builder = new StreamsBuilder();
-    builder.stream('in', { key: S, value: L }).mapValues((v) => v / 2).to('out', { value: L });
+    builder
+      .stream('in', { key: S, value: L })
+      .mapValues((v) => v / 2)
+      .to('out', { value: L });
     driver = new TopologyTestDriver(builder.build());
     const input = driver.createInputTopic('in', S, L);
     input.pipeInput('k', 3);
@@ -104,7 +122,9 @@ describe('dead letters (default: Spring Kafka convention on <topic>-dlt)', () =>
     expect(driver.createOutputTopic('out', S, L).readValuesToList()).toEqual([2]);
     const [dead] = driver.createOutputTopic('in-dlt', S, L).readRecordsToList();
     expect(dead!.value).toBe(3);
-    expect(dead!.headers.getString(SpringDltHeaders.exceptionMessage)).toMatch(/LongSerializer cannot write number 1.5/);
+    expect(dead!.headers.getString(SpringDltHeaders.exceptionMessage)).toMatch(
+      /LongSerializer cannot write number 1.5/,
+    );
   });
 
   it('nothing is lost: every record in is either out or dead-lettered, and the metrics agree', () => {
@@ -126,7 +146,9 @@ describe('dead letters (default: Spring Kafka convention on <topic>-dlt)', () =>
     expect(out.length + dead.length).toBe(30);
     expect(dead).toHaveLength(bad);
     const offsets = dead.map((r) => Number(header(r, SpringDltHeaders.originalOffset).readBigInt64BE(0)));
-    expect([...out.map((r) => Number(r.timestamp)), ...offsets].sort((a, b) => a - b)).toEqual([...Array(30).keys()]);
+    expect([...out.map((r) => Number(r.timestamp)), ...offsets].sort((a, b) => a - b)).toEqual([
+      ...Array(30).keys(),
+    ]);
     const [m] = Object.values(driver!.metrics());
     expect(m!.deadLetteredRecords).toBe(bad);
     expect(m!.processedRecords).toBe(30 - bad);
@@ -134,7 +156,10 @@ describe('dead letters (default: Spring Kafka convention on <topic>-dlt)', () =>
 
   it('a dead letter of a dead letter replaces the earlier kafka_dlt-* headers instead of repeating them', () => {
     const { raw, dlt } = pipeline();
-    const first = new Map<string, Buffer>([[SpringDltHeaders.originalTopic, Buffer.from('upstream')], [SpringDltHeaders.exceptionMessage, Buffer.from('old')]]);
+    const first = new Map<string, Buffer>([
+      [SpringDltHeaders.originalTopic, Buffer.from('upstream')],
+      [SpringDltHeaders.exceptionMessage, Buffer.from('old')],
+    ]);
     raw.pipeInput('k', Buffer.from([0]), 5, first);
     const [dead] = dlt.readRecordsToList();
     expect(dead!.headers.values(SpringDltHeaders.originalTopic).map(String)).toEqual(['in']);
@@ -147,7 +172,9 @@ describe('other error handling choices', () => {
     const { input, output, dlt } = pipeline({ processingExceptionHandler: 'log-and-fail' });
     input.pipeInput('a', 1);
     expect(() => input.pipeInput('b', 13)).toThrow(StreamsException);
-    expect(() => input.pipeInput('b', 13)).toThrow(/Processing of in-0@2 failed in KSTREAM-MAPVALUES-[0-9a-f]{8} \(task 0_0\): unlucky value 13/);
+    expect(() => input.pipeInput('b', 13)).toThrow(
+      /Processing of in-0@2 failed in KSTREAM-MAPVALUES-[0-9a-f]{8} \(task 0_0\): unlucky value 13/,
+    );
     expect(output.readValuesToList()).toEqual([2]);
     expect(dlt.isEmpty()).toBe(true);
   });
@@ -178,8 +205,14 @@ describe('other error handling choices', () => {
   it('a handler function sees the error context and chooses per record', () => {
     const contexts: ErrorContext[] = [];
     const { input, raw, dlt } = pipeline({
-      processingExceptionHandler: (ctx) => (contexts.push(ctx), 'CONTINUE'),
-      deserializationExceptionHandler: (ctx) => (contexts.push(ctx), 'DEAD_LETTER'),
+      processingExceptionHandler: (ctx) => {
+        contexts.push(ctx);
+        return 'CONTINUE';
+      },
+      deserializationExceptionHandler: (ctx) => {
+        contexts.push(ctx);
+        return 'DEAD_LETTER';
+      },
     });
     input.pipeInput('a', 13, 7);
     raw.pipeInput('b', Buffer.alloc(2), 8);
@@ -223,7 +256,9 @@ describe('dead letters keep the record as it was read', () => {
       .process<string, string>(() => {
         let ctx: ProcessorContext<string, string>;
         return {
-          init: (c) => void (ctx = c),
+          init(c) {
+            ctx = c;
+          },
           process: (r) => {
             r.headers.add('added-by-processor', 'x');
             ctx.forward(r);

@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
 import { type KStream, Serdes, StreamsBuilder, type Topology } from '@kafka-pattern/streams-core';
+import { describe, expect, it } from 'vitest';
 
 const S = Serdes.String();
 
@@ -41,13 +41,24 @@ describe('describe() text', () => {
       .to('out', { value: Serdes.Long(), name: 'sink' });
     const description = builder.build().describe();
     expect(description.subtopologies.map((s) => s.nodes.map((n) => n.name))).toEqual([
-      ['src', expect.stringMatching(/^KSTREAM-KEY-SELECT-/), 'by-value-repartition-filter', 'by-value-repartition-sink'],
+      [
+        'src',
+        expect.stringMatching(/^KSTREAM-KEY-SELECT-/),
+        'by-value-repartition-filter',
+        'by-value-repartition-sink',
+      ],
       ['by-value-repartition-source', expect.stringMatching(/^KSTREAM-AGGREGATE-/), 'changes', 'sink'],
     ]);
     const text = description.toString();
-    expect(text).toContain('    Sink: by-value-repartition-sink (topic: by-value-repartition)\n      <-- by-value-repartition-filter\n\n   Sub-topology: 1\n');
-    expect(text).toContain('    Source: by-value-repartition-source (topics: [by-value-repartition])\n      --> KSTREAM-AGGREGATE-');
-    expect(text).toMatch(/ {4}Processor: KSTREAM-AGGREGATE-[0-9a-f]{8} \(stores: \[counts\]\)\n {6}--> changes\n {6}<-- by-value-repartition-source\n/);
+    expect(text).toContain(
+      '    Sink: by-value-repartition-sink (topic: by-value-repartition)\n      <-- by-value-repartition-filter\n\n   Sub-topology: 1\n',
+    );
+    expect(text).toContain(
+      '    Source: by-value-repartition-source (topics: [by-value-repartition])\n      --> KSTREAM-AGGREGATE-',
+    );
+    expect(text).toMatch(
+      / {4}Processor: KSTREAM-AGGREGATE-[0-9a-f]{8} \(stores: \[counts\]\)\n {6}--> changes\n {6}<-- by-value-repartition-source\n/,
+    );
     expect(text.endsWith('    Sink: sink (topic: out)\n      <-- changes\n\n')).toBe(true);
   });
 
@@ -58,14 +69,18 @@ describe('describe() text', () => {
     x.merge(y, { name: 'merged' }).to('out', { name: 'sink' });
     const text = builder.build().describe().toString();
     expect(text).toContain('    Processor: split (stores: [])\n      --> split-x, split-y\n      <-- src\n');
-    expect(text).toContain('    Processor: merged (stores: [])\n      --> sink\n      <-- split-x, split-y\n');
+    expect(text).toContain(
+      '    Processor: merged (stores: [])\n      --> sink\n      <-- split-x, split-y\n',
+    );
   });
 
   it('a table join reads the stores of both tables and puts them in one sub-topology', () => {
     const builder = new StreamsBuilder();
     const l = builder.table('l', { key: S, value: S }, { name: 'left-store' });
     const r = builder.table('r', { key: S, value: S }, { name: 'right-store' });
-    l.join(r, (a, b) => a + b, { name: 'j' }).toStream().to('out');
+    l.join(r, (a, b) => a + b, { name: 'j' })
+      .toStream()
+      .to('out');
     const description = builder.build().describe();
     expect(description.subtopologies).toHaveLength(1);
     const text = description.toString();
@@ -88,7 +103,9 @@ describe('toMermaid()', () => {
     const m = builder.build().describe().toMermaid();
     expect(m.startsWith('flowchart TD\n  subgraph sub0["Sub-topology 0"]\n')).toBe(true);
     expect(m).toContain('    src["Source: src"]\n');
-    expect(m).toMatch(/ {4}KSTREAM_AGGREGATE_[0-9a-f]{8}\["Processor: KSTREAM-AGGREGATE-[0-9a-f]{8}<br\/>stores: counts"\]\n/);
+    expect(m).toMatch(
+      / {4}KSTREAM_AGGREGATE_[0-9a-f]{8}\["Processor: KSTREAM-AGGREGATE-[0-9a-f]{8}<br\/>stores: counts"\]\n/,
+    );
     expect(m).toContain('  topic_in[("in")]\n');
     expect(m).toContain('  topic_in --> src\n');
     expect(m).toContain('  sink --> topic_out\n');
@@ -98,7 +115,10 @@ describe('toMermaid()', () => {
 
 describe('stable generated names', () => {
   interface Shape {
-    nodes: Map<string, { parents: readonly string[]; children: readonly string[]; stores: readonly string[] }>;
+    nodes: Map<
+      string,
+      { parents: readonly string[]; children: readonly string[]; stores: readonly string[] }
+    >;
     stores: string[];
     repartitionTopics: string[];
   }
@@ -106,9 +126,14 @@ describe('stable generated names', () => {
   function shape(topology: Topology): Shape {
     const nodes: Shape['nodes'] = new Map();
     for (const s of topology.describe().subtopologies) {
-      for (const n of s.nodes) nodes.set(n.name, { parents: n.predecessors, children: n.successors, stores: n.stores ?? [] });
+      for (const n of s.nodes)
+        nodes.set(n.name, { parents: n.predecessors, children: n.successors, stores: n.stores ?? [] });
     }
-    return { nodes, stores: topology.storeNames(), repartitionTopics: topology.repartitionTopics().map((t) => t.name) };
+    return {
+      nodes,
+      stores: topology.storeNames(),
+      repartitionTopics: topology.repartitionTopics().map((t) => t.name),
+    };
   }
 
   /** The same pipeline, with an unrelated branch added before and after it, and a second input. */
@@ -125,7 +150,12 @@ describe('stable generated names', () => {
       .to('counts');
     if (extra) {
       s.mapValues((v) => v.length).to('lengths', { value: Serdes.Integer() });
-      builder.stream('other', { key: S, value: S }).groupBy((_k, v) => v, { key: S }).count().toStream().to('other-counts');
+      builder
+        .stream('other', { key: S, value: S })
+        .groupBy((_k, v) => v, { key: S })
+        .count()
+        .toStream()
+        .to('other-counts');
     }
     builder.table('t', { key: S, value: S }).toStream().to('t-out');
     return builder.build();
@@ -145,7 +175,9 @@ describe('stable generated names', () => {
     for (const store of before.stores) expect(after.stores).toContain(store);
     for (const topic of before.repartitionTopics) expect(after.repartitionTopics).toContain(topic);
     expect(before.stores.filter((s) => s.startsWith('KSTREAM-AGGREGATE-STATE-STORE-'))).toHaveLength(1);
-    expect(before.repartitionTopics).toEqual([expect.stringMatching(/^KSTREAM-AGGREGATE-STATE-STORE-[0-9a-f]{8}-repartition$/)]);
+    expect(before.repartitionTopics).toEqual([
+      expect.stringMatching(/^KSTREAM-AGGREGATE-STATE-STORE-[0-9a-f]{8}-repartition$/),
+    ]);
   });
 
   it('building the same topology twice gives the same description', () => {
@@ -157,7 +189,9 @@ describe('stable generated names', () => {
     const s = builder.stream('in', { key: S, value: S });
     s.mapValues((v) => v).to('a');
     s.mapValues((v) => v).to('b');
-    const names = [...builder.build().nodes()].map((n) => n.name).filter((n) => n.startsWith('KSTREAM-MAPVALUES-'));
+    const names = [...builder.build().nodes()]
+      .map((n) => n.name)
+      .filter((n) => n.startsWith('KSTREAM-MAPVALUES-'));
     expect(new Set(names).size).toBe(2);
   });
 

@@ -1,6 +1,6 @@
-import { afterEach, describe, expect, it } from 'vitest';
 import { Serdes, StreamsBuilder } from '@kafka-pattern/streams-core';
 import { TopologyTestDriver } from '@kafka-pattern/streams-core/testing';
+import { afterEach, describe, expect, it } from 'vitest';
 
 const S = Serdes.String();
 const L = Serdes.Long();
@@ -52,7 +52,9 @@ describe('TestInputTopic', () => {
 
   it('createInputTopic for a topic the topology does not read fails and names the topics it reads', () => {
     passThrough();
-    expect(() => driver!.createInputTopic('nope', S, S)).toThrow('Unknown input topic "nope": the topology reads "in", "table-in"');
+    expect(() => driver!.createInputTopic('nope', S, S)).toThrow(
+      'Unknown input topic "nope": the topology reads "in", "table-in"',
+    );
   });
 
   it('a closed driver refuses input', () => {
@@ -133,19 +135,27 @@ describe('stores and topics', () => {
     ]);
     expect(store.range('b', 'z')).toEqual([{ key: 'b', value: 3 }]);
     expect(store.approximateNumEntries()).toBe(2);
-    expect(driver!.getTimestampedKeyValueStore<string, number>('latest').get('a')).toEqual({ value: 2, timestamp: 200 });
+    expect(driver!.getTimestampedKeyValueStore<string, number>('latest').get('a')).toEqual({
+      value: 2,
+      timestamp: 200,
+    });
   });
 
   it('getKeyValueStore for an unknown store names the stores there are', () => {
     passThrough();
-    expect(() => driver!.getKeyValueStore('nope')).toThrow('No store named "nope": the topology has "latest"');
+    expect(() => driver!.getKeyValueStore('nope')).toThrow(
+      'No store named "nope": the topology has "latest"',
+    );
   });
 
   it('producedTopicNames lists every topic written, internal ones with the application id', () => {
     const builder = new StreamsBuilder();
     const s = builder.stream('in', { key: S, value: S });
     s.to('plain', { key: S, value: S });
-    s.groupBy((_k, v) => v, { key: S }).count({ name: 'n' }).toStream().to('counts', { value: L });
+    s.groupBy((_k, v) => v, { key: S })
+      .count({ name: 'n' })
+      .toStream()
+      .to('counts', { value: L });
     driver = new TopologyTestDriver(builder.build(), { config: { applicationId: 'my-app' } });
     expect(driver.producedTopicNames()).toEqual(new Set());
     driver.createInputTopic('in', S, S).pipeInput('k', 'v');

@@ -1,6 +1,12 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { Headers, type ProcessorContext, type ProcessorSupplier, Serdes, StreamsBuilder } from '@kafka-pattern/streams-core';
+import {
+  Headers,
+  type ProcessorContext,
+  type ProcessorSupplier,
+  Serdes,
+  StreamsBuilder,
+} from '@kafka-pattern/streams-core';
 import { TopologyTestDriver } from '@kafka-pattern/streams-core/testing';
+import { afterEach, describe, expect, it } from 'vitest';
 
 const S = Serdes.String();
 const L = Serdes.Long();
@@ -16,8 +22,11 @@ function stamp<K, V>(): ProcessorSupplier<K, V, K, V> {
   return () => {
     let ctx: ProcessorContext<K, V>;
     return {
-      init: (c) => void (ctx = c),
-      process: (r) => ctx.forward({ ...r, headers: r.headers.clone().set('stamp', `seen-${String(r.value)}`) }),
+      init(c) {
+        ctx = c;
+      },
+      process: (r) =>
+        ctx.forward({ ...r, headers: r.headers.clone().set('stamp', `seen-${String(r.value)}`) }),
     };
   };
 }
@@ -77,7 +86,10 @@ describe('headers travel with records', () => {
       .filter((_k, v) => v > 0)
       .mapValues((v) => v * 10)
       .groupBy((k, v) => [k.slice(0, 1), v] as const, { key: S, value: L })
-      .reduce((a, b) => a + b, (a, b) => a - b)
+      .reduce(
+        (a, b) => a + b,
+        (a, b) => a - b,
+      )
       .toStream()
       .to('out', { key: S, value: L });
     driver = new TopologyTestDriver(builder.build());
@@ -96,7 +108,9 @@ describe('headers travel with records', () => {
     const builder = new StreamsBuilder();
     const t1 = builder.table('t1', { key: S, value: S });
     const t2 = builder.table('t2', { key: S, value: S });
-    t1.join(t2, (a, b) => `${a}${b}`).toStream().to('tt', { key: S, value: S });
+    t1.join(t2, (a, b) => `${a}${b}`)
+      .toStream()
+      .to('tt', { key: S, value: S });
     builder
       .stream('s', { key: S, value: S })
       .join(t1, (s, t) => `${s}${t}`)
@@ -116,7 +130,9 @@ describe('headers travel with records', () => {
     s.process<string, string>(() => {
       let ctx: ProcessorContext<string, string>;
       return {
-        init: (c) => void (ctx = c),
+        init(c) {
+          ctx = c;
+        },
         process: (r) => {
           r.headers.add('late', 'x');
           ctx.forward(r);
@@ -127,7 +143,9 @@ describe('headers travel with records', () => {
     const h = new Headers([['h', 'v']]);
     driver.createInputTopic('in', S, S).pipeInput('k', 'v', 1, h);
     expect(headersOf(driver.createOutputTopic('first', S, S).readRecordsToList())).toEqual([{ h: 'v' }]);
-    expect(headersOf(driver.createOutputTopic('second', S, S).readRecordsToList())).toEqual([{ h: 'v', late: 'x' }]);
+    expect(headersOf(driver.createOutputTopic('second', S, S).readRecordsToList())).toEqual([
+      { h: 'v', late: 'x' },
+    ]);
     expect(h.toJSON()).toEqual({ h: 'v' });
   });
 });
@@ -151,7 +169,12 @@ describe('timestamps', () => {
     input.pipeInput('b', { at: 500 }, 1);
     input.pipeInput('c', { at: 0 }, 1); // falls back to partition time
     input.pipeInput('d', { at: 300 }, 1);
-    expect(driver.createOutputTopic('out', S, Serdes.JSON()).readRecordsToList().map((r) => [r.key, r.timestamp])).toEqual([
+    expect(
+      driver
+        .createOutputTopic('out', S, Serdes.JSON())
+        .readRecordsToList()
+        .map((r) => [r.key, r.timestamp]),
+    ).toEqual([
       ['b', 500],
       ['c', 500],
       ['d', 300],
@@ -170,6 +193,11 @@ describe('timestamps', () => {
     ticking.advanceTime(100);
     ticking.pipeInput('z', 'z');
     ticking.pipeInput('t', 't', 7);
-    expect(driver.createOutputTopic('out', S, S).readRecordsToList().map((r) => r.timestamp)).toEqual([1_000_000, 50, 60, 170, 7]);
+    expect(
+      driver
+        .createOutputTopic('out', S, S)
+        .readRecordsToList()
+        .map((r) => r.timestamp),
+    ).toEqual([1_000_000, 50, 60, 170, 7]);
   });
 });

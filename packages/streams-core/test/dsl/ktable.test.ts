@@ -1,6 +1,6 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { type KTable, Serdes, StreamsBuilder } from '@kafka-pattern/streams-core';
+import { type KTable, type Serde, Serdes, StreamsBuilder } from '@kafka-pattern/streams-core';
 import { TopologyTestDriver } from '@kafka-pattern/streams-core/testing';
+import { afterEach, describe, expect, it } from 'vitest';
 
 const S = Serdes.String();
 const L = Serdes.Long();
@@ -12,14 +12,23 @@ afterEach(() => {
   driver = undefined;
 });
 
-const triples = (records: Array<{ key: unknown; value: unknown; timestamp: number }>) => records.map((r) => [r.key, r.value, r.timestamp]);
+const triples = (records: Array<{ key: unknown; value: unknown; timestamp: number }>) =>
+  records.map((r) => [r.key, r.value, r.timestamp]);
 
 /** A table of `in` (string → int), shaped by `shape`, whose changes go to `out`. */
-function table<V>(shape: (t: KTable<string, number>) => KTable<string, V>, valueSerde: any = I) {
+function table<V>(
+  shape: (t: KTable<string, number>) => KTable<string, V>,
+  valueSerde: Serde<V> = I as Serde<never>,
+) {
   const builder = new StreamsBuilder();
-  shape(builder.table('in', { key: S, value: I }, { name: 'source-store' })).toStream().to('out', { key: S, value: valueSerde });
+  shape(builder.table('in', { key: S, value: I }, { name: 'source-store' }))
+    .toStream()
+    .to('out', { key: S, value: valueSerde });
   driver = new TopologyTestDriver(builder.build());
-  return { input: driver.createInputTopic('in', S, I), output: driver.createOutputTopic<string, V>('out', S, valueSerde) };
+  return {
+    input: driver.createInputTopic('in', S, I),
+    output: driver.createOutputTopic('out', S, valueSerde),
+  };
 }
 
 describe('builder.table', () => {
@@ -85,7 +94,9 @@ describe('KTable.filter and filterNot', () => {
   });
 
   it('a materialized filter behaves the same and holds only the rows that pass', () => {
-    const { input, output } = table((t) => t.filter((_k, v) => v % 2 === 0, { materialized: { name: 'evens' } }));
+    const { input, output } = table((t) =>
+      t.filter((_k, v) => v % 2 === 0, { materialized: { name: 'evens' } }),
+    );
     input.pipeInput('a', 2, 1);
     input.pipeInput('b', 3, 2);
     input.pipeInput('a', 1, 3);
@@ -113,7 +124,10 @@ describe('KTable.mapValues and toStream', () => {
   });
 
   it('a materialized mapValues is queryable by its name', () => {
-    const { input } = table((t) => t.mapValues((v) => `v${v}`, { materialized: { name: 'mapped', value: S } }), S);
+    const { input } = table(
+      (t) => t.mapValues((v) => `v${v}`, { materialized: { name: 'mapped', value: S } }),
+      S,
+    );
     input.pipeInput('a', 1, 1);
     input.pipeInput('b', 2, 2);
     input.pipeInput('b', null, 3);
@@ -132,7 +146,10 @@ describe('KTable.groupBy aggregations', () => {
       .toStream()
       .to('counts', { key: S, value: L });
     driver = new TopologyTestDriver(builder.build());
-    return { input: driver.createInputTopic('users', S, S), output: driver.createOutputTopic('counts', S, L) };
+    return {
+      input: driver.createInputTopic('users', S, S),
+      output: driver.createOutputTopic('counts', S, L),
+    };
   }
 
   it('count: a row moving to another group decrements the old group, then increments the new one', () => {
@@ -170,7 +187,11 @@ describe('KTable.groupBy aggregations', () => {
     builder
       .table('balances', { key: S, value: L })
       .groupBy((account, amount) => [account.split('-')[0]!, amount] as const, { key: S, value: L })
-      .reduce((agg, v) => agg + v, (agg, v) => agg - v, { name: 'per-owner' })
+      .reduce(
+        (agg, v) => agg + v,
+        (agg, v) => agg - v,
+        { name: 'per-owner' },
+      )
       .toStream()
       .to('totals', { key: S, value: L });
     driver = new TopologyTestDriver(builder.build());
@@ -199,8 +220,14 @@ describe('KTable.groupBy aggregations', () => {
       .groupBy((item, category) => [category, item] as const, { key: S, value: S })
       .aggregate(
         () => [] as string[],
-        (cat, item, agg) => (calls.push(`+${cat}:${item}`), [...agg, item].sort()),
-        (cat, item, agg) => (calls.push(`-${cat}:${item}`), agg.filter((i) => i !== item)),
+        (cat, item, agg) => {
+          calls.push(`+${cat}:${item}`);
+          return [...agg, item].sort();
+        },
+        (cat, item, agg) => {
+          calls.push(`-${cat}:${item}`);
+          return agg.filter((i) => i !== item);
+        },
         { name: 'by-category', value: Serdes.JSON<string[]>() },
       )
       .toStream()

@@ -1,4 +1,3 @@
-import { afterEach, describe, expect, it } from 'vitest';
 import {
   type KeyValueStore,
   type ProcessorContext,
@@ -11,6 +10,7 @@ import {
   Topology,
 } from '@kafka-pattern/streams-core';
 import { TopologyTestDriver } from '@kafka-pattern/streams-core/testing';
+import { afterEach, describe, expect, it } from 'vitest';
 
 const S = Serdes.String();
 const L = Serdes.Long();
@@ -30,7 +30,13 @@ describe('KStream.process with the Processor API', () => {
         init: (c) => {
           ctx = c;
         },
-        process: (r) => ctx.forward({ key: r.key.toUpperCase(), value: r.value.length, timestamp: r.timestamp + 1, headers: r.headers }),
+        process: (r) =>
+          ctx.forward({
+            key: r.key.toUpperCase(),
+            value: r.value.length,
+            timestamp: r.timestamp + 1,
+            headers: r.headers,
+          }),
       };
     };
     const processed = builder.stream('in', { key: S, value: S }).process(upper);
@@ -38,8 +44,15 @@ describe('KStream.process with the Processor API', () => {
     processed.mapValues((n) => n * 100).to('two', { key: S, value: Serdes.Integer() });
     driver = new TopologyTestDriver(builder.build());
     driver.createInputTopic('in', S, S).pipeInput('k', 'abc', 10);
-    expect(driver.createOutputTopic('one', S, Serdes.Integer()).readRecordsToList().map((r) => [r.key, r.value, r.timestamp])).toEqual([['K', 3, 11]]);
-    expect(driver.createOutputTopic('two', S, Serdes.Integer()).readKeyValuesToList()).toEqual([{ key: 'K', value: 300 }]);
+    expect(
+      driver
+        .createOutputTopic('one', S, Serdes.Integer())
+        .readRecordsToList()
+        .map((r) => [r.key, r.value, r.timestamp]),
+    ).toEqual([['K', 3, 11]]);
+    expect(driver.createOutputTopic('two', S, Serdes.Integer()).readKeyValuesToList()).toEqual([
+      { key: 'K', value: 300 },
+    ]);
   });
 
   it('forwards to one named child only', () => {
@@ -68,13 +81,23 @@ describe('KStream.process with the Processor API', () => {
     const builder = new StreamsBuilder();
     builder
       .stream('in', { key: S, value: S })
-      .process<string, string>(() => {
-        let ctx: ProcessorContext<string, string>;
-        return { init: (c) => void (ctx = c), process: (r) => ctx.forward(r, 'nope') };
-      }, { name: 'p' })
+      .process<string, string>(
+        () => {
+          let ctx: ProcessorContext<string, string>;
+          return {
+            init(c) {
+              ctx = c;
+            },
+            process: (r) => ctx.forward(r, 'nope'),
+          };
+        },
+        { name: 'p' },
+      )
       .to('out', { key: S, value: S, name: 'the-sink' });
     driver = new TopologyTestDriver(builder.build());
-    expect(() => driver!.createInputTopic('in', S, S).pipeInput('k', 'v')).toThrow(/p forwarded to "nope", which is not one of its children \(the-sink\)/);
+    expect(() => driver!.createInputTopic('in', S, S).pipeInput('k', 'v')).toThrow(
+      /p forwarded to "nope", which is not one of its children \(the-sink\)/,
+    );
   });
 
   it('reads and writes a key-value store added with builder.addStateStore', () => {
@@ -144,7 +167,9 @@ describe('KStream.process with the Processor API', () => {
       () => {
         let ctx: ProcessorContext<never, never>;
         return {
-          init: (c) => void (ctx = c),
+          init(c) {
+            ctx = c;
+          },
           process: () => void ctx.getStateStore('other'),
         };
       },
@@ -161,7 +186,9 @@ describe('KStream.process with the Processor API', () => {
       }
     })();
     expect(error).toBeInstanceOf(StreamsException);
-    expect((error as Error).message).toMatch(/Processor reader has no access to store "other": connect it with addStateStore\(builder, "reader"\)/);
+    expect((error as Error).message).toMatch(
+      /Processor reader has no access to store "other": connect it with addStateStore\(builder, "reader"\)/,
+    );
     // A topology mistake is not a bad record: nothing goes to a dead-letter topic.
     expect(driver.producedTopicNames().size).toBe(0);
   });
@@ -178,7 +205,9 @@ describe('KStream.process with the Processor API', () => {
   it('naming a store that was never added fails while building', () => {
     const builder = new StreamsBuilder();
     const s = builder.stream('in', { key: S, value: S });
-    expect(() => s.process(() => ({ process() {} }), 'ghost')).toThrow(/Store "ghost" is not in this topology/);
+    expect(() => s.process(() => ({ process() {} }), 'ghost')).toThrow(
+      /Store "ghost" is not in this topology/,
+    );
   });
 });
 
@@ -186,28 +215,37 @@ describe('Topology built with the Processor API alone', () => {
   it('runs source → processor (with a store) → sink', () => {
     const topology = new Topology()
       .addSource('src', 'in', { keySerde: S, valueSerde: L })
-      .addProcessor<string, number, string, number>('sum', () => {
-        let ctx: ProcessorContext<string, number>;
-        let store: KeyValueStore<string, number>;
-        return {
-          init(c) {
-            ctx = c;
-            store = c.getStateStore('sums');
-          },
-          process(r) {
-            const total = (store.get(r.key) ?? 0) + r.value;
-            store.put(r.key, total);
-            ctx.forward({ ...r, value: total });
-          },
-        };
-      }, 'src')
+      .addProcessor<string, number, string, number>(
+        'sum',
+        () => {
+          let ctx: ProcessorContext<string, number>;
+          let store: KeyValueStore<string, number>;
+          return {
+            init(c) {
+              ctx = c;
+              store = c.getStateStore('sums');
+            },
+            process(r) {
+              const total = (store.get(r.key) ?? 0) + r.value;
+              store.put(r.key, total);
+              ctx.forward({ ...r, value: total });
+            },
+          };
+        },
+        'src',
+      )
       .addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore('sums'), S, L), 'sum')
       .addSink('sink', 'out', { keySerde: S, valueSerde: L }, 'sum');
     driver = new TopologyTestDriver(topology);
     const input = driver.createInputTopic('in', S, L);
     input.pipeInput('a', 5, 1);
     input.pipeInput('a', 6, 2);
-    expect(driver.createOutputTopic('out', S, L).readRecordsToList().map((r) => [r.key, r.value, r.timestamp])).toEqual([
+    expect(
+      driver
+        .createOutputTopic('out', S, L)
+        .readRecordsToList()
+        .map((r) => [r.key, r.value, r.timestamp]),
+    ).toEqual([
       ['a', 5, 1],
       ['a', 11, 2],
     ]);

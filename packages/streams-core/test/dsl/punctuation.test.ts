@@ -1,6 +1,13 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { type Cancellable, Headers, type ProcessorContext, PunctuationType, Serdes, StreamsBuilder } from '@kafka-pattern/streams-core';
+import {
+  type Cancellable,
+  Headers,
+  type ProcessorContext,
+  PunctuationType,
+  Serdes,
+  StreamsBuilder,
+} from '@kafka-pattern/streams-core';
 import { TopologyTestDriver } from '@kafka-pattern/streams-core/testing';
+import { afterEach, describe, expect, it } from 'vitest';
 
 const S = Serdes.String();
 
@@ -18,7 +25,11 @@ interface Probe {
 }
 
 /** A processor that schedules one punctuator in init and forwards `tick@<time>` from it. */
-function scheduled(type: PunctuationType, intervalMs: number, options: { initialWallClockTime?: number; cancelAfter?: number } = {}) {
+function scheduled(
+  type: PunctuationType,
+  intervalMs: number,
+  options: { initialWallClockTime?: number; cancelAfter?: number } = {},
+) {
   const probe: Probe = { fired: [] };
   const builder = new StreamsBuilder();
   builder
@@ -30,14 +41,21 @@ function scheduled(type: PunctuationType, intervalMs: number, options: { initial
           probe.fired.push(time);
           probe.metadataInPunctuator = c.recordMetadata();
           c.forward({ key: 'tick', value: `${type}@${time}`, timestamp: time, headers: new Headers() });
-          if (options.cancelAfter !== undefined && probe.fired.length >= options.cancelAfter) probe.cancellable!.cancel();
+          if (options.cancelAfter !== undefined && probe.fired.length >= options.cancelAfter)
+            probe.cancellable!.cancel();
         });
       },
       process() {},
     }))
     .to('ticks', { key: S, value: S });
-  driver = new TopologyTestDriver(builder.build(), { initialWallClockTime: options.initialWallClockTime ?? 0 });
-  return { probe, input: driver.createInputTopic('in', S, S), ticks: driver.createOutputTopic('ticks', S, S) };
+  driver = new TopologyTestDriver(builder.build(), {
+    initialWallClockTime: options.initialWallClockTime ?? 0,
+  });
+  return {
+    probe,
+    input: driver.createInputTopic('in', S, S),
+    ticks: driver.createOutputTopic('ticks', S, S),
+  };
 }
 
 describe('STREAM_TIME punctuation', () => {
@@ -78,14 +96,18 @@ describe('STREAM_TIME punctuation', () => {
   it('records forwarded by a punctuator reach the sink, and have no record metadata', () => {
     const { input, ticks, probe } = scheduled(PunctuationType.STREAM_TIME, 10);
     input.pipeInput('k', 'v', 25);
-    expect(ticks.readRecordsToList().map((r) => [r.key, r.value, r.timestamp])).toEqual([['tick', 'STREAM_TIME@25', 25]]);
+    expect(ticks.readRecordsToList().map((r) => [r.key, r.value, r.timestamp])).toEqual([
+      ['tick', 'STREAM_TIME@25', 25],
+    ]);
     expect(probe.metadataInPunctuator).toBeUndefined();
   });
 });
 
 describe('WALL_CLOCK_TIME punctuation', () => {
   it('fires one interval after scheduling as advanceWallClockTime passes it, skipping missed intervals once', () => {
-    const { probe, ticks } = scheduled(PunctuationType.WALL_CLOCK_TIME, 1_000, { initialWallClockTime: 10_000 });
+    const { probe, ticks } = scheduled(PunctuationType.WALL_CLOCK_TIME, 1_000, {
+      initialWallClockTime: 10_000,
+    });
     driver!.advanceWallClockTime(999);
     expect(probe.fired).toEqual([]);
     driver!.advanceWallClockTime(1);
@@ -97,7 +119,11 @@ describe('WALL_CLOCK_TIME punctuation', () => {
     driver!.advanceWallClockTime(1);
     expect(probe.fired).toEqual([11_000, 13_500, 14_000]);
     expect(probe.ctx!.currentSystemTimeMs()).toBe(14_000);
-    expect(ticks.readValuesToList()).toEqual(['WALL_CLOCK_TIME@11000', 'WALL_CLOCK_TIME@13500', 'WALL_CLOCK_TIME@14000']);
+    expect(ticks.readValuesToList()).toEqual([
+      'WALL_CLOCK_TIME@11000',
+      'WALL_CLOCK_TIME@13500',
+      'WALL_CLOCK_TIME@14000',
+    ]);
   });
 
   it('does not fire as stream time advances', () => {

@@ -1,6 +1,6 @@
-import { afterEach, describe, expect, it } from 'vitest';
 import { type KStream, Serdes, StreamsBuilder } from '@kafka-pattern/streams-core';
 import { TopologyTestDriver } from '@kafka-pattern/streams-core/testing';
+import { afterEach, describe, expect, it } from 'vitest';
 
 const S = Serdes.String();
 
@@ -62,7 +62,7 @@ describe('grouping repartitions only when the key changed', () => {
     expect(
       internalTopics((s) =>
         s
-          .mapValues((v) => v + '!')
+          .mapValues((v) => `${v}!`)
           .filter(() => true)
           .peek(() => {})
           .groupByKey({ value: S })
@@ -72,18 +72,40 @@ describe('grouping repartitions only when the key changed', () => {
   });
 
   it('groupByKey after selectKey, map or flatMap repartitions, even with a key-preserving operator in between', () => {
-    expect(internalTopics((s) => s.selectKey((_k, v) => v).mapValues((v) => v).groupByKey({ key: S, value: S }).count({ name: 'c' }))).toEqual([
-      'app-c-repartition',
-    ]);
-    expect(internalTopics((s) => s.map((k, v) => [k, v] as const).groupByKey({ key: S, value: S }).count({ name: 'c' }))).toEqual(['app-c-repartition']);
-    expect(internalTopics((s) => s.flatMap((k, v) => [[k, v] as const]).groupByKey({ key: S, value: S }).count({ name: 'c' }))).toEqual([
-      'app-c-repartition',
-    ]);
+    expect(
+      internalTopics((s) =>
+        s
+          .selectKey((_k, v) => v)
+          .mapValues((v) => v)
+          .groupByKey({ key: S, value: S })
+          .count({ name: 'c' }),
+      ),
+    ).toEqual(['app-c-repartition']);
+    expect(
+      internalTopics((s) =>
+        s
+          .map((k, v) => [k, v] as const)
+          .groupByKey({ key: S, value: S })
+          .count({ name: 'c' }),
+      ),
+    ).toEqual(['app-c-repartition']);
+    expect(
+      internalTopics((s) =>
+        s
+          .flatMap((k, v) => [[k, v] as const])
+          .groupByKey({ key: S, value: S })
+          .count({ name: 'c' }),
+      ),
+    ).toEqual(['app-c-repartition']);
   });
 
   it('groupBy always repartitions, under the Grouped name when one is given', () => {
-    expect(internalTopics((s) => s.groupBy((k) => k, { key: S }).count({ name: 'c' }))).toEqual(['app-c-repartition']);
-    expect(internalTopics((s) => s.groupBy((k) => k, { key: S, name: 'by-k' }).count({ name: 'c' }))).toEqual(['app-by-k-repartition']);
+    expect(internalTopics((s) => s.groupBy((k) => k, { key: S }).count({ name: 'c' }))).toEqual([
+      'app-c-repartition',
+    ]);
+    expect(internalTopics((s) => s.groupBy((k) => k, { key: S, name: 'by-k' }).count({ name: 'c' }))).toEqual(
+      ['app-by-k-repartition'],
+    );
   });
 
   it('an explicit repartition satisfies a later groupByKey', () => {

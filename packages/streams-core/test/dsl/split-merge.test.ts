@@ -1,6 +1,6 @@
-import { afterEach, describe, expect, it } from 'vitest';
 import { Serdes, StreamsBuilder } from '@kafka-pattern/streams-core';
 import { TopologyTestDriver } from '@kafka-pattern/streams-core/testing';
+import { afterEach, describe, expect, it } from 'vitest';
 
 const S = Serdes.String();
 const I = Serdes.Integer();
@@ -35,7 +35,11 @@ describe('KStream.split', () => {
       { key: 'd', value: -3, timestamp: 4 }, // no branch
       { key: 'e', value: -2, timestamp: 5 }, // even
     ]);
-    const read = (t: string) => driver!.createOutputTopic(t, S, I).readRecordsToList().map((r) => [r.key, r.value, r.timestamp]);
+    const read = (t: string) =>
+      driver!
+        .createOutputTopic(t, S, I)
+        .readRecordsToList()
+        .map((r) => [r.key, r.value, r.timestamp]);
     expect(read('big')).toEqual([['a', 102, 1]]);
     expect(read('even')).toEqual([
       ['b', 4, 2],
@@ -48,8 +52,14 @@ describe('KStream.split', () => {
     const calls: string[] = [];
     const builder = new StreamsBuilder();
     const { first, second } = builder.stream('in', { key: S, value: I }).split({
-      first: (k) => (calls.push(`first:${k}`), k === 'x'),
-      second: (k) => (calls.push(`second:${k}`), true),
+      first: (k) => {
+        calls.push(`first:${k}`);
+        return k === 'x';
+      },
+      second: (k) => {
+        calls.push(`second:${k}`);
+        return true;
+      },
     });
     first.to('first');
     second.to('second');
@@ -62,7 +72,9 @@ describe('KStream.split', () => {
 
   it('names branch nodes `<prefix>-<branch>` after a given name', () => {
     const builder = new StreamsBuilder();
-    const { ok, failed } = builder.stream('in', { key: S, value: I }).split({ ok: (_k, v) => v >= 0, failed: () => true }, { name: 'route' });
+    const { ok, failed } = builder
+      .stream('in', { key: S, value: I })
+      .split({ ok: (_k, v) => v >= 0, failed: () => true }, { name: 'route' });
     ok.to('ok');
     failed.to('failed');
     const text = builder.build().describe().toString();
@@ -101,7 +113,12 @@ describe('KStream.merge', () => {
     inA.pipeInput('1', 'x', 10);
     inB.pipeInput('2', 'y', 5);
     inA.pipeInput('3', 'z', 20);
-    expect(driver.createOutputTopic('out', S, S).readRecordsToList().map((r) => [r.key, r.value, r.timestamp])).toEqual([
+    expect(
+      driver
+        .createOutputTopic('out', S, S)
+        .readRecordsToList()
+        .map((r) => [r.key, r.value, r.timestamp]),
+    ).toEqual([
       ['1', 'x', 10],
       ['2', 'Y', 5],
       ['3', 'z', 20],
@@ -110,8 +127,13 @@ describe('KStream.merge', () => {
 
   it('merges split branches back together', () => {
     const builder = new StreamsBuilder();
-    const { neg, pos } = builder.stream('in', { key: S, value: I }).split({ neg: (_k, v) => v < 0, pos: () => true });
-    neg.mapValues((v) => -v).merge(pos).to('abs');
+    const { neg, pos } = builder
+      .stream('in', { key: S, value: I })
+      .split({ neg: (_k, v) => v < 0, pos: () => true });
+    neg
+      .mapValues((v) => -v)
+      .merge(pos)
+      .to('abs');
     driver = new TopologyTestDriver(builder.build());
     const input = driver.createInputTopic('in', S, I);
     input.pipeKeyValueList([

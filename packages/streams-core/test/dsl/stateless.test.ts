@@ -1,6 +1,6 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { type KStream, Serdes, StreamsBuilder } from '@kafka-pattern/streams-core';
+import { type KStream, type Serde, Serdes, StreamsBuilder } from '@kafka-pattern/streams-core';
 import { TopologyTestDriver } from '@kafka-pattern/streams-core/testing';
+import { afterEach, describe, expect, it } from 'vitest';
 
 const S = Serdes.String();
 
@@ -11,13 +11,17 @@ afterEach(() => {
 });
 
 /** A string stream from `in`, shaped by `shape`, written to `out` with the given serdes. */
-function run<K, V>(shape: (s: KStream<string, string>) => KStream<K, V>, keySerde: any = S, valueSerde: any = S) {
+function run<K = string, V = string>(
+  shape: (s: KStream<string, string>) => KStream<K, V>,
+  keySerde: Serde<K> = S as Serde<never>,
+  valueSerde: Serde<V> = S as Serde<never>,
+) {
   const builder = new StreamsBuilder();
   shape(builder.stream('in', { key: S, value: S })).to('out', { key: keySerde, value: valueSerde });
   driver = new TopologyTestDriver(builder.build());
   return {
     input: driver.createInputTopic('in', S, S),
-    output: driver.createOutputTopic<K, V>('out', keySerde, valueSerde),
+    output: driver.createOutputTopic('out', keySerde, valueSerde),
   };
 }
 
@@ -49,7 +53,9 @@ describe('KStream stateless operators', () => {
   });
 
   it('flatMap emits every pair in order, each with the input timestamp', () => {
-    const { input, output } = run((s) => s.flatMap((k, v) => v.split(',').map((part, i) => [`${k}${i}`, part] as const)));
+    const { input, output } = run((s) =>
+      s.flatMap((k, v) => v.split(',').map((part, i) => [`${k}${i}`, part] as const)),
+    );
     input.pipeInput('k', 'a,b,c', 7);
     input.pipeInput('z', '', 8);
     expect(output.readRecordsToList().map((r) => [r.key, r.value, r.timestamp])).toEqual([
@@ -61,7 +67,9 @@ describe('KStream stateless operators', () => {
   });
 
   it('flatMapValues emits each value under the same key; an empty result emits nothing', () => {
-    const { input, output } = run((s) => s.flatMapValues((v, k) => (v === '' ? [] : v.split(' ').map((w) => `${k}/${w}`))));
+    const { input, output } = run((s) =>
+      s.flatMapValues((v, k) => (v === '' ? [] : v.split(' ').map((w) => `${k}/${w}`))),
+    );
     input.pipeInput('k', 'one two', 3);
     input.pipeInput('k', '', 4);
     input.pipeInput('j', 'three', 5);
@@ -116,7 +124,9 @@ describe('KStream stateless operators', () => {
   it('selectKey replaces the key and keeps value and timestamp', () => {
     const { input, output } = run((s) => s.selectKey((_k, v) => v.slice(0, 1)));
     input.pipeInput('old', 'xylophone', 99);
-    expect(output.readRecordsToList().map((r) => [r.key, r.value, r.timestamp])).toEqual([['x', 'xylophone', 99]]);
+    expect(output.readRecordsToList().map((r) => [r.key, r.value, r.timestamp])).toEqual([
+      ['x', 'xylophone', 99],
+    ]);
   });
 
   it('peek sees every record and forwards it unchanged', () => {
@@ -153,13 +163,18 @@ describe('KStream stateless operators', () => {
     s.mapValues((v) => `${v}`).to('text', { value: S });
     driver = new TopologyTestDriver(builder.build());
     driver.createInputTopic('in', S, Serdes.Long()).pipeInput('k', 12_345_678_901, 1);
-    expect(driver.createOutputTopic('same', S, Serdes.Long()).readKeyValue()).toEqual({ key: 'k', value: 12_345_678_901 });
+    expect(driver.createOutputTopic('same', S, Serdes.Long()).readKeyValue()).toEqual({
+      key: 'k',
+      value: 12_345_678_901,
+    });
     expect(driver.createOutputTopic('text', S, S).readKeyValue()).toEqual({ key: 'k', value: '12345678901' });
   });
 
   it('to with a topic extractor routes each record to the topic it names', () => {
     const builder = new StreamsBuilder();
-    builder.stream('in', { key: S, value: S }).to((key, value, record) => `${key}-${value}-${record.timestamp}`);
+    builder
+      .stream('in', { key: S, value: S })
+      .to((key, value, record) => `${key}-${value}-${record.timestamp}`);
     driver = new TopologyTestDriver(builder.build());
     const input = driver.createInputTopic('in', S, S);
     input.pipeInput('eu', 'orders', 1);
@@ -167,7 +182,9 @@ describe('KStream stateless operators', () => {
     input.pipeInput('eu', 'orders', 1);
     expect([...driver.producedTopicNames()].sort()).toEqual(['eu-orders-1', 'us-orders-2']);
     expect(driver.createOutputTopic('eu-orders-1', S, S).readValuesToList()).toEqual(['orders', 'orders']);
-    expect(driver.createOutputTopic('us-orders-2', S, S).readKeyValuesToList()).toEqual([{ key: 'us', value: 'orders' }]);
+    expect(driver.createOutputTopic('us-orders-2', S, S).readKeyValuesToList()).toEqual([
+      { key: 'us', value: 'orders' },
+    ]);
   });
 
   it('to with a custom partitioner asks it for every record, with the record and partition count', () => {
@@ -186,13 +203,12 @@ describe('KStream stateless operators', () => {
   });
 
   it('operators chain: a record passes through each in turn', () => {
-    const { input, output } = run(
-      (s) =>
-        s
-          .filter((_k, v) => v.length > 0)
-          .mapValues((v) => v.toUpperCase())
-          .selectKey((_k, v) => v[0]!)
-          .flatMapValues((v) => [v, v + v]),
+    const { input, output } = run((s) =>
+      s
+        .filter((_k, v) => v.length > 0)
+        .mapValues((v) => v.toUpperCase())
+        .selectKey((_k, v) => v[0]!)
+        .flatMapValues((v) => [v, v + v]),
     );
     input.pipeInput('k', '', 1);
     input.pipeInput('k', 'ab', 2);

@@ -1,6 +1,6 @@
-import { afterEach, describe, expect, it } from 'vitest';
 import { Serdes, StreamsBuilder } from '@kafka-pattern/streams-core';
 import { TopologyTestDriver } from '@kafka-pattern/streams-core/testing';
+import { afterEach, describe, expect, it } from 'vitest';
 
 const S = Serdes.String();
 
@@ -15,7 +15,9 @@ function enrich(kind: 'join' | 'leftJoin') {
   const customers = builder.table('customers', { key: S, value: S });
   const orders = builder.stream('orders', { key: S, value: S });
   const joiner = (order: string, customer: string | null) => `${order} for ${customer}`;
-  (kind === 'join' ? orders.join(customers, joiner) : orders.leftJoin(customers, joiner)).to('enriched', { value: S });
+  (kind === 'join' ? orders.join(customers, joiner) : orders.leftJoin(customers, joiner)).to('enriched', {
+    value: S,
+  });
   driver = new TopologyTestDriver(builder.build());
   return {
     customers: driver.createInputTopic('customers', S, S),
@@ -24,7 +26,8 @@ function enrich(kind: 'join' | 'leftJoin') {
   };
 }
 
-const triples = (records: Array<{ key: unknown; value: unknown; timestamp: number }>) => records.map((r) => [r.key, r.value, r.timestamp]);
+const triples = (records: Array<{ key: unknown; value: unknown; timestamp: number }>) =>
+  records.map((r) => [r.key, r.value, r.timestamp]);
 
 describe('KStream-KTable join', () => {
   it('joins each stream record with the current table row, at the stream record timestamp', () => {
@@ -69,7 +72,9 @@ describe('KStream-KTable join', () => {
       const { customers, orders, output } = enrich(kind);
       customers.pipeInput('c1', 'Ann', 1);
       orders.pipeInput(null, 'keyless', 2);
-      expect(output.readKeyValuesToList()).toEqual(kind === 'join' ? [] : [{ key: null, value: 'keyless for null' }]);
+      expect(output.readKeyValuesToList()).toEqual(
+        kind === 'join' ? [] : [{ key: null, value: 'keyless for null' }],
+      );
       expect(Object.values(driver!.metrics())[0]!.droppedRecords).toBe(kind === 'join' ? 1 : 0);
       driver!.close();
     }
@@ -100,7 +105,9 @@ describe('KStream-KTable join', () => {
     customers.pipeInput('c2', 'Bob', 2);
     orders.pipeInput('c1', 'o1', 3);
     orders.pipeInput('c2', 'o2', 4);
-    expect(driver.createOutputTopic('out', S, S).readKeyValuesToList()).toEqual([{ key: 'c1', value: 'c1:o1:VIP Ann' }]);
+    expect(driver.createOutputTopic('out', S, S).readKeyValuesToList()).toEqual([
+      { key: 'c1', value: 'c1:o1:VIP Ann' },
+    ]);
   });
 
   it('joins with a table-table join result, reading both sides on demand', () => {
@@ -131,8 +138,12 @@ describe('KStream-KTable join', () => {
       .to('out', { value: S });
     driver = new TopologyTestDriver(builder.build(), { config: { applicationId: 'shop' } });
     driver.createInputTopic('customers', S, S).pipeInput('c1', 'Ann', 1);
-    driver.createInputTopic('orders', S, Serdes.JSON<{ customer: string; item: string }>()).pipeInput('o1', { customer: 'c1', item: 'book' }, 2);
-    expect(driver.createOutputTopic('out', S, S).readKeyValuesToList()).toEqual([{ key: 'c1', value: 'book for Ann' }]);
+    driver
+      .createInputTopic('orders', S, Serdes.JSON<{ customer: string; item: string }>())
+      .pipeInput('o1', { customer: 'c1', item: 'book' }, 2);
+    expect(driver.createOutputTopic('out', S, S).readKeyValuesToList()).toEqual([
+      { key: 'c1', value: 'book for Ann' },
+    ]);
     expect(driver.producedTopicNames()).toContain('shop-orders-by-customer-repartition');
   });
 });

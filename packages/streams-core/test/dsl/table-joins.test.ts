@@ -1,6 +1,6 @@
-import { afterEach, describe, expect, it } from 'vitest';
 import { type KTable, Serdes, StreamsBuilder } from '@kafka-pattern/streams-core';
 import { TopologyTestDriver } from '@kafka-pattern/streams-core/testing';
+import { afterEach, describe, expect, it } from 'vitest';
 
 const S = Serdes.String();
 
@@ -135,7 +135,9 @@ describe('KTable-KTable join results', () => {
   });
 
   it('a materialized join result is queryable, and a deletion removes the row', () => {
-    const { left, right } = joined((l, r) => l.leftJoin(r, joiner, { materialized: { name: 'joined', value: S } }));
+    const { left, right } = joined((l, r) =>
+      l.leftJoin(r, joiner, { materialized: { name: 'joined', value: S } }),
+    );
     left.pipeInput('a', 'A', 1);
     left.pipeInput('b', 'B', 2);
     right.pipeInput('a', 'a', 3);
@@ -166,7 +168,11 @@ describe('KTable-KTable join results', () => {
 
   it('puts both tables in one sub-topology (one task reads both topics)', () => {
     const builder = new StreamsBuilder();
-    builder.table('l', { key: S, value: S }).join(builder.table('r', { key: S, value: S }), joiner).toStream().to('out');
+    builder
+      .table('l', { key: S, value: S })
+      .join(builder.table('r', { key: S, value: S }), joiner)
+      .toStream()
+      .to('out');
     const subs = builder.build().subtopologies();
     expect(subs).toHaveLength(1);
     expect(subs[0]!.sourceTopics.map((t) => t.topic).sort()).toEqual(['l', 'r']);

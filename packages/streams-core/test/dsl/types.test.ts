@@ -3,7 +3,7 @@
  * an `expectTypeOf` does not hold or a `@ts-expect-error` line compiles. The blocks also run, so
  * each builds its topology; lines that would fail at run time sit in functions never called.
  */
-import { describe, expectTypeOf, it } from 'vitest';
+
 import {
   type KGroupedStream,
   type KGroupedTable,
@@ -13,7 +13,13 @@ import {
   Serdes,
   StreamsBuilder,
 } from '@kafka-pattern/streams-core';
-import { type TestInputTopic, type TestOutputTopic, type TestRecord, TopologyTestDriver } from '@kafka-pattern/streams-core/testing';
+import {
+  type TestInputTopic,
+  type TestOutputTopic,
+  type TestRecord,
+  TopologyTestDriver,
+} from '@kafka-pattern/streams-core/testing';
+import { describe, expectTypeOf, it } from 'vitest';
 
 const S = Serdes.String();
 const L = Serdes.Long();
@@ -62,7 +68,9 @@ describe('KStream types', () => {
 
   it('filter with a type guard narrows; a plain predicate and filterNot keep the type', () => {
     const events = new StreamsBuilder().stream('e', { key: S, value: Serdes.JSON<Event>() });
-    expectTypeOf(events.filter((_k, e): e is Order => e.kind === 'order')).toEqualTypeOf<KStream<string, Order>>();
+    expectTypeOf(events.filter((_k, e): e is Order => e.kind === 'order')).toEqualTypeOf<
+      KStream<string, Order>
+    >();
     // TypeScript infers the guard from a discriminant check, so this narrows too.
     expectTypeOf(events.filter((_k, e) => e.kind === 'order')).toEqualTypeOf<KStream<string, Order>>();
     expectTypeOf(events.filter((_k, e) => e.id.length > 0)).toEqualTypeOf<KStream<string, Event>>();
@@ -132,10 +140,13 @@ describe('grouping and table types', () => {
       { value: Serdes.JSON<number[]>() },
     );
     expectTypeOf(agg).toEqualTypeOf<KTable<string, number[]>>();
+    const toText = (_k: string, v: number) => String(v);
+    const zero = () => 0;
     // @ts-expect-error the aggregator must return the aggregate type
-    s.groupByKey().aggregate(() => 0, (_k, v) => String(v));
+    s.groupByKey().aggregate(zero, toText);
+    const sum = (_k: string, v: number, a: number) => a + v;
     // @ts-expect-error the store serde must hold the aggregate type
-    s.groupByKey().aggregate(() => 0, (_k, v, a) => a + v, { value: S });
+    s.groupByKey().aggregate(zero, sum, { value: S });
   });
 
   it('KTable operators keep or change types as KStream ones do', () => {
@@ -146,7 +157,12 @@ describe('grouping and table types', () => {
     expectTypeOf(t.toStream()).toEqualTypeOf<KStream<string, number>>();
     const regrouped = t.groupBy((k, v) => [v, k] as const, { key: L, value: S });
     expectTypeOf(regrouped).toEqualTypeOf<KGroupedTable<number, string>>();
-    expectTypeOf(regrouped.reduce((a, b) => a + b, (a) => a)).toEqualTypeOf<KTable<number, string>>();
+    expectTypeOf(
+      regrouped.reduce(
+        (a, b) => a + b,
+        (a) => a,
+      ),
+    ).toEqualTypeOf<KTable<number, string>>();
     // @ts-expect-error KTable.groupBy needs a [key, value] tuple
     t.groupBy((k) => k);
   });
