@@ -19,7 +19,9 @@ import {
   selectKeyProcessor,
 } from './internals/stateless.ts';
 import { streamTableJoinProcessor, tableSourceProcessor } from './internals/aggregate.ts';
-import type { Grouped, Joined, Materialized, Named, Produced, Repartitioned } from './options.ts';
+import type { Grouped, Joined, Materialized, Named, Produced, Repartitioned, StreamJoined } from './options.ts';
+import { addStreamStreamJoin, type StreamJoinKind } from './internals/stream-stream-join.ts';
+import { JoinWindows } from './windows/join-windows.ts';
 import { KGroupedStream } from './kgrouped-stream.ts';
 import { KTable } from './ktable.ts';
 
@@ -167,14 +169,66 @@ export class KStream<K, V> {
     return KTable.materialized(this.ctx, processorName, keySerde, valueSerde, store.name);
   }
 
-  /** Stream-table join: each record is joined with the table's current value for its key. */
-  join<VT, VR>(table: KTable<K, VT>, joiner: (value: V, tableValue: VT, key: K) => VR, joined?: Joined<K, V, VT>): KStream<K, VR> {
-    return this.#tableJoin(table, joiner as (v: V, t: VT | null, k: K) => VR, false, joined);
+  /**
+   * Stream-stream join: records of both streams with the same key whose timestamps are within the
+   * join windows, `joiner(value, otherValue, key)` per pair. Stream-table join: each record is
+   * joined with the table's current value for its key.
+   */
+  join<VO, VR>(other: KStream<K, VO>, joiner: (value: V, otherValue: VO, key: K) => VR, windows: JoinWindows, streamJoined?: StreamJoined<K, V, VO>): KStream<K, VR>;
+  join<VT, VR>(table: KTable<K, VT>, joiner: (value: V, tableValue: VT, key: K) => VR, joined?: Joined<K, V, VT>): KStream<K, VR>;
+  join<VO, VR>(other: KStream<K, VO> | KTable<K, VO>, joiner: (value: V, otherValue: VO, key: K) => VR, windowsOrJoined?: JoinWindows | Joined<K, V, VO>, streamJoined?: StreamJoined<K, V, VO>): KStream<K, VR> {
+    if (other instanceof KStream) return this.#streamJoin('inner', other, joiner, windowsOrJoined, streamJoined);
+    return this.#tableJoin(other, joiner as (v: V, t: VO | null, k: K) => VR, false, windowsOrJoined as Joined<K, V, VO> | undefined);
   }
 
-  /** As `join`, but records without a match are joined with null. */
-  leftJoin<VT, VR>(table: KTable<K, VT>, joiner: (value: V, tableValue: VT | null, key: K) => VR, joined?: Joined<K, V, VT>): KStream<K, VR> {
-    return this.#tableJoin(table, joiner, true, joined);
+  /**
+   * As `join`, but every record of this stream is emitted: a stream-stream left join emits a
+   * record without a match (joined with null) once its window has closed; a stream-table left
+   * join joins it with null at once.
+   */
+  leftJoin<VO, VR>(other: KStream<K, VO>, joiner: (value: V, otherValue: VO | null, key: K) => VR, windows: JoinWindows, streamJoined?: StreamJoined<K, V, VO>): KStream<K, VR>;
+  leftJoin<VT, VR>(table: KTable<K, VT>, joiner: (value: V, tableValue: VT | null, key: K) => VR, joined?: Joined<K, V, VT>): KStream<K, VR>;
+  leftJoin<VO, VR>(other: KStream<K, VO> | KTable<K, VO>, joiner: (value: V, otherValue: VO | null, key: K) => VR, windowsOrJoined?: JoinWindows | Joined<K, V, VO>, streamJoined?: StreamJoined<K, V, VO>): KStream<K, VR> {
+    if (other instanceof KStream) return this.#streamJoin('left', other, joiner, windowsOrJoined, streamJoined);
+    return this.#tableJoin(other, joiner, true, windowsOrJoined as Joined<K, V, VO> | undefined);
+  }
+
+  /** Stream-stream outer join: records of either side without a match are emitted, joined with null, once their window has closed. */
+  outerJoin<VO, VR>(other: KStream<K, VO>, joiner: (value: V | null, otherValue: VO | null, key: K) => VR, windows: JoinWindows, streamJoined?: StreamJoined<K, V, VO>): KStream<K, VR> {
+    return this.#streamJoin('outer', other, joiner, windows, streamJoined);
+  }
+
+  #streamJoin<VO, VR>(kind: StreamJoinKind, other: KStream<K, VO>, joiner: (value: any, otherValue: any, key: K) => VR, windows: unknown, streamJoined: StreamJoined<K, V, VO> = {}): KStream<K, VR> {
+    if (!(windows instanceof JoinWindows)) throw new TopologyException('A stream-stream join needs JoinWindows (e.g. JoinWindows.ofTimeDifferenceWithNoGrace(60_000)) as its third argument');
+    if (other.ctx !== this.ctx) throw new TopologyException('Streams from two different StreamsBuilders cannot be joined');
+    const key = streamJoined.key ?? this.keySerde ?? other.keySerde;
+    const value = streamJoined.value ?? this.valueSerde;
+    const otherValue = streamJoined.otherValue ?? other.valueSerde;
+    // A side whose key changed is repartitioned first, so that equal keys meet in one task.
+    const side = <VS>(s: KStream<K, VS>, suffix: string, valueSerde: Serde<VS> | undefined): KStream<K, VS> =>
+      s.repartitionRequired
+        ? s.repartition({
+            ...(streamJoined.name ? { name: `${streamJoined.name}-${suffix}` } : {}),
+            ...(key ? { key } : {}),
+            ...(valueSerde ? { value: valueSerde } : {}),
+          })
+        : s;
+    const left = side(this, 'left', value);
+    const right = side(other, 'right', otherValue);
+    const merge = addStreamStreamJoin(this.ctx, {
+      windows,
+      kind,
+      leftNode: left.nodeName,
+      rightNode: right.nodeName,
+      keySerde: key,
+      leftSerde: value,
+      rightSerde: otherValue,
+      name: streamJoined.name,
+      storeName: streamJoined.storeName,
+      joiner,
+    });
+    this.ctx.requireCopartition(left.nodeName, right.nodeName);
+    return new KStream<K, VR>(this.ctx, merge, key, undefined, false);
   }
 
   #tableJoin<VT, VR>(table: KTable<K, VT>, joiner: (v: V, t: VT | null, k: K) => VR, left: boolean, joined: Joined<K, V, VT> | undefined): KStream<K, VR> {

@@ -13,6 +13,8 @@ import { KGroupedTable } from './kgrouped-table.ts';
 import { KStream } from './kstream.ts';
 import { compareBytes } from '@kafka-pattern/state-store';
 import { tableJoinMergeProcessor, tableJoinSideProcessor, tableJoinValueGetter, type TableJoinKind } from './internals/table-table-join.ts';
+import { addSuppress } from './internals/suppress.ts';
+import type { Suppressed } from './windows/suppressed.ts';
 
 export class KTable<K, V> {
   /** @internal */ readonly ctx: BuilderContext;
@@ -105,6 +107,16 @@ export class KTable<K, V> {
       grouped.name ? `${grouped.name}-select` : undefined,
     );
     return new KGroupedTable<KR, VR>(this.ctx, name, keySerde, grouped.value, grouped.name);
+  }
+
+  /**
+   * Holds back updates: `Suppressed.untilWindowCloses()` emits each window's final result once
+   * its grace period has passed; `Suppressed.untilTimeLimit(ms, bufferConfig)` emits a key's
+   * latest value once `ms` of stream time has passed since its first held-back update.
+   */
+  suppress(suppressed: Suppressed<K>): KTable<K, V> {
+    const name = addSuppress(this.ctx, this.nodeName, this.keySerde, this.valueSerde, suppressed);
+    return new KTable<K, V>(this.ctx, name, this.keySerde, this.valueSerde, undefined, this.getter, this.repartitionRequired);
   }
 
   /** Inner join with another table on the key: a row exists where both sides have one. */

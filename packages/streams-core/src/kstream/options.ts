@@ -37,7 +37,7 @@ export interface Materialized<K, V> {
   /** false disables the changelog; an object sets its topic configs. */
   logging?: boolean | Record<string, string>;
   caching?: boolean;
-  /** Window and session stores: how long windows are kept (default: window size + grace, at least 1 day). */
+  /** Window and session stores: how long windows are kept (default, as Kafka Streams 4.x: window size + grace; sliding: 2 x time difference + grace; session: gap + grace). */
   retentionMs?: number;
 }
 

@@ -13,8 +13,6 @@ import { TopologyException } from '../../topology/topology-errors.ts';
 import type { Materialized } from '../options.ts';
 import type { BuilderContext } from './builder-context.ts';
 
-export const DAY_MS = 24 * 60 * 60 * 1000;
-
 function metrics(ctx: ProcessorContext<any, any>): TaskMetrics | undefined {
   return (ctx as unknown as { taskMetrics?: TaskMetrics }).taskMetrics;
 }
@@ -35,13 +33,14 @@ export function countLate(ctx: ProcessorContext<any, any>): void {
 }
 
 /**
- * Retention of a windowed store: the user's, which must cover what the operator still needs
- * (`minimum`), or by default the larger of that and one day, so that closed windows stay
- * queryable for a while.
+ * Retention of a windowed store: the user's, which must cover what the operator still needs, or
+ * exactly that minimum, as Kafka Streams 4.x does. The minimum is not only a storage matter: a
+ * session that has expired from the store can no longer be merged with, so a longer default
+ * would change results.
  */
 export function windowRetention(materialized: Materialized<any, any> | undefined, minimum: number, what: string): number {
   const given = materialized?.retentionMs;
-  if (given === undefined) return Math.max(minimum, DAY_MS);
+  if (given === undefined) return minimum;
   if (!Number.isSafeInteger(given) || given < minimum) {
     throw new TopologyException(`The retention of store "${materialized?.name ?? '(generated)'}" must be at least ${what} (${minimum} ms), got ${String(given)} ms`);
   }

@@ -10,7 +10,8 @@ export class SlidingWindows {
   readonly graceMs: number;
 
   private constructor(timeDifferenceMs: number, graceMs: number) {
-    checkMillis('Window time difference', timeDifferenceMs, 0);
+    // Kafka Streams accepts 0 here but fails on the first record (a window must end after it starts).
+    checkMillis('Window time difference', timeDifferenceMs, 1);
     checkMillis('Grace period', graceMs, 0);
     this.timeDifferenceMs = timeDifferenceMs;
     this.graceMs = graceMs;
