@@ -328,6 +328,12 @@ export class KafkaStreams {
     for (;;) {
       try {
         this.#openClients();
+        if (this.#eos) {
+          // Registering the transactional id first fences an earlier incarnation and aborts the
+          // transaction it left open, so the committed offsets this instance is about to read are
+          // not held back until that transaction times out.
+          this.#transaction = await this.#producer!.beginTransaction();
+        }
         await this.#process();
         await this.#shutdown(true);
         this.#setState('NOT_RUNNING');

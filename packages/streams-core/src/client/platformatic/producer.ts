@@ -78,7 +78,10 @@ export class PlatformaticProducer implements ProducerPort {
       );
     }
     try {
-      const tx = await this.#producer.beginTransaction();
+      // A fresh producer must register with producer id -1 / epoch -1, as the Java client does:
+      // the broker then aborts whatever transaction an earlier incarnation left open and bumps the
+      // epoch. The client's default (0 / 0) claims to be producer 0 and is answered PRODUCER_FENCED.
+      const tx = await this.#producer.beginTransaction({ producerId: -1n, producerEpoch: -1 });
       this.#transaction = new PlatformaticTransaction(this, tx, transactionalId);
       return this.#transaction;
     } catch (error) {
