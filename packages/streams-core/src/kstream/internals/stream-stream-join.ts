@@ -130,10 +130,11 @@ export class OuterJoinStore<K, VL, VR> {
   }
 }
 
-export function outerJoinStoreBuilder<K, VL, VR>(name: string, keySerde: Serde<K>, leftSerde: Serde<VL>, rightSerde: Serde<VR>): StoreBuilder<OuterJoinStore<K, VL, VR>> {
+/** Without value serdes of its own, both sides' values use the application's default value serde. */
+export function outerJoinStoreBuilder<K, VL, VR>(name: string, keySerde: Serde<K> | undefined, leftSerde: Serde<VL> | undefined, rightSerde: Serde<VR> | undefined): StoreBuilder<OuterJoinStore<K, VL, VR>> {
   const spec: StoreSpec = { name, kind: 'keyValue', persistent: true, logging: true, changelogConfig: {}, caching: false };
-  return new TypedStoreBuilder(spec, keySerde, leftSerde, (ctx: StoreContext, s, k, l) =>
-    new OuterJoinStore(s.name, ctx.keyValueBytesStore(s), k, l, rightSerde, ctx.serdeTopic(s.name)),
+  return new TypedStoreBuilder(spec, keySerde as Serde<K>, leftSerde as Serde<VL>, (ctx: StoreContext, s, k, l) =>
+    new OuterJoinStore(s.name, ctx.keyValueBytesStore(s), k, l, rightSerde ?? (l as unknown as Serde<VR>), ctx.serdeTopic(s.name)),
   );
 }
 
@@ -273,8 +274,9 @@ export interface StreamJoinNodes {
 /** Adds a stream-stream join's nodes and stores; returns the name of the node that emits its results. */
 export function addStreamStreamJoin(ctx: BuilderContext, j: StreamJoinNodes): string {
   const { windows, kind } = j;
-  if (!j.keySerde || !j.leftSerde || !j.rightSerde) {
-    throw new TopologyException(`A stream-stream join buffers both sides in window stores and needs key, value and otherValue serdes: pass { key, value, otherValue } as its last argument, or give them to the input streams`);
+  if (kind !== 'inner' && (j.leftSerde === undefined) !== (j.rightSerde === undefined)) {
+    // The shared store holds both sides' values: one default serde cannot stand for one side only.
+    throw new TopologyException(`A ${kind} stream-stream join keeps unmatched records of both sides in one store and needs both value serdes: pass { value, otherValue } as its last argument`);
   }
   const leftOuter = kind !== 'inner';
   const rightOuter = kind === 'outer';

@@ -72,8 +72,8 @@ export function suppressProcessor<K, V>(o: SuppressOptions): ProcessorSupplier<K
 export function addSuppress(ctx: BuilderContext, parent: string, keySerde: Serde<any> | undefined, valueSerde: Serde<any> | undefined, suppressed: Suppressed<any>): string {
   const name = ctx.name(suppressed.name, 'KTABLE-SUPPRESS', parent);
   const storeName = ctx.names.claim(suppressed.name ? `${suppressed.name}-store` : `${name}-STATE-STORE`);
-  if (!keySerde || !valueSerde) {
-    throw new TopologyException(`suppress() keeps held-back updates in store "${storeName}" and needs the table's key and value serdes: give them where the table is created (e.g. { value: Serdes.Long() } in Materialized)`);
+  if (!keySerde) {
+    throw new TopologyException(`suppress() keeps held-back updates in store "${storeName}" and needs the table's key serde: give it where the table is created (e.g. { key: Serdes.String() } in groupByKey or Materialized)`);
   }
   const untilWindowCloses = suppressed.kind === 'untilWindowCloses';
   const config = suppressed.bufferConfig;
@@ -87,6 +87,6 @@ export function addSuppress(ctx: BuilderContext, parent: string, keySerde: Serde
     dropTombstones: untilWindowCloses,
   };
   ctx.topology.addProcessor(name, suppressProcessor(options), parent);
-  ctx.topology.addStateStore(suppressionBufferBuilder(storeName, keySerde, valueSerde, config.logging, config.logConfig), name);
+  ctx.topology.addStateStore(suppressionBufferBuilder(storeName, keySerde, valueSerde as Serde<any>, config.logging, config.logConfig), name);
   return name;
 }
