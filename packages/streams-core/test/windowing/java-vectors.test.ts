@@ -35,7 +35,7 @@ function run(mode: string[], records: string[][]): string {
     if (mode[4]?.startsWith('limit')) table = table.suppress(Suppressed.untilTimeLimit(Number(mode[4].slice(5))));
     table
       .toStream()
-      .map((wk, v) => [`${wk.key}@${wk.window.start}-${wk.window.end}`, v] as const)
+      .map((wk, v): [string, string] => [`${wk.key}@${wk.window.start}-${wk.window.end}`, v])
       .to('O', { key: S, value: S });
   }
   const driver = new TopologyTestDriver(builder.build());

@@ -12,7 +12,7 @@ export function windowedAppend(define: (grouped: KGroupedStream<string, string>)
   const grouped = builder.stream<string, string>('in', { key: S, value: S }).groupByKey({ key: S, value: S });
   define(grouped)
     .toStream()
-    .map((wk, v) => [`${wk.key}|${wk.window.start}|${wk.window.end}`, v] as const)
+    .map((wk, v): [string, string] => [`${wk.key}|${wk.window.start}|${wk.window.end}`, v])
     .to('out', { key: S, value: S });
   const driver = new TopologyTestDriver(builder.build());
   const input = driver.createInputTopic('in', S, S);
