@@ -63,6 +63,8 @@ export class KafkaStreams {
   #consumer: ConsumerPort | undefined;
   #producer: ProducerPort | undefined;
   #transaction: TransactionPort | undefined;
+  /** The open transaction holds records or offsets (an empty one is never sent to the broker). */
+  #transactionDirty = false;
   #buffer: RecordBuffer | undefined;
   #tasks: TaskManager | undefined;
   #loop: Promise<void> | undefined;
@@ -344,6 +346,13 @@ export class KafkaStreams {
           this.#setState('NOT_RUNNING');
           return;
         }
+        if (error instanceof ProducerFencedError || error instanceof RebalanceError) {
+          // The tasks moved to another member or the transaction was aborted under us: nothing of
+          // the open work became visible. Rejoin with fresh clients; no user decision is needed.
+          console.warn(`[kafka-pattern] "${this.#config.applicationId}" rejoins the group: ${errorMessage(error)}`);
+          this.#setState('REBALANCING');
+          continue;
+        }
         let response: UncaughtExceptionResponse = 'SHUTDOWN_CLIENT';
         try {
           response = this.#uncaught(error);
@@ -447,6 +456,7 @@ export class KafkaStreams {
     let metadata: RecordMetadata[];
     if (this.#eos) {
       this.#transaction ??= await this.#producer!.beginTransaction();
+      this.#transactionDirty = true;
       metadata = await this.#transaction.send(records);
     } else {
       metadata = await this.#producer!.send(records);
@@ -461,16 +471,18 @@ export class KafkaStreams {
     const tasks = this.#tasks!;
     const offsets = tasks.consumedOffsets();
     if (this.#eos) {
-      if (!this.#transaction && offsets.length === 0) {
+      if (!this.#transactionDirty && offsets.length === 0) {
         this.#lastCommit = started;
         return;
       }
       try {
         this.#transaction ??= await this.#producer!.beginTransaction();
+        this.#transactionDirty = true;
         if (offsets.length > 0) await this.#transaction.sendOffsets(this.#consumer!, offsets);
         tasks.prepareCheckpoints();
         await this.#transaction.commit();
         this.#transaction = undefined;
+        this.#transactionDirty = false;
       } catch (error) {
         await this.#abort(error);
         return;
@@ -502,10 +514,8 @@ export class KafkaStreams {
    * Kafka committed.
    */
   async #abort(cause: unknown): Promise<void> {
-    const tx = this.#transaction;
-    this.#transaction = undefined;
     this.#buffer!.clear();
-    if (tx) await tx.abort().catch(() => {});
+    await this.#discardTransaction();
     if (cause instanceof ProducerFencedError) throw cause;
     if (!(cause instanceof RebalanceError)) throw cause;
     const assignment = this.#consumer!.assignment();
@@ -517,14 +527,24 @@ export class KafkaStreams {
     }
   }
 
+  /**
+   * Aborts the open transaction if anything went into it. An empty one stays open: it exists
+   * only in the client, and the producer allows one open transaction at a time.
+   */
+  async #discardTransaction(): Promise<void> {
+    const tx = this.#transaction;
+    if (!tx || !this.#transactionDirty) return;
+    this.#transaction = undefined;
+    this.#transactionDirty = false;
+    await tx.abort().catch(() => {});
+  }
+
   async #closeTasks(clean: boolean): Promise<void> {
     const tasks = this.#tasks;
     if (!tasks || tasks.tasks.size === 0) return;
     if (this.#eos) {
-      const tx = this.#transaction;
-      this.#transaction = undefined;
       this.#buffer!.clear();
-      if (tx) await tx.abort().catch(() => {});
+      await this.#discardTransaction();
     } else if (this.#buffer!.size > 0) {
       await this.#send(this.#buffer!.drain());
       for (const t of tasks.tasks.values()) tasks.checkpoint(t);
@@ -538,11 +558,7 @@ export class KafkaStreams {
   async #shutdown(clean: boolean): Promise<void> {
     const tasks = this.#tasks;
     if (tasks) {
-      if (!clean && this.#eos) {
-        const tx = this.#transaction;
-        this.#transaction = undefined;
-        if (tx) await tx.abort().catch(() => {});
-      }
+      if (this.#eos) await this.#discardTransaction();
       for (const t of tasks.tasks.values()) addTaskMetrics(this.#closedTaskTotals, t.task.metrics);
       tasks.closeAll(clean);
     }
