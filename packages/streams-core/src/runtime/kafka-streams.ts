@@ -221,6 +221,11 @@ export class KafkaStreams {
     return toPrometheus(this.metrics());
   }
 
+  /** Topics the application created for itself: repartition, changelog and dead-letter topics. */
+  internalTopicNames(): string[] {
+    return this.#plan?.internalTopics.map((t) => t.name) ?? [];
+  }
+
   /** Ids of the tasks this instance runs now. */
   activeTaskIds(): string[] {
     return [...(this.#tasks?.tasks.keys() ?? [])].sort();
