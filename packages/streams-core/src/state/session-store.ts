@@ -15,8 +15,17 @@ export interface ReadOnlySessionStore<K, V> {
   /** Every live session of `key`. */
   fetch(key: K): KeyValue<Windowed<K>, V>[];
   /** Sessions of `key` that end at or after `earliestSessionEndTime` and start at or before `latestSessionStartTime`. */
-  findSessions(key: K, earliestSessionEndTime: number, latestSessionStartTime: number): KeyValue<Windowed<K>, V>[];
-  findSessionsRange(keyFrom: K | null, keyTo: K | null, earliestSessionEndTime: number, latestSessionStartTime: number): KeyValue<Windowed<K>, V>[];
+  findSessions(
+    key: K,
+    earliestSessionEndTime: number,
+    latestSessionStartTime: number,
+  ): KeyValue<Windowed<K>, V>[];
+  findSessionsRange(
+    keyFrom: K | null,
+    keyTo: K | null,
+    earliestSessionEndTime: number,
+    latestSessionStartTime: number,
+  ): KeyValue<Windowed<K>, V>[];
   fetchSession(key: K, sessionStart: number, sessionEnd: number): V | undefined;
 }
 
@@ -34,7 +43,13 @@ export class TypedSessionStore<K, V> implements SessionStore<K, V> {
   readonly #valueSerde: Serde<V>;
   readonly #topic: string;
 
-  constructor(name: string, inner: SessionBytesStore, keySerde: Serde<K>, valueSerde: Serde<V>, serdeTopic: string) {
+  constructor(
+    name: string,
+    inner: SessionBytesStore,
+    keySerde: Serde<K>,
+    valueSerde: Serde<V>,
+    serdeTopic: string,
+  ) {
     this.name = name;
     this.inner = inner;
     this.#keySerde = keySerde;
@@ -52,11 +67,16 @@ export class TypedSessionStore<K, V> implements SessionStore<K, V> {
     return bytes;
   }
 
-  #sessions(it: Iterable<{ key: Buffer; start: number; end: number; value: Buffer }>): KeyValue<Windowed<K>, V>[] {
+  #sessions(
+    it: Iterable<{ key: Buffer; start: number; end: number; value: Buffer }>,
+  ): KeyValue<Windowed<K>, V>[] {
     const out: KeyValue<Windowed<K>, V>[] = [];
     for (const s of it) {
       const key = this.#keySerde.deserialize(this.#topic, s.key) as K;
-      out.push({ key: { key, window: { start: s.start, end: s.end } }, value: this.#valueSerde.deserialize(this.#topic, s.value) as V });
+      out.push({
+        key: { key, window: { start: s.start, end: s.end } },
+        value: this.#valueSerde.deserialize(this.#topic, s.value) as V,
+      });
     }
     return out;
   }
@@ -65,19 +85,34 @@ export class TypedSessionStore<K, V> implements SessionStore<K, V> {
     return this.#sessions(this.inner.fetch(this.#key(key)));
   }
 
-  findSessions(key: K, earliestSessionEndTime: number, latestSessionStartTime: number): KeyValue<Windowed<K>, V>[] {
-    return this.#sessions(this.inner.findSessions(this.#key(key), earliestSessionEndTime, latestSessionStartTime));
+  findSessions(
+    key: K,
+    earliestSessionEndTime: number,
+    latestSessionStartTime: number,
+  ): KeyValue<Windowed<K>, V>[] {
+    return this.#sessions(
+      this.inner.findSessions(this.#key(key), earliestSessionEndTime, latestSessionStartTime),
+    );
   }
 
-  findSessionsRange(keyFrom: K | null, keyTo: K | null, earliestSessionEndTime: number, latestSessionStartTime: number): KeyValue<Windowed<K>, V>[] {
+  findSessionsRange(
+    keyFrom: K | null,
+    keyTo: K | null,
+    earliestSessionEndTime: number,
+    latestSessionStartTime: number,
+  ): KeyValue<Windowed<K>, V>[] {
     const from = keyFrom === null || keyFrom === undefined ? null : this.#key(keyFrom);
     const to = keyTo === null || keyTo === undefined ? null : this.#key(keyTo);
-    return this.#sessions(this.inner.findSessionsKeyRange(from, to, earliestSessionEndTime, latestSessionStartTime));
+    return this.#sessions(
+      this.inner.findSessionsKeyRange(from, to, earliestSessionEndTime, latestSessionStartTime),
+    );
   }
 
   fetchSession(key: K, sessionStart: number, sessionEnd: number): V | undefined {
     const bytes = this.inner.fetchSession(this.#key(key), sessionStart, sessionEnd);
-    return bytes === undefined ? undefined : ((this.#valueSerde.deserialize(this.#topic, bytes) ?? undefined) as V | undefined);
+    return bytes === undefined
+      ? undefined
+      : ((this.#valueSerde.deserialize(this.#topic, bytes) ?? undefined) as V | undefined);
   }
 
   put(session: Windowed<K>, value: V | null): void {
@@ -98,16 +133,38 @@ export interface SessionBytesStoreSupplier {
 
 export type SessionStoreBuilder<K, V> = TypedStoreBuilder<K, V, SessionStore<K, V>>;
 
-export function sessionBytesStoreSupplier(name: string, persistent: boolean, retentionMs: number): SessionBytesStoreSupplier {
+export function sessionBytesStoreSupplier(
+  name: string,
+  persistent: boolean,
+  retentionMs: number,
+): SessionBytesStoreSupplier {
   if (!Number.isSafeInteger(retentionMs) || retentionMs < 0) {
-    throw new RangeError(`The retention period of session store "${name}" must be a whole number of milliseconds >= 0, got ${String(retentionMs)}`);
+    throw new RangeError(
+      `The retention period of session store "${name}" must be a whole number of milliseconds >= 0, got ${String(retentionMs)}`,
+    );
   }
   return { name, persistent, retentionMs };
 }
 
-export function sessionStoreBuilder<K, V>(supplier: SessionBytesStoreSupplier, keySerde: Serde<K>, valueSerde: Serde<V>): SessionStoreBuilder<K, V> {
-  const spec: StoreSpec = { name: supplier.name, kind: 'session', persistent: supplier.persistent, logging: true, changelogConfig: {}, caching: false, retentionMs: supplier.retentionMs };
-  return new TypedStoreBuilder(spec, keySerde, valueSerde, (ctx: StoreContext, s, k, v) =>
-    new TypedSessionStore(s.name, ctx.sessionBytesStore(s), k, v, ctx.serdeTopic(s.name)),
+export function sessionStoreBuilder<K, V>(
+  supplier: SessionBytesStoreSupplier,
+  keySerde: Serde<K>,
+  valueSerde: Serde<V>,
+): SessionStoreBuilder<K, V> {
+  const spec: StoreSpec = {
+    name: supplier.name,
+    kind: 'session',
+    persistent: supplier.persistent,
+    logging: true,
+    changelogConfig: {},
+    caching: false,
+    retentionMs: supplier.retentionMs,
+  };
+  return new TypedStoreBuilder(
+    spec,
+    keySerde,
+    valueSerde,
+    (ctx: StoreContext, s, k, v) =>
+      new TypedSessionStore(s.name, ctx.sessionBytesStore(s), k, v, ctx.serdeTopic(s.name)),
   );
 }

@@ -10,7 +10,7 @@ import type { Serde } from '../serdes/serde.ts';
 import type { Windowed } from '../serdes/windowed.ts';
 import type { StoreContext, StoreSpec } from './store-builder.ts';
 import { TypedStoreBuilder } from './typed-store-builder.ts';
-import { valueAndTimestampSerde, type ValueAndTimestamp } from './value-and-timestamp.ts';
+import { type ValueAndTimestamp, valueAndTimestampSerde } from './value-and-timestamp.ts';
 
 /** One window of one key: its start and value (`timestamp` in Kafka Streams' WindowStoreIterator). */
 export interface WindowedValue<V> {
@@ -31,7 +31,12 @@ export interface ReadOnlyWindowStore<K, V> {
   fetch(key: K, timeFrom: number, timeTo: number): WindowedValue<V>[];
   backwardFetch(key: K, timeFrom: number, timeTo: number): WindowedValue<V>[];
   /** Keys in `[keyFrom, keyTo]` (null = open), windows starting in `[timeFrom, timeTo]`; by key bytes, then start. */
-  fetchRange(keyFrom: K | null, keyTo: K | null, timeFrom: number, timeTo: number): KeyValue<Windowed<K>, V>[];
+  fetchRange(
+    keyFrom: K | null,
+    keyTo: K | null,
+    timeFrom: number,
+    timeTo: number,
+  ): KeyValue<Windowed<K>, V>[];
   fetchAll(timeFrom: number, timeTo: number): KeyValue<Windowed<K>, V>[];
   all(): KeyValue<Windowed<K>, V>[];
 }
@@ -55,7 +60,13 @@ export class TypedWindowStore<K, V> implements WindowStore<K, V> {
   readonly #valueSerde: Serde<V>;
   readonly #topic: string;
 
-  constructor(name: string, inner: WindowBytesStore, keySerde: Serde<K>, valueSerde: Serde<V>, serdeTopic: string) {
+  constructor(
+    name: string,
+    inner: WindowBytesStore,
+    keySerde: Serde<K>,
+    valueSerde: Serde<V>,
+    serdeTopic: string,
+  ) {
     this.name = name;
     this.inner = inner;
     this.#keySerde = keySerde;
@@ -90,7 +101,10 @@ export class TypedWindowStore<K, V> implements WindowStore<K, V> {
     const out: KeyValue<Windowed<K>, V>[] = [];
     for (const e of it) {
       const key = this.#keySerde.deserialize(this.#topic, e.key) as K;
-      out.push({ key: { key, window: { start: e.windowStart, end: e.windowStart + size } }, value: this.#value(e.value) });
+      out.push({
+        key: { key, window: { start: e.windowStart, end: e.windowStart + size } },
+        value: this.#value(e.value),
+      });
     }
     return out;
   }
@@ -108,17 +122,24 @@ export class TypedWindowStore<K, V> implements WindowStore<K, V> {
       return bytes === undefined ? undefined : this.#value(bytes);
     }
     const out: WindowedValue<V>[] = [];
-    for (const e of this.inner.fetchRange(this.#key(key), timeFrom, timeTo)) out.push({ windowStart: e.windowStart, value: this.#value(e.value) });
+    for (const e of this.inner.fetchRange(this.#key(key), timeFrom, timeTo))
+      out.push({ windowStart: e.windowStart, value: this.#value(e.value) });
     return out;
   }
 
   backwardFetch(key: K, timeFrom: number, timeTo: number): WindowedValue<V>[] {
     const out: WindowedValue<V>[] = [];
-    for (const e of this.inner.backwardFetchRange(this.#key(key), timeFrom, timeTo)) out.push({ windowStart: e.windowStart, value: this.#value(e.value) });
+    for (const e of this.inner.backwardFetchRange(this.#key(key), timeFrom, timeTo))
+      out.push({ windowStart: e.windowStart, value: this.#value(e.value) });
     return out;
   }
 
-  fetchRange(keyFrom: K | null, keyTo: K | null, timeFrom: number, timeTo: number): KeyValue<Windowed<K>, V>[] {
+  fetchRange(
+    keyFrom: K | null,
+    keyTo: K | null,
+    timeFrom: number,
+    timeTo: number,
+  ): KeyValue<Windowed<K>, V>[] {
     const from = keyFrom === null || keyFrom === undefined ? null : this.#key(keyFrom);
     const to = keyTo === null || keyTo === undefined ? null : this.#key(keyTo);
     return this.#windowed(this.inner.fetchKeyRange(from, to, timeFrom, timeTo));
@@ -151,12 +172,21 @@ export class PlainWindowValueView<K, V> implements ReadOnlyWindowStore<K, V> {
   fetch(key: K, timeFrom: number, timeTo: number): WindowedValue<V>[];
   fetch(key: K, timeFrom: number, timeTo?: number): V | undefined | WindowedValue<V>[] {
     if (timeTo === undefined) return this.#inner.fetch(key, timeFrom)?.value;
-    return this.#inner.fetch(key, timeFrom, timeTo).map((e) => ({ windowStart: e.windowStart, value: e.value.value }));
+    return this.#inner
+      .fetch(key, timeFrom, timeTo)
+      .map((e) => ({ windowStart: e.windowStart, value: e.value.value }));
   }
   backwardFetch(key: K, timeFrom: number, timeTo: number): WindowedValue<V>[] {
-    return this.#inner.backwardFetch(key, timeFrom, timeTo).map((e) => ({ windowStart: e.windowStart, value: e.value.value }));
+    return this.#inner
+      .backwardFetch(key, timeFrom, timeTo)
+      .map((e) => ({ windowStart: e.windowStart, value: e.value.value }));
   }
-  fetchRange(keyFrom: K | null, keyTo: K | null, timeFrom: number, timeTo: number): KeyValue<Windowed<K>, V>[] {
+  fetchRange(
+    keyFrom: K | null,
+    keyTo: K | null,
+    timeFrom: number,
+    timeTo: number,
+  ): KeyValue<Windowed<K>, V>[] {
     return this.#inner.fetchRange(keyFrom, keyTo, timeFrom, timeTo).map(plain);
   }
   fetchAll(timeFrom: number, timeTo: number): KeyValue<Windowed<K>, V>[] {
@@ -183,12 +213,26 @@ export interface WindowBytesStoreSupplier {
 export type WindowStoreBuilder<K, V> = TypedStoreBuilder<K, V, WindowStore<K, V>>;
 export type TimestampedWindowStoreBuilder<K, V> = TypedStoreBuilder<K, V, TimestampedWindowStore<K, V>>;
 
-export function windowBytesStoreSupplier(name: string, persistent: boolean, retentionMs: number, windowSizeMs: number, retainDuplicates: boolean): WindowBytesStoreSupplier {
-  for (const [what, v] of [['retention period', retentionMs], ['window size', windowSizeMs]] as const) {
-    if (!Number.isSafeInteger(v) || v < 0) throw new RangeError(`The ${what} of window store "${name}" must be a whole number of milliseconds >= 0, got ${String(v)}`);
+export function windowBytesStoreSupplier(
+  name: string,
+  persistent: boolean,
+  retentionMs: number,
+  windowSizeMs: number,
+  retainDuplicates: boolean,
+): WindowBytesStoreSupplier {
+  for (const [what, v] of [
+    ['retention period', retentionMs],
+    ['window size', windowSizeMs],
+  ] as const) {
+    if (!Number.isSafeInteger(v) || v < 0)
+      throw new RangeError(
+        `The ${what} of window store "${name}" must be a whole number of milliseconds >= 0, got ${String(v)}`,
+      );
   }
   if (windowSizeMs > retentionMs) {
-    throw new RangeError(`The retention period of window store "${name}" must be no smaller than its window size: got size=${windowSizeMs} ms, retention=${retentionMs} ms`);
+    throw new RangeError(
+      `The retention period of window store "${name}" must be no smaller than its window size: got size=${windowSizeMs} ms, retention=${retentionMs} ms`,
+    );
   }
   return { name, persistent, retentionMs, windowSizeMs, retainDuplicates };
 }
@@ -207,14 +251,36 @@ function windowSpec(supplier: WindowBytesStoreSupplier, kind: 'window' | 'timest
   };
 }
 
-export function windowStoreBuilder<K, V>(supplier: WindowBytesStoreSupplier, keySerde: Serde<K>, valueSerde: Serde<V>): WindowStoreBuilder<K, V> {
-  return new TypedStoreBuilder(windowSpec(supplier, 'window'), keySerde, valueSerde, (ctx: StoreContext, spec, k, v) =>
-    new TypedWindowStore(spec.name, ctx.windowBytesStore(spec), k, v, ctx.serdeTopic(spec.name)),
+export function windowStoreBuilder<K, V>(
+  supplier: WindowBytesStoreSupplier,
+  keySerde: Serde<K>,
+  valueSerde: Serde<V>,
+): WindowStoreBuilder<K, V> {
+  return new TypedStoreBuilder(
+    windowSpec(supplier, 'window'),
+    keySerde,
+    valueSerde,
+    (ctx: StoreContext, spec, k, v) =>
+      new TypedWindowStore(spec.name, ctx.windowBytesStore(spec), k, v, ctx.serdeTopic(spec.name)),
   );
 }
 
-export function timestampedWindowStoreBuilder<K, V>(supplier: WindowBytesStoreSupplier, keySerde: Serde<K>, valueSerde: Serde<V>): TimestampedWindowStoreBuilder<K, V> {
-  return new TypedStoreBuilder(windowSpec(supplier, 'timestampedWindow'), keySerde, valueSerde, (ctx: StoreContext, spec, k, v) =>
-    new TypedWindowStore(spec.name, ctx.windowBytesStore(spec), k, valueAndTimestampSerde(v), ctx.serdeTopic(spec.name)),
+export function timestampedWindowStoreBuilder<K, V>(
+  supplier: WindowBytesStoreSupplier,
+  keySerde: Serde<K>,
+  valueSerde: Serde<V>,
+): TimestampedWindowStoreBuilder<K, V> {
+  return new TypedStoreBuilder(
+    windowSpec(supplier, 'timestampedWindow'),
+    keySerde,
+    valueSerde,
+    (ctx: StoreContext, spec, k, v) =>
+      new TypedWindowStore(
+        spec.name,
+        ctx.windowBytesStore(spec),
+        k,
+        valueAndTimestampSerde(v),
+        ctx.serdeTopic(spec.name),
+      ),
   );
 }

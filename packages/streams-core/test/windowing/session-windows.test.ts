@@ -1,17 +1,24 @@
-import { describe, expect, it } from 'vitest';
 import { Serdes, SessionWindows, StreamsBuilder } from '@kafka-pattern/streams-core';
 import { TopologyTestDriver } from '@kafka-pattern/streams-core/testing';
-import { S, append, windowedAppend } from './support.ts';
+import { describe, expect, it } from 'vitest';
+import { append, S, windowedAppend } from './support.ts';
 
 describe('SessionWindows', () => {
   it('validates its durations', () => {
-    expect(() => SessionWindows.ofInactivityGapWithNoGrace(-1)).toThrow(/inactivity gap must not be negative/);
+    expect(() => SessionWindows.ofInactivityGapWithNoGrace(-1)).toThrow(
+      /inactivity gap must not be negative/,
+    );
     expect(() => SessionWindows.ofInactivityGapAndGrace(5, -1)).toThrow(/Grace period must not be negative/);
   });
 
   it('merges sessions a record bridges: a tombstone for each merged session, then the merged one', () => {
     const { driver, input, read } = windowedAppend((g) =>
-      g.windowedBy(SessionWindows.ofInactivityGapAndGrace(5, 10)).aggregate(() => '', append, (_k, a, b) => a + b, { name: 'sessions', value: S }),
+      g.windowedBy(SessionWindows.ofInactivityGapAndGrace(5, 10)).aggregate(
+        () => '',
+        append,
+        (_k, a, b) => a + b,
+        { name: 'sessions', value: S },
+      ),
     );
     input.pipeInput('a', 'v1', 10);
     input.pipeInput('a', 'v2', 20);

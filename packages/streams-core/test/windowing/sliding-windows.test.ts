@@ -1,15 +1,23 @@
-import { describe, expect, it } from 'vitest';
 import { SlidingWindows } from '@kafka-pattern/streams-core';
-import { S, append, windowedAppend } from './support.ts';
+import { describe, expect, it } from 'vitest';
+import { append, S, windowedAppend } from './support.ts';
 
 describe('SlidingWindows', () => {
   it('validates its durations', () => {
-    expect(() => SlidingWindows.ofTimeDifferenceWithNoGrace(0)).toThrow(/time difference must be at least 1 ms/);
-    expect(() => SlidingWindows.ofTimeDifferenceAndGrace(10, -1)).toThrow(/Grace period must not be negative/);
+    expect(() => SlidingWindows.ofTimeDifferenceWithNoGrace(0)).toThrow(
+      /time difference must be at least 1 ms/,
+    );
+    expect(() => SlidingWindows.ofTimeDifferenceAndGrace(10, -1)).toThrow(
+      /Grace period must not be negative/,
+    );
   });
 
   it('creates left and right windows only where records are, both ends included', () => {
-    const { driver, input, read } = windowedAppend((g) => g.windowedBy(SlidingWindows.ofTimeDifferenceAndGrace(10, 10)).aggregate(() => '', append, { name: 'sliding', value: S }));
+    const { driver, input, read } = windowedAppend((g) =>
+      g
+        .windowedBy(SlidingWindows.ofTimeDifferenceAndGrace(10, 10))
+        .aggregate(() => '', append, { name: 'sliding', value: S }),
+    );
     input.pipeInput('a', 'v1', 15);
     expect(read()).toEqual([['a', 5, 15, 'v1,', 15]]);
     input.pipeInput('a', 'v2', 18);
@@ -35,7 +43,9 @@ describe('SlidingWindows', () => {
   });
 
   it('gathers records earlier than the time difference in the window [0, timeDifference]', () => {
-    const { driver, input, read } = windowedAppend((g) => g.windowedBy(SlidingWindows.ofTimeDifferenceWithNoGrace(10)).aggregate(() => '', append, { value: S }));
+    const { driver, input, read } = windowedAppend((g) =>
+      g.windowedBy(SlidingWindows.ofTimeDifferenceWithNoGrace(10)).aggregate(() => '', append, { value: S }),
+    );
     input.pipeInput('a', 'v1', 3);
     input.pipeInput('a', 'v2', 7);
     expect(read()).toEqual([

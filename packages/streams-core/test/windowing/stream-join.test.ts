@@ -1,6 +1,6 @@
-import { describe, expect, it } from 'vitest';
-import { JoinWindows, Serdes, StreamsBuilder, type KStream } from '@kafka-pattern/streams-core';
+import { JoinWindows, type KStream, Serdes, StreamsBuilder } from '@kafka-pattern/streams-core';
 import { TopologyTestDriver } from '@kafka-pattern/streams-core/testing';
+import { describe, expect, it } from 'vitest';
 import { S } from './support.ts';
 
 type Kind = 'join' | 'leftJoin' | 'outerJoin';
@@ -11,14 +11,22 @@ function joinTopology(kind: Kind, windows: JoinWindows) {
   const right = builder.stream<string, string>('right', { key: S, value: S });
   const joiner = (l: string | null, r: string | null) => `${l}+${r}`;
   const joined: KStream<string, string> =
-    kind === 'join' ? left.join(right, joiner, windows, { key: S, value: S, otherValue: S }) : kind === 'leftJoin' ? left.leftJoin(right, joiner, windows) : left.outerJoin(right, joiner, windows);
+    kind === 'join'
+      ? left.join(right, joiner, windows, { key: S, value: S, otherValue: S })
+      : kind === 'leftJoin'
+        ? left.leftJoin(right, joiner, windows)
+        : left.outerJoin(right, joiner, windows);
   joined.to('out', { key: S, value: S });
   const driver = new TopologyTestDriver(builder.build());
   return {
     driver,
     L: driver.createInputTopic('left', S, S),
     R: driver.createInputTopic('right', S, S),
-    read: () => driver.createOutputTopic('out', S, S).readRecordsToList().map((r) => [r.key, r.value, r.timestamp]),
+    read: () =>
+      driver
+        .createOutputTopic('out', S, S)
+        .readRecordsToList()
+        .map((r) => [r.key, r.value, r.timestamp]),
   };
 }
 
@@ -26,7 +34,9 @@ describe('JoinWindows', () => {
   it('validates its durations', () => {
     expect(() => JoinWindows.ofTimeDifferenceWithNoGrace(-1)).toThrow(/time difference must not be negative/);
     expect(() => JoinWindows.ofTimeDifferenceAndGrace(10, -5)).toThrow(/Grace period must not be negative/);
-    expect(() => JoinWindows.ofTimeDifferenceWithNoGrace(5).before(-6)).toThrow(/before \+ after\) must not be negative/);
+    expect(() => JoinWindows.ofTimeDifferenceWithNoGrace(5).before(-6)).toThrow(
+      /before \+ after\) must not be negative/,
+    );
     const w = JoinWindows.ofTimeDifferenceAndGrace(10, 3).before(2).after(7);
     expect([w.beforeMs, w.afterMs, w.graceMs, w.size()]).toEqual([2, 7, 3, 9]);
   });
@@ -86,7 +96,10 @@ describe('stream-stream joins', () => {
   });
 
   it('asymmetric windows: before and after bound the other side separately', () => {
-    const { driver, L, R, read } = joinTopology('join', JoinWindows.ofTimeDifferenceWithNoGrace(0).before(0).after(5));
+    const { driver, L, R, read } = joinTopology(
+      'join',
+      JoinWindows.ofTimeDifferenceWithNoGrace(0).before(0).after(5),
+    );
     L.pipeInput('k', 'L1', 10);
     R.pipeInput('k', 'r-early', 9); // before the left record: outside [10, 15]
     R.pipeInput('k', 'r-late', 15);
@@ -96,9 +109,17 @@ describe('stream-stream joins', () => {
 
   it('repartitions a side whose key changed, and keeps stream-table joins working', () => {
     const builder = new StreamsBuilder();
-    const orders = builder.stream<string, string>('orders', { key: S, value: S }).selectKey((_k, v) => v.split(':')[0]!);
+    const orders = builder
+      .stream<string, string>('orders', { key: S, value: S })
+      .selectKey((_k, v) => v.split(':')[0]!);
     const payments = builder.stream<string, string>('payments', { key: S, value: S });
-    orders.join(payments, (o, p) => `${o}/${p}`, JoinWindows.ofTimeDifferenceWithNoGrace(100), { key: S, value: S, otherValue: S }).to('paid', { key: S, value: S });
+    orders
+      .join(payments, (o, p) => `${o}/${p}`, JoinWindows.ofTimeDifferenceWithNoGrace(100), {
+        key: S,
+        value: S,
+        otherValue: S,
+      })
+      .to('paid', { key: S, value: S });
     const customers = builder.table<string, string>('customers', { key: S, value: S });
     payments.join(customers, (p, c) => `${p}@${c}`).to('enriched', { key: S, value: S });
     const topology = builder.build();
@@ -107,8 +128,12 @@ describe('stream-stream joins', () => {
     driver.createInputTopic('customers', S, S).pipeInput('o1', 'alice', 0);
     driver.createInputTopic('orders', S, S).pipeInput('x', 'o1:book', 10);
     driver.createInputTopic('payments', S, S).pipeInput('o1', 'paid', 20);
-    expect(driver.createOutputTopic('paid', S, S).readKeyValuesToList()).toEqual([{ key: 'o1', value: 'o1:book/paid' }]);
-    expect(driver.createOutputTopic('enriched', S, S).readKeyValuesToList()).toEqual([{ key: 'o1', value: 'paid@alice' }]);
+    expect(driver.createOutputTopic('paid', S, S).readKeyValuesToList()).toEqual([
+      { key: 'o1', value: 'o1:book/paid' },
+    ]);
+    expect(driver.createOutputTopic('enriched', S, S).readKeyValuesToList()).toEqual([
+      { key: 'o1', value: 'paid@alice' },
+    ]);
     driver.close();
   });
 
@@ -123,8 +148,15 @@ describe('stream-stream joins', () => {
     const builder = new StreamsBuilder();
     const a = builder.stream<string, number>('a', { key: S, value: Serdes.Long() });
     const b = builder.stream<string, number>('b', { key: S, value: Serdes.Long() });
-    a.outerJoin(b, (x, y) => (x ?? 0) + (y ?? 0), JoinWindows.ofTimeDifferenceWithNoGrace(5), { name: 'sum', storeName: 'sum' }).to('out', { key: S, value: Serdes.Long() });
+    a.outerJoin(b, (x, y) => (x ?? 0) + (y ?? 0), JoinWindows.ofTimeDifferenceWithNoGrace(5), {
+      name: 'sum',
+      storeName: 'sum',
+    }).to('out', { key: S, value: Serdes.Long() });
     const stores = builder.build().storeNames().sort();
-    expect(stores).toEqual(['sum-outer-other-join-store', 'sum-outer-shared-join-store', 'sum-outer-this-join-store']);
+    expect(stores).toEqual([
+      'sum-outer-other-join-store',
+      'sum-outer-shared-join-store',
+      'sum-outer-this-join-store',
+    ]);
   });
 });

@@ -1,5 +1,11 @@
 /** Small helpers shared by the windowing tests: windowed string aggregations and joins through the test driver. */
-import { Serdes, StreamsBuilder, type KGroupedStream, type KTable, type Windowed } from '@kafka-pattern/streams-core';
+import {
+  type KGroupedStream,
+  type KTable,
+  Serdes,
+  StreamsBuilder,
+  type Windowed,
+} from '@kafka-pattern/streams-core';
 import { TopologyTestDriver } from '@kafka-pattern/streams-core/testing';
 
 export const S = Serdes.String();
@@ -7,7 +13,9 @@ export const S = Serdes.String();
 export type Row = [key: string, start: number, end: number, value: string | null, timestamp: number];
 
 /** Appends each value to its window's string; outputs rows [key, start, end, value, timestamp]. */
-export function windowedAppend(define: (grouped: KGroupedStream<string, string>) => KTable<Windowed<string>, string>) {
+export function windowedAppend(
+  define: (grouped: KGroupedStream<string, string>) => KTable<Windowed<string>, string>,
+) {
   const builder = new StreamsBuilder();
   const grouped = builder.stream<string, string>('in', { key: S, value: S }).groupByKey({ key: S, value: S });
   define(grouped)

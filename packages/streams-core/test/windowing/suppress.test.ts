@@ -1,10 +1,19 @@
-import { describe, expect, it } from 'vitest';
 import { InMemoryKeyValueStore } from '@kafka-pattern/state-store';
-import { BufferConfig, Headers, Serdes, SessionWindows, StreamsBuilder, Suppressed, TimeWindows, type KTable } from '@kafka-pattern/streams-core';
+import {
+  BufferConfig,
+  Headers,
+  type KTable,
+  Serdes,
+  SessionWindows,
+  StreamsBuilder,
+  Suppressed,
+  TimeWindows,
+} from '@kafka-pattern/streams-core';
 import { TopologyTestDriver } from '@kafka-pattern/streams-core/testing';
-import { SuppressionBuffer } from '../../src/kstream/internals/suppress-buffer.ts';
+import { describe, expect, it } from 'vitest';
 import { suppressProcessor } from '../../src/kstream/internals/suppress.ts';
-import { S, append, windowedAppend } from './support.ts';
+import { SuppressionBuffer } from '../../src/kstream/internals/suppress-buffer.ts';
+import { append, S, windowedAppend } from './support.ts';
 
 /** A per-key count of the input, suppressed as given, written as [key, count, timestamp]. */
 function countsSuppressed(suppress: (t: KTable<string, number>) => KTable<string, number>) {
@@ -21,7 +30,9 @@ function countsSuppressed(suppress: (t: KTable<string, number>) => KTable<string
 describe('Suppressed and BufferConfig', () => {
   it('untilWindowCloses takes only strict buffers; limits must be positive', () => {
     expect(() => Suppressed.untilWindowCloses(BufferConfig.maxRecords(5) as never)).toThrow(/strict buffer/);
-    expect(Suppressed.untilWindowCloses(BufferConfig.maxRecords(5).shutDownWhenFull()).bufferConfig.maxRecords).toBe(5);
+    expect(
+      Suppressed.untilWindowCloses(BufferConfig.maxRecords(5).shutDownWhenFull()).bufferConfig.maxRecords,
+    ).toBe(5);
     expect(() => BufferConfig.maxBytes(0)).toThrow(/positive whole number/);
     expect(() => Suppressed.untilTimeLimit(-1)).toThrow(/must not be negative/);
     expect(BufferConfig.unbounded().emitEarlyWhenFull().whenFull).toBe('EMIT_EARLY');
@@ -37,7 +48,10 @@ describe('Suppressed and BufferConfig', () => {
 describe('KTable.suppress', () => {
   it('untilWindowCloses: one final result per window, once stream time passes end + grace', () => {
     const { driver, input, read } = windowedAppend((g) =>
-      g.windowedBy(TimeWindows.ofSizeAndGrace(10, 5)).aggregate(() => '', append, { value: S }).suppress(Suppressed.untilWindowCloses()),
+      g
+        .windowedBy(TimeWindows.ofSizeAndGrace(10, 5))
+        .aggregate(() => '', append, { value: S })
+        .suppress(Suppressed.untilWindowCloses()),
     );
     input.pipeInput('a', 'v1', 1);
     input.pipeInput('a', 'v2', 8);
@@ -59,7 +73,12 @@ describe('KTable.suppress', () => {
     const { driver, input, read } = windowedAppend((g) =>
       g
         .windowedBy(SessionWindows.ofInactivityGapAndGrace(5, 2))
-        .aggregate(() => '', append, (_k, a, b) => a + b, { value: S })
+        .aggregate(
+          () => '',
+          append,
+          (_k, a, b) => a + b,
+          { value: S },
+        )
         .suppress(Suppressed.untilWindowCloses()),
     );
     input.pipeInput('a', 'v1', 10);
@@ -73,7 +92,9 @@ describe('KTable.suppress', () => {
   });
 
   it('untilTimeLimit: the latest value of a key, a time limit after its first held-back update', () => {
-    const { driver, input, read } = countsSuppressed((t) => t.suppress(Suppressed.untilTimeLimit(10, BufferConfig.unbounded())));
+    const { driver, input, read } = countsSuppressed((t) =>
+      t.suppress(Suppressed.untilTimeLimit(10, BufferConfig.unbounded())),
+    );
     input.pipeInput('a', 'x', 0);
     input.pipeInput('a', 'x', 5);
     input.pipeInput('b', 'x', 6);
@@ -86,7 +107,9 @@ describe('KTable.suppress', () => {
   });
 
   it('a bounded buffer emits early when full, or fails the task when told to', () => {
-    const eager = countsSuppressed((t) => t.suppress(Suppressed.untilTimeLimit(1_000, BufferConfig.maxRecords(1))));
+    const eager = countsSuppressed((t) =>
+      t.suppress(Suppressed.untilTimeLimit(1_000, BufferConfig.maxRecords(1))),
+    );
     eager.input.pipeInput('a', 'x', 0);
     eager.input.pipeInput('b', 'x', 1);
     eager.input.pipeInput('b', 'x', 2);
@@ -96,12 +119,16 @@ describe('KTable.suppress', () => {
       ['b', 2, 2],
     ]);
     eager.driver.close();
-    const strict = countsSuppressed((t) => t.suppress(Suppressed.untilTimeLimit(1_000, BufferConfig.maxRecords(1).shutDownWhenFull())));
+    const strict = countsSuppressed((t) =>
+      t.suppress(Suppressed.untilTimeLimit(1_000, BufferConfig.maxRecords(1).shutDownWhenFull())),
+    );
     strict.input.pipeInput('a', 'x', 0);
     expect(() => strict.input.pipeInput('b', 'x', 1)).toThrow(/exceeded its capacity: 2\/1 records/);
     strict.driver.close();
     // About 39 bytes per held-back count, by Kafka Streams' estimate (times, key, value, record context).
-    const bytes = countsSuppressed((t) => t.suppress(Suppressed.untilTimeLimit(1_000, BufferConfig.maxBytes(60))));
+    const bytes = countsSuppressed((t) =>
+      t.suppress(Suppressed.untilTimeLimit(1_000, BufferConfig.maxBytes(60))),
+    );
     bytes.input.pipeInput('a', 'x', 0);
     bytes.input.pipeInput('b', 'x', 1);
     expect(bytes.read()).toEqual([['a', 1, 0]]);
@@ -110,7 +137,13 @@ describe('KTable.suppress', () => {
 
   it('rebuilds its buffer from the store when a task starts again', () => {
     const bytes = new InMemoryKeyValueStore('buffer');
-    const before = new SuppressionBuffer<string, number>('buffer', bytes, S, Serdes.Long(), 'app-buffer-changelog');
+    const before = new SuppressionBuffer<string, number>(
+      'buffer',
+      bytes,
+      S,
+      Serdes.Long(),
+      'app-buffer-changelog',
+    );
     const context = { timestamp: 0, headers: new Headers([['h', 'v']]), topic: 'in' };
     before.put(20, 'late', { newValue: 1, oldValue: null }, { ...context, timestamp: 18 });
     before.put(10, 'early', { newValue: 1, oldValue: null }, { ...context, timestamp: 7 });
@@ -127,12 +160,18 @@ describe('KTable.suppress', () => {
       dropTombstones: false,
     })();
     processor.init?.({
-      getStateStore: () => new SuppressionBuffer<string, number>('buffer', bytes, S, Serdes.Long(), 'app-buffer-changelog'),
+      getStateStore: () =>
+        new SuppressionBuffer<string, number>('buffer', bytes, S, Serdes.Long(), 'app-buffer-changelog'),
       forward: (r: { key: string; value: { newValue: number }; timestamp: number; headers: Headers }) =>
         forwarded.push([r.key, r.value.newValue, r.timestamp, r.headers.getString('h')]),
       recordMetadata: () => undefined,
     } as never);
-    processor.process({ key: 'next', value: { newValue: 5, oldValue: null }, timestamp: 25, headers: new Headers() });
+    processor.process({
+      key: 'next',
+      value: { newValue: 5, oldValue: null },
+      timestamp: 25,
+      headers: new Headers(),
+    });
     expect(forwarded).toEqual([
       ['early', 2, 9, 'v'],
       ['late', 1, 18, 'v'],

@@ -1,6 +1,6 @@
-import { describe, expect, it } from 'vitest';
 import { Serdes, StreamsBuilder, TimeWindows } from '@kafka-pattern/streams-core';
 import { TopologyTestDriver } from '@kafka-pattern/streams-core/testing';
+import { describe, expect, it } from 'vitest';
 
 function countTopology(windows: TimeWindows) {
   const builder = new StreamsBuilder();
@@ -17,8 +17,15 @@ function countTopology(windows: TimeWindows) {
 function open(windows: TimeWindows) {
   const driver = new TopologyTestDriver(countTopology(windows));
   const input = driver.createInputTopic('in', Serdes.String(), Serdes.String());
-  const output = driver.createOutputTopic('out', Serdes.TimeWindowed(Serdes.String(), windows.sizeMs), Serdes.Long());
-  const read = () => output.readRecordsToList().map((r) => [r.key.key, r.key.window.start, r.key.window.end, r.value, r.timestamp]);
+  const output = driver.createOutputTopic(
+    'out',
+    Serdes.TimeWindowed(Serdes.String(), windows.sizeMs),
+    Serdes.Long(),
+  );
+  const read = () =>
+    output
+      .readRecordsToList()
+      .map((r) => [r.key.key, r.key.window.start, r.key.window.end, r.value, r.timestamp]);
   return { driver, input, read };
 }
 
@@ -26,8 +33,12 @@ describe('TimeWindows', () => {
   it('validates its durations', () => {
     expect(() => TimeWindows.ofSizeWithNoGrace(0)).toThrow(/Window size must be at least 1 ms/);
     expect(() => TimeWindows.ofSizeAndGrace(10, -1)).toThrow(/Grace period must not be negative/);
-    expect(() => TimeWindows.ofSizeWithNoGrace(10).advanceBy(11)).toThrow(/must not be larger than the window size/);
-    expect(() => TimeWindows.ofSizeWithNoGrace(10).advanceBy(0)).toThrow(/Window advance must be at least 1 ms/);
+    expect(() => TimeWindows.ofSizeWithNoGrace(10).advanceBy(11)).toThrow(
+      /must not be larger than the window size/,
+    );
+    expect(() => TimeWindows.ofSizeWithNoGrace(10).advanceBy(0)).toThrow(
+      /Window advance must be at least 1 ms/,
+    );
     expect(() => TimeWindows.ofSizeWithNoGrace(1.5)).toThrow(/whole number of milliseconds/);
   });
 
@@ -57,7 +68,10 @@ describe('TimeWindows', () => {
       ['a', 10, 20, 2],
       ['b', 20, 30, 1],
     ]);
-    expect(driver.getTimestampedWindowStore<string, number>('counts').fetch('a', 10)).toEqual({ value: 2, timestamp: 15 });
+    expect(driver.getTimestampedWindowStore<string, number>('counts').fetch('a', 10)).toEqual({
+      value: 2,
+      timestamp: 15,
+    });
     driver.close();
   });
 
@@ -79,16 +93,30 @@ describe('TimeWindows', () => {
 
   it('reduces and aggregates per window with the largest contributing timestamp', () => {
     const builder = new StreamsBuilder();
-    const grouped = builder.stream('in', { key: Serdes.String(), value: Serdes.Long() }).groupByKey().windowedBy(TimeWindows.ofSizeAndGrace(100, 50));
-    grouped.reduce((a, b) => a + b, { name: 'sums' }).toStream().to('sums', { key: Serdes.TimeWindowed(Serdes.String(), 100), value: Serdes.Long() });
+    const grouped = builder
+      .stream('in', { key: Serdes.String(), value: Serdes.Long() })
+      .groupByKey()
+      .windowedBy(TimeWindows.ofSizeAndGrace(100, 50));
     grouped
-      .aggregate(() => '', (_k, v, agg) => `${agg}${v},`, { name: 'lists', value: Serdes.String() })
+      .reduce((a, b) => a + b, { name: 'sums' })
+      .toStream()
+      .to('sums', { key: Serdes.TimeWindowed(Serdes.String(), 100), value: Serdes.Long() });
+    grouped
+      .aggregate(
+        () => '',
+        (_k, v, agg) => `${agg}${v},`,
+        { name: 'lists', value: Serdes.String() },
+      )
       .toStream()
       .to('lists', { key: Serdes.TimeWindowed(Serdes.String(), 100), value: Serdes.String() });
     const driver = new TopologyTestDriver(builder.build());
     const input = driver.createInputTopic('in', Serdes.String(), Serdes.Long());
     const sums = driver.createOutputTopic('sums', Serdes.TimeWindowed(Serdes.String(), 100), Serdes.Long());
-    const lists = driver.createOutputTopic('lists', Serdes.TimeWindowed(Serdes.String(), 100), Serdes.String());
+    const lists = driver.createOutputTopic(
+      'lists',
+      Serdes.TimeWindowed(Serdes.String(), 100),
+      Serdes.String(),
+    );
     input.pipeInput('k', 5, 50);
     input.pipeInput('k', 7, 20);
     input.pipeInput('k', 1, 120);

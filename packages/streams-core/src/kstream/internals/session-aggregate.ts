@@ -10,8 +10,8 @@ import type { Windowed } from '../../serdes/windowed.ts';
 import type { SessionStore } from '../../state/session-store.ts';
 import type { Change } from '../change.ts';
 import type { SessionWindows } from '../windows/session-windows.ts';
-import { countDropped, countLate } from './window-support.ts';
 import type { TableValueGetterSupplier } from './table-value-getter.ts';
+import { countDropped, countLate } from './window-support.ts';
 
 export function sessionWindowAggregateProcessor<K, V, VA>(
   storeName: string,
@@ -54,13 +54,23 @@ export function sessionWindowAggregateProcessor<K, V, VA>(
         if (start !== t || end !== t) {
           for (const s of merged) {
             store.remove(s.key);
-            ctx.forward({ key: s.key, value: { newValue: null, oldValue: s.value }, timestamp: s.key.window.end, headers: r.headers });
+            ctx.forward({
+              key: s.key,
+              value: { newValue: null, oldValue: s.value },
+              timestamp: s.key.window.end,
+              headers: r.headers,
+            });
           }
         }
         agg = aggregator(r.key, r.value, agg);
         const session: Windowed<K> = { key: r.key, window: { start, end } };
         store.put(session, agg ?? null);
-        ctx.forward({ key: session, value: { newValue: agg ?? null, oldValue: null }, timestamp: end, headers: r.headers });
+        ctx.forward({
+          key: session,
+          value: { newValue: agg ?? null, oldValue: null },
+          timestamp: end,
+          headers: r.headers,
+        });
       },
     };
     return p;

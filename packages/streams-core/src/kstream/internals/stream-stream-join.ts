@@ -9,19 +9,20 @@
  * stream time (the larger timestamp seen by either side): never spuriously before a match could
  * still arrive. A later match removes it from that store.
  */
+
+import type { KeyValueBytesStore } from '@kafka-pattern/state-store';
 import type { Processor, ProcessorContext, ProcessorSupplier } from '../../processor/api/processor.ts';
 import type { StreamRecord } from '../../processor/api/record.ts';
 import type { Serde } from '../../serdes/serde.ts';
 import type { StoreBuilder, StoreContext, StoreSpec } from '../../state/store-builder.ts';
 import { TypedStoreBuilder } from '../../state/typed-store-builder.ts';
 import type { WindowStore } from '../../state/window-store.ts';
-import type { KeyValueBytesStore } from '@kafka-pattern/state-store';
-import type { JoinWindows } from '../windows/join-windows.ts';
-import { countDropped, countLate } from './window-support.ts';
-import type { BuilderContext } from './builder-context.ts';
-import { passThroughProcessor } from './stateless.ts';
 import { windowBytesStoreSupplier, windowStoreBuilder } from '../../state/window-store.ts';
 import { TopologyException } from '../../topology/topology-errors.ts';
+import type { JoinWindows } from '../windows/join-windows.ts';
+import type { BuilderContext } from './builder-context.ts';
+import { passThroughProcessor } from './stateless.ts';
+import { countDropped, countLate } from './window-support.ts';
 
 export type StreamJoinKind = 'inner' | 'left' | 'outer';
 
@@ -66,7 +67,14 @@ export class OuterJoinStore<K, VL, VR> {
   readonly #rightSerde: Serde<VR>;
   readonly #topic: string;
 
-  constructor(name: string, inner: KeyValueBytesStore, keySerde: Serde<K>, leftSerde: Serde<VL>, rightSerde: Serde<VR>, topic: string) {
+  constructor(
+    name: string,
+    inner: KeyValueBytesStore,
+    keySerde: Serde<K>,
+    leftSerde: Serde<VL>,
+    rightSerde: Serde<VR>,
+    topic: string,
+  ) {
     this.name = name;
     this.inner = inner;
     this.#keySerde = keySerde;
@@ -87,7 +95,9 @@ export class OuterJoinStore<K, VL, VR> {
 
   add(key: K, timestamp: number, isLeft: boolean, value: VL | VR): void {
     const storeKey = this.#storeKey(key, timestamp, isLeft);
-    const bytes = isLeft ? this.#leftSerde.serialize(this.#topic, value as VL) : this.#rightSerde.serialize(this.#topic, value as VR);
+    const bytes = isLeft
+      ? this.#leftSerde.serialize(this.#topic, value as VL)
+      : this.#rightSerde.serialize(this.#topic, value as VR);
     if (bytes === null) return;
     const existing = this.inner.get(storeKey);
     const entry = Buffer.allocUnsafe(4 + bytes.length);
@@ -131,10 +141,33 @@ export class OuterJoinStore<K, VL, VR> {
 }
 
 /** Without value serdes of its own, both sides' values use the application's default value serde. */
-export function outerJoinStoreBuilder<K, VL, VR>(name: string, keySerde: Serde<K> | undefined, leftSerde: Serde<VL> | undefined, rightSerde: Serde<VR> | undefined): StoreBuilder<OuterJoinStore<K, VL, VR>> {
-  const spec: StoreSpec = { name, kind: 'keyValue', persistent: true, logging: true, changelogConfig: {}, caching: false };
-  return new TypedStoreBuilder(spec, keySerde as Serde<K>, leftSerde as Serde<VL>, (ctx: StoreContext, s, k, l) =>
-    new OuterJoinStore(s.name, ctx.keyValueBytesStore(s), k, l, rightSerde ?? (l as unknown as Serde<VR>), ctx.serdeTopic(s.name)),
+export function outerJoinStoreBuilder<K, VL, VR>(
+  name: string,
+  keySerde: Serde<K> | undefined,
+  leftSerde: Serde<VL> | undefined,
+  rightSerde: Serde<VR> | undefined,
+): StoreBuilder<OuterJoinStore<K, VL, VR>> {
+  const spec: StoreSpec = {
+    name,
+    kind: 'keyValue',
+    persistent: true,
+    logging: true,
+    changelogConfig: {},
+    caching: false,
+  };
+  return new TypedStoreBuilder(
+    spec,
+    keySerde as Serde<K>,
+    leftSerde as Serde<VL>,
+    (ctx: StoreContext, s, k, l) =>
+      new OuterJoinStore(
+        s.name,
+        ctx.keyValueBytesStore(s),
+        k,
+        l,
+        rightSerde ?? (l as unknown as Serde<VR>),
+        ctx.serdeTopic(s.name),
+      ),
   );
 }
 
@@ -163,7 +196,9 @@ export interface JoinSideOptions<K, VThis, VOther, VR> {
  * second of wall-clock time; we scan on every record that advances stream time (as Kafka Streams
  * does with that interval set to 0), so results come as early as the semantics allow.
  */
-export function streamJoinSideProcessor<K, VThis, VOther, VR>(options: JoinSideOptions<K, VThis, VOther, VR>): ProcessorSupplier<K, VThis, K, VR> {
+export function streamJoinSideProcessor<K, VThis, VOther, VR>(
+  options: JoinSideOptions<K, VThis, VOther, VR>,
+): ProcessorSupplier<K, VThis, K, VR> {
   const { windows, thisIsLeft, outer, joiner } = options;
   // A left record at t joins right records in [t - before, t + after]; the right side looks the other way.
   const joinBeforeMs = thisIsLeft ? windows.beforeMs : windows.afterMs;
@@ -184,7 +219,11 @@ export function streamJoinSideProcessor<K, VThis, VOther, VR>(options: JoinSideO
     const emitClosed = (r: StreamRecord<K, VThis>): void => {
       const store = outerStore!;
       // Nothing can be due while the oldest pending record's window is open (Kafka Streams' shortcut).
-      if (tracker.minTime !== Number.POSITIVE_INFINITY && tracker.minTime + joinAfterMs + graceMs >= tracker.streamTime) return;
+      if (
+        tracker.minTime !== Number.POSITIVE_INFINITY &&
+        tracker.minTime + joinAfterMs + graceMs >= tracker.streamTime
+      )
+        return;
       tracker.minTime = Number.POSITIVE_INFINITY;
       const due: Pending<K>[] = [];
       let leftOpen = false;
@@ -203,7 +242,10 @@ export function streamJoinSideProcessor<K, VThis, VOther, VR>(options: JoinSideO
         for (const bytes of p.values) {
           // The pending record's own side is "this" when it is on the same side as this node.
           const value = p.isLeft ? store.leftValue(bytes) : store.rightValue(bytes);
-          const result = p.isLeft === thisIsLeft ? joiner(value as VThis, null, p.key) : joiner(null, value as VOther, p.key);
+          const result =
+            p.isLeft === thisIsLeft
+              ? joiner(value as VThis, null, p.key)
+              : joiner(null, value as VOther, p.key);
           ctx.forward({ key: p.key, value: result, timestamp: p.timestamp, headers: r.headers });
         }
         store.delete(p.keyBytes);
@@ -241,12 +283,22 @@ export function streamJoinSideProcessor<K, VThis, VOther, VR>(options: JoinSideO
         const matches = otherStore.fetch(r.key, timeFrom, timeTo);
         for (const m of matches) {
           outerStore?.removeIfPresent(r.key, m.windowStart, !thisIsLeft);
-          ctx.forward({ key: r.key, value: joiner(r.value, m.value, r.key), timestamp: Math.max(t, m.windowStart), headers: r.headers });
+          ctx.forward({
+            key: r.key,
+            value: joiner(r.value, m.value, r.key),
+            timestamp: Math.max(t, m.windowStart),
+            headers: r.headers,
+          });
         }
         if (outer && matches.length === 0) {
           // Too old to wait for a match that could still come: emitted at once, as Kafka Streams does.
           if (!outerStore || timeTo < tracker.streamTime) {
-            ctx.forward({ key: r.key, value: joiner(r.value, null, r.key), timestamp: t, headers: r.headers });
+            ctx.forward({
+              key: r.key,
+              value: joiner(r.value, null, r.key),
+              timestamp: t,
+              headers: r.headers,
+            });
           } else {
             tracker.minTime = Math.min(tracker.minTime, t);
             outerStore.add(r.key, t, thisIsLeft, r.value);
@@ -276,7 +328,9 @@ export function addStreamStreamJoin(ctx: BuilderContext, j: StreamJoinNodes): st
   const { windows, kind } = j;
   if (kind !== 'inner' && (j.leftSerde === undefined) !== (j.rightSerde === undefined)) {
     // The shared store holds both sides' values: one default serde cannot stand for one side only.
-    throw new TopologyException(`A ${kind} stream-stream join keeps unmatched records of both sides in one store and needs both value serdes: pass { value, otherValue } as its last argument`);
+    throw new TopologyException(
+      `A ${kind} stream-stream join keeps unmatched records of both sides in one store and needs both value serdes: pass { value, otherValue } as its last argument`,
+    );
   }
   const leftOuter = kind !== 'inner';
   const rightOuter = kind === 'outer';
@@ -285,38 +339,72 @@ export function addStreamStreamJoin(ctx: BuilderContext, j: StreamJoinNodes): st
   const rightWindowed = ctx.name(named('-other-windowed'), 'KSTREAM-WINDOWED', j.rightNode);
   const thisSuffix = rightOuter ? '-outer-this-join' : '-this-join';
   const otherSuffix = leftOuter ? '-outer-other-join' : '-other-join';
-  const joinThis = ctx.name(named(thisSuffix), rightOuter ? 'KSTREAM-OUTERTHIS' : 'KSTREAM-JOINTHIS', leftWindowed);
-  const joinOther = ctx.name(named(otherSuffix), leftOuter ? 'KSTREAM-OUTEROTHER' : 'KSTREAM-JOINOTHER', rightWindowed);
-  const storeBase = (suffix: string, generated: string) => ctx.names.claim(j.storeName ? `${j.storeName}${suffix}-store` : `${generated}-store`);
+  const joinThis = ctx.name(
+    named(thisSuffix),
+    rightOuter ? 'KSTREAM-OUTERTHIS' : 'KSTREAM-JOINTHIS',
+    leftWindowed,
+  );
+  const joinOther = ctx.name(
+    named(otherSuffix),
+    leftOuter ? 'KSTREAM-OUTEROTHER' : 'KSTREAM-JOINOTHER',
+    rightWindowed,
+  );
+  const storeBase = (suffix: string, generated: string) =>
+    ctx.names.claim(j.storeName ? `${j.storeName}${suffix}-store` : `${generated}-store`);
   const leftStore = storeBase(thisSuffix, joinThis);
   const rightStore = storeBase(otherSuffix, joinOther);
   // Kafka Streams keeps each side for the window size plus grace; what is older can no longer join.
   const retentionMs = windows.size() + windows.graceMs;
   const windowStore = (name: string, valueSerde: Serde<any> | undefined) =>
-    windowStoreBuilder(windowBytesStoreSupplier(name, true, retentionMs, windows.size(), true), j.keySerde as Serde<any>, valueSerde as Serde<any>);
+    windowStoreBuilder(
+      windowBytesStoreSupplier(name, true, retentionMs, windows.size(), true),
+      j.keySerde as Serde<any>,
+      valueSerde as Serde<any>,
+    );
   ctx.topology.addProcessor(leftWindowed, joinWindowProcessor(leftStore), j.leftNode);
   ctx.topology.addProcessor(rightWindowed, joinWindowProcessor(rightStore), j.rightNode);
   ctx.topology.addStateStore(windowStore(leftStore, j.leftSerde), leftWindowed);
   ctx.topology.addStateStore(windowStore(rightStore, j.rightSerde), rightWindowed);
   let outerStore: string | undefined;
   if (leftOuter) {
-    outerStore = storeBase(rightOuter ? '-outer-shared-join' : '-left-shared-join', `${joinThis}${rightOuter ? '-outer' : '-left'}-shared-join`);
+    outerStore = storeBase(
+      rightOuter ? '-outer-shared-join' : '-left-shared-join',
+      `${joinThis}${rightOuter ? '-outer' : '-left'}-shared-join`,
+    );
   }
   const joiner = j.joiner;
   ctx.topology.addProcessor(
     joinThis,
-    streamJoinSideProcessor({ windows, thisIsLeft: true, outer: leftOuter, otherStoreName: rightStore, outerStoreName: outerStore, joiner: (l, r, k) => joiner(l, r, k) }),
+    streamJoinSideProcessor({
+      windows,
+      thisIsLeft: true,
+      outer: leftOuter,
+      otherStoreName: rightStore,
+      outerStoreName: outerStore,
+      joiner: (l, r, k) => joiner(l, r, k),
+    }),
     leftWindowed,
   );
   ctx.topology.addProcessor(
     joinOther,
-    streamJoinSideProcessor({ windows, thisIsLeft: false, outer: rightOuter, otherStoreName: leftStore, outerStoreName: outerStore, joiner: (r, l, k) => joiner(l, r, k) }),
+    streamJoinSideProcessor({
+      windows,
+      thisIsLeft: false,
+      outer: rightOuter,
+      otherStoreName: leftStore,
+      outerStoreName: outerStore,
+      joiner: (r, l, k) => joiner(l, r, k),
+    }),
     rightWindowed,
   );
   ctx.topology.connectProcessorAndStateStores(rightStore, joinThis);
   ctx.topology.connectProcessorAndStateStores(leftStore, joinOther);
   if (outerStore) {
-    ctx.topology.addStateStore(outerJoinStoreBuilder(outerStore, j.keySerde, j.leftSerde, j.rightSerde), joinThis, joinOther);
+    ctx.topology.addStateStore(
+      outerJoinStoreBuilder(outerStore, j.keySerde, j.leftSerde, j.rightSerde),
+      joinThis,
+      joinOther,
+    );
   }
   const merge = ctx.name(named('-merge'), 'KSTREAM-MERGE', `${joinThis}+${joinOther}`);
   ctx.topology.addProcessor(merge, passThroughProcessor(), joinThis, joinOther);

@@ -43,7 +43,13 @@ export class SuppressionBuffer<K, V> {
   readonly #order: Entry[] = [];
   #bytes = 0;
 
-  constructor(name: string, inner: KeyValueBytesStore, keySerde: Serde<K>, valueSerde: Serde<V>, topic: string) {
+  constructor(
+    name: string,
+    inner: KeyValueBytesStore,
+    keySerde: Serde<K>,
+    valueSerde: Serde<V>,
+    topic: string,
+  ) {
     this.name = name;
     this.inner = inner;
     this.#keySerde = keySerde;
@@ -73,11 +79,17 @@ export class SuppressionBuffer<K, V> {
     return this.#order.length === 0 ? Number.POSITIVE_INFINITY : this.#order[0]!.time;
   }
 
-  put(time: number, key: K, change: Change<V>, context: { timestamp: number; headers: Headers; topic: string }): void {
+  put(
+    time: number,
+    key: K,
+    change: Change<V>,
+    context: { timestamp: number; headers: Headers; topic: string },
+  ): void {
     const keyBytes = this.#keySerde.serialize(this.#topic, key);
     if (keyBytes === null) throw new Error(`Suppression buffer "${this.name}" cannot hold a null key`);
     const hex = keyBytes.toString('hex');
-    const serialize = (v: V | null) => (v === null || v === undefined ? null : this.#valueSerde.serialize(this.#topic, v));
+    const serialize = (v: V | null) =>
+      v === null || v === undefined ? null : this.#valueSerde.serialize(this.#topic, v);
     const old = serialize(change.oldValue);
     const value = serialize(change.newValue);
     const existing = this.#byKey.get(hex);
@@ -93,7 +105,18 @@ export class SuppressionBuffer<K, V> {
       this.#bytes += existing.size;
       entry = existing;
     } else {
-      entry = { keyBytes, hex, time, timestamp: context.timestamp, topic: context.topic, headers: context.headers.toArray(), prior: old, old, new: value, size: 0 };
+      entry = {
+        keyBytes,
+        hex,
+        time,
+        timestamp: context.timestamp,
+        topic: context.topic,
+        headers: context.headers.toArray(),
+        prior: old,
+        old,
+        new: value,
+        size: 0,
+      };
       this.#index(entry);
     }
     this.inner.put(keyBytes, encode(entry));
@@ -193,12 +216,40 @@ function decode(keyBytes: Buffer, bytes: Buffer): Entry {
   const prior = read();
   const old = oldIsPrior ? prior : read();
   const value = read();
-  return { keyBytes, hex: keyBytes.toString('hex'), time, timestamp, topic, headers, prior, old, new: value, size: 0 };
+  return {
+    keyBytes,
+    hex: keyBytes.toString('hex'),
+    time,
+    timestamp,
+    topic,
+    headers,
+    prior,
+    old,
+    new: value,
+    size: 0,
+  };
 }
 
-export function suppressionBufferBuilder<K, V>(name: string, keySerde: Serde<K>, valueSerde: Serde<V>, logging: boolean, logConfig: Readonly<Record<string, string>>) {
-  const spec: StoreSpec = { name, kind: 'keyValue', persistent: true, logging, changelogConfig: { ...logConfig }, caching: false };
-  return new TypedStoreBuilder(spec, keySerde, valueSerde, (ctx: StoreContext, s, k, v) =>
-    new SuppressionBuffer(s.name, ctx.keyValueBytesStore(s), k, v, ctx.serdeTopic(s.name)),
+export function suppressionBufferBuilder<K, V>(
+  name: string,
+  keySerde: Serde<K>,
+  valueSerde: Serde<V>,
+  logging: boolean,
+  logConfig: Readonly<Record<string, string>>,
+) {
+  const spec: StoreSpec = {
+    name,
+    kind: 'keyValue',
+    persistent: true,
+    logging,
+    changelogConfig: { ...logConfig },
+    caching: false,
+  };
+  return new TypedStoreBuilder(
+    spec,
+    keySerde,
+    valueSerde,
+    (ctx: StoreContext, s, k, v) =>
+      new SuppressionBuffer(s.name, ctx.keyValueBytesStore(s), k, v, ctx.serdeTopic(s.name)),
   );
 }

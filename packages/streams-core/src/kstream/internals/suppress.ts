@@ -4,15 +4,16 @@
  * timestamp of the updates this node has seen, and the buffer is only checked when an update
  * arrives (as in Kafka Streams, no punctuation).
  */
+
+import { StreamsException } from '../../errors/exception-handlers.ts';
 import type { Processor, ProcessorContext, ProcessorSupplier } from '../../processor/api/processor.ts';
 import type { Serde } from '../../serdes/serde.ts';
 import type { Windowed } from '../../serdes/windowed.ts';
-import { StreamsException } from '../../errors/exception-handlers.ts';
 import { TopologyException } from '../../topology/topology-errors.ts';
 import type { Change } from '../change.ts';
 import type { Suppressed } from '../windows/suppressed.ts';
 import type { BuilderContext } from './builder-context.ts';
-import { suppressionBufferBuilder, type Eviction, type SuppressionBuffer } from './suppress-buffer.ts';
+import { type Eviction, type SuppressionBuffer, suppressionBufferBuilder } from './suppress-buffer.ts';
 import { findGrace } from './window-support.ts';
 
 interface SuppressOptions {
@@ -50,7 +51,11 @@ export function suppressProcessor<K, V>(o: SuppressOptions): ProcessorSupplier<K
       process(r) {
         observedStreamTime = Math.max(observedStreamTime, r.timestamp);
         const time = o.windowEndTime ? (r.key as unknown as Windowed<unknown>).window.end : r.timestamp;
-        buffer.put(time, r.key, r.value, { timestamp: r.timestamp, headers: r.headers, topic: ctx.recordMetadata()?.topic ?? '' });
+        buffer.put(time, r.key, r.value, {
+          timestamp: r.timestamp,
+          headers: r.headers,
+          topic: ctx.recordMetadata()?.topic ?? '',
+        });
         const expiryTime = observedStreamTime - o.suppressDurationMs;
         while (buffer.numRecords > 0 && buffer.minTimestamp <= expiryTime) emit(buffer.evictFirst());
         if (!overCapacity()) return;
@@ -69,11 +74,19 @@ export function suppressProcessor<K, V>(o: SuppressOptions): ProcessorSupplier<K
 }
 
 /** Adds the suppress node and its buffer store after a table's node; returns the node's name. */
-export function addSuppress(ctx: BuilderContext, parent: string, keySerde: Serde<any> | undefined, valueSerde: Serde<any> | undefined, suppressed: Suppressed<any>): string {
+export function addSuppress(
+  ctx: BuilderContext,
+  parent: string,
+  keySerde: Serde<any> | undefined,
+  valueSerde: Serde<any> | undefined,
+  suppressed: Suppressed<any>,
+): string {
   const name = ctx.name(suppressed.name, 'KTABLE-SUPPRESS', parent);
   const storeName = ctx.names.claim(suppressed.name ? `${suppressed.name}-store` : `${name}-STATE-STORE`);
   if (!keySerde) {
-    throw new TopologyException(`suppress() keeps held-back updates in store "${storeName}" and needs the table's key serde: give it where the table is created (e.g. { key: Serdes.String() } in groupByKey or Materialized)`);
+    throw new TopologyException(
+      `suppress() keeps held-back updates in store "${storeName}" and needs the table's key serde: give it where the table is created (e.g. { key: Serdes.String() } in groupByKey or Materialized)`,
+    );
   }
   const untilWindowCloses = suppressed.kind === 'untilWindowCloses';
   const config = suppressed.bufferConfig;
@@ -87,6 +100,9 @@ export function addSuppress(ctx: BuilderContext, parent: string, keySerde: Serde
     dropTombstones: untilWindowCloses,
   };
   ctx.topology.addProcessor(name, suppressProcessor(options), parent);
-  ctx.topology.addStateStore(suppressionBufferBuilder(storeName, keySerde, valueSerde as Serde<any>, config.logging, config.logConfig), name);
+  ctx.topology.addStateStore(
+    suppressionBufferBuilder(storeName, keySerde, valueSerde as Serde<any>, config.logging, config.logConfig),
+    name,
+  );
   return name;
 }

@@ -7,13 +7,13 @@
 import type { Processor, ProcessorContext, ProcessorSupplier } from '../../processor/api/processor.ts';
 import type { StreamRecord } from '../../processor/api/record.ts';
 import type { Window, Windowed } from '../../serdes/windowed.ts';
-import type { TimestampedWindowStore } from '../../state/window-store.ts';
 import type { ValueAndTimestamp } from '../../state/value-and-timestamp.ts';
+import type { TimestampedWindowStore } from '../../state/window-store.ts';
 import type { Change } from '../change.ts';
 import type { SlidingWindows } from '../windows/sliding-windows.ts';
 import type { TimeWindows } from '../windows/time-windows.ts';
-import { countDropped, countLate } from './window-support.ts';
 import type { TableValueGetterSupplier } from './table-value-getter.ts';
+import { countDropped, countLate } from './window-support.ts';
 
 const NO_TIMESTAMP = -1;
 
@@ -57,7 +57,11 @@ export function timeWindowAggregateProcessor<K, V, VA>(
           // A new window's old value is the initializer's, as Kafka Streams forwards it.
           const oldAgg = old === undefined ? initializer() : old.value;
           const newAgg = aggregator(r.key, r.value, oldAgg);
-          store.put(r.key, newAgg === null || newAgg === undefined ? null : { value: newAgg, timestamp: newTimestamp }, window.start);
+          store.put(
+            r.key,
+            newAgg === null || newAgg === undefined ? null : { value: newAgg, timestamp: newTimestamp },
+            window.start,
+          );
           forward(ctx, r, window, oldAgg, newAgg, newTimestamp);
         }
         if (late) countLate(ctx);
@@ -67,7 +71,14 @@ export function timeWindowAggregateProcessor<K, V, VA>(
   };
 }
 
-function forward<K, V, VA>(ctx: ProcessorContext<Windowed<K>, Change<VA>>, r: StreamRecord<K, V>, window: Window, oldValue: VA | null, newValue: VA | null, timestamp: number): void {
+function forward<K, V, VA>(
+  ctx: ProcessorContext<Windowed<K>, Change<VA>>,
+  r: StreamRecord<K, V>,
+  window: Window,
+  oldValue: VA | null,
+  newValue: VA | null,
+  timestamp: number,
+): void {
   ctx.forward({
     key: { key: r.key, window: { start: window.start, end: window.end } },
     value: { newValue: newValue ?? null, oldValue },
@@ -98,7 +109,12 @@ export function slidingWindowAggregateProcessor<K, V, VA>(
     const windowOf = (start: number): Window => ({ start, end: start + diff });
 
     /** Adds the record to a window (existing or new) unless the window has closed. */
-    const update = (window: Window, current: ValueAndTimestamp<VA | null> | null, r: StreamRecord<K, V>, closeTime: number): void => {
+    const update = (
+      window: Window,
+      current: ValueAndTimestamp<VA | null> | null,
+      r: StreamRecord<K, V>,
+      closeTime: number,
+    ): void => {
       if (window.end < closeTime) {
         late = true;
         return;
@@ -106,7 +122,11 @@ export function slidingWindowAggregateProcessor<K, V, VA>(
       const oldAgg = current?.value ?? null;
       const newAgg = aggregator(r.key, r.value, oldAgg);
       const newTimestamp = oldAgg === null ? r.timestamp : Math.max(r.timestamp, current!.timestamp);
-      store.put(r.key, newAgg === null || newAgg === undefined ? null : { value: newAgg, timestamp: newTimestamp }, window.start);
+      store.put(
+        r.key,
+        newAgg === null || newAgg === undefined ? null : { value: newAgg, timestamp: newTimestamp },
+        window.start,
+      );
       forward(ctx, r, window, oldAgg, newAgg, newTimestamp);
     };
 
@@ -138,14 +158,20 @@ export function slidingWindowAggregateProcessor<K, V, VA>(
         } else if (w.windowStart === r.timestamp + 1) {
           rightWinAlreadyCreated = true;
         } else {
-          throw new Error(`Sliding window aggregation found an unexpected window starting at ${w.windowStart} for a record at ${r.timestamp}`);
+          throw new Error(
+            `Sliding window aggregation found an unexpected window starting at ${w.windowStart} for a record at ${r.timestamp}`,
+          );
         }
       }
       // The combined window holds only records after this one when no right window was found.
-      if (rightWinAgg === undefined && combined !== undefined && combined.value.timestamp > r.timestamp) rightWinAgg = combined.value;
-      if (!rightWinAlreadyCreated && rightWinAgg !== undefined && rightWinAgg.timestamp > r.timestamp) createRightWindow(r, rightWinAgg);
-      if (previousRecordTimestamp !== undefined && !starts.has(previousRecordTimestamp + 1)) createPreviousRightWindow(previousRecordTimestamp + 1, r, closeTime);
-      if (combined === undefined) update(windowOf(0), { value: initializer(), timestamp: r.timestamp }, r, closeTime);
+      if (rightWinAgg === undefined && combined !== undefined && combined.value.timestamp > r.timestamp)
+        rightWinAgg = combined.value;
+      if (!rightWinAlreadyCreated && rightWinAgg !== undefined && rightWinAgg.timestamp > r.timestamp)
+        createRightWindow(r, rightWinAgg);
+      if (previousRecordTimestamp !== undefined && !starts.has(previousRecordTimestamp + 1))
+        createPreviousRightWindow(previousRecordTimestamp + 1, r, closeTime);
+      if (combined === undefined)
+        update(windowOf(0), { value: initializer(), timestamp: r.timestamp }, r, closeTime);
       else update(windowOf(0), combined.value, r, closeTime);
     };
 
@@ -182,11 +208,13 @@ export function slidingWindowAggregateProcessor<K, V, VA>(
         if (!starts.has(start) && start + diff >= r.timestamp) createPreviousRightWindow(start, r, closeTime);
       }
       if (!leftWinAlreadyCreated) {
-        const leftNotEmpty = previousRecordTimestamp !== undefined && r.timestamp - diff <= previousRecordTimestamp;
+        const leftNotEmpty =
+          previousRecordTimestamp !== undefined && r.timestamp - diff <= previousRecordTimestamp;
         const value = leftNotEmpty ? leftWinAgg!.value : initializer();
         update(windowOf(r.timestamp - diff), { value, timestamp: r.timestamp }, r, closeTime);
       }
-      if (!rightWinAlreadyCreated && rightWinAgg !== undefined && rightWinAgg.timestamp > r.timestamp) createRightWindow(r, rightWinAgg);
+      if (!rightWinAlreadyCreated && rightWinAgg !== undefined && rightWinAgg.timestamp > r.timestamp)
+        createRightWindow(r, rightWinAgg);
     };
 
     const p: Processor<K, V, Windowed<K>, Change<VA>> = {

@@ -6,9 +6,13 @@
 import type { ProcessorContext } from '../../processor/api/processor.ts';
 import type { TaskMetrics } from '../../processor/internals/task-metrics.ts';
 import type { Serde } from '../../serdes/serde.ts';
-import type { StoreBuilder } from '../../state/store-builder.ts';
 import { sessionBytesStoreSupplier, sessionStoreBuilder } from '../../state/session-store.ts';
-import { timestampedWindowStoreBuilder, windowBytesStoreSupplier, windowStoreBuilder } from '../../state/window-store.ts';
+import type { StoreBuilder } from '../../state/store-builder.ts';
+import {
+  timestampedWindowStoreBuilder,
+  windowBytesStoreSupplier,
+  windowStoreBuilder,
+} from '../../state/window-store.ts';
 import { TopologyException } from '../../topology/topology-errors.ts';
 import type { Materialized } from '../options.ts';
 import type { BuilderContext } from './builder-context.ts';
@@ -38,16 +42,25 @@ export function countLate(ctx: ProcessorContext<any, any>): void {
  * session that has expired from the store can no longer be merged with, so a longer default
  * would change results.
  */
-export function windowRetention(materialized: Materialized<any, any> | undefined, minimum: number, what: string): number {
+export function windowRetention(
+  materialized: Materialized<any, any> | undefined,
+  minimum: number,
+  what: string,
+): number {
   const given = materialized?.retentionMs;
   if (given === undefined) return minimum;
   if (!Number.isSafeInteger(given) || given < minimum) {
-    throw new TopologyException(`The retention of store "${materialized?.name ?? '(generated)'}" must be at least ${what} (${minimum} ms), got ${String(given)} ms`);
+    throw new TopologyException(
+      `The retention of store "${materialized?.name ?? '(generated)'}" must be at least ${what} (${minimum} ms), got ${String(given)} ms`,
+    );
   }
   return given;
 }
 
-function applyLogging(builder: { withLoggingDisabled(): unknown; withLoggingEnabled(c: Record<string, string>): unknown }, m: Materialized<any, any> | undefined): void {
+function applyLogging(
+  builder: { withLoggingDisabled(): unknown; withLoggingEnabled(c: Record<string, string>): unknown },
+  m: Materialized<any, any> | undefined,
+): void {
   if (m?.logging === false) builder.withLoggingDisabled();
   else if (typeof m?.logging === 'object') builder.withLoggingEnabled(m.logging);
 }
@@ -70,7 +83,13 @@ export function dslWindowStore(
   options: WindowStoreOptions,
 ): { name: string; builder: StoreBuilder } {
   const name = ctx.name(materialized?.name, storeKind, anchor);
-  const supplier = windowBytesStoreSupplier(name, materialized?.storeType !== 'in-memory', options.retentionMs, options.windowSizeMs, options.retainDuplicates);
+  const supplier = windowBytesStoreSupplier(
+    name,
+    materialized?.storeType !== 'in-memory',
+    options.retentionMs,
+    options.windowSizeMs,
+    options.retainDuplicates,
+  );
   const builder = options.timestamped
     ? timestampedWindowStoreBuilder(supplier, keySerde as Serde<any>, valueSerde as Serde<any>)
     : windowStoreBuilder(supplier, keySerde as Serde<any>, valueSerde as Serde<any>);
@@ -98,8 +117,8 @@ export function dslSessionStore(
 const graces = new WeakMap<BuilderContext, Map<string, number>>();
 
 export function declareGrace(ctx: BuilderContext, nodeName: string, graceMs: number): void {
-  let m = graces.get(ctx);
-  if (!m) graces.set(ctx, (m = new Map()));
+  const m = graces.get(ctx) ?? new Map<string, number>();
+  graces.set(ctx, m);
   m.set(nodeName, graceMs);
 }
 
@@ -114,7 +133,9 @@ export function findGrace(ctx: BuilderContext, nodeName: string): number {
     if (own !== undefined) return own;
     const node = ctx.topology.node(name);
     if (node.kind === 'source' || node.parents.length === 0) {
-      throw new TopologyException(`suppress(untilWindowCloses) needs a windowed KTable (from windowedBy(...).count/reduce/aggregate), but the path from ${nodeName} up to ${name} has no windowed aggregation`);
+      throw new TopologyException(
+        `suppress(untilWindowCloses) needs a windowed KTable (from windowedBy(...).count/reduce/aggregate), but the path from ${nodeName} up to ${name} has no windowed aggregation`,
+      );
     }
     let grace = -1;
     for (const p of node.parents) grace = Math.max(grace, visit(p));

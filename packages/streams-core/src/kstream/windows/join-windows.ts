@@ -14,7 +14,9 @@ export class JoinWindows {
     checkMillis('Join window before', beforeMs, Number.MIN_SAFE_INTEGER);
     checkMillis('Join window after', afterMs, Number.MIN_SAFE_INTEGER);
     if (beforeMs + afterMs < 0) {
-      throw new RangeError(`Join window interval (before + after) must not be negative, got before=${beforeMs} ms, after=${afterMs} ms`);
+      throw new RangeError(
+        `Join window interval (before + after) must not be negative, got before=${beforeMs} ms, after=${afterMs} ms`,
+      );
     }
     checkMillis('Grace period', graceMs, 0);
     this.beforeMs = beforeMs;

@@ -49,7 +49,8 @@ abstract class BufferConfigBase<Self> {
 
 function checkMillisLike(what: string, n: number): number {
   if (n === Number.POSITIVE_INFINITY) return n;
-  if (!Number.isSafeInteger(n) || n < 1) throw new RangeError(`Buffer ${what} must be a positive whole number, got ${String(n)}`);
+  if (!Number.isSafeInteger(n) || n < 1)
+    throw new RangeError(`Buffer ${what} must be a positive whole number, got ${String(n)}`);
   return n;
 }
 
@@ -80,13 +81,22 @@ export class StrictBufferConfig extends BufferConfigBase<StrictBufferConfig> {
     return this;
   }
   withNoBound(): StrictBufferConfig {
-    return new StrictBufferConfig({ ...this, maxRecords: Number.POSITIVE_INFINITY, maxBytes: Number.POSITIVE_INFINITY });
+    return new StrictBufferConfig({
+      ...this,
+      maxRecords: Number.POSITIVE_INFINITY,
+      maxBytes: Number.POSITIVE_INFINITY,
+    });
   }
 }
 
 export type BufferConfig = EagerBufferConfig | StrictBufferConfig;
 
-const UNBOUNDED: BufferBounds = { maxRecords: Number.POSITIVE_INFINITY, maxBytes: Number.POSITIVE_INFINITY, logging: true, logConfig: {} };
+const UNBOUNDED: BufferBounds = {
+  maxRecords: Number.POSITIVE_INFINITY,
+  maxBytes: Number.POSITIVE_INFINITY,
+  logging: true,
+  logConfig: {},
+};
 
 export const BufferConfig = {
   /** No bound: memory (and the buffer's store) grows with the number of keys held back. */
@@ -116,7 +126,12 @@ export interface Suppressed<K> {
   readonly __key?: (key: K) => void;
 }
 
-function make<K>(kind: Suppressed<K>['kind'], timeToWaitMs: number, bufferConfig: BufferConfig, name: string | undefined): Suppressed<K> {
+function make<K>(
+  kind: Suppressed<K>['kind'],
+  timeToWaitMs: number,
+  bufferConfig: BufferConfig,
+  name: string | undefined,
+): Suppressed<K> {
   return {
     kind,
     timeToWaitMs,
@@ -134,7 +149,9 @@ export const Suppressed = {
    */
   untilWindowCloses(bufferConfig: StrictBufferConfig = BufferConfig.unbounded()): Suppressed<Windowed<any>> {
     if (!(bufferConfig instanceof StrictBufferConfig)) {
-      throw new TypeError('Suppressed.untilWindowCloses needs a strict buffer (BufferConfig.unbounded() or ....shutDownWhenFull()): emitting early would not be a final result');
+      throw new TypeError(
+        'Suppressed.untilWindowCloses needs a strict buffer (BufferConfig.unbounded() or ....shutDownWhenFull()): emitting early would not be a final result',
+      );
     }
     return make('untilWindowCloses', 0, bufferConfig, undefined);
   },
@@ -142,7 +159,10 @@ export const Suppressed = {
    * Holds back a key's updates until `timeToWaitMs` of stream time after its first held-back
    * update, then emits the latest. `untilTimeLimit(0, ...)` emits every update.
    */
-  untilTimeLimit<K = any>(timeToWaitMs: number, bufferConfig: BufferConfig = BufferConfig.unbounded()): Suppressed<K> {
+  untilTimeLimit<K = any>(
+    timeToWaitMs: number,
+    bufferConfig: BufferConfig = BufferConfig.unbounded(),
+  ): Suppressed<K> {
     checkMillis('Suppression time limit', timeToWaitMs, 0);
     return make<K>('untilTimeLimit', timeToWaitMs, bufferConfig, undefined);
   },

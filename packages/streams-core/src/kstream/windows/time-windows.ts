@@ -15,7 +15,9 @@ export class TimeWindows {
     checkMillis('Window size', sizeMs, 1);
     checkMillis('Window advance', advanceMs, 1);
     if (advanceMs > sizeMs) {
-      throw new RangeError(`Window advance (${advanceMs} ms) must not be larger than the window size (${sizeMs} ms): records between windows would be lost`);
+      throw new RangeError(
+        `Window advance (${advanceMs} ms) must not be larger than the window size (${sizeMs} ms): records between windows would be lost`,
+      );
     }
     checkMillis('Grace period', graceMs, 0);
     this.sizeMs = sizeMs;
@@ -52,7 +54,8 @@ export class TimeWindows {
    */
   windowsFor(timestamp: number): Window[] {
     const out: Window[] = [];
-    let start = Math.floor(Math.max(0, timestamp - this.sizeMs + this.advanceMs) / this.advanceMs) * this.advanceMs;
+    let start =
+      Math.floor(Math.max(0, timestamp - this.sizeMs + this.advanceMs) / this.advanceMs) * this.advanceMs;
     for (; start <= timestamp; start += this.advanceMs) out.push({ start, end: start + this.sizeMs });
     return out;
   }
