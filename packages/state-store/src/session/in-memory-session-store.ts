@@ -110,11 +110,12 @@ export class InMemorySessionStore implements SessionBytesStore {
 
   #put(key: Buffer, start: number, end: number, value: Buffer | null): void {
     const sessionKey: SessionKey = { id: bytesId(key), key, end, start };
+    // A delete moves stream time too, as in Kafka Streams (see SqliteSessionStore).
+    this.#advance(end);
     if (value === null) {
       this.#map.delete(sessionKey);
       return;
     }
-    this.#advance(end);
     if (this.#retention.isExpired(end)) return;
     if (!this.#map.set(sessionKey, value)) return;
     const segmentId = this.#retention.segmentId(end);

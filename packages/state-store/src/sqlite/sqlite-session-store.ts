@@ -184,12 +184,14 @@ export class SqliteSessionStore implements SessionBytesStore {
 
   #write(key: Buffer, start: number, end: number, value: Buffer | null): void {
     this.#context.beginWrite();
+    // A delete moves stream time too, as in Kafka Streams: a session aggregate that becomes null
+    // (a reduce of a null value) still expires older sessions, which then can no longer be merged.
+    const purgeBelow = this.#retention.advance(end);
+    if (purgeBelow !== undefined) this.#purge.run(sqlTime(purgeBelow));
     if (value === null) {
       this.#delete.run(key, end, start);
       return;
     }
-    const purgeBelow = this.#retention.advance(end);
-    if (purgeBelow !== undefined) this.#purge.run(sqlTime(purgeBelow));
     if (this.#retention.isExpired(end)) return;
     this.#put.run(key, end, start, value);
   }

@@ -40,6 +40,14 @@ export function describeSessionStore(
       expect(store.observedStreamTime()).toBe(30);
     });
 
+    it('a delete advances stream time, as in Kafka Streams', () => {
+      const store = create({ retentionMs: 10 });
+      store.put(s('a'), 0, 5, s('1'));
+      store.put(s('b'), 30, 30, null);
+      expect(store.observedStreamTime()).toBe(30);
+      expect(show(store.fetch(s('a')))).toEqual([]);
+    });
+
     it('findSessions returns sessions with end >= earliestEnd and start <= latestStart, by end time', () => {
       const store = create();
       store.put(s('a'), 0, 100, s('long'));
