@@ -121,6 +121,12 @@ export interface ConsumerOptions {
   maxWaitMs?: number;
   /** Upper bound on bytes fetched per partition per poll. */
   maxBytesPerPartition?: number;
+  /**
+   * Opaque bytes every other member can read from this member's group subscription (Kafka's
+   * subscription userData): how the instances of an application learn each other's
+   * interactive-query address. Must not change the assignment.
+   */
+  userData?: Buffer;
 }
 
 /**
@@ -232,6 +238,24 @@ export interface TopicSpec {
   configs?: Record<string, string>;
 }
 
+/** A consumer group as its coordinator describes it. */
+export interface GroupDescription {
+  groupId: string;
+  /** Kafka's group state: 'Stable', 'PreparingRebalance', 'CompletingRebalance', 'Empty', 'Dead', ... */
+  state: string;
+  members: GroupMemberDescription[];
+}
+
+export interface GroupMemberDescription {
+  memberId: string;
+  clientId: string;
+  clientHost: string;
+  /** The member's subscription userData; absent while the group is not Stable. */
+  userData: Buffer | undefined;
+  /** Partitions assigned in the current generation; empty while the group is not Stable. */
+  assignment: TopicPartition[];
+}
+
 export interface AdminPort {
   /** Idempotent: an existing topic with the same partition count is fine; another count is a `TopicPartitionsMismatchError`. */
   createTopics(topics: TopicSpec[]): Promise<void>;
@@ -248,5 +272,7 @@ export interface AdminPort {
   /** Committed offsets of any group, by `topicPartitionKey` (require-stable). */
   groupOffsets(groupId: string, partitions: TopicPartition[]): Promise<Map<string, bigint>>;
   deleteGroups(groupIds: string[]): Promise<void>;
+  /** The group's members with their subscription userData and assignment; `undefined` when the group does not exist. */
+  describeGroup(groupId: string): Promise<GroupDescription | undefined>;
   close(): Promise<void>;
 }

@@ -3,9 +3,16 @@
  * count mismatch, topic descriptions that say "missing" instead of throwing, and offsets keyed by
  * partition.
  */
-import { Admin, FetchIsolationLevels, ListOffsetTimestamps } from '@platformatic/kafka';
+import { Admin, FetchIsolationLevels, type Group, ListOffsetTimestamps } from '@platformatic/kafka';
 import { TopicPartitionsMismatchError } from '../errors.ts';
-import type { AdminPort, IsolationLevel, TopicPartition, TopicSpec } from '../port.ts';
+import type {
+  AdminPort,
+  GroupDescription,
+  GroupMemberDescription,
+  IsolationLevel,
+  TopicPartition,
+  TopicSpec,
+} from '../port.ts';
 import { topicPartitionKey } from '../port.ts';
 import { committedOffsets } from './committed.ts';
 import { baseOptions, type ConnectionConfig } from './connection.ts';
@@ -113,6 +120,34 @@ export class PlatformaticAdmin implements AdminPort {
     } catch (error) {
       if (!hasApiError(error, 'GROUP_ID_NOT_FOUND')) throw toPortError(error, this.#context());
     }
+  }
+
+  async describeGroup(groupId: string): Promise<GroupDescription | undefined> {
+    let groups: Map<string, Group>;
+    try {
+      groups = await this.#admin.describeGroups({ groups: [groupId] });
+    } catch (error) {
+      if (hasApiError(error, 'GROUP_ID_NOT_FOUND')) return undefined;
+      throw toPortError(error, this.#context());
+    }
+    const group = groups.get(groupId);
+    if (!group || group.state === 'Dead') return undefined;
+    const members: GroupMemberDescription[] = [];
+    for (const m of group.members.values()) {
+      const assignment: TopicPartition[] = [];
+      for (const a of m.assignments?.values() ?? []) {
+        for (const partition of a.partitions) assignment.push({ topic: a.topic, partition });
+      }
+      members.push({
+        memberId: m.id,
+        clientId: m.clientId,
+        clientHost: m.clientHost,
+        userData: m.metadata?.metadata == null ? undefined : Buffer.from(m.metadata.metadata),
+        assignment,
+      });
+    }
+    members.sort((a, b) => (a.memberId < b.memberId ? -1 : a.memberId > b.memberId ? 1 : 0));
+    return { groupId, state: group.state, members };
   }
 
   async close(): Promise<void> {

@@ -51,7 +51,8 @@ export interface TransactionContext {
 
 export class PlatformaticConsumer implements ConsumerPort {
   readonly #config: ConnectionConfig;
-  readonly #options: Required<Omit<ConsumerOptions, 'copartitionGroups'>> & { copartitionGroups: string[][] };
+  readonly #options: Required<Omit<ConsumerOptions, 'copartitionGroups' | 'userData'>> &
+    Pick<ConsumerOptions, 'copartitionGroups' | 'userData'>;
   readonly #group: Consumer;
   readonly #fetchClient: Consumer;
   readonly #admin: Admin;
@@ -257,7 +258,11 @@ export class PlatformaticConsumer implements ConsumerPort {
         sessionTimeout: this.#options.sessionTimeoutMs,
         rebalanceTimeout: this.#options.rebalanceTimeoutMs,
         heartbeatInterval: this.#options.heartbeatIntervalMs,
-        protocols: [{ name: PROTOCOL, version: 1 }],
+        protocols: [
+          this.#options.userData
+            ? { name: PROTOCOL, version: 1, metadata: this.#options.userData }
+            : { name: PROTOCOL, version: 1 },
+        ],
         partitionAssigner: copartitionedAssigner(this.#options.copartitionGroups),
       });
     } catch (error) {
