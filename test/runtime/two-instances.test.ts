@@ -38,6 +38,8 @@ describe('two instances of one application', () => {
         bootstrapServers: bootstrapServers(),
         processingGuarantee: 'exactly_once_v2',
         stateDir,
+        // Every update is emitted, so the output can be counted against the input one for one.
+        cacheMaxBytes: 0,
         client: { sessionTimeoutMs: 6_000, heartbeatIntervalMs: 500 },
       });
       cleanups.push(() => app.close());

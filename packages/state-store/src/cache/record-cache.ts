@@ -36,7 +36,7 @@ interface CacheEntry {
 export class CachingKeyValueStore implements KeyValueBytesStore {
   readonly inner: KeyValueBytesStore;
   readonly maxBytes: number;
-  readonly #onFlush: CacheFlushListener | undefined;
+  #onFlush: CacheFlushListener | undefined;
   readonly #entries = new Map<string, CacheEntry>();
   // An explicit doubly linked LRU list: re-inserting into a Map to track recency would leave
   // deleted slots that make finding the eldest entry O(n) until the Map rehashes.
@@ -62,6 +62,14 @@ export class CachingKeyValueStore implements KeyValueBytesStore {
   get isOpen(): boolean {
     return this.inner.isOpen;
   }
+  /**
+   * Replaces the flush listener: the processor that owns the store registers it when it starts,
+   * after the store was opened.
+   */
+  setFlushListener(listener: CacheFlushListener | undefined): void {
+    this.#onFlush = listener;
+  }
+
   /** Bytes currently accounted to cached entries. */
   get cachedBytes(): number {
     return this.#bytes;

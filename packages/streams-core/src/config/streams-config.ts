@@ -37,7 +37,11 @@ export interface StreamsConfig {
   numStandbyReplicas?: number;
   /** `host:port` where this instance serves interactive queries. */
   applicationServer?: string;
-  /** Record cache size for stores with caching enabled. */
+  /**
+   * Record cache per key-value store with caching on (tables and aggregations by default):
+   * updates of a key between commits are folded into one. Default 1 MiB; 0 turns caching off,
+   * so every update is emitted (as the TopologyTestDriver does).
+   */
   cacheMaxBytes?: number;
   clientId?: string;
   /** Extra settings passed to the Kafka client adapter. */

@@ -14,8 +14,10 @@ import { RebalanceError, ProducerFencedError } from '../client/errors.ts';
 import { bootstrapList, resolveErrorHandling, validateConfig, ConfigException, type ResolvedErrorHandling, type StreamsConfig } from '../config/streams-config.ts';
 import { StreamsException, errorMessage } from '../errors/exception-handlers.ts';
 import { Headers } from '../processor/api/headers.ts';
+import type { Serde } from '../serdes/serde.ts';
 import type { Topology } from '../topology/topology.ts';
 import { planTopics, type TopicPlan } from './internal-topics.ts';
+import { InteractiveQueries, type KeyQueryMetadata, type QueryableStoreType, type QueryableStoreTypes, type StreamsMetadata } from './interactive-queries.ts';
 import { addTaskMetrics, emptyTaskMetrics, toPrometheus, type StreamsMetrics } from './metrics.ts';
 import { processId } from './process-id.ts';
 import { RecordBuffer } from './record-buffer.ts';
@@ -86,6 +88,7 @@ export class KafkaStreams {
   #restored = 0;
   #restoreRate = 0;
   #fatal: unknown;
+  readonly #queries: InteractiveQueries;
 
   constructor(topology: Topology, config: StreamsConfig, options: KafkaStreamsOptions = {}) {
     validateConfig(config);
@@ -99,6 +102,17 @@ export class KafkaStreams {
       clientId: config.clientId ?? config.applicationId,
     });
     if (topology.subtopologies().length === 0) throw new ConfigException('The topology is empty: add at least one source (builder.stream or builder.table) before starting');
+    this.#queries = new InteractiveQueries({
+      applicationId: config.applicationId,
+      topology,
+      applicationServer: config.applicationServer,
+      defaultKeySerde: config.defaultKeySerde,
+      state: () => this.#state,
+      activeTasks: () => this.activeTasks(),
+      plan: () => this.#plan,
+      admin: () => this.#admin,
+      onStateChange: (listener) => this.onStateChange(listener),
+    });
   }
 
   get state(): StreamsState {
@@ -236,6 +250,31 @@ export class KafkaStreams {
     return [...(this.#tasks?.tasks.values() ?? [])];
   }
 
+  /**
+   * Read-only view of a store across the tasks this instance runs (interactive queries). `get`
+   * and key lookups answer for keys whose partition is local, `undefined` (or nothing) for the
+   * others: `queryMetadataForKey` says where those are. Throws `InvalidStateStoreException`
+   * while the instance is not RUNNING.
+   */
+  store<K = any, V = any, T extends QueryableStoreType = 'keyValue'>(name: string, type?: T): QueryableStoreTypes<K, V>[T] {
+    return this.#queries.store<K, V, T>(name, type ?? ('keyValue' as T));
+  }
+
+  /** Which partition holds `key` in the store, and which instance (by its applicationServer) runs it. */
+  queryMetadataForKey<K>(storeName: string, key: K, keySerde?: Serde<K>): Promise<KeyQueryMetadata> {
+    return this.#queries.queryMetadataForKey(storeName, key, keySerde);
+  }
+
+  /** Every instance of the application with its applicationServer, partitions, tasks and stores. */
+  allMetadata(): Promise<StreamsMetadata[]> {
+    return this.#queries.allMetadata();
+  }
+
+  /** @internal interactive queries' machinery, for the query server */
+  get interactiveQueries(): InteractiveQueries {
+    return this.#queries;
+  }
+
   #usesDeadLetters(): boolean {
     const c = this.#config;
     const viaDlt = (h: StreamsConfig['processingExceptionHandler']) => h === undefined || h === 'dead-letter' || typeof h === 'function';
@@ -297,6 +336,8 @@ export class KafkaStreams {
       heartbeatIntervalMs: client.heartbeatIntervalMs ?? 1_000,
       rebalanceTimeoutMs: client.rebalanceTimeoutMs ?? 30_000,
       maxWaitMs: client.maxWaitMs ?? 200,
+      // Tells the other instances where this one answers interactive queries.
+      userData: this.#queries.subscriptionUserData(),
     });
     this.#tasks = new TaskManager({
       applicationId: cfg.applicationId,
@@ -312,6 +353,7 @@ export class KafkaStreams {
       defaultKeySerde: cfg.defaultKeySerde,
       defaultValueSerde: cfg.defaultValueSerde,
       defaultTimestampExtractor: cfg.defaultTimestampExtractor,
+      cacheMaxBytes: cfg.cacheMaxBytes ?? 1024 * 1024,
       onRestore: (p) => {
         this.#restored += p.restored;
         if (p.durationMs > 0 && p.restored > 0) this.#restoreRate = (p.restored / p.durationMs) * 1000;
@@ -474,6 +516,9 @@ export class KafkaStreams {
   async #commit(): Promise<void> {
     const started = performance.now();
     const tasks = this.#tasks!;
+    // Folded updates leave the caches now, so they are produced with this commit.
+    tasks.flushCaches();
+    if (this.#buffer!.size > 0) await this.#send(this.#buffer!.drain());
     const offsets = tasks.consumedOffsets();
     if (this.#eos) {
       if (!this.#transactionDirty && offsets.length === 0) {
@@ -550,10 +595,9 @@ export class KafkaStreams {
     if (this.#eos) {
       this.#buffer!.clear();
       await this.#discardTransaction();
-    } else if (this.#buffer!.size > 0) {
-      await this.#send(this.#buffer!.drain());
-      for (const t of tasks.tasks.values()) tasks.checkpoint(t);
     } else {
+      tasks.flushCaches();
+      if (this.#buffer!.size > 0) await this.#send(this.#buffer!.drain());
       for (const t of tasks.tasks.values()) tasks.checkpoint(t);
     }
     for (const t of tasks.tasks.values()) addTaskMetrics(this.#closedTaskTotals, t.task.metrics);

@@ -57,6 +57,7 @@ export interface TaskManagerOptions {
   readonly defaultValueSerde: Serde<any> | undefined;
   readonly defaultTimestampExtractor: TimestampExtractor | undefined;
   readonly onRestore: (progress: RestoreProgress) => void;
+  readonly cacheMaxBytes: number;
 }
 
 export class TaskManager {
@@ -106,6 +107,7 @@ export class TaskManager {
       applicationId: o.applicationId,
       taskId: id,
       database: () => SqliteDatabase.openInTaskDirectory(o.stateDirectory.taskDir(id)),
+      cacheMaxBytes: o.cacheMaxBytes,
       changelogSink: (_store, changelogTopic) => (key, value) => {
         o.buffer.send(changelogTopic, key, value, NO_HEADERS, taskRef?.currentTimestamp ?? Date.now(), partition);
       },
@@ -240,6 +242,11 @@ export class TaskManager {
     }
   }
 
+  /** Sends every cached update downstream and to the changelogs; the caller then produces them. */
+  flushCaches(): void {
+    for (const t of this.tasks.values()) t.stores.flushCaches();
+  }
+
   commitStores(): void {
     for (const t of this.tasks.values()) t.stores.commit();
   }
@@ -269,7 +276,10 @@ export class TaskManager {
       try {
         t.task.close();
       } finally {
-        if (!clean) t.stores.database?.rollback();
+        if (!clean) {
+          t.stores.discardCaches();
+          t.stores.database?.rollback();
+        }
         t.stores.close();
         this.#options.stateDirectory.unlock(t.id);
       }

@@ -1,4 +1,4 @@
-import type { KeyValueBytesStore } from '@kafka-pattern/state-store';
+import { CachingKeyValueStore, type KeyValueBytesStore } from '@kafka-pattern/state-store';
 import type { KeyValue } from '../processor/api/record.ts';
 import type { Serde } from '../serdes/serde.ts';
 
@@ -87,6 +87,24 @@ export class TypedKeyValueStore<K, V> implements KeyValueStore<K, V> {
 
   delete(key: K): V | undefined {
     return this.#value(this.inner.delete(this.#key(key)));
+  }
+
+  /**
+   * With the record cache on, registers who hears of updates when the cache flushes them
+   * (folded: one call per key per flush, old value = what was flushed before) and returns true;
+   * returns false when the store writes through, so the caller forwards each update itself.
+   */
+  setFlushListener(listener: (key: K, newValue: V | null, oldValue: V | null) => void): boolean {
+    if (!(this.inner instanceof CachingKeyValueStore)) return false;
+    const topic = this.#topic;
+    this.inner.setFlushListener((k, n, o) => {
+      listener(
+        this.#keySerde.deserialize(topic, k) as K,
+        n === null ? null : this.#valueSerde.deserialize(topic, n),
+        o === null ? null : this.#valueSerde.deserialize(topic, o),
+      );
+    });
+    return true;
   }
 
   range(from: K | null, to: K | null): KeyValue<K, V>[] {

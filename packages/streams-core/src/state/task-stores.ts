@@ -4,6 +4,7 @@
  * restoration, which must write without logging.
  */
 import {
+  CachingKeyValueStore,
   ChangeLoggingKeyValueStore,
   ChangeLoggingSessionStore,
   ChangeLoggingWindowStore,
@@ -26,6 +27,8 @@ export interface TaskStoresOptions {
   readonly database: () => SqliteDatabase;
   /** Returns where a logged store's changes go; undefined keeps stores unlogged (test driver). */
   readonly changelogSink?: (storeName: string, changelogTopic: string) => ChangelogSink;
+  /** Record cache bound per cached store; 0 or absent: stores write through. */
+  readonly cacheMaxBytes?: number;
 }
 
 export interface OpenedStore {
@@ -41,6 +44,7 @@ export class TaskStores implements StoreContext {
   readonly applicationId: string;
   readonly taskId: string;
   readonly opened = new Map<string, OpenedStore>();
+  readonly #caches: CachingKeyValueStore[] = [];
   readonly #options: TaskStoresOptions;
   #database: SqliteDatabase | undefined;
 
@@ -76,7 +80,13 @@ export class TaskStores implements StoreContext {
     const raw = spec.persistent ? this.#db().keyValueStore(spec.name) : new InMemoryKeyValueStore(spec.name);
     this.#register(spec, raw);
     const sink = this.#sink(spec);
-    return sink ? new ChangeLoggingKeyValueStore(raw, sink) : raw;
+    const logged = sink ? new ChangeLoggingKeyValueStore(raw, sink) : raw;
+    const cacheMaxBytes = this.#options.cacheMaxBytes ?? 0;
+    if (!spec.caching || cacheMaxBytes <= 0) return logged;
+    // The cache sits in front of the logging layer, so folded updates reach the changelog once.
+    const cache = new CachingKeyValueStore(logged, { maxBytes: cacheMaxBytes });
+    this.#caches.push(cache);
+    return cache;
   }
 
   windowBytesStore(spec: StoreSpec): WindowBytesStore {
@@ -97,6 +107,16 @@ export class TaskStores implements StoreContext {
     this.#register(spec, raw);
     const sink = this.#sink(spec);
     return sink ? new ChangeLoggingSessionStore(raw, sink) : raw;
+  }
+
+  /** Writes cached updates through: downstream, to the changelog and to the stores. Before every commit. */
+  flushCaches(): void {
+    for (const c of this.#caches) c.flushCache();
+  }
+
+  /** Forgets cached updates (an aborted transaction's work). */
+  discardCaches(): void {
+    for (const c of this.#caches) c.clearCache();
   }
 
   /** Makes every store's writes durable (one SQLite transaction for the whole task). */

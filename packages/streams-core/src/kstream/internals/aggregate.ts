@@ -4,13 +4,35 @@
  */
 import type { Processor, ProcessorContext, ProcessorSupplier } from '../../processor/api/processor.ts';
 import type { StreamRecord } from '../../processor/api/record.ts';
-import type { KeyValueStore } from '../../state/key-value-store.ts';
+import type { KeyValueStore, TypedKeyValueStore } from '../../state/key-value-store.ts';
+import { Headers } from '../../processor/api/headers.ts';
 import type { ValueAndTimestamp } from '../../state/value-and-timestamp.ts';
 import type { TaskMetrics } from '../../processor/internals/task-metrics.ts';
 import type { Change } from '../change.ts';
 import type { TableValueGetterSupplier } from './table-value-getter.ts';
 
 type TimestampedStore<K, V> = KeyValueStore<K, ValueAndTimestamp<V>>;
+
+/**
+ * Sends a table update downstream now, or, when the store has the record cache on, when the
+ * cache flushes it: repeated updates of a key between commits then reach downstream once, with
+ * the value they replaced at the last flush as the old value (Kafka Streams' caching semantics).
+ * Flushed updates carry no headers: the cache keeps values, not the records that made them.
+ */
+export function changeForwarder<K, V>(
+  ctx: ProcessorContext<K, Change<V>>,
+  store: TimestampedStore<K, V> & { setFlushListener?: TypedKeyValueStore<K, ValueAndTimestamp<V>>['setFlushListener'] },
+): (record: StreamRecord<K, Change<V>>) => void {
+  const cached = store.setFlushListener?.((key, n, o) => {
+    ctx.forward({
+      key,
+      value: { newValue: n?.value ?? null, oldValue: o?.value ?? null },
+      timestamp: n?.timestamp ?? o?.timestamp ?? Math.max(ctx.currentStreamTimeMs(), 0),
+      headers: new Headers(),
+    });
+  });
+  return cached ? () => {} : (record) => ctx.forward(record);
+}
 
 function dropped(ctx: ProcessorContext<any, any>): void {
   const metrics = (ctx as unknown as { taskMetrics?: TaskMetrics }).taskMetrics;
@@ -31,10 +53,12 @@ export function streamAggregateProcessor<K, V, VA>(
   return () => {
     let ctx: ProcessorContext<K, Change<VA>>;
     let store: TimestampedStore<K, VA>;
+    let forward: (record: StreamRecord<K, Change<VA>>) => void;
     const p: Processor<K, V, K, Change<VA>> = {
       init(c) {
         ctx = c;
         store = c.getStateStore(storeName);
+        forward = changeForwarder(c, store);
       },
       process(r: StreamRecord<K, V>) {
         if (r.key === null || r.key === undefined || r.value === null || r.value === undefined) {
@@ -52,7 +76,7 @@ export function streamAggregateProcessor<K, V, VA>(
           timestamp = Math.max(r.timestamp, old.timestamp);
         }
         store.put(r.key, { value: newAgg, timestamp });
-        ctx.forward({ key: r.key, value: { newValue: newAgg, oldValue: old?.value ?? null }, timestamp, headers: r.headers });
+        forward({ key: r.key, value: { newValue: newAgg, oldValue: old?.value ?? null }, timestamp, headers: r.headers });
       },
     };
     return p;
@@ -64,10 +88,12 @@ export function tableSourceProcessor<K, V>(storeName: string): ProcessorSupplier
   return () => {
     let ctx: ProcessorContext<K, Change<V>>;
     let store: TimestampedStore<K, V>;
+    let forward: (record: StreamRecord<K, Change<V>>) => void;
     return {
       init(c) {
         ctx = c;
         store = c.getStateStore(storeName);
+        forward = changeForwarder(c, store);
       },
       process(r) {
         if (r.key === null || r.key === undefined) {
@@ -78,7 +104,7 @@ export function tableSourceProcessor<K, V>(storeName: string): ProcessorSupplier
         const value = r.value === undefined ? null : r.value;
         if (value === null && old === undefined) return; // deleting an absent key changes nothing
         store.put(r.key, value === null ? null : { value, timestamp: r.timestamp });
-        ctx.forward({ key: r.key, value: { newValue: value, oldValue: old?.value ?? null }, timestamp: r.timestamp, headers: r.headers });
+        forward({ key: r.key, value: { newValue: value, oldValue: old?.value ?? null }, timestamp: r.timestamp, headers: r.headers });
       },
     };
   };
@@ -96,10 +122,12 @@ export function tableMapProcessor<K, V, VR>(
   return () => {
     let ctx: ProcessorContext<K, Change<VR>>;
     let store: TimestampedStore<K, VR> | undefined;
+    let forward: (record: StreamRecord<K, Change<VR>>) => void;
     return {
       init(c) {
         ctx = c;
         if (storeName) store = c.getStateStore(storeName);
+        forward = store ? changeForwarder(c, store) : (record) => c.forward(record);
       },
       process(r) {
         const newValue = r.value.newValue === null ? null : map(r.value.newValue, r.key);
@@ -112,7 +140,7 @@ export function tableMapProcessor<K, V, VR>(
           oldValue = r.value.oldValue === null ? null : map(r.value.oldValue, r.key);
           if (newValue === null && oldValue === null) return;
         }
-        ctx.forward({ key: r.key, value: { newValue, oldValue }, timestamp: r.timestamp, headers: r.headers });
+        forward({ key: r.key, value: { newValue, oldValue }, timestamp: r.timestamp, headers: r.headers });
       },
     };
   };
@@ -182,10 +210,12 @@ export function tableAggregateProcessor<K, V, VA>(
   return () => {
     let ctx: ProcessorContext<K, Change<VA>>;
     let store: TimestampedStore<K, VA>;
+    let forward: (record: StreamRecord<K, Change<VA>>) => void;
     return {
       init(c) {
         ctx = c;
         store = c.getStateStore(storeName);
+        forward = changeForwarder(c, store);
       },
       process(r) {
         if (r.key === null || r.key === undefined) {
@@ -204,7 +234,7 @@ export function tableAggregateProcessor<K, V, VA>(
         }
         const timestamp = old === undefined ? r.timestamp : Math.max(r.timestamp, old.timestamp);
         store.put(r.key, agg === null ? null : { value: agg, timestamp });
-        ctx.forward({ key: r.key, value: { newValue: agg, oldValue: oldAgg }, timestamp, headers: r.headers });
+        forward({ key: r.key, value: { newValue: agg, oldValue: oldAgg }, timestamp, headers: r.headers });
       },
     };
   };

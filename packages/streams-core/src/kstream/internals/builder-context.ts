@@ -82,7 +82,9 @@ export class BuilderContext {
 function applyLogging(builder: { withLoggingDisabled(): unknown; withLoggingEnabled(c: Record<string, string>): unknown; withCachingEnabled(): unknown }, m: Materialized<any, any> | undefined): void {
   if (m?.logging === false) builder.withLoggingDisabled();
   else if (typeof m?.logging === 'object') builder.withLoggingEnabled(m.logging);
-  if (m?.caching) builder.withCachingEnabled();
+  // Tables and aggregations cache by default, as in Kafka Streams: updates of a key between
+  // commits are folded before they reach the changelog and downstream.
+  if (m?.caching !== false) builder.withCachingEnabled();
 }
 
 export interface BuilderContext {

@@ -7,6 +7,8 @@ import type { ProcessorContext, ProcessorSupplier } from '../../processor/api/pr
 import type { KeyValueStore } from '../../state/key-value-store.ts';
 import type { ValueAndTimestamp } from '../../state/value-and-timestamp.ts';
 import type { Change } from '../change.ts';
+import type { StreamRecord } from '../../processor/api/record.ts';
+import { changeForwarder } from './aggregate.ts';
 import type { TableValueGetter, TableValueGetterSupplier } from './table-value-getter.ts';
 
 export type TableJoinKind = 'inner' | 'left' | 'outer';
@@ -54,16 +56,16 @@ export function tableJoinSideProcessor<K, VT, VO, VR>(
 /** Unites both sides' results; writes them to the result's store when it is materialized. */
 export function tableJoinMergeProcessor<K, VR>(storeName: string | undefined): ProcessorSupplier<K, Change<VR>, K, Change<VR>> {
   return () => {
-    let ctx: ProcessorContext<K, Change<VR>>;
     let store: KeyValueStore<K, ValueAndTimestamp<VR>> | undefined;
+    let forward: (record: StreamRecord<K, Change<VR>>) => void;
     return {
       init(c) {
-        ctx = c;
         if (storeName) store = c.getStateStore(storeName);
+        forward = store ? changeForwarder(c, store) : (record) => c.forward(record);
       },
       process(r) {
         if (store) store.put(r.key, r.value.newValue === null ? null : { value: r.value.newValue, timestamp: r.timestamp });
-        ctx.forward(r);
+        forward(r);
       },
     };
   };
