@@ -3,7 +3,9 @@
  * their stores from the changelogs, routes consumed records to them, and checkpoints or rolls
  * back their local state in step with commits and aborts.
  */
-import { StateDirectory, SqliteDatabase, topicPartitionKey as checkpointKey, windowRestoreRecord, sessionRestoreRecord } from '@kafka-pattern/state-store';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { SQLITE_STATE_FILE, StateDirectory, SqliteDatabase, topicPartitionKey as checkpointKey, windowRestoreRecord, sessionRestoreRecord } from '@kafka-pattern/state-store';
 import type { KeyValueBytesStore, SessionBytesStore, WindowBytesStore } from '@kafka-pattern/state-store';
 import type { AdminPort, ConsumedRecord, IsolationLevel, KafkaClientFactory, TopicPartition } from '../client/port.ts';
 import { Headers } from '../processor/api/headers.ts';
@@ -106,7 +108,7 @@ export class TaskManager {
     const stores = new TaskStores({
       applicationId: o.applicationId,
       taskId: id,
-      database: () => SqliteDatabase.openInTaskDirectory(o.stateDirectory.taskDir(id)),
+      database: () => openTaskDatabase(o.stateDirectory.taskDir(id), id),
       cacheMaxBytes: o.cacheMaxBytes,
       changelogSink: (_store, changelogTopic) => (key, value) => {
         o.buffer.send(changelogTopic, key, value, NO_HEADERS, taskRef?.currentTimestamp ?? Date.now(), partition);
@@ -287,6 +289,23 @@ export class TaskManager {
     this.tasks.clear();
     this.#byInput.clear();
     this.#byChangelog.clear();
+  }
+}
+
+/**
+ * Opens the task's SQLite database. A file that is not a database, or a corrupt one, is removed
+ * and replaced by an empty one: the task then restores everything from its changelogs, which is
+ * slow but never wrong.
+ */
+function openTaskDatabase(taskDir: string, taskId: string): SqliteDatabase {
+  try {
+    return SqliteDatabase.openInTaskDirectory(taskDir);
+  } catch (error) {
+    const code = (error as { code?: string }).code ?? '';
+    if (!/^SQLITE_(NOTADB|CORRUPT)/.test(code)) throw error;
+    console.warn(`[kafka-pattern] state of task ${taskId} in ${taskDir} is unreadable (${code}): starting it empty and restoring it from the changelogs`);
+    for (const suffix of ['', '-wal', '-shm']) rmSync(join(taskDir, `${SQLITE_STATE_FILE}${suffix}`), { force: true });
+    return SqliteDatabase.openInTaskDirectory(taskDir);
   }
 }
 
