@@ -22,6 +22,7 @@ import { addTaskMetrics, emptyTaskMetrics, toPrometheus, type StreamsMetrics } f
 import { processId } from './process-id.ts';
 import { RecordBuffer } from './record-buffer.ts';
 import { TaskManager, type ActiveTask, type RestoreProgress } from './task-manager.ts';
+import { StandbyManager } from './standby-manager.ts';
 
 export type StreamsState = 'CREATED' | 'REBALANCING' | 'RUNNING' | 'PENDING_SHUTDOWN' | 'NOT_RUNNING' | 'PENDING_ERROR' | 'ERROR';
 export type StateListener = (newState: StreamsState, oldState: StreamsState) => void;
@@ -69,6 +70,7 @@ export class KafkaStreams {
   #transactionDirty = false;
   #buffer: RecordBuffer | undefined;
   #tasks: TaskManager | undefined;
+  #standbys: StandbyManager | undefined;
   #loop: Promise<void> | undefined;
   #stopping = false;
   #lastCommit = 0;
@@ -225,6 +227,7 @@ export class KafkaStreams {
       consumerLag: { ...this.#lag },
       totalLag: Object.values(this.#lag).reduce((a, b) => a + b, 0),
       restoredRecords: this.#restored,
+      standbyRecords: this.#standbys?.appliedRecords ?? 0,
       restoreRatePerSec: this.#restoreRate,
       producedRecords: this.#produced,
     };
@@ -238,6 +241,11 @@ export class KafkaStreams {
   /** Topics the application created for itself: repartition, changelog and dead-letter topics. */
   internalTopicNames(): string[] {
     return this.#plan?.internalTopics.map((t) => t.name) ?? [];
+  }
+
+  /** Ids of the standby tasks this instance keeps warm. */
+  standbyTaskIds(): string[] {
+    return this.#standbys?.taskIds() ?? [];
   }
 
   /** Ids of the tasks this instance runs now. */
@@ -360,13 +368,32 @@ export class KafkaStreams {
         this.#restoreListener?.onRestoreEnd?.(p);
       },
     });
+    if ((cfg.numStandbyReplicas ?? 0) > 0) {
+      this.#standbys ??= new StandbyManager({
+        applicationId: cfg.applicationId,
+        topology: this.#topology,
+        plan,
+        stateDirectory: this.#stateDirectory!,
+        clients: this.#clients,
+        admin: this.#admin!,
+        isolationLevel: this.#eos ? 'read_committed' : 'read_uncommitted',
+        clientId: this.#clientId,
+      });
+    }
     this.#consumer.onRebalance({
       revoked: async () => {
         this.#setState('REBALANCING');
         await this.#closeTasks(false);
       },
       assigned: async (partitions) => {
+        const standbys = this.#standbys;
+        if (standbys) {
+          // A standby becoming active hands its state directory over with a fresh checkpoint.
+          const incoming = new Set(partitions.map((tp) => `${plan.subtopologyOfTopic.get(tp.topic)}_${tp.partition}`));
+          await standbys.release(incoming);
+        }
         await this.#tasks!.assign(partitions);
+        if (standbys) await standbys.update(new Set(this.#tasks!.tasks.keys()));
         this.#lastCommit = performance.now();
         this.#setState('RUNNING');
       },
@@ -617,6 +644,8 @@ export class KafkaStreams {
     this.#consumer = undefined;
     this.#producer = undefined;
     if (this.#state === 'PENDING_SHUTDOWN' || this.#stopping) {
+      await this.#standbys?.close().catch(() => {});
+      this.#standbys = undefined;
       await this.#admin?.close().catch(() => {});
       this.#stateDirectory?.close();
     }

@@ -27,6 +27,8 @@ export interface StreamsMetrics {
   consumerLag: Record<string, number>;
   totalLag: number;
   restoredRecords: number;
+  /** Changelog records applied to standby replicas. */
+  standbyRecords: number;
   restoreRatePerSec: number;
   producedRecords: number;
 }
@@ -80,6 +82,7 @@ export function toPrometheus(m: StreamsMetrics): string {
   }
   lines.push('# HELP kafka_pattern_commits_total Commits', '# TYPE kafka_pattern_commits_total counter', `kafka_pattern_commits_total{${app}} ${m.commits}`);
   lines.push('# HELP kafka_pattern_records_produced_total Records produced (outputs, changelogs, dead letters)', '# TYPE kafka_pattern_records_produced_total counter', `kafka_pattern_records_produced_total{${app}} ${m.producedRecords}`);
+  lines.push('# HELP kafka_pattern_standby_records_total Changelog records applied to standby replicas', '# TYPE kafka_pattern_standby_records_total counter', `kafka_pattern_standby_records_total{${app}} ${m.standbyRecords}`);
   lines.push('# HELP kafka_pattern_records_restored_total Changelog records restored', '# TYPE kafka_pattern_records_restored_total counter', `kafka_pattern_records_restored_total{${app}} ${m.restoredRecords}`);
   return `${lines.join('\n')}\n`;
 }

@@ -297,7 +297,7 @@ export class TaskManager {
  * and replaced by an empty one: the task then restores everything from its changelogs, which is
  * slow but never wrong.
  */
-function openTaskDatabase(taskDir: string, taskId: string): SqliteDatabase {
+export function openTaskDatabase(taskDir: string, taskId: string): SqliteDatabase {
   try {
     return SqliteDatabase.openInTaskDirectory(taskDir);
   } catch (error) {
@@ -309,7 +309,7 @@ function openTaskDatabase(taskDir: string, taskId: string): SqliteDatabase {
   }
 }
 
-function applyRestore(store: OpenedStore, records: ConsumedRecord[]): void {
+export function applyRestore(store: OpenedStore, records: ConsumedRecord[]): void {
   if (records.length === 0) return;
   switch (store.spec.kind) {
     case 'keyValue':

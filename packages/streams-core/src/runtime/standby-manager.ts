@@ -1,0 +1,198 @@
+/**
+ * Standby replicas: warm copies of tasks this instance does not run, kept by reading their
+ * changelogs as they grow. When such a task moves here (its owner stopped or failed), its
+ * stores are already nearly current and only the tail is restored.
+ *
+ * Placement: with `numStandbyReplicas >= 1`, every instance keeps a standby of every stateful
+ * task it does not run itself. That is exactly one replica per task with two instances, and more
+ * with more instances; Kafka Streams places replicas through its assignor instead.
+ * Only tasks whose logged stores are all persistent get standbys: an in-memory copy could not be
+ * handed to the active task without copying it.
+ */
+import type { PartitionReaderPort } from '../client/port.ts';
+import { topicPartitionKey as checkpointKey } from '@kafka-pattern/state-store';
+import { TaskStores, type OpenedStore } from '../state/task-stores.ts';
+import { applyRestore, openTaskDatabase, type TaskManagerOptions } from './task-manager.ts';
+import { errorMessage } from '../errors/exception-handlers.ts';
+
+interface StandbyTask {
+  readonly id: string;
+  readonly partition: number;
+  readonly stores: TaskStores;
+  readonly logged: OpenedStore[];
+  /** Next changelog offset per checkpoint key. */
+  readonly positions: Map<string, bigint>;
+}
+
+export type StandbyManagerOptions = Pick<
+  TaskManagerOptions,
+  'applicationId' | 'topology' | 'plan' | 'stateDirectory' | 'clients' | 'admin' | 'isolationLevel' | 'clientId'
+>;
+
+const CHECKPOINT_INTERVAL_MS = 1_000;
+
+export class StandbyManager {
+  readonly #options: StandbyManagerOptions;
+  readonly #tasks = new Map<string, StandbyTask>();
+  /** Standby task by `changelog:partition`. */
+  readonly #byChangelog = new Map<string, { task: StandbyTask; store: OpenedStore }>();
+  #reader: PartitionReaderPort | undefined;
+  #queue: Promise<unknown> = Promise.resolve();
+  #loop: Promise<void> | undefined;
+  #closed = false;
+  #lastCheckpoint = 0;
+  /** Changelog records applied to standbys since start. */
+  appliedRecords = 0;
+
+  constructor(options: StandbyManagerOptions) {
+    this.#options = options;
+  }
+
+  /** Ids of the standby tasks kept now. */
+  taskIds(): string[] {
+    return [...this.#tasks.keys()].sort();
+  }
+
+  /** Every stateful task id whose stores can be kept warm (logged, all persistent). */
+  #candidates(): Array<{ id: string; sub: number; partition: number }> {
+    const { topology, plan } = this.#options;
+    const out: Array<{ id: string; sub: number; partition: number }> = [];
+    for (const sub of topology.subtopologies()) {
+      const specs = sub.stores.map((s) => topology.storeBuilder(s)!.spec).filter((s) => s.logging);
+      if (specs.length === 0 || specs.some((s) => !s.persistent)) continue;
+      const n = plan.tasksPerSubtopology.get(sub.id) ?? 0;
+      for (let p = 0; p < n; p++) out.push({ id: `${sub.id}_${p}`, sub: sub.id, partition: p });
+    }
+    return out;
+  }
+
+  /** Stops keeping these tasks (they become active here); their progress is checkpointed first. */
+  release(ids: Iterable<string>): Promise<void> {
+    return this.#exclusive(async () => {
+      for (const id of ids) this.#closeTask(id);
+    });
+  }
+
+  /** Keeps a standby of every candidate task not in `active`. */
+  update(active: ReadonlySet<string>): Promise<void> {
+    return this.#exclusive(async () => {
+      for (const id of [...this.#tasks.keys()]) if (active.has(id)) this.#closeTask(id);
+      const opened: StandbyTask[] = [];
+      for (const c of this.#candidates()) {
+        if (active.has(c.id) || this.#tasks.has(c.id)) continue;
+        try {
+          opened.push(this.#openTask(c.id, c.sub, c.partition));
+        } catch (error) {
+          console.warn(`[kafka-pattern] no standby for task ${c.id}: ${errorMessage(error)}`);
+        }
+      }
+      if (opened.length > 0) await this.#assign(opened);
+      this.#loop ??= this.#run();
+    });
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.#exclusive(async () => {
+      for (const id of [...this.#tasks.keys()]) this.#closeTask(id);
+    });
+    await this.#loop;
+    await this.#reader?.close().catch(() => {});
+    this.#reader = undefined;
+  }
+
+  #openTask(id: string, subId: number, partition: number): StandbyTask {
+    const o = this.#options;
+    const sub = o.topology.subtopologies()[subId]!;
+    o.stateDirectory.lock(id);
+    const stores = new TaskStores({
+      applicationId: o.applicationId,
+      taskId: id,
+      database: () => openTaskDatabase(o.stateDirectory.taskDir(id), id),
+    });
+    for (const name of sub.stores) o.topology.storeBuilder(name)!.build(stores);
+    const logged = [...stores.opened.values()].filter((s) => s.spec.logging);
+    const task: StandbyTask = { id, partition, stores, logged, positions: new Map() };
+    this.#tasks.set(id, task);
+    for (const s of logged) this.#byChangelog.set(`${s.changelogTopic}:${partition}`, { task, store: s });
+    return task;
+  }
+
+  async #assign(tasks: StandbyTask[]): Promise<void> {
+    const o = this.#options;
+    const partitions = tasks.flatMap((t) => t.logged.map((s) => ({ topic: s.changelogTopic, partition: t.partition })));
+    const earliest = await o.admin.listOffsets(partitions, 'earliest');
+    const ranges = [];
+    for (const t of tasks) {
+      const checkpoint = t.stores.database!.readCheckpoint();
+      for (const s of t.logged) {
+        const key = checkpointKey(s.changelogTopic, t.partition);
+        const start = earliest.get(`${s.changelogTopic}:${t.partition}`) ?? 0n;
+        const saved = checkpoint.get(key);
+        const from = saved !== undefined && saved >= start ? saved : start;
+        t.positions.set(key, from);
+        ranges.push({ topic: s.changelogTopic, partition: t.partition, from });
+      }
+    }
+    this.#reader ??= o.clients.partitionReader({ clientId: `${o.clientId}-standby`, isolationLevel: o.isolationLevel, maxWaitMs: 200 });
+    this.#reader.assign(ranges);
+  }
+
+  #closeTask(id: string): void {
+    const t = this.#tasks.get(id);
+    if (!t) return;
+    this.#checkpoint(t);
+    this.#reader?.unassign(t.logged.map((s) => ({ topic: s.changelogTopic, partition: t.partition })));
+    for (const s of t.logged) this.#byChangelog.delete(`${s.changelogTopic}:${t.partition}`);
+    t.stores.close();
+    this.#options.stateDirectory.unlock(id);
+    this.#tasks.delete(id);
+  }
+
+  #checkpoint(t: StandbyTask): void {
+    const db = t.stores.database;
+    if (!db) return;
+    db.writeCheckpoint(t.positions);
+    db.commit();
+  }
+
+  async #run(): Promise<void> {
+    while (!this.#closed) {
+      await this.#exclusive(async () => {
+        if (!this.#reader || this.#tasks.size === 0) {
+          await new Promise((r) => setTimeout(r, 200));
+          return;
+        }
+        const records = await this.#reader.poll();
+        const grouped = new Map<string, typeof records>();
+        for (const r of records) {
+          const k = `${r.topic}:${r.partition}`;
+          let g = grouped.get(k);
+          if (!g) grouped.set(k, (g = []));
+          g.push(r);
+        }
+        for (const [k, recs] of grouped) {
+          const target = this.#byChangelog.get(k);
+          if (!target) continue;
+          applyRestore(target.store, recs);
+          this.appliedRecords += recs.length;
+          const last = recs[recs.length - 1]!;
+          target.task.positions.set(checkpointKey(last.topic, last.partition), last.offset + 1n);
+        }
+        if (performance.now() - this.#lastCheckpoint >= CHECKPOINT_INTERVAL_MS) {
+          this.#lastCheckpoint = performance.now();
+          for (const t of this.#tasks.values()) this.#checkpoint(t);
+        }
+      }).catch((error) => {
+        console.warn(`[kafka-pattern] standby replicas paused after: ${errorMessage(error)}`);
+        return new Promise((r) => setTimeout(r, 1_000));
+      });
+    }
+  }
+
+  #exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.#queue.then(fn, fn);
+    this.#queue = next.catch(() => {});
+    return next;
+  }
+}
