@@ -55,3 +55,15 @@ export {
 } from './runtime/kafka-streams.ts';
 export type { StreamsMetrics, TaskMetricsSnapshot } from './runtime/metrics.ts';
 export type { RestoreProgress } from './runtime/task-manager.ts';
+export {
+  InvalidStateStoreException,
+  UnknownStateStoreException,
+  type HostInfo,
+  type KeyQueryMetadata,
+  type StreamsMetadata,
+  type QueryableStoreType,
+  type QueryableStoreTypes,
+  type QueryableStoreInfo,
+} from './runtime/interactive-queries.ts';
+export { startQueryServer, type QueryServer, type QueryServerOptions } from './query/http-server.ts';
+export type { KeyParser } from './query/http-codec.ts';
