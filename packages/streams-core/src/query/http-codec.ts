@@ -18,7 +18,11 @@ export class KeyParseError extends Error {
  * Keys of the built-in scalar serdes, read as the serde's JS type. Other key types (JSON,
  * windowed, custom) have no single text form: the server's `parseKey` option decides.
  */
-export function parseKeyText(text: string, store: QueryableStoreInfo, custom: KeyParser | undefined): unknown {
+export function parseKeyText(
+  text: string,
+  store: QueryableStoreInfo,
+  custom: KeyParser | undefined,
+): unknown {
   if (custom) return custom(text, store);
   const serde = store.keySerde.name;
   switch (serde) {
@@ -29,20 +33,31 @@ export function parseKeyText(text: string, store: QueryableStoreInfo, custom: Ke
     case 'Integer':
     case 'Short': {
       const n = /^-?\d+$/.test(text) ? Number(text) : Number.NaN;
-      if (!Number.isSafeInteger(n)) throw new KeyParseError(`Key "${text}" of store "${store.name}" is not an integer (its keys are ${serde})`);
+      if (!Number.isSafeInteger(n))
+        throw new KeyParseError(
+          `Key "${text}" of store "${store.name}" is not an integer (its keys are ${serde})`,
+        );
       return n;
     }
     case 'LongBigInt':
-      if (!/^-?\d+$/.test(text)) throw new KeyParseError(`Key "${text}" of store "${store.name}" is not an integer (its keys are ${serde})`);
+      if (!/^-?\d+$/.test(text))
+        throw new KeyParseError(
+          `Key "${text}" of store "${store.name}" is not an integer (its keys are ${serde})`,
+        );
       return BigInt(text);
     case 'Double':
     case 'Float': {
       const n = text.trim() === '' ? Number.NaN : Number(text);
-      if (Number.isNaN(n)) throw new KeyParseError(`Key "${text}" of store "${store.name}" is not a number (its keys are ${serde})`);
+      if (Number.isNaN(n))
+        throw new KeyParseError(
+          `Key "${text}" of store "${store.name}" is not a number (its keys are ${serde})`,
+        );
       return n;
     }
     default:
-      throw new KeyParseError(`Store "${store.name}" has ${serde} keys, which have no URL form here: start the query server with a parseKey option that reads them`);
+      throw new KeyParseError(
+        `Store "${store.name}" has ${serde} keys, which have no URL form here: start the query server with a parseKey option that reads them`,
+      );
   }
 }
 
@@ -55,7 +70,8 @@ export function toJson(value: unknown): string {
   return JSON.stringify(value, function (this: Record<string, unknown>, key: string, v: unknown) {
     const raw = this[key];
     if (typeof raw === 'bigint') return raw.toString();
-    if (raw instanceof Uint8Array) return Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('base64');
+    if (raw instanceof Uint8Array)
+      return Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('base64');
     if (raw instanceof Map) return Object.fromEntries([...raw].map(([k, x]) => [String(k), x]));
     if (raw instanceof Set) return [...raw];
     return v;

@@ -16,7 +16,11 @@
  */
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { UnknownStateStoreException, InvalidStateStoreException, type QueryableStoreInfo } from '../runtime/interactive-queries.ts';
+import {
+  UnknownStateStoreException,
+  InvalidStateStoreException,
+  type QueryableStoreInfo,
+} from '../runtime/interactive-queries.ts';
 import type { KafkaStreams } from '../runtime/kafka-streams.ts';
 import { formatHostInfo, type HostInfo } from '../runtime/subscription-info.ts';
 import { KeyParseError, parseKeyText, toJson, type KeyParser } from './http-codec.ts';
@@ -53,10 +57,14 @@ class HttpError extends Error {
   }
 }
 
-export async function startQueryServer(app: KafkaStreams, options: QueryServerOptions = {}): Promise<QueryServer> {
+export async function startQueryServer(
+  app: KafkaStreams,
+  options: QueryServerOptions = {},
+): Promise<QueryServer> {
   const own = app.interactiveQueries.hostInfo;
   const port = options.port ?? own?.port;
-  if (port === undefined) throw new Error('startQueryServer needs a port: pass { port } or set applicationServer in the config');
+  if (port === undefined)
+    throw new Error('startQueryServer needs a port: pass { port } or set applicationServer in the config');
   const host = options.host ?? own?.host ?? '127.0.0.1';
   const handler = new QueryHandler(app, options);
   const server = createServer((req, res) => {
@@ -99,7 +107,8 @@ class QueryHandler {
 
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     try {
-      if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, `${req.method} is not served: the query endpoint is read-only (GET)`);
+      if (req.method !== 'GET' && req.method !== 'HEAD')
+        throw new HttpError(405, `${req.method} is not served: the query endpoint is read-only (GET)`);
       const url = new URL(req.url ?? '/', 'http://query.local');
       const parts = url.pathname.split('/').filter(Boolean).map(decodeSegment);
       if (parts.length === 1 && parts[0] === 'metrics') {
@@ -124,11 +133,16 @@ class QueryHandler {
         send(res, 200, this.#range(this.#store(parts[1]!), url.searchParams));
         return;
       }
-      throw new HttpError(404, `No route for ${url.pathname}: try /stores/:store/keys/:key, /stores/:store, /metadata or /metrics`);
+      throw new HttpError(
+        404,
+        `No route for ${url.pathname}: try /stores/:store/keys/:key, /stores/:store, /metadata or /metrics`,
+      );
     } catch (error) {
-      if (error instanceof HttpError) send(res, error.status, error.body, error.status === 503 ? { 'retry-after': '1' } : {});
+      if (error instanceof HttpError)
+        send(res, error.status, error.body, error.status === 503 ? { 'retry-after': '1' } : {});
       else if (error instanceof UnknownStateStoreException) send(res, 404, { error: error.message });
-      else if (error instanceof InvalidStateStoreException) send(res, 503, { error: error.message, state: this.#app.state }, { 'retry-after': '1' });
+      else if (error instanceof InvalidStateStoreException)
+        send(res, 503, { error: error.message, state: this.#app.state }, { 'retry-after': '1' });
       else if (error instanceof KeyParseError) send(res, 400, { error: error.message });
       else throw error;
     }
@@ -147,13 +161,20 @@ class QueryHandler {
     }
   }
 
-  async #byKey(req: IncomingMessage, res: ServerResponse, info: QueryableStoreInfo, text: string, query: URLSearchParams): Promise<void> {
+  async #byKey(
+    req: IncomingMessage,
+    res: ServerResponse,
+    info: QueryableStoreInfo,
+    text: string,
+    query: URLSearchParams,
+  ): Promise<void> {
     const iq = this.#app.interactiveQueries;
     const key = this.#key(text, info);
     const partition = iq.partitionOf(info, key);
     const answerLocally = () => {
       const found = this.#readKey(info, key, query);
-      if (found === undefined) throw new HttpError(404, `Key "${text}" is not in store "${info.name}"`, { partition });
+      if (found === undefined)
+        throw new HttpError(404, `Key "${text}" is not in store "${info.name}"`, { partition });
       send(res, 200, found);
     };
     if (iq.isLocal(info, partition)) return answerLocally();
@@ -162,12 +183,20 @@ class QueryHandler {
     if (metadata.local) return answerLocally();
     const where = { partition, activeHost: metadata.activeHost ? formatHostInfo(metadata.activeHost) : null };
     if (req.headers[FORWARDED] !== undefined) {
-      throw new HttpError(421, `Partition ${partition} of store "${info.name}" is not on this instance`, where);
+      throw new HttpError(
+        421,
+        `Partition ${partition} of store "${info.name}" is not on this instance`,
+        where,
+      );
     }
     const target = metadata.activeHost;
     const self = iq.hostInfo;
     if (!target || (self && target.host === self.host && target.port === self.port)) {
-      throw new HttpError(503, `No instance serves partition ${partition} of store "${info.name}" right now (rebalancing, or its owner has no applicationServer)`, where);
+      throw new HttpError(
+        503,
+        `No instance serves partition ${partition} of store "${info.name}" right now (rebalancing, or its owner has no applicationServer)`,
+        where,
+      );
     }
     await this.#forward(req, res, target, where);
   }
@@ -176,7 +205,9 @@ class QueryHandler {
   #readKey(info: QueryableStoreInfo, key: unknown, query: URLSearchParams): unknown {
     if (info.type === 'keyValue') return this.#app.store(info.name, 'keyValue').get(key);
     if (info.type === 'window') {
-      return this.#app.store(info.name, 'window').fetch(key, time(query, 'from', 0), time(query, 'to', Number.MAX_SAFE_INTEGER));
+      return this.#app
+        .store(info.name, 'window')
+        .fetch(key, time(query, 'from', 0), time(query, 'to', Number.MAX_SAFE_INTEGER));
     }
     return this.#app.store(info.name, 'session').fetch(key);
   }
@@ -195,7 +226,12 @@ class QueryHandler {
     return this.#app.store(info.name, 'session').findSessionsRange(null, null, from, to);
   }
 
-  #forward(req: IncomingMessage, res: ServerResponse, target: HostInfo, where: Record<string, unknown>): Promise<void> {
+  #forward(
+    req: IncomingMessage,
+    res: ServerResponse,
+    target: HostInfo,
+    where: Record<string, unknown>,
+  ): Promise<void> {
     const timeoutMs = this.#options.forwardTimeoutMs ?? 5_000;
     return new Promise((resolve) => {
       const upstream = request(
@@ -223,7 +259,15 @@ class QueryHandler {
       upstream.on('timeout', () => upstream.destroy(new Error(`no answer within ${timeoutMs} ms`)));
       upstream.on('error', (error) => {
         if (!res.headersSent) {
-          send(res, 503, { error: `The instance at ${formatHostInfo(target)} holds the key but did not answer: ${error.message}`, ...where }, { 'retry-after': '1' });
+          send(
+            res,
+            503,
+            {
+              error: `The instance at ${formatHostInfo(target)} holds the key but did not answer: ${error.message}`,
+              ...where,
+            },
+            { 'retry-after': '1' },
+          );
         } else {
           res.destroy();
         }
@@ -246,12 +290,22 @@ function time(query: URLSearchParams, name: string, fallback: number): number {
   const text = query.get(name);
   if (text === null || text === '') return fallback;
   const n = Number(text);
-  if (!Number.isSafeInteger(n)) throw new HttpError(400, `"${name}" must be a time in epoch milliseconds, got "${text}"`);
+  if (!Number.isSafeInteger(n))
+    throw new HttpError(400, `"${name}" must be a time in epoch milliseconds, got "${text}"`);
   return n;
 }
 
-function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+function send(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   const text = toJson(body ?? null);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), ...headers });
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+    ...headers,
+  });
   res.end(res.req.method === 'HEAD' ? undefined : text);
 }

@@ -13,7 +13,7 @@
  * every rebalance.
  */
 import { randomUUID } from 'node:crypto';
-import type { AdminPort, TopicPartition } from '../client/port.ts';
+import type { AdminPort, GroupDescription, TopicPartition } from '../client/port.ts';
 import { StreamsException } from '../errors/exception-handlers.ts';
 import { partitionForKey } from '../partitioning/partitioner.ts';
 import type { KeyValue } from '../processor/api/record.ts';
@@ -27,7 +27,12 @@ import { PlainWindowValueView, type ReadOnlyWindowStore, type WindowedValue } fr
 import type { Topology } from '../topology/topology.ts';
 import type { TopicPlan } from './internal-topics.ts';
 import type { StreamsState } from './kafka-streams.ts';
-import { decodeSubscriptionInfo, encodeSubscriptionInfo, parseHostInfo, type HostInfo } from './subscription-info.ts';
+import {
+  decodeSubscriptionInfo,
+  encodeSubscriptionInfo,
+  parseHostInfo,
+  type HostInfo,
+} from './subscription-info.ts';
 import type { ActiveTask } from './task-manager.ts';
 
 export type { HostInfo } from './subscription-info.ts';
@@ -87,7 +92,7 @@ export interface QueryableStoreInfo {
   readonly type: QueryableStoreType;
   readonly kind: StoreKind;
   readonly subtopology: number;
-  readonly keySerde: Serde<any>;
+  readonly keySerde: Serde<unknown>;
   /** The topic name the store's serdes are given: its changelog topic. */
   readonly serdeTopic: string;
 }
@@ -97,7 +102,7 @@ export interface InteractiveQueriesHost {
   readonly applicationId: string;
   readonly topology: Topology;
   readonly applicationServer: string | undefined;
-  readonly defaultKeySerde: Serde<any> | undefined;
+  readonly defaultKeySerde: Serde<unknown> | undefined;
   state(): StreamsState;
   activeTasks(): ActiveTask[];
   plan(): TopicPlan | undefined;
@@ -147,7 +152,10 @@ export class InteractiveQueries {
 
   /** The consumer's subscription userData: this instance's id and query address. */
   subscriptionUserData(): Buffer {
-    return encodeSubscriptionInfo({ instanceId: this.#instanceId, applicationServer: this.#host.applicationServer });
+    return encodeSubscriptionInfo({
+      instanceId: this.#instanceId,
+      applicationServer: this.#host.applicationServer,
+    });
   }
 
   describeStore(name: string): QueryableStoreInfo {
@@ -162,11 +170,22 @@ export class InteractiveQueries {
       );
     }
     const sub = topology.subtopologies().find((s) => s.stores.includes(name));
-    if (!sub) throw new UnknownStateStoreException(`Store "${name}" is not connected to any processor, so no task holds it`);
+    if (!sub)
+      throw new UnknownStateStoreException(
+        `Store "${name}" is not connected to any processor, so no task holds it`,
+      );
     const keySerde = builder.keySerde ?? this.#host.defaultKeySerde;
-    if (!keySerde) throw new StreamsException(`Store "${name}" has no key serde and the config sets no defaultKeySerde: queries cannot find a key's partition`);
+    if (!keySerde)
+      throw new StreamsException(
+        `Store "${name}" has no key serde and the config sets no defaultKeySerde: queries cannot find a key's partition`,
+      );
     const kind = builder.spec.kind;
-    const type: QueryableStoreType = kind === 'keyValue' || kind === 'timestampedKeyValue' ? 'keyValue' : kind === 'session' ? 'session' : 'window';
+    const type: QueryableStoreType =
+      kind === 'keyValue' || kind === 'timestampedKeyValue'
+        ? 'keyValue'
+        : kind === 'session'
+          ? 'session'
+          : 'window';
     const info: QueryableStoreInfo = {
       name,
       type,
@@ -183,17 +202,25 @@ export class InteractiveQueries {
   store<K, V, T extends QueryableStoreType>(name: string, type: T): QueryableStoreTypes<K, V>[T] {
     const info = this.describeStore(name);
     if (info.type !== type) {
-      throw new InvalidStateStoreException(`Store "${name}" is a ${info.kind} store, not a ${type} store: ask for it with store("${name}", "${info.type}")`);
+      throw new InvalidStateStoreException(
+        `Store "${name}" is a ${info.kind} store, not a ${type} store: ask for it with store("${name}", "${info.type}")`,
+      );
     }
     const source = new LocalStores(this, info);
-    const view = type === 'keyValue' ? new KeyValueView(source) : type === 'window' ? new WindowView(source, this.#host.topology.storeBuilder(name)!.spec.windowSizeMs ?? 0) : new SessionView(source);
+    const view =
+      type === 'keyValue'
+        ? new KeyValueView(source)
+        : type === 'window'
+          ? new WindowView(source, this.#host.topology.storeBuilder(name)!.spec.windowSizeMs ?? 0)
+          : new SessionView(source);
     return view as unknown as QueryableStoreTypes<K, V>[T];
   }
 
   /** The partition of a key in a store's sub-topology. */
-  partitionOf(info: QueryableStoreInfo, key: unknown, keySerde: Serde<any> = info.keySerde): number {
+  partitionOf(info: QueryableStoreInfo, key: unknown, keySerde: Serde<unknown> = info.keySerde): number {
     const bytes = keySerde.serialize(info.serdeTopic, key);
-    if (bytes === null) throw new StreamsException(`A null key has no partition: store "${info.name}" holds no null keys`);
+    if (bytes === null)
+      throw new StreamsException(`A null key has no partition: store "${info.name}" holds no null keys`);
     return partitionForKey(bytes, this.#partitions(info));
   }
 
@@ -216,7 +243,9 @@ export class InteractiveQueries {
 
   isLocal(info: QueryableStoreInfo, partition: number): boolean {
     if (this.#host.state() !== 'RUNNING') return false;
-    return this.#host.activeTasks().some((t) => t.subtopology === info.subtopology && t.partition === partition);
+    return this.#host
+      .activeTasks()
+      .some((t) => t.subtopology === info.subtopology && t.partition === partition);
   }
 
   async queryMetadataForKey<K>(storeName: string, key: K, keySerde?: Serde<K>): Promise<KeyQueryMetadata> {
@@ -226,7 +255,9 @@ export class InteractiveQueries {
     if (local) return { partition, activeHost: this.#ownHost, local };
     const group = await this.#currentGroup();
     const sources = new Set(this.#plan().sourceTopics.get(info.subtopology) ?? []);
-    const owner = group.members.find((m) => m.partitions.some((tp) => tp.partition === partition && sources.has(tp.topic)));
+    const owner = group.members.find((m) =>
+      m.partitions.some((tp) => tp.partition === partition && sources.has(tp.topic)),
+    );
     return { partition, activeHost: owner?.hostInfo, local };
   }
 
@@ -259,13 +290,19 @@ export class InteractiveQueries {
 
   #plan(): TopicPlan {
     const plan = this.#host.plan();
-    if (!plan) throw new InvalidStateStoreException(`"${this.#host.applicationId}" has not started: call start() before querying it`);
+    if (!plan)
+      throw new InvalidStateStoreException(
+        `"${this.#host.applicationId}" has not started: call start() before querying it`,
+      );
     return plan;
   }
 
   #partitions(info: QueryableStoreInfo): number {
     const n = this.#plan().tasksPerSubtopology.get(info.subtopology);
-    if (n === undefined) throw new StreamsException(`Sub-topology ${info.subtopology} of store "${info.name}" has no task count`);
+    if (n === undefined)
+      throw new StreamsException(
+        `Sub-topology ${info.subtopology} of store "${info.name}" has no task count`,
+      );
     return n;
   }
 
@@ -284,13 +321,15 @@ export class InteractiveQueries {
     if (!admin) return { stable: false, members: [] };
     const deadline = performance.now() + STABLE_WAIT_MS;
     for (;;) {
-      let description;
+      let description: GroupDescription | undefined;
       try {
         description = await admin.describeGroup(this.#host.applicationId);
       } catch (error) {
         // The coordinator may be moving; an empty answer now is better than a failed query.
         if (performance.now() >= deadline) {
-          console.warn(`[kafka-pattern] could not describe group "${this.#host.applicationId}" for interactive queries: ${(error as Error).message}`);
+          console.warn(
+            `[kafka-pattern] could not describe group "${this.#host.applicationId}" for interactive queries: ${(error as Error).message}`,
+          );
           return { stable: false, members: [] };
         }
         await sleep(STABLE_POLL_MS);
@@ -302,7 +341,8 @@ export class InteractiveQueries {
           const info = decodeSubscriptionInfo(m.userData);
           let hostInfo: HostInfo | undefined;
           try {
-            hostInfo = info?.applicationServer === undefined ? undefined : parseHostInfo(info.applicationServer);
+            hostInfo =
+              info?.applicationServer === undefined ? undefined : parseHostInfo(info.applicationServer);
           } catch {
             hostInfo = undefined;
           }
@@ -359,8 +399,10 @@ class LocalStores {
   /** Timestamped stores are shown with plain values, as the test driver shows them. */
   #plain(store: unknown): unknown {
     if (store === undefined) return undefined;
-    if (this.info.kind === 'timestampedKeyValue') return new PlainValueView(store as ReadOnlyKeyValueStore<unknown, ValueAndTimestamp<unknown>>);
-    if (this.info.kind === 'timestampedWindow') return new PlainWindowValueView(store as ReadOnlyWindowStore<unknown, ValueAndTimestamp<unknown>>);
+    if (this.info.kind === 'timestampedKeyValue')
+      return new PlainValueView(store as ReadOnlyKeyValueStore<unknown, ValueAndTimestamp<unknown>>);
+    if (this.info.kind === 'timestampedWindow')
+      return new PlainWindowValueView(store as ReadOnlyWindowStore<unknown, ValueAndTimestamp<unknown>>);
     return store;
   }
 
@@ -371,7 +413,13 @@ class LocalStores {
   merge<E>(lists: E[][], keyOf: (entry: E) => unknown, reverse = false): E[] {
     if (lists.length === 1) return lists[0]!;
     const tagged: Array<{ bytes: Buffer; entry: E; list: number; index: number }> = [];
-    lists.forEach((list, li) => list.forEach((entry, index) => tagged.push({ bytes: this.keyBytes(keyOf(entry)), entry, list: li, index })));
+    for (let list = 0; list < lists.length; list++) {
+      const entries = lists[list]!;
+      for (let index = 0; index < entries.length; index++) {
+        const entry = entries[index]!;
+        tagged.push({ bytes: this.keyBytes(keyOf(entry)), entry, list, index });
+      }
+    }
     tagged.sort((a, b) => {
       const c = Buffer.compare(a.bytes, b.bytes);
       if (c !== 0) return reverse ? -c : c;
@@ -417,7 +465,11 @@ class KeyValueView<K, V> implements ReadOnlyKeyValueStore<K, V> {
   }
 
   #merge(read: (s: ReadOnlyKeyValueStore<K, V>) => KeyValue<K, V>[], reverse: boolean): KeyValue<K, V>[] {
-    return this.#source.merge(this.#source.all<ReadOnlyKeyValueStore<K, V>>().map(read), (e) => e.key, reverse);
+    return this.#source.merge(
+      this.#source.all<ReadOnlyKeyValueStore<K, V>>().map(read),
+      (e) => e.key,
+      reverse,
+    );
   }
 }
 
@@ -444,7 +496,12 @@ class WindowView<K, V> implements ReadOnlyWindowStore<K, V> {
     return this.#source.forKey<ReadOnlyWindowStore<K, V>>(key)?.backwardFetch(key, timeFrom, timeTo) ?? [];
   }
 
-  fetchRange(keyFrom: K | null, keyTo: K | null, timeFrom: number, timeTo: number): KeyValue<Windowed<K>, V>[] {
+  fetchRange(
+    keyFrom: K | null,
+    keyTo: K | null,
+    timeFrom: number,
+    timeTo: number,
+  ): KeyValue<Windowed<K>, V>[] {
     return this.#merge((s) => s.fetchRange(keyFrom, keyTo, timeFrom, timeTo));
   }
 
@@ -474,12 +531,27 @@ class SessionView<K, V> implements ReadOnlySessionStore<K, V> {
     return this.#source.forKey<ReadOnlySessionStore<K, V>>(key)?.fetch(key) ?? [];
   }
 
-  findSessions(key: K, earliestSessionEndTime: number, latestSessionStartTime: number): KeyValue<Windowed<K>, V>[] {
-    return this.#source.forKey<ReadOnlySessionStore<K, V>>(key)?.findSessions(key, earliestSessionEndTime, latestSessionStartTime) ?? [];
+  findSessions(
+    key: K,
+    earliestSessionEndTime: number,
+    latestSessionStartTime: number,
+  ): KeyValue<Windowed<K>, V>[] {
+    return (
+      this.#source
+        .forKey<ReadOnlySessionStore<K, V>>(key)
+        ?.findSessions(key, earliestSessionEndTime, latestSessionStartTime) ?? []
+    );
   }
 
-  findSessionsRange(keyFrom: K | null, keyTo: K | null, earliestSessionEndTime: number, latestSessionStartTime: number): KeyValue<Windowed<K>, V>[] {
-    const lists = this.#source.all<ReadOnlySessionStore<K, V>>().map((s) => s.findSessionsRange(keyFrom, keyTo, earliestSessionEndTime, latestSessionStartTime));
+  findSessionsRange(
+    keyFrom: K | null,
+    keyTo: K | null,
+    earliestSessionEndTime: number,
+    latestSessionStartTime: number,
+  ): KeyValue<Windowed<K>, V>[] {
+    const lists = this.#source
+      .all<ReadOnlySessionStore<K, V>>()
+      .map((s) => s.findSessionsRange(keyFrom, keyTo, earliestSessionEndTime, latestSessionStartTime));
     return this.#source.merge(lists, (e) => e.key.key);
   }
 

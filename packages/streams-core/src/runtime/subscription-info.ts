@@ -42,7 +42,10 @@ export function decodeSubscriptionInfo(bytes: Buffer | undefined): SubscriptionI
   if (typeof body !== 'object' || body === null) return undefined;
   const { v, instanceId, applicationServer } = body as Record<string, unknown>;
   if (typeof v !== 'number' || v < VERSION || typeof instanceId !== 'string') return undefined;
-  return { instanceId, applicationServer: typeof applicationServer === 'string' ? applicationServer : undefined };
+  return {
+    instanceId,
+    applicationServer: typeof applicationServer === 'string' ? applicationServer : undefined,
+  };
 }
 
 /** Parses `host:port` (IPv6 hosts in brackets: `[::1]:8080`). */
@@ -50,7 +53,9 @@ export function parseHostInfo(text: string): HostInfo {
   const m = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(text.trim());
   const port = m ? Number(m[3]) : Number.NaN;
   if (!m || !(port >= 1 && port <= 65_535)) {
-    throw new ConfigException(`applicationServer "${text}" is not "host:port": give the address other instances reach this one's query endpoint at, e.g. "10.0.0.5:7070"`);
+    throw new ConfigException(
+      `applicationServer "${text}" is not "host:port": give the address other instances reach this one's query endpoint at, e.g. "10.0.0.5:7070"`,
+    );
   }
   return { host: (m[1] ?? m[2])!, port };
 }

@@ -17,7 +17,11 @@ import { KeyParseError, parseKeyText, toJson } from '../../src/query/http-codec.
 import type { TopicPlan } from '../../src/runtime/internal-topics.ts';
 import { InteractiveQueries, type QueryableStoreInfo } from '../../src/runtime/interactive-queries.ts';
 import type { StreamsState } from '../../src/runtime/kafka-streams.ts';
-import { decodeSubscriptionInfo, encodeSubscriptionInfo, parseHostInfo } from '../../src/runtime/subscription-info.ts';
+import {
+  decodeSubscriptionInfo,
+  encodeSubscriptionInfo,
+  parseHostInfo,
+} from '../../src/runtime/subscription-info.ts';
 import type { ActiveTask } from '../../src/runtime/task-manager.ts';
 import { changelogTopicName, type StoreContext } from '../../src/state/store-builder.ts';
 
@@ -31,7 +35,9 @@ function topology() {
   grouped.count({ name: 'counts' });
   grouped.windowedBy(TimeWindows.ofSizeAndGrace(1_000, 60_000)).count({ name: 'per-second' });
   grouped.windowedBy(SessionWindows.ofInactivityGapWithNoGrace(1_000)).count({ name: 'sessions' });
-  events.groupBy((_k, v) => Number(v.length), { key: Serdes.Long(), value: Serdes.String() }).count({ name: 'by-length' });
+  events
+    .groupBy((_k, v) => Number(v.length), { key: Serdes.Long(), value: Serdes.String() })
+    .count({ name: 'by-length' });
   return builder.build();
 }
 
@@ -39,12 +45,16 @@ const TOPOLOGY = topology();
 
 function plan(): TopicPlan {
   const subs = TOPOLOGY.subtopologies();
-  const sourceTopics = new Map(subs.map((s) => [s.id, s.sourceTopics.map((t) => (t.internal ? `${APP}-${t.topic}` : t.topic))]));
+  const sourceTopics = new Map(
+    subs.map((s) => [s.id, s.sourceTopics.map((t) => (t.internal ? `${APP}-${t.topic}` : t.topic))]),
+  );
   return {
     tasksPerSubtopology: new Map(subs.map((s) => [s.id, PARTITIONS])),
     partitions: new Map(),
     sourceTopics,
-    subtopologyOfTopic: new Map([...sourceTopics].flatMap(([id, ts]) => ts.map((t) => [t, id] as [string, number]))),
+    subtopologyOfTopic: new Map(
+      [...sourceTopics].flatMap(([id, ts]) => ts.map((t) => [t, id] as [string, number])),
+    ),
     internalTopics: [],
   };
 }
@@ -54,15 +64,22 @@ const context = (taskId: string): StoreContext => ({
   taskId,
   serdeTopic: (name) => changelogTopicName(APP, name),
   keyValueBytesStore: (spec) => new InMemoryKeyValueStore(spec.name),
-  windowBytesStore: (spec) => new InMemoryWindowStore(spec.name, { windowSizeMs: spec.windowSizeMs ?? 0, retentionMs: spec.retentionMs ?? 86_400_000, retainDuplicates: false }),
-  sessionBytesStore: (spec) => new InMemorySessionStore(spec.name, { retentionMs: spec.retentionMs ?? 86_400_000 }),
+  windowBytesStore: (spec) =>
+    new InMemoryWindowStore(spec.name, {
+      windowSizeMs: spec.windowSizeMs ?? 0,
+      retentionMs: spec.retentionMs ?? 86_400_000,
+      retainDuplicates: false,
+    }),
+  sessionBytesStore: (spec) =>
+    new InMemorySessionStore(spec.name, { retentionMs: spec.retentionMs ?? 86_400_000 }),
 });
 
 /** A task as the runtime would have it: the sub-topology's stores, built by the topology's own builders. */
 function task(subtopology: number, partition: number): ActiveTask {
   const id = `${subtopology}_${partition}`;
   const stores = new Map<string, unknown>();
-  for (const name of TOPOLOGY.subtopologies()[subtopology]!.stores) stores.set(name, TOPOLOGY.storeBuilder(name)!.build(context(id)));
+  for (const name of TOPOLOGY.subtopologies()[subtopology]!.stores)
+    stores.set(name, TOPOLOGY.storeBuilder(name)!.build(context(id)));
   return { id, subtopology, partition, task: { stores } } as unknown as ActiveTask;
 }
 
@@ -72,7 +89,11 @@ interface Instance {
   setState(state: StreamsState): void;
 }
 
-function instance(applicationServer: string | undefined, partitions: number[], admin: () => AdminPort): Instance {
+function instance(
+  applicationServer: string | undefined,
+  partitions: number[],
+  admin: () => AdminPort,
+): Instance {
   let state: StreamsState = 'RUNNING';
   const listeners: Array<(s: StreamsState) => void> = [];
   const subs = TOPOLOGY.subtopologies();
@@ -100,7 +121,10 @@ function instance(applicationServer: string | undefined, partitions: number[], a
 }
 
 /** A coordinator that describes the given members, each with its subscription userData and assignment. */
-function groupOf(members: Array<{ instance: Instance; partitions: number[] }>, state = 'Stable'): () => AdminPort {
+function groupOf(
+  members: Array<{ instance: Instance; partitions: number[] }>,
+  state = 'Stable',
+): () => AdminPort {
   const topics = [...plan().sourceTopics.values()].flat();
   const description = (): GroupDescription => ({
     groupId: APP,
@@ -124,12 +148,18 @@ function fill(tasks: ActiveTask[], keys: string[]): void {
   for (const key of keys) {
     const t = tasks.find((x) => x.subtopology === 0 && x.partition === partitionOf(key));
     if (!t) continue;
-    const counts = t.task.stores.get('counts') as { put(k: string, v: { value: number; timestamp: number }): void };
+    const counts = t.task.stores.get('counts') as {
+      put(k: string, v: { value: number; timestamp: number }): void;
+    };
     counts.put(key, { value: key.length, timestamp: 5 });
-    const windows = t.task.stores.get('per-second') as { put(k: string, v: { value: number; timestamp: number }, start: number): boolean };
+    const windows = t.task.stores.get('per-second') as {
+      put(k: string, v: { value: number; timestamp: number }, start: number): boolean;
+    };
     windows.put(key, { value: 1, timestamp: 1_500 }, 1_000);
     windows.put(key, { value: 2, timestamp: 2_500 }, 2_000);
-    const sessions = t.task.stores.get('sessions') as { put(s: { key: string; window: { start: number; end: number } }, v: number): void };
+    const sessions = t.task.stores.get('sessions') as {
+      put(s: { key: string; window: { start: number; end: number } }, v: number): void;
+    };
     sessions.put({ key, window: { start: 100, end: 400 } }, 3);
   }
 }
@@ -165,7 +195,9 @@ describe('local store views', () => {
     const local = KEYS.filter((k) => [0, 2].includes(partitionOf(k))).sort(byBytes);
     expect(counts.all().map((e) => e.key)).toEqual(local);
     expect(counts.reverseAll().map((e) => e.key)).toEqual([...local].reverse());
-    expect(counts.range('key-1', 'key-3').map((e) => e.key)).toEqual(local.filter((k) => byBytes(k, 'key-1') >= 0 && byBytes(k, 'key-3') <= 0));
+    expect(counts.range('key-1', 'key-3').map((e) => e.key)).toEqual(
+      local.filter((k) => byBytes(k, 'key-1') >= 0 && byBytes(k, 'key-3') <= 0),
+    );
     expect(counts.approximateNumEntries()).toBe(local.length);
   });
 
@@ -192,7 +224,9 @@ describe('local store views', () => {
     expect(windows.fetch(key, 2_000)).toBe(2);
     expect(windows.fetch(KEYS.find((k) => partitionOf(k) === 0)!, 0, 10_000)).toEqual([]);
     const all = windows.fetchAll(2_000, 2_000);
-    expect(all.map((e) => e.key.key)).toEqual(KEYS.filter((k) => [1, 3].includes(partitionOf(k))).sort(byBytes));
+    expect(all.map((e) => e.key.key)).toEqual(
+      KEYS.filter((k) => [1, 3].includes(partitionOf(k))).sort(byBytes),
+    );
     expect(all.every((e) => e.key.window.start === 2_000 && e.value === 2)).toBe(true);
     const sessions = b.iq.store<string, number, 'session'>('sessions', 'session');
     expect(sessions.fetch(key)).toEqual([{ key: { key, window: { start: 100, end: 400 } }, value: 3 }]);
@@ -201,8 +235,12 @@ describe('local store views', () => {
   it('names the stores when one does not exist, and says how to ask for another kind', () => {
     const { a } = both();
     expect(() => a.iq.store('nope', 'keyValue')).toThrow(UnknownStateStoreException);
-    expect(() => a.iq.store('nope', 'keyValue')).toThrow(/No store named "nope" in "iq-unit": its stores are "counts", "per-second", "sessions", "by-length"/);
-    expect(() => a.iq.store('per-second', 'keyValue')).toThrow('Store "per-second" is a timestampedWindow store, not a keyValue store: ask for it with store("per-second", "window")');
+    expect(() => a.iq.store('nope', 'keyValue')).toThrow(
+      /No store named "nope" in "iq-unit": its stores are "counts", "per-second", "sessions", "by-length"/,
+    );
+    expect(() => a.iq.store('per-second', 'keyValue')).toThrow(
+      'Store "per-second" is a timestampedWindow store, not a keyValue store: ask for it with store("per-second", "window")',
+    );
   });
 
   it('refuses reads while the instance is not RUNNING', () => {
@@ -210,7 +248,9 @@ describe('local store views', () => {
     const counts = a.iq.store<string, number, 'keyValue'>('counts', 'keyValue');
     a.setState('REBALANCING');
     expect(() => counts.get('key-1')).toThrow(InvalidStateStoreException);
-    expect(() => counts.get('key-1')).toThrow('Store "counts" cannot be queried while "iq-unit" is REBALANCING: retry once it is RUNNING');
+    expect(() => counts.get('key-1')).toThrow(
+      'Store "counts" cannot be queried while "iq-unit" is REBALANCING: retry once it is RUNNING',
+    );
     a.setState('RUNNING');
     expect(() => counts.all()).not.toThrow();
   });
@@ -222,12 +262,22 @@ describe('local store views', () => {
       const fromA = await a.iq.queryMetadataForKey('counts', key);
       const fromB = await b.iq.queryMetadataForKey('counts', key);
       const owner = [0, 2].includes(p) ? 7001 : 7002;
-      expect(fromA).toEqual({ partition: p, activeHost: { host: '127.0.0.1', port: owner }, local: owner === 7001 });
-      expect(fromB).toEqual({ partition: p, activeHost: { host: '127.0.0.1', port: owner }, local: owner === 7002 });
+      expect(fromA).toEqual({
+        partition: p,
+        activeHost: { host: '127.0.0.1', port: owner },
+        local: owner === 7001,
+      });
+      expect(fromB).toEqual({
+        partition: p,
+        activeHost: { host: '127.0.0.1', port: owner },
+        local: owner === 7002,
+      });
     }
     // A Long-keyed store in the repartitioned sub-topology: the key's Long bytes pick the partition.
     const bytes = Serdes.Long().serialize('t', 5)!;
-    expect((await a.iq.queryMetadataForKey('by-length', 5)).partition).toBe(partitionForKey(bytes, PARTITIONS));
+    expect((await a.iq.queryMetadataForKey('by-length', 5)).partition).toBe(
+      partitionForKey(bytes, PARTITIONS),
+    );
     const all = await a.iq.allMetadata();
     expect(all.map((m) => [m.applicationServer, m.local, m.tasks])).toEqual([
       ['127.0.0.1:7001', true, ['0_0', '0_2', '1_0', '1_2']],
@@ -245,7 +295,9 @@ describe('local store views', () => {
       describeGroup: async () => {
         calls++;
         const d = await described().describeGroup(APP);
-        return state === 'Stable' ? d : { ...d!, state, members: d!.members.map((m) => ({ ...m, userData: undefined, assignment: [] })) };
+        return state === 'Stable'
+          ? d
+          : { ...d!, state, members: d!.members.map((m) => ({ ...m, userData: undefined, assignment: [] })) };
       },
     } as unknown as AdminPort;
     const a = instance('127.0.0.1:7001', [0, 1, 2, 3], () => admin);
@@ -267,7 +319,9 @@ describe('subscription userData', () => {
   it('round-trips the instance id and address; other bytes mean "unknown member"', () => {
     const bytes = encodeSubscriptionInfo({ instanceId: 'i-1', applicationServer: 'h:1' });
     expect(decodeSubscriptionInfo(bytes)).toEqual({ instanceId: 'i-1', applicationServer: 'h:1' });
-    expect(decodeSubscriptionInfo(encodeSubscriptionInfo({ instanceId: 'i-2', applicationServer: undefined }))).toEqual({ instanceId: 'i-2', applicationServer: undefined });
+    expect(
+      decodeSubscriptionInfo(encodeSubscriptionInfo({ instanceId: 'i-2', applicationServer: undefined })),
+    ).toEqual({ instanceId: 'i-2', applicationServer: undefined });
     expect(decodeSubscriptionInfo(Buffer.from([0, 1, 2]))).toBeUndefined();
     expect(decodeSubscriptionInfo(undefined)).toBeUndefined();
   });
@@ -282,7 +336,14 @@ describe('subscription userData', () => {
 
 describe('query endpoint codec', () => {
   const info = (serde: string): QueryableStoreInfo =>
-    ({ name: 's', type: 'keyValue', kind: 'keyValue', subtopology: 0, keySerde: { name: serde }, serdeTopic: 't' }) as unknown as QueryableStoreInfo;
+    ({
+      name: 's',
+      type: 'keyValue',
+      kind: 'keyValue',
+      subtopology: 0,
+      keySerde: { name: serde },
+      serdeTopic: 't',
+    }) as unknown as QueryableStoreInfo;
 
   it('reads keys of the scalar serdes and asks for a parser for the others', () => {
     expect(parseKeyText('abc', info('String'), undefined)).toBe('abc');
@@ -290,12 +351,16 @@ describe('query endpoint codec', () => {
     expect(parseKeyText('9007199254740993', info('LongBigInt'), undefined)).toBe(9007199254740993n);
     expect(parseKeyText('1.5', info('Double'), undefined)).toBe(1.5);
     expect(() => parseKeyText('4x', info('Integer'), undefined)).toThrow(KeyParseError);
-    expect(() => parseKeyText('{}', info('JSON'), undefined)).toThrow('Store "s" has JSON keys, which have no URL form here: start the query server with a parseKey option that reads them');
+    expect(() => parseKeyText('{}', info('JSON'), undefined)).toThrow(
+      'Store "s" has JSON keys, which have no URL form here: start the query server with a parseKey option that reads them',
+    );
     expect(parseKeyText('{"id":1}', info('JSON'), (text) => JSON.parse(text))).toEqual({ id: 1 });
   });
 
   it('writes bigints as decimal strings and bytes as base64', () => {
-    expect(toJson({ n: 2n ** 64n, b: Buffer.from('hi'), m: new Map([['k', 1]]) })).toBe('{"n":"18446744073709551616","b":"aGk=","m":{"k":1}}');
+    expect(toJson({ n: 2n ** 64n, b: Buffer.from('hi'), m: new Map([['k', 1]]) })).toBe(
+      '{"n":"18446744073709551616","b":"aGk=","m":{"k":1}}',
+    );
     expect(toJson(12n)).toBe('"12"');
   });
 });
@@ -336,22 +401,43 @@ describe('query endpoint over HTTP', () => {
     const b = instance(`127.0.0.1:${portB}`, [1], admin);
     // Partition 3's owner has an address nobody listens on.
     const c = instance(`127.0.0.1:${portC}`, [3], admin);
-    members.push({ instance: a, partitions: [0, 2] }, { instance: b, partitions: [1] }, { instance: c, partitions: [3] });
+    members.push(
+      { instance: a, partitions: [0, 2] },
+      { instance: b, partitions: [1] },
+      { instance: c, partitions: [3] },
+    );
     for (const i of [a, b, c]) fill(i.tasks, KEYS);
     const serverA = await startQueryServer(appOver(a));
     const serverB = await startQueryServer(appOver(b));
-    closing.push(() => serverA.close(), () => serverB.close());
+    closing.push(
+      () => serverA.close(),
+      () => serverB.close(),
+    );
     expect(serverA.url).toBe(`http://127.0.0.1:${portA}`);
 
     const get = async (url: string) => {
       const res = await fetch(url);
-      return { status: res.status, body: res.headers.get('content-type')?.startsWith('application/json') ? await res.json() : await res.text(), servedBy: res.headers.get('x-kafka-pattern-served-by') };
+      return {
+        status: res.status,
+        body: res.headers.get('content-type')?.startsWith('application/json')
+          ? await res.json()
+          : await res.text(),
+        servedBy: res.headers.get('x-kafka-pattern-served-by'),
+      };
     };
     const localKey = KEYS.find((k) => partitionOf(k) === 0)!;
     const keyOnB = KEYS.find((k) => partitionOf(k) === 1)!;
     const keyOnC = KEYS.find((k) => partitionOf(k) === 3)!;
-    expect(await get(`${serverA.url}/stores/counts/keys/${localKey}`)).toEqual({ status: 200, body: localKey.length, servedBy: null });
-    expect(await get(`${serverA.url}/stores/counts/keys/${keyOnB}`)).toEqual({ status: 200, body: keyOnB.length, servedBy: `127.0.0.1:${portB}` });
+    expect(await get(`${serverA.url}/stores/counts/keys/${localKey}`)).toEqual({
+      status: 200,
+      body: localKey.length,
+      servedBy: null,
+    });
+    expect(await get(`${serverA.url}/stores/counts/keys/${keyOnB}`)).toEqual({
+      status: 200,
+      body: keyOnB.length,
+      servedBy: `127.0.0.1:${portB}`,
+    });
     const missingOnB = KEYS.map((k) => `${k}-missing`).find((k) => partitionOf(k) === 1)!;
     expect((await get(`${serverA.url}/stores/counts/keys/${missingOnB}`)).status).toBe(404);
     const unreachable = await get(`${serverA.url}/stores/counts/keys/${keyOnC}`);
@@ -359,19 +445,37 @@ describe('query endpoint over HTTP', () => {
     expect(unreachable.body).toMatchObject({ partition: 3, activeHost: `127.0.0.1:${portC}` });
 
     // B does not hold partition 0 and must not forward a forwarded request again.
-    const misdirected = await fetch(`${serverB.url}/stores/counts/keys/${localKey}`, { headers: { 'x-kafka-pattern-forwarded': '1' } });
+    const misdirected = await fetch(`${serverB.url}/stores/counts/keys/${localKey}`, {
+      headers: { 'x-kafka-pattern-forwarded': '1' },
+    });
     expect(misdirected.status).toBe(421);
 
     const windows = await get(`${serverA.url}/stores/per-second/keys/${keyOnB}?from=1500&to=3000`);
     expect(windows).toMatchObject({ status: 200, body: [{ windowStart: 2_000, value: 2 }] });
     const range = await get(`${serverA.url}/stores/counts`);
-    expect(range.body).toEqual(KEYS.filter((k) => [0, 2].includes(partitionOf(k))).sort(byBytes).map((k) => ({ key: k, value: k.length })));
-    expect((await get(`${serverA.url}/stores/nope/keys/x`)).body).toEqual({ error: 'No store named "nope" in "iq-unit": its stores are "counts", "per-second", "sessions", "by-length"' });
+    expect(range.body).toEqual(
+      KEYS.filter((k) => [0, 2].includes(partitionOf(k)))
+        .sort(byBytes)
+        .map((k) => ({ key: k, value: k.length })),
+    );
+    expect((await get(`${serverA.url}/stores/nope/keys/x`)).body).toEqual({
+      error:
+        'No store named "nope" in "iq-unit": its stores are "counts", "per-second", "sessions", "by-length"',
+    });
     expect((await get(`${serverA.url}/stores/by-length/keys/five`)).status).toBe(400);
     const metadata = await get(`${serverA.url}/metadata`);
-    expect(metadata.body.map((m: { applicationServer: string }) => m.applicationServer)).toEqual([`127.0.0.1:${portA}`, `127.0.0.1:${portB}`, `127.0.0.1:${portC}`]);
-    expect(await get(`${serverA.url}/metadata/stores/counts/keys/${keyOnB}`)).toMatchObject({ body: { partition: 1, activeHost: { host: '127.0.0.1', port: portB }, local: false } });
+    expect((metadata.body as Array<{ applicationServer: string }>).map((m) => m.applicationServer)).toEqual([
+      `127.0.0.1:${portA}`,
+      `127.0.0.1:${portB}`,
+      `127.0.0.1:${portC}`,
+    ]);
+    expect(await get(`${serverA.url}/metadata/stores/counts/keys/${keyOnB}`)).toMatchObject({
+      body: { partition: 1, activeHost: { host: '127.0.0.1', port: portB }, local: false },
+    });
     const metrics = await get(`${serverA.url}/metrics`);
-    expect(metrics).toMatchObject({ status: 200, body: '# TYPE kafka_streams_up gauge\nkafka_streams_up 1\n' });
+    expect(metrics).toMatchObject({
+      status: 200,
+      body: '# TYPE kafka_streams_up gauge\nkafka_streams_up 1\n',
+    });
   });
 });
