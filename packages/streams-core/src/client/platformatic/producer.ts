@@ -3,6 +3,10 @@
  *
  * - Idempotent mode allows one in-flight request per connection, so `send` takes a batch and the
  *   client turns it into one produce request per leader.
+ * - The client puts all of a request's records for one partition into one record batch and does
+ *   not split it, and the broker rejects a batch over `max.message.bytes` (1 MiB by default) with
+ *   MESSAGE_TOO_LARGE. A poll's outputs can exceed that, so `send` splits them into requests that
+ *   carry at most MAX_PARTITION_BYTES per partition, sent one after the other.
  * - Partitions are resolved here (Java-compatible, see partitioner.ts), which also gives each
  *   record its offset: the broker acknowledges one base offset per partition and the records of a
  *   partition keep their order within the request.
@@ -31,6 +35,10 @@ import { toPortError } from './errors.ts';
 import { Partitioner } from './partitioner.ts';
 
 const DEFAULT_TRANSACTION_TIMEOUT_MS = 60_000;
+// Half the broker's default max.message.bytes: the estimate below leaves out batch and record
+// framing, and a topic may be configured a little lower.
+const MAX_PARTITION_BYTES = 512 * 1024;
+const RECORD_OVERHEAD_BYTES = 24;
 
 type Transaction = Awaited<ReturnType<Producer['beginTransaction']>>;
 
@@ -104,17 +112,29 @@ export class PlatformaticProducer implements ProducerPort {
     try {
       const topics = [...new Set(records.map((r) => r.topic))];
       const metadata = await this.#producer.metadata({ topics });
-      const messages: MessageToProduce[] = [];
-      const placed: { topic: string; partition: number; index: number }[] = [];
-      const perPartition = new Map<string, number>();
+      const requests: MessageToProduce[][] = [[]];
+      const placed: { topic: string; partition: number; request: number; index: number }[] = [];
+      // Per `topic:partition`, within the request being filled: records placed and bytes taken.
+      const perPartition = new Map<string, { count: number; bytes: number }>();
       for (const record of records) {
         const count = metadata.topics.get(record.topic)?.partitionsCount ?? 1;
         const partition = record.partition ?? this.#partitioner.partition(record.key, count);
         const key = `${record.topic}:${partition}`;
-        const index = perPartition.get(key) ?? 0;
-        perPartition.set(key, index + 1);
-        placed.push({ topic: record.topic, partition, index });
-        messages.push({
+        const size = recordBytes(record);
+        let used = perPartition.get(key);
+        if (used && used.bytes + size > MAX_PARTITION_BYTES) {
+          requests.push([]);
+          perPartition.clear();
+          used = undefined;
+        }
+        if (!used) {
+          used = { count: 0, bytes: 0 };
+          perPartition.set(key, used);
+        }
+        placed.push({ topic: record.topic, partition, request: requests.length - 1, index: used.count });
+        used.count++;
+        used.bytes += size;
+        requests[requests.length - 1]!.push({
           topic: record.topic,
           partition,
           key: record.key ?? undefined,
@@ -125,15 +145,19 @@ export class PlatformaticProducer implements ProducerPort {
             : {}),
         });
       }
-      const result = await send(messages);
-      const base = new Map((result.offsets ?? []).map((o) => [`${o.topic}:${o.partition}`, o.offset]));
-      return placed.map((p) => ({
-        topic: p.topic,
-        partition: p.partition,
-        offset:
-          (base.get(`${p.topic}:${p.partition}`) ?? -1n) +
-          (base.has(`${p.topic}:${p.partition}`) ? BigInt(p.index) : 0n),
-      }));
+      const bases: Map<string, bigint>[] = [];
+      for (const messages of requests) {
+        const result = await send(messages);
+        bases.push(new Map((result.offsets ?? []).map((o) => [`${o.topic}:${o.partition}`, o.offset])));
+      }
+      return placed.map((p) => {
+        const base = bases[p.request]!.get(`${p.topic}:${p.partition}`);
+        return {
+          topic: p.topic,
+          partition: p.partition,
+          offset: base === undefined ? -1n : base + BigInt(p.index),
+        };
+      });
     } catch (error) {
       throw this.mapError(error, [...new Set(records.map((r) => r.topic))]);
     }
@@ -224,4 +248,10 @@ class PlatformaticTransaction implements TransactionPort {
     if (this.done)
       throw new KafkaClientError(`The transaction of "${this.#transactionalId}" has already ended`);
   }
+}
+
+function recordBytes(record: ProducedRecord): number {
+  let bytes = RECORD_OVERHEAD_BYTES + (record.key?.length ?? 0) + (record.value?.length ?? 0);
+  for (const [k, v] of record.headers ?? []) bytes += k.length + v.length;
+  return bytes;
 }
