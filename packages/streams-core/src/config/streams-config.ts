@@ -32,6 +32,13 @@ export interface StreamsConfig {
   /** A record whose processing throws. Default: dead-letter it and go on. */
   processingExceptionHandler?: HandlerChoice;
   deadLetter?: Partial<DeadLetterConfig>;
+  /**
+   * A batch of outputs the broker refused (record too large, authorization, a topic deleted
+   * under us). 'fail' (default) stops the stream thread and hands the error to the uncaught
+   * exception handler; 'continue' drops the batch, counts it and goes on (at_least_once only:
+   * under exactly_once_v2 the transaction is always aborted and the work retried).
+   */
+  productionExceptionHandler?: 'fail' | 'continue' | ((error: unknown, records: number) => 'fail' | 'continue');
   /** Replication factor of internal topics. Default 1 (a development cluster); raise it in production. */
   replicationFactor?: number;
   numStandbyReplicas?: number;

@@ -82,6 +82,7 @@ export class KafkaStreams {
   #commitLatencyTotal = 0;
   #commitLatencyMax = 0;
   #produced = 0;
+  #productionErrors = 0;
   #rateWindowStart = performance.now();
   #rateWindowCount = 0;
   #processRate = 0;
@@ -230,6 +231,7 @@ export class KafkaStreams {
       standbyRecords: this.#standbys?.appliedRecords ?? 0,
       restoreRatePerSec: this.#restoreRate,
       producedRecords: this.#produced,
+      productionErrors: this.#productionErrors,
     };
   }
 
@@ -533,7 +535,18 @@ export class KafkaStreams {
       this.#transactionDirty = true;
       metadata = await this.#transaction.send(records);
     } else {
-      metadata = await this.#producer!.send(records);
+      try {
+        metadata = await this.#producer!.send(records);
+      } catch (error) {
+        const choice = this.#config.productionExceptionHandler ?? 'fail';
+        const decision = typeof choice === 'function' ? choice(error, records.length) : choice;
+        if (decision !== 'continue') {
+          throw new StreamsException(`Producing ${records.length} records failed: ${errorMessage(error)}`, { cause: error });
+        }
+        this.#productionErrors += records.length;
+        console.warn(`[kafka-pattern] dropped ${records.length} records the broker refused: ${errorMessage(error)}`);
+        return;
+      }
     }
     this.#produced += records.length;
     const tasks = this.#tasks!;

@@ -31,6 +31,8 @@ export interface StreamsMetrics {
   standbyRecords: number;
   restoreRatePerSec: number;
   producedRecords: number;
+  /** Records dropped after the broker refused them (productionExceptionHandler 'continue'). */
+  productionErrors: number;
 }
 
 export function emptyTaskMetrics(): TaskMetricsSnapshot {
@@ -83,6 +85,7 @@ export function toPrometheus(m: StreamsMetrics): string {
   lines.push('# HELP kafka_pattern_commits_total Commits', '# TYPE kafka_pattern_commits_total counter', `kafka_pattern_commits_total{${app}} ${m.commits}`);
   lines.push('# HELP kafka_pattern_records_produced_total Records produced (outputs, changelogs, dead letters)', '# TYPE kafka_pattern_records_produced_total counter', `kafka_pattern_records_produced_total{${app}} ${m.producedRecords}`);
   lines.push('# HELP kafka_pattern_standby_records_total Changelog records applied to standby replicas', '# TYPE kafka_pattern_standby_records_total counter', `kafka_pattern_standby_records_total{${app}} ${m.standbyRecords}`);
+  lines.push('# HELP kafka_pattern_production_errors_total Records dropped after the broker refused them', '# TYPE kafka_pattern_production_errors_total counter', `kafka_pattern_production_errors_total{${app}} ${m.productionErrors}`);
   lines.push('# HELP kafka_pattern_records_restored_total Changelog records restored', '# TYPE kafka_pattern_records_restored_total counter', `kafka_pattern_records_restored_total{${app}} ${m.restoredRecords}`);
   return `${lines.join('\n')}\n`;
 }
