@@ -125,6 +125,7 @@ interface GroupView {
 }
 
 const STABLE_WAIT_MS = 5_000;
+const STOPPED = new Set<StreamsState>(['PENDING_SHUTDOWN', 'NOT_RUNNING', 'PENDING_ERROR', 'ERROR']);
 const STABLE_POLL_MS = 200;
 
 export class InteractiveQueries {
@@ -321,6 +322,8 @@ export class InteractiveQueries {
     if (!admin) return { stable: false, members: [] };
     const deadline = performance.now() + STABLE_WAIT_MS;
     for (;;) {
+      // A stopping instance has closed its admin client: nothing more to learn.
+      if (STOPPED.has(this.#host.state())) return { stable: false, members: [] };
       let description: GroupDescription | undefined;
       try {
         description = await admin.describeGroup(this.#host.applicationId);

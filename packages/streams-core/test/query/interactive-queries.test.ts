@@ -2,8 +2,9 @@ import { createServer } from 'node:net';
 import { InMemoryKeyValueStore, InMemorySessionStore, InMemoryWindowStore } from '@kafka-pattern/state-store';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
+  ConfigException,
   InvalidStateStoreException,
-  type KafkaStreams,
+  KafkaStreams,
   partitionForKey,
   Serdes,
   SessionWindows,
@@ -331,6 +332,15 @@ describe('subscription userData', () => {
     expect(parseHostInfo('[::1]:8080')).toEqual({ host: '::1', port: 8080 });
     expect(() => parseHostInfo('localhost')).toThrow('applicationServer "localhost" is not "host:port"');
     expect(() => parseHostInfo('h:70000')).toThrow(/not "host:port"/);
+  });
+
+  it('a malformed applicationServer fails when the app is created, not when it joins', () => {
+    const config = {
+      applicationId: APP,
+      bootstrapServers: ['127.0.0.1:9092'],
+      applicationServer: 'localhost',
+    };
+    expect(() => new KafkaStreams(TOPOLOGY, config)).toThrow(ConfigException);
   });
 });
 
