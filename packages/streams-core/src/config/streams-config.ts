@@ -39,6 +39,14 @@ export interface StreamsConfig {
    * under exactly_once_v2 the transaction is always aborted and the work retried).
    */
   productionExceptionHandler?: 'fail' | 'continue' | ((error: unknown, records: number) => 'fail' | 'continue');
+  /**
+   * Closes windows on quiet partitions: a task that received no record for this long has its
+   * stream time moved to the wall clock minus this delay, so suppressed window results and
+   * unmatched outer-join results are emitted without waiting for the next record. The trade-off:
+   * a record that arrives later with an event time before the advanced stream time is late and
+   * dropped. Off by default (stream time moves with records only, as in Kafka Streams).
+   */
+  advanceIdleStreamTimeAfterMs?: number;
   /** Replication factor of internal topics. Default 1 (a development cluster); raise it in production. */
   replicationFactor?: number;
   numStandbyReplicas?: number;

@@ -458,6 +458,12 @@ export class KafkaStreams {
       if (records.length > 0) this.#processBatch(records, tasks);
       const now = Date.now();
       for (const t of tasks.tasks.values()) t.task.punctuateWallClock(now);
+      const idleAfter = this.#config.advanceIdleStreamTimeAfterMs;
+      if (idleAfter !== undefined) {
+        for (const t of tasks.tasks.values()) {
+          if (now - t.lastRecordAt >= idleAfter) t.task.advanceStreamTime(now - idleAfter);
+        }
+      }
       if (buffer.size > 0) await this.#send(buffer.drain());
       let commitRequested = false;
       for (const t of tasks.tasks.values()) if (t.task.takeCommitRequest()) commitRequested = true;
@@ -526,6 +532,7 @@ export class KafkaStreams {
       headers: Headers.wrap(r.headers as Array<readonly [string, Buffer]>),
     });
     t.consumed.set(`${r.topic}:${r.partition}`, r.offset + 1n);
+    t.lastRecordAt = Date.now();
   }
 
   async #send(records: ProducedRecord[]): Promise<void> {

@@ -31,6 +31,8 @@ export interface ActiveTask {
   /** Next changelog offset per logged store's changelog, by checkpoint key `topic-partition`. */
   readonly changelogPositions: Map<string, bigint>;
   dirty: boolean;
+  /** Wall-clock time of the last record this task processed (or of its creation). */
+  lastRecordAt: number;
 }
 
 export interface RestoreProgress {
@@ -130,7 +132,7 @@ export class TaskManager {
       resolveTopic: (topic, internal) => resolveTopicName(o.applicationId, topic, internal),
     });
     taskRef = task;
-    const active: ActiveTask = { id, subtopology: subId, partition, task, stores, consumed: new Map(), changelogPositions: new Map(), dirty: false };
+    const active: ActiveTask = { id, subtopology: subId, partition, task, stores, consumed: new Map(), changelogPositions: new Map(), dirty: false, lastRecordAt: Date.now() };
     this.tasks.set(id, active);
     for (const topic of task.inputTopics) this.#byInput.set(`${topic}:${partition}`, active);
     for (const s of stores.opened.values()) if (s.spec.logging) this.#byChangelog.set(`${s.changelogTopic}:${partition}`, active);

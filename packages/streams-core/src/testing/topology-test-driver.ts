@@ -38,12 +38,15 @@ export class TopologyTestDriver {
   readonly #offsets = new Map<string, bigint>();
   #wallClock: number;
   #closed = false;
+  readonly #idleAdvanceMs: number | undefined;
+  readonly #lastRecordAt = new Map<StreamTask, number>();
 
   constructor(topology: Topology, options: TopologyTestDriverOptions = {}) {
     this.#topology = topology;
     const config = options.config ?? {};
     this.#applicationId = config.applicationId ?? 'topology-test-driver';
     this.#wallClock = options.initialWallClockTime ?? Date.now();
+    this.#idleAdvanceMs = config.advanceIdleStreamTimeAfterMs;
     const errors = resolveErrorHandling(config);
     const collector: RecordCollector = {
       send: (topic, key, value, headers, timestamp, partition) => this.#capture(topic, key, value, headers, timestamp, partition),
@@ -151,6 +154,12 @@ export class TopologyTestDriver {
     if (!(ms >= 0)) throw new Error(`advanceWallClockTime needs a duration >= 0, got ${ms}`);
     this.#wallClock += ms;
     for (const task of this.#tasks) task.punctuateWallClock(this.#wallClock);
+    const idleAfter = this.#idleAdvanceMs;
+    if (idleAfter !== undefined) {
+      for (const task of this.#tasks) {
+        if (this.#wallClock - (this.#lastRecordAt.get(task) ?? -Infinity) >= idleAfter) task.advanceStreamTime(this.#wallClock - idleAfter);
+      }
+    }
     this.#drain();
     this.#commit();
   }
@@ -173,7 +182,9 @@ export class TopologyTestDriver {
     if (this.#closed) throw new Error('The TopologyTestDriver is closed');
     const offset = this.#offsets.get(record.topic) ?? 0n;
     this.#offsets.set(record.topic, offset + 1n);
-    this.#taskByTopic.get(record.topic)!.process({ ...record, partition: 0, offset });
+    const task = this.#taskByTopic.get(record.topic)!;
+    task.process({ ...record, partition: 0, offset });
+    this.#lastRecordAt.set(task, this.#wallClock);
     this.#drain();
     this.#commit();
   }
@@ -182,7 +193,9 @@ export class TopologyTestDriver {
   #drain(): void {
     while (this.#pending.length > 0) {
       const r = this.#pending.shift()!;
-      this.#taskByTopic.get(r.topic)!.process(r);
+      const task = this.#taskByTopic.get(r.topic)!;
+      task.process(r);
+      this.#lastRecordAt.set(task, this.#wallClock);
     }
   }
 

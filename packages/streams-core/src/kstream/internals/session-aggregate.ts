@@ -30,6 +30,10 @@ export function sessionWindowAggregateProcessor<K, V, VA>(
         ctx = c;
         store = c.getStateStore(storeName);
       },
+      // Records older than the advanced stream time are late, as if a record had moved it.
+      onStreamTimeAdvance(streamTime) {
+        observedStreamTime = Math.max(observedStreamTime, streamTime);
+      },
       process(r) {
         if (r.key === null || r.key === undefined) {
           countDropped(ctx);

@@ -11,6 +11,7 @@
  */
 
 import type { KeyValueBytesStore } from '@kafka-pattern/state-store';
+import { Headers } from '../../processor/api/headers.ts';
 import type { Processor, ProcessorContext, ProcessorSupplier } from '../../processor/api/processor.ts';
 import type { StreamRecord } from '../../processor/api/record.ts';
 import type { Serde } from '../../serdes/serde.ts';
@@ -262,6 +263,11 @@ export function streamJoinSideProcessor<K, VThis, VOther, VR>(
           if (shared) tracker = shared;
           else trackers.set(outerStore!, tracker);
         }
+      },
+      onStreamTimeAdvance(streamTime) {
+        tracker.streamTime = Math.max(tracker.streamTime, streamTime);
+        // Unmatched records whose window closed by the advanced time are emitted now, without headers.
+        if (outerStore) emitClosed({ key: null as K, value: null as VThis, timestamp: streamTime, headers: new Headers() });
       },
       process(r) {
         const t = r.timestamp;

@@ -68,6 +68,11 @@ export function suppressProcessor<K, V>(o: SuppressOptions): ProcessorSupplier<K
             'Raise BufferConfig.maxRecords/maxBytes, or use emitEarlyWhenFull() where early results are acceptable',
         );
       },
+      onStreamTimeAdvance(streamTime) {
+        observedStreamTime = Math.max(observedStreamTime, streamTime);
+        const expiryTime = observedStreamTime - o.suppressDurationMs;
+        while (buffer.numRecords > 0 && buffer.minTimestamp <= expiryTime) emit(buffer.evictFirst());
+      },
     };
     return p;
   };

@@ -39,6 +39,10 @@ export function timeWindowAggregateProcessor<K, V, VA>(
         ctx = c;
         store = c.getStateStore(storeName);
       },
+      // Records older than the advanced stream time are late, as if a record had moved it.
+      onStreamTimeAdvance(streamTime) {
+        observedStreamTime = Math.max(observedStreamTime, streamTime);
+      },
       process(r) {
         if (r.key === null || r.key === undefined) {
           countDropped(ctx);
@@ -221,6 +225,10 @@ export function slidingWindowAggregateProcessor<K, V, VA>(
       init(c) {
         ctx = c;
         store = c.getStateStore(storeName);
+      },
+      // Records older than the advanced stream time are late, as if a record had moved it.
+      onStreamTimeAdvance(streamTime) {
+        observedStreamTime = Math.max(observedStreamTime, streamTime);
       },
       process(r) {
         if (r.key === null || r.key === undefined || r.value === null || r.value === undefined) {

@@ -38,6 +38,12 @@ export interface ProcessorContext<KForward = unknown, VForward = unknown> {
 export interface Processor<KIn, VIn, KOut = never, VOut = never> {
   init?(context: ProcessorContext<KOut, VOut>): void;
   process(record: StreamRecord<KIn, VIn>): void;
+  /**
+   * Stream time moved forward without a record: the task was idle and the application advances
+   * idle tasks by the wall clock (`advanceIdleStreamTimeAfterMs`). Processors that close windows
+   * on stream time close them here too.
+   */
+  onStreamTimeAdvance?(streamTime: number): void;
   close?(): void;
 }
 

@@ -195,6 +195,26 @@ export class StreamTask {
     this.#punctuateStreamTime();
   }
 
+  /**
+   * Moves stream time forward without a record (an idle task advanced by the wall clock): every
+   * processor hears of it, then stream-time punctuators run. Never moves stream time back.
+   */
+  advanceStreamTime(time: number): boolean {
+    if (!(time > this.#streamTime)) return false;
+    this.#streamTime = time;
+    for (const p of this.#processors) {
+      if (!p.processor.onStreamTimeAdvance) continue;
+      this.#currentNode = p.name;
+      try {
+        p.processor.onStreamTimeAdvance(time);
+      } catch (error) {
+        throw new StreamsException(`${p.name} in task ${this.id} failed while stream time advanced to ${time}: ${errorMessage(error)}`, { cause: error, taskId: this.id });
+      }
+    }
+    this.#punctuateStreamTime();
+    return true;
+  }
+
   /** Runs wall-clock punctuators that are due; returns whether any ran. */
   punctuateWallClock(now: number): boolean {
     return this.#runSchedules(this.#wallClockSchedules, now);
