@@ -1,7 +1,8 @@
 /**
  * Works out, before anything runs, which topics the application needs and how many partitions
  * each has: user source topics must exist; repartition and changelog topics are created with the
- * partition count of the sub-topology that owns them; co-partitioned inputs must agree.
+ * partition count of the sub-topology that writes them (or of the topic they are declared
+ * co-partitioned with); co-partitioned inputs must agree.
  */
 import type { AdminPort, TopicSpec } from '../client/port.ts';
 import { changelogTopicName } from '../state/store-builder.ts';
@@ -86,6 +87,12 @@ export async function planTopics(topology: Topology, admin: AdminPort, options: 
   const repartitionPartitions = (name: string): number => {
     const def = repartition.get(name);
     if (def?.numberOfPartitions !== undefined) return def.numberOfPartitions;
+    if (def?.copartitionWith !== undefined) {
+      const like = def.copartitionWith;
+      const n = repartition.has(like) ? repartitionPartitions(like) : partitions.get(like);
+      if (n === undefined) throw new StreamsException(`Repartition topic "${name}" takes the partition count of "${like}", which is not in the topology`);
+      return n;
+    }
     const writer = writerOf.get(name);
     if (!writer) throw new StreamsException(`Repartition topic "${name}" has no writer in the topology`);
     return tasksOf(writer);

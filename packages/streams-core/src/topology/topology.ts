@@ -50,6 +50,12 @@ export interface RepartitionTopicDef {
   /** Name without the application id prefix, e.g. `word-counts-repartition`. */
   readonly name: string;
   readonly numberOfPartitions: number | undefined;
+  /**
+   * A topic (as written) whose partition count this one takes, instead of that of the
+   * sub-topology writing it: a foreign-key join sends subscriptions from one table's tasks to
+   * the partitions of another table.
+   */
+  readonly copartitionWith?: string | undefined;
 }
 
 export interface Subtopology {
@@ -165,8 +171,8 @@ export class Topology {
   }
 
   /** Declares an internal repartition topic, created by the runtime as `<applicationId>-<name>`. */
-  addRepartitionTopic(name: string, numberOfPartitions?: number): this {
-    this.#repartitionTopics.set(name, { name, numberOfPartitions });
+  addRepartitionTopic(name: string, numberOfPartitions?: number, copartitionWith?: string): this {
+    this.#repartitionTopics.set(name, { name, numberOfPartitions, copartitionWith });
     return this;
   }
 
