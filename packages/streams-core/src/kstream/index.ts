@@ -1,6 +1,7 @@
 export { StreamsBuilder } from './streams-builder.ts';
 export { KStream, type BranchPredicates, type Branches } from './kstream.ts';
 export { KTable } from './ktable.ts';
+export { GlobalKTable } from './global-ktable.ts';
 export { KGroupedStream } from './kgrouped-stream.ts';
 export { TimeWindowedKStream } from './time-windowed-kstream.ts';
 export { SessionWindowedKStream } from './session-windowed-kstream.ts';

@@ -18,12 +18,13 @@ import {
   peekProcessor,
   selectKeyProcessor,
 } from './internals/stateless.ts';
-import { streamTableJoinProcessor, tableSourceProcessor } from './internals/aggregate.ts';
+import { streamGlobalTableJoinProcessor, streamTableJoinProcessor, tableSourceProcessor } from './internals/aggregate.ts';
 import type { Grouped, Joined, Materialized, Named, Produced, Repartitioned, StreamJoined } from './options.ts';
 import { addStreamStreamJoin, type StreamJoinKind } from './internals/stream-stream-join.ts';
 import { JoinWindows } from './windows/join-windows.ts';
 import { KGroupedStream } from './kgrouped-stream.ts';
 import { KTable } from './ktable.ts';
+import { GlobalKTable } from './global-ktable.ts';
 
 /** Predicates of `split`, by branch name. A type-guard predicate narrows its branch's value type. */
 export type BranchPredicates<K, V> = Record<string, (key: K, value: V) => boolean>;
@@ -176,7 +177,10 @@ export class KStream<K, V> {
    */
   join<VO, VR>(other: KStream<K, VO>, joiner: (value: V, otherValue: VO, key: K) => VR, windows: JoinWindows, streamJoined?: StreamJoined<K, V, VO>): KStream<K, VR>;
   join<VT, VR>(table: KTable<K, VT>, joiner: (value: V, tableValue: VT, key: K) => VR, joined?: Joined<K, V, VT>): KStream<K, VR>;
-  join<VO, VR>(other: KStream<K, VO> | KTable<K, VO>, joiner: (value: V, otherValue: VO, key: K) => VR, windowsOrJoined?: JoinWindows | Joined<K, V, VO>, streamJoined?: StreamJoined<K, V, VO>): KStream<K, VR> {
+  /** Joins each record with the global table's row for the key `keySelector` derives from it. */
+  join<GK, GV, VR>(globalTable: GlobalKTable<GK, GV>, keySelector: (key: K, value: V) => GK, joiner: (value: V, globalValue: GV, key: K) => VR, named?: Named): KStream<K, VR>;
+  join<VO, VR>(other: KStream<K, VO> | KTable<K, VO> | GlobalKTable<any, VO>, joiner: any, windowsOrJoined?: any, streamJoined?: any): KStream<K, VR> {
+    if (other instanceof GlobalKTable) return this.#globalJoin(other, joiner, windowsOrJoined, false, streamJoined);
     if (other instanceof KStream) return this.#streamJoin('inner', other, joiner, windowsOrJoined, streamJoined);
     return this.#tableJoin(other, joiner as (v: V, t: VO | null, k: K) => VR, false, windowsOrJoined as Joined<K, V, VO> | undefined);
   }
@@ -188,7 +192,10 @@ export class KStream<K, V> {
    */
   leftJoin<VO, VR>(other: KStream<K, VO>, joiner: (value: V, otherValue: VO | null, key: K) => VR, windows: JoinWindows, streamJoined?: StreamJoined<K, V, VO>): KStream<K, VR>;
   leftJoin<VT, VR>(table: KTable<K, VT>, joiner: (value: V, tableValue: VT | null, key: K) => VR, joined?: Joined<K, V, VT>): KStream<K, VR>;
-  leftJoin<VO, VR>(other: KStream<K, VO> | KTable<K, VO>, joiner: (value: V, otherValue: VO | null, key: K) => VR, windowsOrJoined?: JoinWindows | Joined<K, V, VO>, streamJoined?: StreamJoined<K, V, VO>): KStream<K, VR> {
+  /** As the global-table `join`, but records without a row are joined with null. */
+  leftJoin<GK, GV, VR>(globalTable: GlobalKTable<GK, GV>, keySelector: (key: K, value: V) => GK, joiner: (value: V, globalValue: GV | null, key: K) => VR, named?: Named): KStream<K, VR>;
+  leftJoin<VO, VR>(other: KStream<K, VO> | KTable<K, VO> | GlobalKTable<any, VO>, joiner: any, windowsOrJoined?: any, streamJoined?: any): KStream<K, VR> {
+    if (other instanceof GlobalKTable) return this.#globalJoin(other, joiner, windowsOrJoined, true, streamJoined);
     if (other instanceof KStream) return this.#streamJoin('left', other, joiner, windowsOrJoined, streamJoined);
     return this.#tableJoin(other, joiner, true, windowsOrJoined as Joined<K, V, VO> | undefined);
   }
@@ -245,6 +252,19 @@ export class KStream<K, V> {
     for (const s of getter.storeNames) this.ctx.topology.connectProcessorAndStateStores(s, name);
     this.ctx.requireCopartition(stream.nodeName, table.nodeName);
     return new KStream<K, VR>(this.ctx, name, stream.keySerde, undefined, false);
+  }
+
+  #globalJoin<GK, GV, VR>(
+    table: GlobalKTable<GK, GV>,
+    keySelector: (key: K, value: V) => GK,
+    joiner: (value: V, globalValue: GV | null, key: K) => VR,
+    left: boolean,
+    named: Named | undefined,
+  ): KStream<K, VR> {
+    const name = this.ctx.addProcessor(left ? 'KSTREAM-LEFTJOIN' : 'KSTREAM-JOIN', streamGlobalTableJoinProcessor(table.getter, keySelector, joiner, left), [this.nodeName], named?.name);
+    for (const s of table.getter.storeNames) this.ctx.topology.connectProcessorAndStateStores(s, name);
+    // The global table is complete on every instance: no repartitioning, no co-partitioning.
+    return new KStream<K, VR>(this.ctx, name, this.keySerde, undefined, this.repartitionRequired);
   }
 
   /**

@@ -10,6 +10,9 @@ import { tableSourceProcessor } from './internals/aggregate.ts';
 import type { Consumed, Materialized } from './options.ts';
 import { KStream } from './kstream.ts';
 import { KTable } from './ktable.ts';
+import { GlobalKTable } from './global-ktable.ts';
+import { storeValueGetter } from './internals/table-value-getter.ts';
+import type { ProcessorSupplier } from '../processor/api/processor.ts';
 
 export class StreamsBuilder {
   readonly #ctx = new BuilderContext();
@@ -42,6 +45,32 @@ export class StreamsBuilder {
     this.#ctx.topology.addProcessor(processorName, tableSourceProcessor(store.name), sourceName);
     this.#ctx.topology.addStateStore(store.builder, processorName);
     return KTable.materialized(this.#ctx, processorName, keySerde, valueSerde, store.name);
+  }
+
+  /**
+   * A table of a topic that every instance reads in full (all partitions), to join streams with
+   * by a key derived from each record: `stream.join(globalTable, (k, v) => v.productId, joiner)`.
+   */
+  globalTable<K = unknown, V = unknown>(topic: string, consumed: Consumed<K, V> = {}, materialized: Materialized<K, V> = {}): GlobalKTable<K, V> {
+    const sourceName = this.#ctx.name(consumed.name, 'KSTREAM-SOURCE', `global:${topic}`);
+    const processorName = this.#ctx.names.generate('KTABLE-SOURCE', sourceName);
+    const keySerde: Serde<K> | undefined = materialized.key ?? consumed.key;
+    const valueSerde: Serde<V> | undefined = materialized.value ?? consumed.value;
+    // The topic is the global store's changelog: the store itself keeps no other.
+    const store = this.#ctx.keyValueStore({ ...materialized, logging: false, caching: false }, `${topic}-STATE-STORE`, processorName, keySerde, valueSerde);
+    this.#ctx.topology.addGlobalStore(
+      store.builder,
+      sourceName,
+      topic,
+      {
+        ...(consumed.key ? { keySerde: consumed.key } : {}),
+        ...(consumed.value ? { valueSerde: consumed.value } : {}),
+        ...(consumed.timestampExtractor ? { timestampExtractor: consumed.timestampExtractor } : {}),
+      },
+      processorName,
+      tableSourceProcessor(store.name) as ProcessorSupplier<K, V, never, never>,
+    );
+    return new GlobalKTable<K, V>(store.name, keySerde, valueSerde, storeValueGetter<K, V>(store.name));
   }
 
   /** Adds a store for processors given to `KStream.process` (which name it). */

@@ -23,6 +23,9 @@ import { processId } from './process-id.ts';
 import { RecordBuffer } from './record-buffer.ts';
 import { TaskManager, type ActiveTask, type RestoreProgress } from './task-manager.ts';
 import { StandbyManager } from './standby-manager.ts';
+import { GlobalStateManager } from './global-state-manager.ts';
+import { PlainValueView, type KeyValueStore } from '../state/key-value-store.ts';
+import type { ValueAndTimestamp } from '../state/value-and-timestamp.ts';
 
 export type StreamsState = 'CREATED' | 'REBALANCING' | 'RUNNING' | 'PENDING_SHUTDOWN' | 'NOT_RUNNING' | 'PENDING_ERROR' | 'ERROR';
 export type StateListener = (newState: StreamsState, oldState: StreamsState) => void;
@@ -71,6 +74,7 @@ export class KafkaStreams {
   #buffer: RecordBuffer | undefined;
   #tasks: TaskManager | undefined;
   #standbys: StandbyManager | undefined;
+  #globals: GlobalStateManager | undefined;
   #loop: Promise<void> | undefined;
   #stopping = false;
   #lastCommit = 0;
@@ -175,6 +179,31 @@ export class KafkaStreams {
     this.#clientId = `${cfg.clientId ?? cfg.applicationId}-${pid}`;
     this.#transactionalId = `${cfg.applicationId}-${pid}-1`;
     this.#setState('REBALANCING');
+    if (this.#topology.globalStores().length > 0) {
+      // Global tables are complete before any task reads them.
+      this.#globals = new GlobalStateManager({
+        applicationId: cfg.applicationId,
+        topology: this.#topology,
+        stateDirectory: this.#stateDirectory,
+        clients: this.#clients,
+        admin: this.#admin,
+        isolationLevel: this.#eos ? 'read_committed' : 'read_uncommitted',
+        clientId: this.#clientId,
+        defaultKeySerde: cfg.defaultKeySerde,
+        defaultValueSerde: cfg.defaultValueSerde,
+        defaultTimestampExtractor: cfg.defaultTimestampExtractor,
+      });
+      try {
+        await this.#globals.start();
+      } catch (error) {
+        await this.#globals.close().catch(() => {});
+        await this.#admin.close().catch(() => {});
+        this.#fatal = error;
+        this.#setState('PENDING_ERROR');
+        this.#setState('ERROR');
+        throw error;
+      }
+    }
     this.#loop = this.#run();
   }
 
@@ -267,6 +296,13 @@ export class KafkaStreams {
    * while the instance is not RUNNING.
    */
   store<K = any, V = any, T extends QueryableStoreType = 'keyValue'>(name: string, type?: T): QueryableStoreTypes<K, V>[T] {
+    if (this.#topology.isGlobalStore(name)) {
+      // A global store is complete on every instance: read it locally.
+      const store = this.#globals?.stores.get(name);
+      if (!store) throw new StreamsException(`Global store "${name}" is not open: the application is not running`);
+      const kind = this.#topology.storeBuilder(name)!.spec.kind;
+      return (kind === 'timestampedKeyValue' ? new PlainValueView(store as KeyValueStore<K, ValueAndTimestamp<V>>) : store) as QueryableStoreTypes<K, V>[T];
+    }
     return this.#queries.store<K, V, T>(name, type ?? ('keyValue' as T));
   }
 
@@ -364,6 +400,7 @@ export class KafkaStreams {
       defaultValueSerde: cfg.defaultValueSerde,
       defaultTimestampExtractor: cfg.defaultTimestampExtractor,
       cacheMaxBytes: cfg.cacheMaxBytes ?? 1024 * 1024,
+      ...(this.#globals ? { globalStores: this.#globals.stores } : {}),
       onRestore: (p) => {
         this.#restored += p.restored;
         if (p.durationMs > 0 && p.restored > 0) this.#restoreRate = (p.restored / p.durationMs) * 1000;
@@ -666,6 +703,8 @@ export class KafkaStreams {
     if (this.#state === 'PENDING_SHUTDOWN' || this.#stopping) {
       await this.#standbys?.close().catch(() => {});
       this.#standbys = undefined;
+      await this.#globals?.close().catch(() => {});
+      this.#globals = undefined;
       await this.#admin?.close().catch(() => {});
       this.#stateDirectory?.close();
     }

@@ -62,6 +62,8 @@ export interface TaskManagerOptions {
   readonly defaultTimestampExtractor: TimestampExtractor | undefined;
   readonly onRestore: (progress: RestoreProgress) => void;
   readonly cacheMaxBytes: number;
+  /** Global stores every task may read. */
+  readonly globalStores?: ReadonlyMap<string, unknown>;
 }
 
 export class TaskManager {
@@ -130,6 +132,7 @@ export class TaskManager {
       ...o.errors,
       now: Date.now,
       resolveTopic: (topic, internal) => resolveTopicName(o.applicationId, topic, internal),
+      ...(o.globalStores ? { globalStores: o.globalStores } : {}),
     });
     taskRef = task;
     const active: ActiveTask = { id, subtopology: subId, partition, task, stores, consumed: new Map(), changelogPositions: new Map(), dirty: false, lastRecordAt: Date.now() };

@@ -53,8 +53,12 @@ export class TopologyTestDriver {
       partitionsFor: () => 1,
     };
     const resolveTopic = (topic: string, internal: boolean) => (internal ? `${this.#applicationId}-${topic}` : topic);
-    for (const sub of topology.subtopologies()) {
-      const taskId = `${sub.id}_0`;
+    // Global stores first: every task reads them. The driver fills them from their topics like any input.
+    const globalStores = new Map<string, unknown>();
+    const globalSubs = topology.globalSubtopologies();
+    for (const sub of [...globalSubs, ...topology.subtopologies()]) {
+      const isGlobal = sub.id < 0;
+      const taskId = isGlobal ? `global_${-1 - sub.id}` : `${sub.id}_0`;
       const stores = new TaskStores({
         applicationId: this.#applicationId,
         taskId,
@@ -74,7 +78,9 @@ export class TopologyTestDriver {
         ...errors,
         now: () => this.#wallClock,
         resolveTopic,
+        globalStores,
       });
+      if (isGlobal) for (const [name, store] of task.stores) globalStores.set(name, store);
       this.#tasks.push(task);
       this.#taskStores.push(stores);
       for (const t of task.inputTopics) this.#taskByTopic.set(t, task);

@@ -17,6 +17,8 @@ export interface NodeDescription {
 export interface SubtopologyDescription {
   readonly id: number;
   readonly nodes: readonly NodeDescription[];
+  /** Fills a global store: read in full by every instance, runs no tasks. */
+  readonly global?: boolean;
 }
 
 export interface TopologyDescription {
@@ -43,10 +45,11 @@ function describeNode(n: NodeDef): NodeDescription {
 }
 
 export function describeTopology(topology: Topology): TopologyDescription {
-  const subtopologies = topology.subtopologies().map((s) => ({
-    id: s.id,
-    nodes: s.nodes.map((name) => describeNode(topology.node(name))),
-  }));
+  const regular = topology.subtopologies();
+  const subtopologies: SubtopologyDescription[] = [
+    ...regular.map((s) => ({ id: s.id, nodes: s.nodes.map((name) => describeNode(topology.node(name))) })),
+    ...topology.globalSubtopologies().map((s, i) => ({ id: regular.length + i, global: true, nodes: s.nodes.map((name) => describeNode(topology.node(name))) })),
+  ];
   return {
     subtopologies,
     toString: () => renderText(subtopologies),
@@ -57,7 +60,7 @@ export function describeTopology(topology: Topology): TopologyDescription {
 function renderText(subtopologies: readonly SubtopologyDescription[]): string {
   const lines = ['Topologies:'];
   for (const s of subtopologies) {
-    lines.push(`   Sub-topology: ${s.id}`);
+    lines.push(s.global ? `   Sub-topology: ${s.id} for global store (will not generate tasks)` : `   Sub-topology: ${s.id}`);
     for (const n of s.nodes) {
       if (n.type === 'Source') lines.push(`    Source: ${n.name} (topics: [${n.topics!.join(', ')}])`);
       else if (n.type === 'Processor') lines.push(`    Processor: ${n.name} (stores: [${n.stores!.join(', ')}])`);

@@ -19,6 +19,8 @@ export interface SourceNodeDef {
   readonly keySerde: Serde<any> | undefined;
   readonly valueSerde: Serde<any> | undefined;
   readonly timestampExtractor: TimestampExtractor | undefined;
+  /** Feeds a global store: read in full by every instance, outside the tasks. */
+  readonly global?: boolean;
   readonly parents: string[];
   readonly children: string[];
 }
@@ -28,6 +30,7 @@ export interface ProcessorNodeDef {
   readonly name: string;
   readonly supplier: ProcessorSupplier<any, any, any, any>;
   readonly stores: string[];
+  readonly global?: boolean;
   readonly parents: string[];
   readonly children: string[];
 }
@@ -91,6 +94,7 @@ export class Topology {
   readonly #repartitionTopics = new Map<string, RepartitionTopicDef>();
   readonly #copartition: string[][] = [];
   readonly #sourceTopicOwner = new Map<string, string>();
+  readonly #globalStores = new Map<string, { source: string; processor: string; topic: string }>();
   #subtopologies: Subtopology[] | undefined;
 
   addSource<K = unknown, V = unknown>(name: string, topics: string | readonly string[], options: SourceOptions<K, V> = {}): this {
@@ -156,6 +160,53 @@ export class Topology {
     return this;
   }
 
+  /**
+   * A global store: every instance reads all partitions of `topic` into it through `supplier`,
+   * outside the tasks, and every task can read it. The topic is the store's changelog.
+   */
+  addGlobalStore<K, V>(
+    builder: StoreBuilder,
+    sourceName: string,
+    topic: string,
+    options: Omit<SourceOptions<K, V>, 'internal'>,
+    processorName: string,
+    supplier: ProcessorSupplier<K, V, never, never>,
+  ): this {
+    const storeName = builder.spec.name;
+    if (this.#stores.has(storeName)) throw new TopologyException(`Store "${storeName}" is added twice: store names must be unique`);
+    if (builder.spec.logging === true && builder.spec.kind !== 'timestampedKeyValue' && builder.spec.kind !== 'keyValue') {
+      throw new TopologyException(`Global store "${storeName}" must be a key-value store`);
+    }
+    this.addSource(sourceName, topic, options);
+    (this.#nodes.get(sourceName) as { global?: boolean }).global = true;
+    this.#add({ kind: 'processor', name: processorName, supplier, stores: [storeName], global: true, parents: [], children: [] });
+    this.#connect(sourceName, processorName);
+    this.#stores.set(storeName, { builder, processors: [processorName] });
+    this.#globalStores.set(storeName, { source: sourceName, processor: processorName, topic });
+    return this;
+  }
+
+  /** Global stores by name, with the source topic that fills each. */
+  globalStores(): Array<{ store: string; source: string; processor: string; topic: string }> {
+    return [...this.#globalStores].map(([store, g]) => ({ store, ...g }));
+  }
+
+  isGlobalStore(name: string): boolean {
+    return this.#globalStores.has(name);
+  }
+
+  /** The node groups that fill global stores, in the shape of sub-topologies (they run no tasks). */
+  globalSubtopologies(): Subtopology[] {
+    return this.globalStores().map((g, i) => ({
+      id: -1 - i,
+      nodes: [g.source, g.processor],
+      sourceNodes: [g.source],
+      stores: [g.store],
+      sourceTopics: [{ topic: g.topic, internal: false }],
+      copartitionGroups: [],
+    }));
+  }
+
   /** Gives processors access to a store that was added before. */
   connectProcessorAndStateStores(storeName: string, ...processorNames: string[]): this {
     const store = this.#stores.get(storeName);
@@ -219,7 +270,7 @@ export class Topology {
   /** Every user topic read by a source (not internal ones). */
   sourceTopics(): string[] {
     const out: string[] = [];
-    for (const n of this.#nodes.values()) if (n.kind === 'source' && !n.internal) out.push(...n.topics);
+    for (const n of this.#nodes.values()) if (n.kind === 'source' && !n.internal && !n.global) out.push(...n.topics);
     return out;
   }
 
@@ -229,7 +280,7 @@ export class Topology {
    */
   subtopologies(): Subtopology[] {
     if (this.#subtopologies) return this.#subtopologies;
-    const names = [...this.#nodes.keys()];
+    const names = [...this.#nodes.values()].filter((n) => !('global' in n && n.global)).map((n) => n.name);
     const index = new Map(names.map((n, i) => [n, i]));
     const parent = names.map((_, i) => i);
     const find = (i: number): number => {
@@ -245,7 +296,8 @@ export class Topology {
       if (ra !== rb) parent[Math.max(ra, rb)] = Math.min(ra, rb);
     };
     for (const n of this.#nodes.values()) for (const c of n.children) union(index.get(n.name)!, index.get(c)!);
-    for (const s of this.#stores.values()) {
+    for (const [storeName, s] of this.#stores) {
+      if (this.#globalStores.has(storeName)) continue;
       for (let i = 1; i < s.processors.length; i++) union(index.get(s.processors[0]!)!, index.get(s.processors[i]!)!);
     }
     // Co-partitioned source topics (a join's two sides) run in one task, so they share a sub-topology.
@@ -266,7 +318,7 @@ export class Topology {
       const stores = new Set<string>();
       for (const n of nodes) {
         const def = this.#nodes.get(n)!;
-        if (def.kind === 'processor') for (const s of def.stores) stores.add(s);
+        if (def.kind === 'processor') for (const s of def.stores) if (!this.#globalStores.has(s)) stores.add(s);
       }
       const sourceTopics = sourceNodes.flatMap((n) => {
         const def = this.#nodes.get(n) as SourceNodeDef;

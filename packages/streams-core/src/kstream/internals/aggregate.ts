@@ -272,3 +272,38 @@ export function streamTableJoinProcessor<K, V, VT, VR>(
     };
   };
 }
+
+/**
+ * Stream-global-table join: each record looks up the global table by a key derived from it.
+ * A null derived key finds nothing: inner joins drop the record, left joins join it with null.
+ */
+export function streamGlobalTableJoinProcessor<K, V, GK, GV, VR>(
+  getter: TableValueGetterSupplier<GK, GV>,
+  keySelector: (key: K, value: V) => GK,
+  joiner: (value: V, globalValue: GV | null, key: K) => VR,
+  left: boolean,
+): ProcessorSupplier<K, V, K, VR> {
+  return () => {
+    let ctx: ProcessorContext<K, VR>;
+    let table: ReturnType<TableValueGetterSupplier<GK, GV>['init']>;
+    return {
+      init(c) {
+        ctx = c;
+        table = getter.init(c);
+      },
+      process(r) {
+        if (r.value === null || r.value === undefined) {
+          dropped(ctx);
+          return;
+        }
+        const gk = keySelector(r.key, r.value);
+        const gv = gk === null || gk === undefined ? undefined : table.get(gk);
+        if (gv === undefined && !left) {
+          if (gk === null || gk === undefined) dropped(ctx);
+          return;
+        }
+        ctx.forward({ key: r.key, value: joiner(r.value, gv?.value ?? null, r.key), timestamp: r.timestamp, headers: r.headers });
+      },
+    };
+  };
+}

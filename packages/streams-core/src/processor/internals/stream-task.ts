@@ -46,6 +46,8 @@ export interface TaskOptions {
   readonly now: () => number;
   /** Topic name used at run time for a topic as written in the topology. */
   readonly resolveTopic: (topic: string, internal: boolean) => string;
+  /** Global stores, shared by every task of the instance (read-only for them). */
+  readonly globalStores?: ReadonlyMap<string, unknown>;
 }
 
 interface RuntimeNode {
@@ -375,7 +377,7 @@ export class StreamTask {
         if (!allowedStores.has(name)) {
           throw new StreamsException(`Processor ${def.name} has no access to store "${name}": connect it with addStateStore(builder, "${def.name}") or connectProcessorAndStateStores`);
         }
-        return task.stores.get(name) as S;
+        return (task.stores.get(name) ?? task.#options.globalStores?.get(name)) as S;
       },
       schedule(intervalMs: number, type: PunctuationType, punctuator: Punctuator): Cancellable {
         if (!(intervalMs >= 1)) throw new StreamsException(`Punctuation interval must be at least 1 ms, got ${intervalMs}`);
