@@ -7,5 +7,5 @@ export { TimeWindowedKStream } from './time-windowed-kstream.ts';
 export { SessionWindowedKStream } from './session-windowed-kstream.ts';
 export { KGroupedTable } from './kgrouped-table.ts';
 export type { Change } from './change.ts';
-export type { Consumed, Produced, Grouped, Materialized, Named, Repartitioned, Joined, StreamJoined } from './options.ts';
+export type { Consumed, Produced, Grouped, Materialized, Named, Repartitioned, Joined, StreamJoined, ForeignKeyJoined } from './options.ts';
 export * from './windows/index.ts';

@@ -8,7 +8,9 @@ import { TopologyException } from '../topology/topology-errors.ts';
 import type { BuilderContext } from './internals/builder-context.ts';
 import { tableMapProcessor, tableRepartitionMapProcessor, tableToStreamProcessor } from './internals/aggregate.ts';
 import { mappedValueGetter, storeValueGetter, type TableValueGetterSupplier } from './internals/table-value-getter.ts';
-import type { Grouped, Materialized, Named } from './options.ts';
+import type { ForeignKeyJoined, Grouped, Materialized, Named } from './options.ts';
+import { addForeignKeyJoin } from './internals/fk-join.ts';
+import type { ForeignKeyJoinKind } from './internals/fk-join-processors.ts';
 import { KGroupedTable } from './kgrouped-table.ts';
 import { KStream } from './kstream.ts';
 import { compareBytes } from '@kafka-pattern/state-store';
@@ -119,14 +121,50 @@ export class KTable<K, V> {
     return new KTable<K, V>(this.ctx, name, this.keySerde, this.valueSerde, undefined, this.getter, this.repartitionRequired);
   }
 
+  /**
+   * Foreign-key join: each row joins the other table's row whose key `foreignKeyExtractor` reads
+   * from its value. Results are keyed by this table's key and follow updates of either side; a row
+   * without a foreign key, or whose foreign key has no row, has no result.
+   */
+  join<KO, VO, VR>(
+    other: KTable<KO, VO>,
+    foreignKeyExtractor: (value: V) => KO | null | undefined,
+    joiner: (value: V, otherValue: VO) => VR,
+    options?: ForeignKeyJoined<K, V, KO, VO, VR>,
+  ): KTable<K, VR>;
   /** Inner join with another table on the key: a row exists where both sides have one. */
-  join<VO, VR>(other: KTable<K, VO>, joiner: (value: V, otherValue: VO) => VR, options?: Named & { materialized?: Materialized<K, VR> }): KTable<K, VR> {
-    return this.#tableJoin('inner', other, joiner as (v: V | null, o: VO | null) => VR, options);
+  join<VO, VR>(other: KTable<K, VO>, joiner: (value: V, otherValue: VO) => VR, options?: Named & { materialized?: Materialized<K, VR> }): KTable<K, VR>;
+  join(other: KTable<any, any>, joinerOrExtractor: (value: V, otherValue?: any) => any, joinerOrOptions?: unknown, options?: ForeignKeyJoined<K, V, any, any, any>): KTable<K, any> {
+    if (typeof joinerOrOptions === 'function') return this.#foreignKeyJoin('inner', other, joinerOrExtractor, joinerOrOptions as (v: V, o: unknown) => unknown, options);
+    return this.#tableJoin('inner', other, joinerOrExtractor as (v: V | null, o: unknown) => unknown, joinerOrOptions as (Named & { materialized?: Materialized<K, unknown> }) | undefined);
   }
 
+  /**
+   * Foreign-key left join: every row of this table, joined with the other table's row whose key
+   * `foreignKeyExtractor` reads from its value, or with null when there is none.
+   */
+  leftJoin<KO, VO, VR>(
+    other: KTable<KO, VO>,
+    foreignKeyExtractor: (value: V) => KO | null | undefined,
+    joiner: (value: V, otherValue: VO | null) => VR,
+    options?: ForeignKeyJoined<K, V, KO, VO, VR>,
+  ): KTable<K, VR>;
   /** Left join: every row of this table, with the other side's value or null. */
-  leftJoin<VO, VR>(other: KTable<K, VO>, joiner: (value: V, otherValue: VO | null) => VR, options?: Named & { materialized?: Materialized<K, VR> }): KTable<K, VR> {
-    return this.#tableJoin('left', other, joiner as (v: V | null, o: VO | null) => VR, options);
+  leftJoin<VO, VR>(other: KTable<K, VO>, joiner: (value: V, otherValue: VO | null) => VR, options?: Named & { materialized?: Materialized<K, VR> }): KTable<K, VR>;
+  leftJoin(other: KTable<any, any>, joinerOrExtractor: (value: V, otherValue?: any) => any, joinerOrOptions?: unknown, options?: ForeignKeyJoined<K, V, any, any, any>): KTable<K, any> {
+    if (typeof joinerOrOptions === 'function') return this.#foreignKeyJoin('left', other, joinerOrExtractor, joinerOrOptions as (v: V, o: unknown) => unknown, options);
+    return this.#tableJoin('left', other, joinerOrExtractor as (v: V | null, o: unknown) => unknown, joinerOrOptions as (Named & { materialized?: Materialized<K, unknown> }) | undefined);
+  }
+
+  #foreignKeyJoin<KO, VO, VR>(
+    kind: ForeignKeyJoinKind,
+    other: KTable<KO, VO>,
+    foreignKeyExtractor: (value: V) => KO | null | undefined,
+    joiner: (value: V, otherValue: VO | null) => VR,
+    options: ForeignKeyJoined<K, V, KO, VO, VR> | undefined,
+  ): KTable<K, VR> {
+    const joined = addForeignKeyJoin(kind, this, other, foreignKeyExtractor, joiner, options);
+    return KTable.materialized(this.ctx, joined.nodeName, joined.keySerde, joined.valueSerde, joined.storeName);
   }
 
   /** Outer join: a row wherever either side has one; the missing side is null. */

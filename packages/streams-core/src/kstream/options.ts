@@ -70,3 +70,26 @@ export interface Joined<K, V, VO> {
   otherValue?: Serde<VO>;
   name?: string;
 }
+
+/**
+ * Options of a foreign-key table join. The serdes default to the tables' own; a derived table
+ * that does not carry its serdes needs them here, because subscriptions and responses cross
+ * internal topics.
+ */
+export interface ForeignKeyJoined<K, V, KO, VO, VR> {
+  /** Names the join's nodes, its subscription store and its topics `<applicationId>-<name>-subscription-registration-topic` / `-subscription-response-topic`. */
+  name?: string;
+  /** The result table's store; its value serde is needed unless a default value serde is configured. */
+  materialized?: Materialized<K, VR>;
+  /**
+   * Serde of the foreign key; default: the other table's key serde. It must write a foreign key
+   * as the other table's topic writes its keys, so that a subscription lands on that row's partition.
+   */
+  subscriptionKey?: Serde<KO>;
+  /** This table's key serde, when the table does not carry one. */
+  key?: Serde<K>;
+  /** This table's value serde, when the table does not carry one (responses are checked against a hash of the value). */
+  value?: Serde<V>;
+  /** The other table's value serde, when that table does not carry one. */
+  otherValue?: Serde<VO>;
+}

@@ -1,6 +1,6 @@
 import { CachingKeyValueStore, type KeyValueBytesStore } from '@kafka-pattern/state-store';
 import type { KeyValue } from '../processor/api/record.ts';
-import type { Serde } from '../serdes/serde.ts';
+import type { Serde, Serializer } from '../serdes/serde.ts';
 
 /** Read access to a key-value store, as interactive queries and the test driver see it. */
 export interface ReadOnlyKeyValueStore<K, V> {
@@ -21,6 +21,11 @@ export interface KeyValueStore<K, V> extends ReadOnlyKeyValueStore<K, V> {
   putIfAbsent(key: K, value: V): V | undefined;
   putAll(entries: ReadonlyArray<KeyValue<K, V | null>>): void;
   delete(key: K): V | undefined;
+  /**
+   * Entries whose serialized key starts with the serialized `prefix`, in key order: keys built
+   * from several parts (a foreign key, then a primary key) are found by their first part.
+   */
+  prefixScan<P>(prefix: P, prefixSerializer: Serializer<P>): KeyValue<K, V>[];
 }
 
 /**
@@ -109,6 +114,12 @@ export class TypedKeyValueStore<K, V> implements KeyValueStore<K, V> {
 
   range(from: K | null, to: K | null): KeyValue<K, V>[] {
     return this.#entries(this.inner.range(this.#bound(from), this.#bound(to)));
+  }
+
+  prefixScan<P>(prefix: P, prefixSerializer: Serializer<P>): KeyValue<K, V>[] {
+    const bytes = prefixSerializer.serialize(this.#topic, prefix);
+    if (bytes === null) throw new Error(`Store "${this.name}" cannot scan for a null prefix`);
+    return this.#entries(this.inner.prefixScan(bytes));
   }
 
   reverseRange(from: K | null, to: K | null): KeyValue<K, V>[] {

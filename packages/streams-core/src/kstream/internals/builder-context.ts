@@ -92,7 +92,7 @@ export interface BuilderContext {
 }
 
 /** Source topics upstream of a node, as written in the topology. */
-function upstreamTopics(topology: Topology, nodeName: string, seen = new Set<string>()): string[] {
+export function upstreamTopics(topology: Topology, nodeName: string, seen = new Set<string>()): string[] {
   if (seen.has(nodeName)) return [];
   seen.add(nodeName);
   const node = topology.node(nodeName);
