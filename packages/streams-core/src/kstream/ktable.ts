@@ -123,12 +123,12 @@ export class KTable<K, V> {
 
   /**
    * Foreign-key join: each row joins the other table's row whose key `foreignKeyExtractor` reads
-   * from its value. Results are keyed by this table's key and follow updates of either side; a row
+   * from its value (and key). Results are keyed by this table's key and follow updates of either side; a row
    * without a foreign key, or whose foreign key has no row, has no result.
    */
   join<KO, VO, VR>(
     other: KTable<KO, VO>,
-    foreignKeyExtractor: (value: V) => KO | null | undefined,
+    foreignKeyExtractor: (value: V, key: K) => KO | null | undefined,
     joiner: (value: V, otherValue: VO) => VR,
     options?: ForeignKeyJoined<K, V, KO, VO, VR>,
   ): KTable<K, VR>;
@@ -141,11 +141,11 @@ export class KTable<K, V> {
 
   /**
    * Foreign-key left join: every row of this table, joined with the other table's row whose key
-   * `foreignKeyExtractor` reads from its value, or with null when there is none.
+   * `foreignKeyExtractor` reads from its value (and key), or with null when there is none.
    */
   leftJoin<KO, VO, VR>(
     other: KTable<KO, VO>,
-    foreignKeyExtractor: (value: V) => KO | null | undefined,
+    foreignKeyExtractor: (value: V, key: K) => KO | null | undefined,
     joiner: (value: V, otherValue: VO | null) => VR,
     options?: ForeignKeyJoined<K, V, KO, VO, VR>,
   ): KTable<K, VR>;
@@ -159,7 +159,7 @@ export class KTable<K, V> {
   #foreignKeyJoin<KO, VO, VR>(
     kind: ForeignKeyJoinKind,
     other: KTable<KO, VO>,
-    foreignKeyExtractor: (value: V) => KO | null | undefined,
+    foreignKeyExtractor: (value: V, key: K) => KO | null | undefined,
     joiner: (value: V, otherValue: VO | null) => VR,
     options: ForeignKeyJoined<K, V, KO, VO, VR> | undefined,
   ): KTable<K, VR> {

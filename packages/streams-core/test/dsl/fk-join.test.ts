@@ -260,7 +260,11 @@ describe('KTable.join / leftJoin overloads', () => {
     expectTypeOf(orders.join(customers, (o) => o.customer, (o, c) => ({ o, c }))).toEqualTypeOf<KTable<string, { o: Order; c: string }>>();
     expectTypeOf(orders.leftJoin(customers, (o) => o.customer, (o, c) => c)).toEqualTypeOf<KTable<string, string | null>>();
     expectTypeOf(orders.leftJoin(byId, (o) => o.item.length, (o, c) => c?.length ?? 0)).toEqualTypeOf<KTable<string, number>>();
+    expectTypeOf(orders.join(customers, (_o, key) => key, (o) => o.item)).toEqualTypeOf<KTable<string, string>>();
     expectTypeOf(customers.join(customers, (a, b) => a + b)).toEqualTypeOf<KTable<string, string>>();
+    const counts = builder.table('counts', { key: S, value: Serdes.Long() });
+    expectTypeOf(customers.join(counts, (a, b) => b)).toEqualTypeOf<KTable<string, number>>();
+    expectTypeOf(customers.leftJoin(counts, (a, b) => b, { name: 'x' })).toEqualTypeOf<KTable<string, number | null>>();
     expectTypeOf(customers.leftJoin(customers, (a, b) => b)).toEqualTypeOf<KTable<string, string | null>>();
     // @ts-expect-error the extractor must return the other table's key type
     orders.join(byId, (o) => o.customer, (o, c) => c);

@@ -41,7 +41,7 @@ function presentOrNull<T>(value: T | null | undefined): T | null {
 
 export interface SubscriptionSendOptions<K, V, KO, VO, VR> {
   readonly kind: ForeignKeyJoinKind;
-  readonly foreignKeyExtractor: (value: V) => KO | null | undefined;
+  readonly foreignKeyExtractor: (value: V, key: K) => KO | null | undefined;
   readonly joiner: (value: V, rightValue: VO | null) => VR;
   readonly leftKeySerde: Serde<K>;
   readonly leftValueSerde: Serde<V>;
@@ -66,8 +66,8 @@ export function subscriptionSendProcessor<K, V, KO, VO, VR>(o: SubscriptionSendO
       process(r) {
         const { newValue, oldValue } = r.value;
         if (newValue === null && oldValue === null) return;
-        const oldFk = oldValue === null ? null : presentOrNull(o.foreignKeyExtractor(oldValue));
-        const newFk = newValue === null ? null : presentOrNull(o.foreignKeyExtractor(newValue));
+        const oldFk = oldValue === null ? null : presentOrNull(o.foreignKeyExtractor(oldValue, r.key));
+        const newFk = newValue === null ? null : presentOrNull(o.foreignKeyExtractor(newValue, r.key));
         const fkChanged = !bytesEqual(fkBytes(oldFk), fkBytes(newFk));
         let subscription: Omit<Subscription, 'instruction'> | undefined;
         const send = (fk: KO, instruction: SubscriptionInstruction) => {

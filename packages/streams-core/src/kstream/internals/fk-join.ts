@@ -38,7 +38,7 @@ export function addForeignKeyJoin<K, V, KO, VO, VR>(
   kind: ForeignKeyJoinKind,
   left: KTable<K, V>,
   right: KTable<KO, VO>,
-  foreignKeyExtractor: (value: V) => KO | null | undefined,
+  foreignKeyExtractor: (value: V, key: K) => KO | null | undefined,
   joiner: (value: V, rightValue: VO | null) => VR,
   options: ForeignKeyJoined<K, V, KO, VO, VR> = {},
 ): ForeignKeyJoinNode<K, VR> {
