@@ -1,9 +1,18 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
 import { KafkaStreams, Serdes, StreamsBuilder } from '@kafka-pattern/streams-core';
-import { bootstrapServers, clientFactory, collect, createTopic, eventually, produce, record, uniqueName } from '../support/kafka.ts';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  bootstrapServers,
+  clientFactory,
+  collect,
+  createTopic,
+  eventually,
+  produce,
+  record,
+  uniqueName,
+} from '../support/kafka.ts';
 
 interface Order {
   customer: string | null;
@@ -26,10 +35,15 @@ describe('foreign-key table join on the real broker', () => {
     const builder = new StreamsBuilder();
     builder
       .table(orders, { key: S, value: Serdes.JSON<Order>() })
-      .join(builder.table(customers, { key: S, value: S }), (o) => o.customer, (o, name) => `${o.item}@${name}`, {
-        name: 'orders-customers',
-        materialized: { name: 'enriched-orders', value: S },
-      })
+      .join(
+        builder.table(customers, { key: S, value: S }),
+        (o) => o.customer,
+        (o, name) => `${o.item}@${name}`,
+        {
+          name: 'orders-customers',
+          materialized: { name: 'enriched-orders', value: S },
+        },
+      )
       .toStream()
       .to(output, { key: S, value: S });
     const applicationId = uniqueName('fk');
@@ -46,8 +60,13 @@ describe('foreign-key table join on the real broker', () => {
     await app.start();
     await app.waitForRunning(60_000);
 
-    const order = (id: string, customer: string | null, item: string) => record(orders, id, JSON.stringify({ customer, item }));
-    await produce([record(customers, 'c1', 'Alice'), record(customers, 'c2', 'Bob'), record(customers, 'c3', 'Carol')]);
+    const order = (id: string, customer: string | null, item: string) =>
+      record(orders, id, JSON.stringify({ customer, item }));
+    await produce([
+      record(customers, 'c1', 'Alice'),
+      record(customers, 'c2', 'Bob'),
+      record(customers, 'c3', 'Carol'),
+    ]);
     await produce([
       order('o1', 'c1', 'apple'),
       order('o2', 'c2', 'pear'),
@@ -58,7 +77,12 @@ describe('foreign-key table join on the real broker', () => {
       order('o7', 'c9', 'date'),
       order('o8', null, 'nut'),
     ]);
-    await produce([order('o5', 'c1', 'plum'), record(orders, 'o6', null), record(customers, 'c1', 'Alicia'), record(customers, 'c3', null)]);
+    await produce([
+      order('o5', 'c1', 'plum'),
+      record(orders, 'o6', null),
+      record(customers, 'c1', 'Alicia'),
+      record(customers, 'c3', null),
+    ]);
 
     const expected = new Map([
       ['o1', 'apple@Alicia'],
@@ -75,10 +99,16 @@ describe('foreign-key table join on the real broker', () => {
       }
       return table;
     };
-    await eventually(async () => {
-      const table = await latest();
-      return [...expected].every(([k, v]) => table.get(k) === v) && table.size === expected.size ? table : undefined;
-    }, 60_000, 'the final join results');
+    await eventually(
+      async () => {
+        const table = await latest();
+        return [...expected].every(([k, v]) => table.get(k) === v) && table.size === expected.size
+          ? table
+          : undefined;
+      },
+      60_000,
+      'the final join results',
+    );
     await app.close();
     expect(await latest()).toEqual(expected);
 

@@ -19,8 +19,20 @@ afterEach(() => {
 
 type Join = (orders: KTable<string, Order>, customers: KTable<string, string>) => KTable<string, string>;
 
-const inner: Join = (o, c) => o.join(c, (order) => order.customer, (order, name) => `${order.item}@${name}`, { name: 'oc', materialized: { name: 'enriched', value: S } });
-const left: Join = (o, c) => o.leftJoin(c, (order) => order.customer, (order, name) => `${order.item}@${name}`, { name: 'oc', materialized: { name: 'enriched', value: S } });
+const inner: Join = (o, c) =>
+  o.join(
+    c,
+    (order) => order.customer,
+    (order, name) => `${order.item}@${name}`,
+    { name: 'oc', materialized: { name: 'enriched', value: S } },
+  );
+const left: Join = (o, c) =>
+  o.leftJoin(
+    c,
+    (order) => order.customer,
+    (order, name) => `${order.item}@${name}`,
+    { name: 'oc', materialized: { name: 'enriched', value: S } },
+  );
 
 function joined(join: Join) {
   const builder = new StreamsBuilder();
@@ -114,13 +126,18 @@ describe('KTable foreign-key join (inner)', () => {
       ['o2', null, 11],
       ['o4', null, 11],
     ]);
-    expect(t.store().all().map((e) => [e.key, e.value])).toEqual([['o3', 'fig@Bob']]);
+    expect(
+      t
+        .store()
+        .all()
+        .map((e) => [e.key, e.value]),
+    ).toEqual([['o3', 'fig@Bob']]);
     // Still subscribed: the right row coming back restores the results.
     t.customers.pipeInput('c1', 'Al', 12);
     expect(t.read()).toHaveLength(3);
   });
 
-  it('a foreign key that is a prefix of another does not catch the other key\'s subscribers', () => {
+  it("a foreign key that is a prefix of another does not catch the other key's subscribers", () => {
     const t = joined(inner);
     t.orders.pipeInput('o1', { customer: 'c1', item: 'apple' }, 1);
     t.orders.pipeInput('o2', { customer: 'c10', item: 'pear' }, 2);
@@ -133,7 +150,9 @@ describe('KTable foreign-key join (inner)', () => {
     t.customers.pipeInput('c1', 'Alice', 1);
     t.orders.pipeInput('o1', { customer: null, item: 'apple' }, 2);
     expect(t.read()).toEqual([]);
-    expect(driver!.producedTopicNames().has('topology-test-driver-oc-subscription-registration-topic')).toBe(false);
+    expect(driver!.producedTopicNames().has('topology-test-driver-oc-subscription-registration-topic')).toBe(
+      false,
+    );
     t.orders.pipeInput('o1', { customer: 'c1', item: 'apple' }, 3);
     t.orders.pipeInput('o1', { customer: null, item: 'apple' }, 4);
     expect(t.read()).toEqual([
@@ -174,7 +193,9 @@ describe('KTable foreign-key join (left)', () => {
     const t = joined(left);
     t.orders.pipeInput('o1', { customer: null, item: 'apple' }, 1);
     expect(t.read()).toEqual([['o1', 'apple@null', 1]]);
-    expect(driver!.producedTopicNames().has('topology-test-driver-oc-subscription-registration-topic')).toBe(false);
+    expect(driver!.producedTopicNames().has('topology-test-driver-oc-subscription-registration-topic')).toBe(
+      false,
+    );
   });
 });
 
@@ -185,10 +206,20 @@ describe('KTable foreign-key join: out-of-order responses', () => {
     const builder = new StreamsBuilder();
     const orders = builder
       .stream('moves', { key: S, value: S })
-      .flatMap((key, value) => value.split(',').map((customer) => [key, { customer, item: 'apple' }] as [string, Order]))
+      .flatMap((key, value) =>
+        value.split(',').map((customer) => [key, { customer, item: 'apple' }] as [string, Order]),
+      )
       .toTable({ key: S, value: O });
     const customers = builder.table('customers', { key: S, value: S });
-    orders.join(customers, (o) => o.customer, (o, c) => `${o.item}@${c}`, { materialized: { value: S } }).toStream().to('out', { key: S, value: S });
+    orders
+      .join(
+        customers,
+        (o) => o.customer,
+        (o, c) => `${o.item}@${c}`,
+        { materialized: { value: S } },
+      )
+      .toStream()
+      .to('out', { key: S, value: S });
     driver = new TopologyTestDriver(builder.build());
     const moves = driver.createInputTopic('moves', S, S);
     const output = driver.createOutputTopic('out', S, S);
@@ -217,25 +248,44 @@ describe('KTable foreign-key join: topology', () => {
     const builder = new StreamsBuilder();
     inner(builder.table('orders', { key: S, value: O }), builder.table('customers', { key: S, value: S }));
     const text = builder.build().describe().toString();
-    expect(text).toContain('Sink: oc-subscription-registration-sink (topic: oc-subscription-registration-topic)');
-    expect(text).toContain('Source: oc-subscription-registration-source (topics: [oc-subscription-registration-topic])');
+    expect(text).toContain(
+      'Sink: oc-subscription-registration-sink (topic: oc-subscription-registration-topic)',
+    );
+    expect(text).toContain(
+      'Source: oc-subscription-registration-source (topics: [oc-subscription-registration-topic])',
+    );
     expect(text).toContain('Processor: oc-subscription-receive (stores: [oc-subscription-store');
     expect(text).toContain('Processor: oc-result (stores: [enriched])');
     expect(text.match(/Sub-topology: /g)).toHaveLength(2);
   });
 
-  it('creates the subscription topic with the right table\'s partition count and the response topic with the left\'s', async () => {
+  it("creates the subscription topic with the right table's partition count and the response topic with the left's", async () => {
     const builder = new StreamsBuilder();
     const orders = builder.table('orders', { key: S, value: O });
     const customers = builder.table('customers', { key: S, value: S });
-    orders.join(customers, (o) => o.customer, (o, c) => `${o.item}@${c}`, { name: 'oc', materialized: { value: S } }).toStream().to('out', { key: S, value: S });
+    orders
+      .join(
+        customers,
+        (o) => o.customer,
+        (o, c) => `${o.item}@${c}`,
+        { name: 'oc', materialized: { value: S } },
+      )
+      .toStream()
+      .to('out', { key: S, value: S });
     const counts = new Map([
       ['orders', 6],
       ['customers', 2],
       ['out', 1],
     ]);
-    const admin = { describeTopics: async (names: string[]) => new Map(names.map((n) => [n, counts.has(n) ? { partitions: counts.get(n)! } : undefined])) };
-    const plan = await planTopics(builder.build(), admin as unknown as AdminPort, { applicationId: 'app', replicationFactor: 1, deadLetterTopic: undefined });
+    const admin = {
+      describeTopics: async (names: string[]) =>
+        new Map(names.map((n) => [n, counts.has(n) ? { partitions: counts.get(n)! } : undefined])),
+    };
+    const plan = await planTopics(builder.build(), admin as unknown as AdminPort, {
+      applicationId: 'app',
+      replicationFactor: 1,
+      deadLetterTopic: undefined,
+    });
     expect(plan.partitions.get('app-oc-subscription-registration-topic')).toBe(2);
     expect(plan.partitions.get('app-oc-subscription-response-topic')).toBe(6);
     expect(plan.partitions.get('app-oc-subscription-store-changelog')).toBe(2);
@@ -246,8 +296,21 @@ describe('KTable foreign-key join: topology', () => {
     const builder = new StreamsBuilder();
     const orders = builder.table('orders', { key: S, value: O }).mapValues((o) => o);
     const customers = builder.table('customers', { key: S, value: S });
-    expect(() => orders.join(customers, (o) => o.customer, (o, c) => `${o.item}@${c}`)).toThrow(/left table's value serde.*\{ value: \.\.\. \}/);
-    expect(() => orders.join(customers, (o) => o.customer, (o, c) => `${o.item}@${c}`, { value: O, materialized: { value: S } })).not.toThrow();
+    expect(() =>
+      orders.join(
+        customers,
+        (o) => o.customer,
+        (o, c) => `${o.item}@${c}`,
+      ),
+    ).toThrow(/left table's value serde.*\{ value: \.\.\. \}/);
+    expect(() =>
+      orders.join(
+        customers,
+        (o) => o.customer,
+        (o, c) => `${o.item}@${c}`,
+        { value: O, materialized: { value: S } },
+      ),
+    ).not.toThrow();
   });
 });
 
@@ -257,18 +320,48 @@ describe('KTable.join / leftJoin overloads', () => {
     const orders = builder.table('orders', { key: S, value: O });
     const customers = builder.table('customers', { key: S, value: S });
     const byId = builder.table('customer-ids', { key: Serdes.Long(), value: S });
-    expectTypeOf(orders.join(customers, (o) => o.customer, (o, c) => ({ o, c }))).toEqualTypeOf<KTable<string, { o: Order; c: string }>>();
-    expectTypeOf(orders.leftJoin(customers, (o) => o.customer, (o, c) => c)).toEqualTypeOf<KTable<string, string | null>>();
-    expectTypeOf(orders.leftJoin(byId, (o) => o.item.length, (o, c) => c?.length ?? 0)).toEqualTypeOf<KTable<string, number>>();
-    expectTypeOf(orders.join(customers, (_o, key) => key, (o) => o.item)).toEqualTypeOf<KTable<string, string>>();
+    expectTypeOf(
+      orders.join(
+        customers,
+        (o) => o.customer,
+        (o, c) => ({ o, c }),
+      ),
+    ).toEqualTypeOf<KTable<string, { o: Order; c: string }>>();
+    expectTypeOf(
+      orders.leftJoin(
+        customers,
+        (o) => o.customer,
+        (_o, c) => c,
+      ),
+    ).toEqualTypeOf<KTable<string, string | null>>();
+    expectTypeOf(
+      orders.leftJoin(
+        byId,
+        (o) => o.item.length,
+        (_o, c) => c?.length ?? 0,
+      ),
+    ).toEqualTypeOf<KTable<string, number>>();
+    expectTypeOf(
+      orders.join(
+        customers,
+        (_o, key) => key,
+        (o) => o.item,
+      ),
+    ).toEqualTypeOf<KTable<string, string>>();
     expectTypeOf(customers.join(customers, (a, b) => a + b)).toEqualTypeOf<KTable<string, string>>();
     const counts = builder.table('counts', { key: S, value: Serdes.Long() });
-    expectTypeOf(customers.join(counts, (a, b) => b)).toEqualTypeOf<KTable<string, number>>();
-    expectTypeOf(customers.leftJoin(counts, (a, b) => b, { name: 'x' })).toEqualTypeOf<KTable<string, number | null>>();
-    expectTypeOf(customers.leftJoin(customers, (a, b) => b)).toEqualTypeOf<KTable<string, string | null>>();
+    expectTypeOf(customers.join(counts, (_a, b) => b)).toEqualTypeOf<KTable<string, number>>();
+    expectTypeOf(customers.leftJoin(counts, (_a, b) => b, { name: 'x' })).toEqualTypeOf<
+      KTable<string, number | null>
+    >();
+    expectTypeOf(customers.leftJoin(customers, (_a, b) => b)).toEqualTypeOf<KTable<string, string | null>>();
     // @ts-expect-error the extractor must return the other table's key type
-    orders.join(byId, (o) => o.customer, (o, c) => c);
+    orders.join(
+      byId,
+      (o) => o.customer,
+      (_o, c) => c,
+    );
     // @ts-expect-error a same-key join needs the same key type
-    orders.join(byId, (o, c) => c);
+    orders.join(byId, (_o, c) => c);
   });
 });

@@ -15,17 +15,17 @@ import type { Serde } from '../../serdes/serde.ts';
 import type { KeyValueStore } from '../../state/key-value-store.ts';
 import type { ValueAndTimestamp } from '../../state/value-and-timestamp.ts';
 import type { Change } from '../change.ts';
-import type { TableValueGetter, TableValueGetterSupplier } from './table-value-getter.ts';
 import {
   combinedKey,
   combinedKeyPrefix,
   leftKeyOf,
-  SubscriptionInstruction,
-  valueHash,
   type StoredSubscription,
   type Subscription,
+  SubscriptionInstruction,
   type SubscriptionResponse,
+  valueHash,
 } from './fk-join-wire.ts';
+import type { TableValueGetter, TableValueGetterSupplier } from './table-value-getter.ts';
 
 export type ForeignKeyJoinKind = 'inner' | 'left';
 
@@ -53,11 +53,14 @@ export interface SubscriptionSendOptions<K, V, KO, VO, VR> {
 }
 
 /** Left side: turns each left update into subscriptions, or into a result when no answer is needed. */
-export function subscriptionSendProcessor<K, V, KO, VO, VR>(o: SubscriptionSendOptions<K, V, KO, VO, VR>): ProcessorSupplier<K, Change<V>, unknown, unknown> {
+export function subscriptionSendProcessor<K, V, KO, VO, VR>(
+  o: SubscriptionSendOptions<K, V, KO, VO, VR>,
+): ProcessorSupplier<K, Change<V>, unknown, unknown> {
   return () => {
     let ctx: ProcessorContext<unknown, unknown>;
     let topic: string;
-    const fkBytes = (fk: KO | null): Buffer | null => (fk === null ? null : o.foreignKeySerde.serialize(topic, fk));
+    const fkBytes = (fk: KO | null): Buffer | null =>
+      fk === null ? null : o.foreignKeySerde.serialize(topic, fk);
     return {
       init(c) {
         ctx = c;
@@ -76,7 +79,10 @@ export function subscriptionSendProcessor<K, V, KO, VO, VR>(o: SubscriptionSendO
             leftKey: o.leftKeySerde.serialize(topic, r.key)!,
             leftPartition: ctx.partition,
           };
-          ctx.forward({ key: fk, value: { ...subscription, instruction }, timestamp: r.timestamp, headers: r.headers }, o.registrationSink);
+          ctx.forward(
+            { key: fk, value: { ...subscription, instruction }, timestamp: r.timestamp, headers: r.headers },
+            o.registrationSink,
+          );
         };
         if (oldFk !== null && fkChanged) send(oldFk, SubscriptionInstruction.Unsubscribe);
         if (newFk !== null) {
@@ -84,7 +90,10 @@ export function subscriptionSendProcessor<K, V, KO, VO, VR>(o: SubscriptionSendO
           // missing, so only a found row is worth an answer; anything else may need to retract
           // or replace a result.
           const onlyIfFound = o.kind === 'inner' && (oldFk === null || !fkChanged);
-          send(newFk, onlyIfFound ? SubscriptionInstruction.RespondIfFound : SubscriptionInstruction.RespondAlways);
+          send(
+            newFk,
+            onlyIfFound ? SubscriptionInstruction.RespondIfFound : SubscriptionInstruction.RespondAlways,
+          );
           return;
         }
         // Deleted, or no foreign key: a left join keeps the row with null, an inner join drops it.
@@ -199,7 +208,10 @@ export function responseJoinProcessor<K, V, VO, VR>(
         const current = getter.get(r.key);
         if (current === undefined) return;
         if (!valueHash(leftValueSerde.serialize(topic, current.value)).equals(response.hash)) return;
-        const result = response.rightValue === null && kind === 'inner' ? null : joiner(current.value, response.rightValue);
+        const result =
+          response.rightValue === null && kind === 'inner'
+            ? null
+            : joiner(current.value, response.rightValue);
         ctx.forward({ key: r.key, value: result, timestamp: r.timestamp, headers: r.headers });
       },
     };

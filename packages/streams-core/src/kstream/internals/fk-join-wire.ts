@@ -74,8 +74,14 @@ export function leftKeyOf(combined: Buffer): Buffer {
 }
 
 function checkVersion(topic: string, bytes: Buffer, what: string, headerLength: number): void {
-  if (bytes.length < headerLength) throw new Error(`A foreign-key join ${what} in "${topic}" has ${bytes.length} bytes, fewer than its ${headerLength}-byte header`);
-  if (bytes[0] !== VERSION) throw new Error(`A foreign-key join ${what} in "${topic}" has format version ${bytes[0]}, this version reads ${VERSION}: was it written by a newer release?`);
+  if (bytes.length < headerLength)
+    throw new Error(
+      `A foreign-key join ${what} in "${topic}" has ${bytes.length} bytes, fewer than its ${headerLength}-byte header`,
+    );
+  if (bytes[0] !== VERSION)
+    throw new Error(
+      `A foreign-key join ${what} in "${topic}" has format version ${bytes[0]}, this version reads ${VERSION}: was it written by a newer release?`,
+    );
 }
 
 /** version, instruction, 4-byte left partition, hash length, hash, left key. */

@@ -6,21 +6,27 @@
  * the left key, back to the left row's partition), where the answers are joined and the results
  * kept in a store, so that updates downstream carry exact old values.
  */
-import { Serdes } from '../../serdes/serdes.ts';
+
 import type { Serde } from '../../serdes/serde.ts';
+import { Serdes } from '../../serdes/serdes.ts';
 import { TopologyException } from '../../topology/topology-errors.ts';
 import type { KTable } from '../ktable.ts';
 import type { ForeignKeyJoined } from '../options.ts';
 import { tableSourceProcessor } from './aggregate.ts';
-import { upstreamTopics, type BuilderContext } from './builder-context.ts';
+import { type BuilderContext, upstreamTopics } from './builder-context.ts';
 import {
+  type ForeignKeyJoinKind,
   foreignTableJoinProcessor,
   responseJoinProcessor,
   subscriptionReceiveProcessor,
   subscriptionSendProcessor,
-  type ForeignKeyJoinKind,
 } from './fk-join-processors.ts';
-import { responseSerde, storedSubscriptionSerde, subscriptionSerde, type SubscriptionResponse } from './fk-join-wire.ts';
+import {
+  responseSerde,
+  type SubscriptionResponse,
+  storedSubscriptionSerde,
+  subscriptionSerde,
+} from './fk-join-wire.ts';
 
 export interface ForeignKeyJoinNode<K, VR> {
   readonly nodeName: string;
@@ -31,7 +37,9 @@ export interface ForeignKeyJoinNode<K, VR> {
 
 function required<T>(serde: Serde<T> | undefined, what: string, option: string): Serde<T> {
   if (serde) return serde;
-  throw new TopologyException(`A foreign-key join needs ${what}, which crosses an internal topic: pass { ${option}: ... } in the join's options`);
+  throw new TopologyException(
+    `A foreign-key join needs ${what}, which crosses an internal topic: pass { ${option}: ... } in the join's options`,
+  );
 }
 
 export function addForeignKeyJoin<K, V, KO, VO, VR>(
@@ -43,14 +51,24 @@ export function addForeignKeyJoin<K, V, KO, VO, VR>(
   options: ForeignKeyJoined<K, V, KO, VO, VR> = {},
 ): ForeignKeyJoinNode<K, VR> {
   const ctx: BuilderContext = left.ctx;
-  if (right.ctx !== ctx) throw new TopologyException('Tables from two different StreamsBuilders cannot be joined');
+  if (right.ctx !== ctx)
+    throw new TopologyException('Tables from two different StreamsBuilders cannot be joined');
   const leftKeySerde = required(options.key ?? left.keySerde, "the left table's key serde", 'key');
   const leftValueSerde = required(options.value ?? left.valueSerde, "the left table's value serde", 'value');
-  const foreignKeySerde = required(options.subscriptionKey ?? right.keySerde, 'the foreign key serde', 'subscriptionKey');
-  const rightValueSerde = required(options.otherValue ?? right.valueSerde, "the right table's value serde", 'otherValue');
+  const foreignKeySerde = required(
+    options.subscriptionKey ?? right.keySerde,
+    'the foreign key serde',
+    'subscriptionKey',
+  );
+  const rightValueSerde = required(
+    options.otherValue ?? right.valueSerde,
+    "the right table's value serde",
+    'otherValue',
+  );
   const rightTopic = upstreamTopics(ctx.topology, right.nodeName)[0];
   const leftTopic = upstreamTopics(ctx.topology, left.nodeName)[0];
-  if (rightTopic === undefined || leftTopic === undefined) throw new TopologyException('A foreign-key join needs tables read from topics');
+  if (rightTopic === undefined || leftTopic === undefined)
+    throw new TopologyException('A foreign-key join needs tables read from topics');
 
   const topology = ctx.topology;
   const base = options.name ?? ctx.names.generate('KTABLE-FK-JOIN', `${left.nodeName}+${right.nodeName}`);
@@ -84,13 +102,36 @@ export function addForeignKeyJoin<K, V, KO, VO, VR>(
     left.nodeName,
   );
   topology.addRepartitionTopic(registrationTopic, undefined, rightTopic);
-  topology.addSink(registrationSink, registrationTopic, { keySerde: foreignKeySerde, valueSerde: subscriptionSerde, internal: true }, sendName);
+  topology.addSink(
+    registrationSink,
+    registrationTopic,
+    { keySerde: foreignKeySerde, valueSerde: subscriptionSerde, internal: true },
+    sendName,
+  );
 
   // Right side: subscriptions kept and answered, on arrival and on each right update.
-  topology.addSource(registrationSource, registrationTopic, { keySerde: foreignKeySerde, valueSerde: subscriptionSerde, internal: true });
-  const subscriptions = ctx.keyValueStore({ name: `${base}-subscription-store`, caching: false }, 'KTABLE-FK-JOIN-SUBSCRIPTION-STATE-STORE', base, Serdes.Buffer(), storedSubscriptionSerde);
-  topology.addProcessor(receiveName, subscriptionReceiveProcessor(subscriptions.name, right.getter, foreignKeySerde, registrationTopic), registrationSource);
-  topology.addProcessor(foreignName, foreignTableJoinProcessor<KO, VO>(subscriptions.name, foreignKeySerde, registrationTopic), right.nodeName);
+  topology.addSource(registrationSource, registrationTopic, {
+    keySerde: foreignKeySerde,
+    valueSerde: subscriptionSerde,
+    internal: true,
+  });
+  const subscriptions = ctx.keyValueStore(
+    { name: `${base}-subscription-store`, caching: false },
+    'KTABLE-FK-JOIN-SUBSCRIPTION-STATE-STORE',
+    base,
+    Serdes.Buffer(),
+    storedSubscriptionSerde,
+  );
+  topology.addProcessor(
+    receiveName,
+    subscriptionReceiveProcessor(subscriptions.name, right.getter, foreignKeySerde, registrationTopic),
+    registrationSource,
+  );
+  topology.addProcessor(
+    foreignName,
+    foreignTableJoinProcessor<KO, VO>(subscriptions.name, foreignKeySerde, registrationTopic),
+    right.nodeName,
+  );
   topology.addStateStore(subscriptions.builder, receiveName, foreignName);
   for (const s of right.getter.storeNames) topology.connectProcessorAndStateStores(s, receiveName);
   ctx.requireCopartition(registrationSource, right.nodeName);
@@ -104,7 +145,8 @@ export function addForeignKeyJoin<K, V, KO, VO, VR>(
     {
       keySerde: Serdes.Buffer(),
       valueSerde: responses,
-      partitioner: (_topic: string, _key: Buffer, value: SubscriptionResponse<VO>, partitions: number) => (value.leftPartition < partitions ? value.leftPartition : undefined),
+      partitioner: (_topic: string, _key: Buffer, value: SubscriptionResponse<VO>, partitions: number) =>
+        value.leftPartition < partitions ? value.leftPartition : undefined,
       internal: true,
     },
     receiveName,
@@ -112,14 +154,28 @@ export function addForeignKeyJoin<K, V, KO, VO, VR>(
   );
 
   // Left side: answers joined, results kept.
-  topology.addSource(responseSource, responseTopic, { keySerde: leftKeySerde, valueSerde: responses, internal: true });
-  topology.addProcessor(resolverName, responseJoinProcessor<K, V, VO, VR>(kind, left.getter, leftValueSerde, registrationTopic, joiner), responseSource);
+  topology.addSource(responseSource, responseTopic, {
+    keySerde: leftKeySerde,
+    valueSerde: responses,
+    internal: true,
+  });
+  topology.addProcessor(
+    resolverName,
+    responseJoinProcessor<K, V, VO, VR>(kind, left.getter, leftValueSerde, registrationTopic, joiner),
+    responseSource,
+  );
   for (const s of left.getter.storeNames) topology.connectProcessorAndStateStores(s, resolverName);
   ctx.requireCopartition(responseSource, left.nodeName);
 
   const materialized = options.materialized;
   const keySerde = materialized?.key ?? leftKeySerde;
-  const result = ctx.keyValueStore(materialized, 'KTABLE-FK-JOIN-OUTPUT-STATE-STORE', resultName, keySerde, materialized?.value);
+  const result = ctx.keyValueStore(
+    materialized,
+    'KTABLE-FK-JOIN-OUTPUT-STATE-STORE',
+    resultName,
+    keySerde,
+    materialized?.value,
+  );
   topology.addProcessor(resultName, tableSourceProcessor(result.name), resolverName, sendName);
   topology.addStateStore(result.builder, resultName);
   return { nodeName: resultName, storeName: result.name, keySerde, valueSerde: materialized?.value };
