@@ -8,6 +8,7 @@
  */
 import { Headers } from '../processor/api/headers.ts';
 import { errorMessage } from './exception-handlers.ts';
+import type { ConsumedRecordView } from '../topology/extractors.ts';
 
 export type DeadLetterHeaderConvention = 'spring' | 'kip1034';
 
@@ -22,15 +23,8 @@ export const defaultDeadLetterConfig: DeadLetterConfig = {
   headers: 'spring',
 };
 
-export interface FailedRecord {
-  readonly topic: string;
-  readonly partition: number;
-  readonly offset: bigint;
-  readonly timestamp: number;
-  readonly key: Buffer | null;
-  readonly value: Buffer | null;
-  readonly headers: Headers;
-}
+/** The record that failed, as it was consumed: raw bytes and original headers. */
+export type FailedRecord = ConsumedRecordView;
 
 export const SpringDltHeaders = {
   exceptionFqcn: 'kafka_dlt-exception-fqcn',

@@ -20,7 +20,7 @@ import { planTopics, type TopicPlan } from './internal-topics.ts';
 import { InteractiveQueries, type KeyQueryMetadata, type QueryableStoreType, type QueryableStoreTypes, type StreamsMetadata } from './interactive-queries.ts';
 import { addTaskMetrics, emptyTaskMetrics, toPrometheus, type StreamsMetrics } from './metrics.ts';
 import { processId } from './process-id.ts';
-import { RecordBuffer } from './record-buffer.ts';
+import { RecordBuffer, groupByPartition } from './record-buffer.ts';
 import { TaskManager, type ActiveTask, type RestoreProgress } from './task-manager.ts';
 import { StandbyManager } from './standby-manager.ts';
 import { GlobalStateManager } from './global-state-manager.ts';
@@ -528,13 +528,7 @@ export class KafkaStreams {
       for (const r of records) this.#processOne(r, tasks);
       return;
     }
-    const queues = new Map<string, ConsumedRecord[]>();
-    for (const r of records) {
-      const k = `${r.topic}:${r.partition}`;
-      let q = queues.get(k);
-      if (!q) queues.set(k, (q = []));
-      q.push(r);
-    }
+    const queues = groupByPartition(records);
     const byTask = new Map<ActiveTask | undefined, ConsumedRecord[][]>();
     for (const q of queues.values()) {
       const t = tasks.taskFor(q[0]!.topic, q[0]!.partition);

@@ -42,3 +42,15 @@ export class RecordBuffer implements RecordCollector {
     this.#records = [];
   }
 }
+
+/** Records of a batch by `topic:partition`, each list in the order the records came. */
+export function groupByPartition<R extends { topic: string; partition: number }>(records: readonly R[]): Map<string, R[]> {
+  const grouped = new Map<string, R[]>();
+  for (const r of records) {
+    const k = `${r.topic}:${r.partition}`;
+    let g = grouped.get(k);
+    if (!g) grouped.set(k, (g = []));
+    g.push(r);
+  }
+  return grouped;
+}

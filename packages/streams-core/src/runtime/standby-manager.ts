@@ -12,6 +12,7 @@
 import type { PartitionReaderPort } from '../client/port.ts';
 import { topicPartitionKey as checkpointKey } from '@kafka-pattern/state-store';
 import { TaskStores, type OpenedStore } from '../state/task-stores.ts';
+import { groupByPartition } from './record-buffer.ts';
 import { applyRestore, openTaskDatabase, type TaskManagerOptions } from './task-manager.ts';
 import { errorMessage } from '../errors/exception-handlers.ts';
 
@@ -164,13 +165,7 @@ export class StandbyManager {
           return;
         }
         const records = await this.#reader.poll();
-        const grouped = new Map<string, typeof records>();
-        for (const r of records) {
-          const k = `${r.topic}:${r.partition}`;
-          let g = grouped.get(k);
-          if (!g) grouped.set(k, (g = []));
-          g.push(r);
-        }
+        const grouped = groupByPartition(records);
         for (const [k, recs] of grouped) {
           const target = this.#byChangelog.get(k);
           if (!target) continue;

@@ -15,7 +15,7 @@ import { TaskStores, type OpenedStore } from '../state/task-stores.ts';
 import type { TimestampExtractor } from '../topology/extractors.ts';
 import type { Topology } from '../topology/topology.ts';
 import type { ResolvedErrorHandling } from '../config/streams-config.ts';
-import type { RecordBuffer } from './record-buffer.ts';
+import { groupByPartition, type RecordBuffer } from './record-buffer.ts';
 import { resolveTopicName, type TopicPlan } from './internal-topics.ts';
 
 const NO_HEADERS = new Headers();
@@ -184,13 +184,7 @@ export class TaskManager {
         reader.assign(work.map((w) => ({ topic: w.store.changelogTopic, partition: w.t.partition, from: w.from, until: w.to })));
         while (reader.pending().length > 0) {
           const records = await reader.poll();
-          const grouped = new Map<string, ConsumedRecord[]>();
-          for (const r of records) {
-            const k = `${r.topic}:${r.partition}`;
-            let g = grouped.get(k);
-            if (!g) grouped.set(k, (g = []));
-            g.push(r);
-          }
+          const grouped = groupByPartition(records);
           for (const [k, recs] of grouped) {
             const w = byTp.get(k);
             if (!w) continue;

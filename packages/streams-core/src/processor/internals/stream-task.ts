@@ -18,15 +18,7 @@ import { StreamsException, errorMessage, type ErrorContext, type ExceptionHandle
 import { TaskMetrics } from './task-metrics.ts';
 
 /** A record as consumed from Kafka, before deserialization. */
-export interface RawRecord {
-  readonly topic: string;
-  readonly partition: number;
-  readonly offset: bigint;
-  readonly timestamp: number;
-  readonly key: Buffer | null;
-  readonly value: Buffer | null;
-  readonly headers: Headers;
-}
+export type RawRecord = ConsumedRecordView;
 
 export interface TaskOptions {
   readonly applicationId: string;
