@@ -1,0 +1,180 @@
+/**
+ * The driver's side of the broker: where it is, which version it runs, topics, offsets, and the
+ * load generator. Written on @platformatic/kafka directly so the measuring code shares nothing
+ * with the framework it measures.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Admin, FetchIsolationLevels, type MessageToProduce, Producer } from '@platformatic/kafka';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+
+/** KAFKA_BOOTSTRAP_SERVERS, else what `scripts/stack.sh up` wrote to `.stack/env`, else the default port. */
+export function bootstrapServers(): string[] {
+  const fromEnv = process.env.KAFKA_BOOTSTRAP_SERVERS?.trim();
+  if (fromEnv)
+    return fromEnv
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+  try {
+    for (const line of readFileSync(`${ROOT}.stack/env`, 'utf8').split('\n')) {
+      const m = /^\s*(?:export\s+)?KAFKA_BOOTSTRAP_SERVERS\s*=\s*["']?([^"'\s]+)["']?\s*$/.exec(line);
+      if (m?.[1]) return m[1].split(',');
+    }
+  } catch {
+    // no stack file: the default port
+  }
+  return ['127.0.0.1:9092'];
+}
+
+/**
+ * The Kafka protocol does not report a broker's version; the local stack runs it from jars whose
+ * names carry it. Another cluster is reported as unknown unless KP_KAFKA_VERSION says.
+ */
+export function brokerVersion(): string {
+  try {
+    for (const jar of readdirSync(`${ROOT}.stack/kafka/libs`)) {
+      const m = /^kafka-server-(\d[\w.-]*)\.jar$/.exec(jar);
+      if (m?.[1]) return m[1];
+    }
+  } catch {
+    // not the jar-based stack
+  }
+  return process.env.KP_KAFKA_VERSION ?? 'unknown';
+}
+
+export class Broker {
+  readonly servers: string[];
+  readonly #admin: Admin;
+
+  constructor(servers: string[]) {
+    this.servers = servers;
+    this.#admin = new Admin({ clientId: 'bench-admin', bootstrapBrokers: servers });
+  }
+
+  async createTopic(name: string, partitions: number): Promise<void> {
+    await this.#admin.createTopics({ topics: [name], partitions, replicas: 1 });
+  }
+
+  async deleteTopics(names: string[]): Promise<void> {
+    const existing = new Set(await this.#admin.listTopics());
+    const present = names.filter((n) => existing.has(n));
+    if (present.length > 0) await this.#admin.deleteTopics({ topics: present });
+  }
+
+  /** Sum over partitions of the high watermark: the number of records written (no transactions). */
+  async recordsWritten(topic: string, partitions: number): Promise<number> {
+    const listed = await this.#admin.listOffsets({
+      topics: [
+        { name: topic, partitions: range(partitions).map((p) => ({ partitionIndex: p, timestamp: -1n })) },
+      ],
+      isolationLevel: FetchIsolationLevels.READ_UNCOMMITTED,
+    });
+    let sum = 0n;
+    for (const t of listed) for (const p of t.partitions) sum += p.offset;
+    return Number(sum);
+  }
+
+  /** Sum over a topic's partitions of what `groupId` has committed. */
+  async committed(groupId: string, topic: string): Promise<number> {
+    const [group] = await this.#admin.listConsumerGroupOffsets({ groups: [groupId] });
+    let sum = 0n;
+    for (const t of group?.topics ?? []) {
+      if (t.name !== topic) continue;
+      for (const p of t.partitions) if (p.committedOffset > 0n) sum += p.committedOffset;
+    }
+    return Number(sum);
+  }
+
+  async close(): Promise<void> {
+    await this.#admin.close();
+  }
+}
+
+export interface InputRecord {
+  key: string;
+  value: string;
+}
+
+/** Writes `count` records as fast as the broker takes them, spread evenly over the partitions. */
+export async function prefill(
+  servers: string[],
+  topic: string,
+  partitions: number,
+  count: number,
+  record: (i: number) => InputRecord,
+): Promise<void> {
+  const producer = new Producer({ clientId: 'bench-prefill', bootstrapBrokers: servers, acks: 1 });
+  const BATCH = 5_000;
+  const IN_FLIGHT = 4;
+  try {
+    let next = 0;
+    const worker = async () => {
+      while (next < count) {
+        const from = next;
+        next = Math.min(count, next + BATCH);
+        const messages: MessageToProduce[] = [];
+        for (let i = from; i < next; i++)
+          messages.push(toMessage(topic, i % partitions, record(i), Date.now()));
+        await producer.send({ messages });
+      }
+    };
+    await Promise.all(range(IN_FLIGHT).map(worker));
+  } finally {
+    await producer.close();
+  }
+}
+
+/**
+ * Writes records at `ratePerSec` for `durationMs`, each stamped with the wall clock at the
+ * moment it is handed to the client; returns how many were written. Ticks every 5 ms and catches
+ * up on a late tick, so the rate holds on average even when a send takes longer than a tick.
+ */
+export async function producePaced(
+  servers: string[],
+  topic: string,
+  partitions: number,
+  ratePerSec: number,
+  durationMs: number,
+  record: (i: number) => InputRecord,
+): Promise<number> {
+  const producer = new Producer({ clientId: 'bench-paced', bootstrapBrokers: servers, acks: -1 });
+  let sent = 0;
+  try {
+    const started = performance.now();
+    for (;;) {
+      const elapsed = performance.now() - started;
+      if (elapsed >= durationMs) break;
+      const due = Math.floor((elapsed * ratePerSec) / 1000);
+      if (due > sent) {
+        const messages: MessageToProduce[] = [];
+        const now = Date.now();
+        for (; sent < due; sent++) messages.push(toMessage(topic, sent % partitions, record(sent), now));
+        await producer.send({ messages });
+      }
+      await sleep(5);
+    }
+  } finally {
+    await producer.close();
+  }
+  return sent;
+}
+
+function toMessage(topic: string, partition: number, r: InputRecord, timestamp: number): MessageToProduce {
+  return {
+    topic,
+    partition,
+    key: Buffer.from(r.key),
+    value: Buffer.from(r.value),
+    timestamp: BigInt(timestamp),
+  };
+}
+
+export function range(n: number): number[] {
+  return Array.from({ length: n }, (_, i) => i);
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,48 @@
+/**
+ * The process a pipe runs in: started once per pipe by the driver (optionally under
+ * `--cpu-prof`), then told over IPC to start and stop runs, so the warm-up and the timed runs
+ * share one JIT-warmed process.
+ */
+import type { PipeRun, RunningPipe, StartPipe } from './pipe.ts';
+
+export type ToChild = { type: 'start'; module: string; run: PipeRun } | { type: 'stop' } | { type: 'exit' };
+export type FromChild = { type: 'running' } | { type: 'stopped' } | { type: 'error'; message: string };
+
+let running: RunningPipe | undefined;
+
+function reply(message: FromChild): void {
+  process.send?.(message);
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? (error.stack ?? error.message) : String(error);
+}
+
+// A pipe whose background work fails would otherwise die silently while the driver waits for
+// a drain that never ends.
+for (const event of ['uncaughtException', 'unhandledRejection'] as const) {
+  process.on(event, (error: unknown) => {
+    reply({ type: 'error', message: describe(error) });
+    process.exit(1);
+  });
+}
+
+process.on('message', async (message: ToChild) => {
+  try {
+    if (message.type === 'start') {
+      const { start } = (await import(message.module)) as { start: StartPipe };
+      running = await start(message.run);
+      reply({ type: 'running' });
+    } else if (message.type === 'stop') {
+      await running?.close();
+      running = undefined;
+      reply({ type: 'stopped' });
+    } else {
+      process.disconnect();
+      // A client that keeps a socket open must not keep the profile from being written.
+      process.exit(0);
+    }
+  } catch (error) {
+    reply({ type: 'error', message: describe(error) });
+  }
+});

@@ -1,0 +1,217 @@
+/**
+ * How a pipe is measured, from outside its process:
+ * - drain: the input topic is already full; the clock runs from the moment the pipe owns its
+ *   partitions until all its work is visible to a reader (at_least_once: every output record
+ *   written; exactly_once_v2: every input offset committed, which commits the outputs in the same
+ *   transaction). The driver only polls offsets, so it takes almost no CPU from the pipe.
+ * - latency: an empty input is fed at a fixed rate; a separate consumer (read_committed under
+ *   exactly-once) reads the output, and each record's latency is the time it is read minus the
+ *   timestamp the load generator gave its input record (the pipes carry it over).
+ */
+import { type ChildProcess, fork } from 'node:child_process';
+import { Consumer, FetchIsolationLevels, type Message, MessagesStreamModes } from '@platformatic/kafka';
+import { type Broker, type InputRecord, producePaced, sleep } from './broker.ts';
+import type { FromChild, ToChild } from './child.ts';
+import type { Guarantee, PipeRun } from './pipe.ts';
+import { percentile } from './stats.ts';
+
+const CHILD = new URL('./child.ts', import.meta.url);
+
+/** A pipe's own process; one at a time in flight per process. */
+export class PipeProcess {
+  readonly #child: ChildProcess;
+  #pending: { expect: FromChild['type']; resolve: () => void; reject: (error: Error) => void } | undefined;
+  readonly #exited: Promise<void>;
+  /** Why the process cannot go on: an error it reported outside a request, or its exit. */
+  failure: Error | undefined;
+
+  constructor(label: string, extraExecArgv: string[] = []) {
+    this.#child = fork(CHILD, [], {
+      execArgv: [...process.execArgv, ...extraExecArgv],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    this.#child.on('error', (error) => {
+      this.failure ??= new Error(`${label}: ${error.message}`);
+    });
+    this.#child.on('message', (message: FromChild) => {
+      const pending = this.#pending;
+      this.#pending = undefined;
+      if (!pending) {
+        if (message.type === 'error') this.failure ??= new Error(`${label}: ${message.message}`);
+        return;
+      }
+      if (message.type === 'error') pending.reject(new Error(`${label}: ${message.message}`));
+      else if (message.type !== pending.expect)
+        pending.reject(new Error(`${label}: expected ${pending.expect}, got ${message.type}`));
+      else pending.resolve();
+    });
+    this.#exited = new Promise((resolve) => {
+      this.#child.on('exit', (code, signal) => {
+        this.failure ??= new Error(`${label}: the pipe process exited (${signal ?? code})`);
+        this.#pending?.reject(this.failure);
+        this.#pending = undefined;
+        resolve();
+      });
+    });
+  }
+
+  start(module: URL, run: PipeRun): Promise<void> {
+    return this.#request({ type: 'start', module: module.href, run }, 'running');
+  }
+
+  stop(): Promise<void> {
+    return this.#request({ type: 'stop' }, 'stopped');
+  }
+
+  async exit(): Promise<void> {
+    if (this.#child.connected) this.#child.send({ type: 'exit' } satisfies ToChild);
+    const timer = setTimeout(() => this.#child.kill('SIGKILL'), 10_000);
+    await this.#exited;
+    clearTimeout(timer);
+  }
+
+  #request(message: ToChild, expect: FromChild['type']): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise((resolve, reject) => {
+      this.#pending = { expect, resolve, reject };
+      this.#child.send(message);
+    });
+  }
+}
+
+export interface PipeTarget {
+  readonly pipe: PipeProcess;
+  readonly module: URL;
+  readonly guarantee: Guarantee;
+  readonly commitIntervalMs: number;
+}
+
+export interface DrainOptions {
+  readonly broker: Broker;
+  readonly input: string;
+  readonly partitions: number;
+  readonly inputRecords: number;
+  readonly expectedOutputs: number;
+  readonly runId: string;
+  readonly stateDir: string;
+  readonly timeoutMs: number;
+}
+
+export interface DrainResult {
+  readonly seconds: number;
+  readonly recordsPerSec: number;
+}
+
+export async function measureDrain(target: PipeTarget, o: DrainOptions): Promise<DrainResult> {
+  const output = `${o.runId}-out`;
+  const groupId = o.runId;
+  await o.broker.createTopic(output, o.partitions);
+  try {
+    await target.pipe.start(target.module, run(target, o.broker, o.input, output, groupId, o.stateDir));
+    const started = performance.now();
+    const done = async () =>
+      target.guarantee === 'exactly_once_v2'
+        ? (await o.broker.committed(groupId, o.input)) >= o.inputRecords
+        : (await o.broker.recordsWritten(output, o.partitions)) >= o.expectedOutputs;
+    while (!(await done())) {
+      if (target.pipe.failure) throw target.pipe.failure;
+      if (performance.now() - started > o.timeoutMs) {
+        throw new Error(`${o.runId}: not drained after ${o.timeoutMs} ms`);
+      }
+      await sleep(20);
+    }
+    const seconds = (performance.now() - started) / 1000;
+    return { seconds, recordsPerSec: o.inputRecords / seconds };
+  } finally {
+    await target.pipe.stop().catch(() => {});
+    await o.broker.deleteTopics([output]);
+  }
+}
+
+export interface LatencyOptions {
+  readonly broker: Broker;
+  readonly partitions: number;
+  readonly ratePerSec: number;
+  readonly durationMs: number;
+  /** Records produced in the first `warmupMs` are read but not counted. */
+  readonly warmupMs: number;
+  readonly record: (i: number) => InputRecord;
+  readonly expectedOutputs: (count: number) => number;
+  readonly runId: string;
+  readonly stateDir: string;
+}
+
+export interface LatencyResult {
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly samples: number;
+}
+
+export async function measureLatency(target: PipeTarget, o: LatencyOptions): Promise<LatencyResult> {
+  const input = `${o.runId}-in`;
+  const output = `${o.runId}-out`;
+  await o.broker.createTopic(input, o.partitions);
+  await o.broker.createTopic(output, o.partitions);
+  const reader = new Consumer({
+    clientId: `${o.runId}-reader`,
+    groupId: `${o.runId}-reader`,
+    bootstrapBrokers: o.broker.servers,
+    autocommit: false,
+    isolationLevel:
+      target.guarantee === 'exactly_once_v2'
+        ? FetchIsolationLevels.READ_COMMITTED
+        : FetchIsolationLevels.READ_UNCOMMITTED,
+    maxWaitTime: 100,
+  });
+  try {
+    await target.pipe.start(target.module, run(target, o.broker, input, output, o.runId, o.stateDir));
+    const latencies: number[] = [];
+    let received = 0;
+    const stream = await reader.consume({ topics: [output], mode: MessagesStreamModes.EARLIEST });
+    const countFrom = Date.now() + o.warmupMs;
+    stream.on('data', (message: Message) => {
+      const now = Date.now();
+      received++;
+      const sentAt = Number(message.timestamp);
+      if (sentAt >= countFrom) latencies.push(now - sentAt);
+    });
+    const sent = await producePaced(
+      o.broker.servers,
+      input,
+      o.partitions,
+      o.ratePerSec,
+      o.durationMs,
+      o.record,
+    );
+    const expected = o.expectedOutputs(sent);
+    const deadline = performance.now() + 15_000;
+    while (received < expected && performance.now() < deadline && !target.pipe.failure) await sleep(20);
+    if (target.pipe.failure) throw target.pipe.failure;
+    await stream.close();
+    if (received < expected) throw new Error(`${o.runId}: ${received} of ${expected} outputs arrived`);
+    return { p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99), samples: latencies.length };
+  } finally {
+    await reader.close();
+    await target.pipe.stop().catch(() => {});
+    await o.broker.deleteTopics([input, output, `${input}-dlt`]);
+  }
+}
+
+function run(
+  target: PipeTarget,
+  broker: Broker,
+  input: string,
+  output: string,
+  groupId: string,
+  stateDir: string,
+): PipeRun {
+  return {
+    bootstrapServers: broker.servers,
+    input,
+    output,
+    groupId,
+    guarantee: target.guarantee,
+    commitIntervalMs: target.commitIntervalMs,
+    stateDir,
+  };
+}

@@ -1,0 +1,34 @@
+/**
+ * The contract between the harness and what it measures. A pipe is one implementation of a
+ * scenario's work (the framework, or a baseline written without it); it runs in a child process
+ * of its own so the load generator and the readers never share its event loop, and stays alive
+ * across runs so every timed run after the warm-up sees optimized code.
+ */
+export type Guarantee = 'at_least_once' | 'exactly_once_v2';
+
+/** One run of a pipe: read `input` from the beginning as group `groupId`, write to `output`. */
+export interface PipeRun {
+  readonly bootstrapServers: string[];
+  readonly input: string;
+  readonly output: string;
+  readonly groupId: string;
+  readonly guarantee: Guarantee;
+  /**
+   * How often the pipe commits: offsets after the outputs are acknowledged (at_least_once), or
+   * the transaction (exactly_once_v2). Every pipe of a scenario gets the same value.
+   */
+  readonly commitIntervalMs: number;
+  /** A directory the pipe may keep local state in; removed by the harness. */
+  readonly stateDir: string;
+}
+
+export interface RunningPipe {
+  /** Commits what was processed and leaves the group. */
+  close(): Promise<void>;
+}
+
+/**
+ * What a pipe module exports as `start`: resolves once the pipe owns its partitions and is
+ * consuming, so the drain clock starts after group membership, not before.
+ */
+export type StartPipe = (run: PipeRun) => Promise<RunningPipe>;

@@ -1,0 +1,132 @@
+/**
+ * What a run reports: the table on stdout, bench/results/latest.json, and the results section of
+ * bench/README.md (between its `results:start` / `results:end` markers).
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, platform, release, totalmem } from 'node:os';
+import { dirname } from 'node:path';
+import { brokerVersion } from './broker.ts';
+import type { Guarantee } from './pipe.ts';
+
+export interface Row {
+  scenario: string;
+  subject: string;
+  guarantee: Guarantee;
+  /** Median of the timed drains. */
+  recordsPerSec: number;
+  runs: number[];
+  reference: string;
+  /** recordsPerSec over the reference subject's with the same guarantee. */
+  ratio: number;
+  latency: { p50Ms: number; p99Ms: number; samples: number };
+}
+
+export interface MachineInfo {
+  cpus: number;
+  cpuModel: string;
+  memoryGiB: number;
+  os: string;
+  node: string;
+  client: string;
+  broker: { version: string; bootstrapServers: string[] };
+  /** 1-minute load average when the run ended: the broker and anything else on the machine compete with the pipes. */
+  loadAverage: number;
+}
+
+export interface Report {
+  date: string;
+  machine: MachineInfo;
+  settings: {
+    records: number;
+    repetitions: number;
+    warmupRuns: number;
+    commitIntervalMs: Record<Guarantee, number>;
+    latency: { ratePerSec: number; durationMs: number; warmupMs: number };
+    profiled: boolean;
+  };
+  scenarios: { name: string; summary: string; reference: string }[];
+  rows: Row[];
+}
+
+export function machineInfo(servers: string[]): MachineInfo {
+  const clientPackage = JSON.parse(
+    readFileSync(new URL('../../node_modules/@platformatic/kafka/package.json', import.meta.url), 'utf8'),
+  ) as { version: string };
+  return {
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model.trim() ?? 'unknown',
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    os: `${platform()} ${release()}`,
+    node: process.version,
+    client: `@platformatic/kafka ${clientPackage.version}`,
+    broker: { version: brokerVersion(), bootstrapServers: servers },
+    loadAverage: Math.round(loadavg()[0]! * 100) / 100,
+  };
+}
+
+const HEADER = ['scenario', 'implementation', 'guarantee', 'records/s', 'vs raw pipe', 'p50 ms', 'p99 ms'];
+
+function cells(r: Row): string[] {
+  return [
+    r.scenario,
+    r.subject,
+    r.guarantee,
+    Math.round(r.recordsPerSec).toLocaleString('en-US'),
+    Number.isFinite(r.ratio) ? `${r.ratio.toFixed(2)}×` : '—',
+    r.latency.p50Ms.toFixed(0),
+    r.latency.p99Ms.toFixed(0),
+  ];
+}
+
+function context(report: Report): string {
+  const m = report.machine;
+  const s = report.settings;
+  return (
+    `${report.date.slice(0, 10)}, ${m.cpus} CPUs (${m.cpuModel}), Node ${m.node}, Kafka ${m.broker.version} ` +
+    `on the same machine, ${m.client}; ${s.records.toLocaleString('en-US')} records per drain, ` +
+    `median of ${s.repetitions} after ${s.warmupRuns} warm-up; latency at ${s.latency.ratePerSec} records/s ` +
+    `for ${s.latency.durationMs / 1000} s (first ${s.latency.warmupMs / 1000} s not counted); load average ${m.loadAverage}`
+  );
+}
+
+export function printTable(report: Report): void {
+  const rows = [HEADER, ...report.rows.map(cells)];
+  const widths = HEADER.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  const numeric = new Set([3, 4, 5, 6]);
+  const line = (r: string[]) =>
+    r.map((c, i) => (numeric.has(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ');
+  const out = [
+    line(HEADER),
+    widths.map((w) => '-'.repeat(w)).join('  '),
+    ...report.rows.map((r) => line(cells(r))),
+  ];
+  process.stdout.write(`\n${out.join('\n')}\n\n${context(report)}\n`);
+}
+
+export function markdownTable(report: Report): string {
+  const align = ['---', '---', '---', '--:', '--:', '--:', '--:'];
+  const row = (c: string[]) => `| ${c.join(' | ')} |`;
+  return [row(HEADER), row(align), ...report.rows.map((r) => row(cells(r)))].join('\n');
+}
+
+export function writeJson(path: string, report: Report): void {
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, `${JSON.stringify(report, null, 2)}\n`);
+}
+
+const START = '<!-- results:start -->';
+const END = '<!-- results:end -->';
+
+export function updateReadme(path: string, report: Report): void {
+  const text = readFileSync(path, 'utf8');
+  const from = text.indexOf(START);
+  const to = text.indexOf(END);
+  if (from < 0 || to < from) {
+    process.stderr.write(
+      `bench: ${path} has no ${START} … ${END} section; the table was not written there\n`,
+    );
+    return;
+  }
+  const section = `${START}\n${markdownTable(report)}\n\n${context(report)}.\n${END}`;
+  writeFileSync(path, text.slice(0, from) + section + text.slice(to + END.length));
+}
