@@ -11,6 +11,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import {
   type GeneratedCase,
   generateCases,
+  maskKnownBugs,
   normalizeJava,
   runOurs,
   withoutAbsentTableTombstones,
@@ -19,7 +20,7 @@ import { type CaseResult, type JavaCase, type OutputRecord, runJava } from './ja
 import { type DiffTopology, topologies } from './topologies.ts';
 
 const seed = process.env.DIFF_SEED ? Number(process.env.DIFF_SEED) : Math.floor(Math.random() * 2 ** 31);
-const runs = process.env.DIFF_RUNS ? Number(process.env.DIFF_RUNS) : 60;
+const runs = process.env.DIFF_RUNS ? Number(process.env.DIFF_RUNS) : 100;
 
 interface Planned {
   readonly topology: DiffTopology;
@@ -29,22 +30,61 @@ interface Planned {
 
 const S = Serdes.String();
 
-/** Fixed cases that pin down the deviations: Kafka Streams gets the raw input here. */
-const deviationCases: JavaCase[] = [
-  {
-    id: 'deviation:table-tombstones',
-    topology: 'table-ops',
+/** A fixed case over String keys and values; Kafka Streams gets this raw input, unnormalized. */
+function fixedCase(
+  id: string,
+  topology: string,
+  outputs: string[],
+  steps: [string, string | null, string | null, number][],
+): JavaCase {
+  return {
+    id,
+    topology,
     params: {},
-    steps: [
-      { topic: 'tin', key: 'a', value: null, timestamp: 1 },
-      { topic: 'tin', key: 'a', value: 'bb', timestamp: 2 },
-      { topic: 'tin', key: 'b', value: 'abc', timestamp: 3 },
-      { topic: 'tin', key: 'b', value: 'a', timestamp: 4 },
-    ].map((s) => ({ ...s, key: hex(S.serialize('', s.key)), value: hex(S.serialize('', s.value)) })),
-    outputs: ['out-raw', 'out'],
+    steps: steps.map(([topic, key, value, timestamp]) => ({
+      topic,
+      key: hex(S.serialize(topic, key)),
+      value: hex(S.serialize(topic, value)),
+      timestamp,
+    })),
+    outputs,
     stores: [],
-  },
-];
+  };
+}
+
+/** Fixed cases that pin down the deviations and the known bugs of README.md. */
+const fixedCases = {
+  tableTombstones: fixedCase(
+    'fixed:table-tombstones',
+    'table-ops',
+    ['out-raw', 'out'],
+    [
+      ['tin', 'a', null, 1],
+      ['tin', 'a', 'bb', 2],
+      ['tin', 'b', 'abc', 3],
+      ['tin', 'b', 'a', 4],
+    ],
+  ),
+  emptyForeignValue: fixedCase(
+    'fixed:empty-foreign-value',
+    'foreign-key-join',
+    ['out-inner', 'out-left'],
+    [
+      ['customers', 'bb', '', 1],
+      ['orders', 'o', 'bb', 2],
+    ],
+  ),
+  foreignKeyDeleteTimestamp: fixedCase(
+    'fixed:foreign-key-delete-timestamp',
+    'foreign-key-join',
+    ['out-inner', 'out-left'],
+    [
+      ['orders', 'b', 'a', 0],
+      ['customers', 'a', 'ab', 16],
+      ['orders', 'b', null, 15],
+    ],
+  ),
+};
 
 function hex(b: Uint8Array | null): string | null {
   return b === null ? null : Buffer.from(b).toString('hex');
@@ -60,7 +100,7 @@ const planned: Planned[] = topologies.flatMap((topology) =>
 const java = new Map<string, CaseResult>();
 
 beforeAll(() => {
-  const results = runJava([...planned.map((p) => p.javaCase), ...deviationCases]);
+  const results = runJava([...planned.map((p) => p.javaCase), ...Object.values(fixedCases)]);
   for (const r of results) java.set(r.id, r);
 }, 170_000);
 
@@ -121,12 +161,16 @@ describe(`Kafka Streams 4.1.1 and ours agree on generated inputs (seed ${seed}, 
         expect(theirs, `no Kafka Streams result for ${p.generated.id}`).toBeDefined();
         const ours = runOurs(topology, p.generated);
         records += Object.values(ours.outputs).reduce((n, rs) => n + rs.length, 0);
-        const diff = difference(p, ours, normalizeJava(topology, theirs!));
+        const diff = difference(
+          p,
+          maskKnownBugs(topology, ours),
+          maskKnownBugs(topology, normalizeJava(topology, theirs!)),
+        );
         if (diff) failures.push(diff);
       }
       if (failures.length > 0) {
         throw new Error(
-          `${failures.length} of ${runs} cases differ (replay with DIFF_SEED=${seed})\n\n${failures.slice(0, 2).join('\n\n')}`,
+          `${failures.length} of ${runs} cases differ (replay with DIFF_SEED=${seed})\n\n${failures.slice(0, Number(process.env.DIFF_SHOW ?? 2)).join('\n\n')}`,
         );
       }
       // Guards against a harness that compares two empty outputs.
@@ -135,36 +179,67 @@ describe(`Kafka Streams 4.1.1 and ours agree on generated inputs (seed ${seed}, 
   }
 });
 
+function decoded(rs: readonly OutputRecord[] | undefined): [string | null, string | null, number][] {
+  return (rs ?? []).map((r) => [
+    r.key === null ? null : S.deserialize('', Buffer.from(r.key, 'hex')),
+    r.value === null ? null : S.deserialize('', Buffer.from(r.value, 'hex')),
+    r.timestamp,
+  ]);
+}
+
+function runFixed(c: JavaCase): { ours: CaseResult; theirs: CaseResult } {
+  const theirs = java.get(c.id)!;
+  expect(theirs.error).toBeUndefined();
+  return { ours: runOurs(topologies.find((t) => t.name === c.topology)!, c), theirs };
+}
+
 describe('deviations from Kafka Streams, asserted', () => {
   it('a tombstone for a key the table does not hold, and a filtered-out row never in the result, are not forwarded', () => {
-    const c = deviationCases[0]!;
-    const theirs = java.get(c.id)!;
-    const table = topologies.find((t) => t.name === 'table-ops')!;
-    const ours = runOurs(table, c);
-    const decode = (rs: readonly OutputRecord[] | undefined) =>
-      (rs ?? []).map((r) => [
-        r.key && S.deserialize('', Buffer.from(r.key, 'hex')),
-        r.value && S.deserialize('', Buffer.from(r.value, 'hex')),
-        r.timestamp,
-      ]);
-    expect(theirs.error).toBeUndefined();
-    expect(decode(theirs.outputs['out-raw'])).toEqual([
+    const { ours, theirs } = runFixed(fixedCases.tableTombstones);
+    expect(decoded(theirs.outputs['out-raw'])).toEqual([
       ['a', null, 1],
       ['a', 'bb', 2],
       ['b', 'abc', 3],
       ['b', 'a', 4],
     ]);
-    expect(decode(ours.outputs['out-raw'])).toEqual([
+    expect(decoded(ours.outputs['out-raw'])).toEqual([
       ['a', 'bb', 2],
       ['b', 'abc', 3],
       ['b', 'a', 4],
     ]);
-    expect(decode(theirs.outputs.out)).toEqual([
+    expect(decoded(theirs.outputs.out)).toEqual([
       ['a', null, 1],
       ['a', 'a=bb!', 2],
       ['b', null, 3],
       ['b', null, 4],
     ]);
-    expect(decode(ours.outputs.out)).toEqual([['a', 'a=bb!', 2]]);
+    expect(decoded(ours.outputs.out)).toEqual([['a', 'a=bb!', 2]]);
+  });
+
+  it('a foreign-key join joins with a foreign row whose value serializes to no bytes; Kafka Streams reads it back as missing', () => {
+    const { ours, theirs } = runFixed(fixedCases.emptyForeignValue);
+    // Missing, so no result: a delete of a result that never was (see the first deviation).
+    expect(decoded(theirs.outputs['out-inner'])).toEqual([['o', null, 2]]);
+    expect(decoded(theirs.outputs['out-left'])).toEqual([['o', 'bb@null', 2]]);
+    expect(decoded(ours.outputs['out-inner'])).toEqual([['o', 'bb@', 2]]);
+    expect(decoded(ours.outputs['out-left'])).toEqual([['o', 'bb@', 2]]);
+  });
+});
+
+describe('known bugs, reported (each turns red once fixed: then drop its masking)', () => {
+  // Kafka Streams sends the delete of an order through the old foreign key's partition, and the
+  // answer carries the later of the order's and the foreign row's timestamps; we resolve it on
+  // the order's side with the order's timestamp. Masked in the generated cases: maskedTimestamps.
+  it("Kafka Streams: a foreign-key join result deleted by its order carries the foreign row's timestamp when that is later", () => {
+    const { theirs } = runFixed(fixedCases.foreignKeyDeleteTimestamp);
+    expect(decoded(theirs.outputs['out-inner'])).toEqual([
+      ['b', 'a@ab', 16],
+      ['b', null, 16],
+    ]);
+  });
+  it.fails('ours: the same', () => {
+    const { ours, theirs } = runFixed(fixedCases.foreignKeyDeleteTimestamp);
+    expect(decoded(ours.outputs['out-inner'])).toEqual(decoded(theirs.outputs['out-inner']));
+    expect(decoded(ours.outputs['out-left'])).toEqual(decoded(theirs.outputs['out-left']));
   });
 });

@@ -27,6 +27,8 @@ export interface JavaCase {
   readonly id: string;
   readonly topology: string;
   readonly params: Readonly<Record<string, number>>;
+  /** Kafka Streams configs for this case, over the runner's defaults. */
+  readonly config?: Readonly<Record<string, string>>;
   readonly steps: readonly JavaStep[];
   readonly outputs: readonly string[];
   readonly stores: readonly { name: string; value: string }[];

@@ -4,17 +4,24 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import differential.topologies.AggregateJoin;
+import differential.topologies.ForeignKeyJoin;
+import differential.topologies.GlobalTableJoin;
 import differential.topologies.GroupByCount;
 import differential.topologies.GroupByKeyAggregate;
 import differential.topologies.HoppingCount;
+import differential.topologies.JoinGroupBy;
 import differential.topologies.MapGroupAggregate;
+import differential.topologies.RepartitionMerge;
 import differential.topologies.SessionWindowsTopology;
 import differential.topologies.SlidingCount;
 import differential.topologies.SplitMerge;
 import differential.topologies.StatelessChain;
 import differential.topologies.StreamStreamJoin;
 import differential.topologies.StreamTableJoin;
+import differential.topologies.SuppressTimeLimit;
 import differential.topologies.SuppressedWindows;
+import differential.topologies.TableFilterGroupBy;
 import differential.topologies.TableGroupBy;
 import differential.topologies.TableOps;
 import differential.topologies.TableTableJoin;
@@ -61,7 +68,14 @@ public final class DifferentialRunner {
       Map.entry("sliding-count", new SlidingCount()),
       Map.entry("session-windows", new SessionWindowsTopology()),
       Map.entry("suppressed-windows", new SuppressedWindows()),
-      Map.entry("stream-stream-join", new StreamStreamJoin()));
+      Map.entry("stream-stream-join", new StreamStreamJoin()),
+      Map.entry("aggregate-join", new AggregateJoin()),
+      Map.entry("table-filter-group-by", new TableFilterGroupBy()),
+      Map.entry("join-group-by", new JoinGroupBy()),
+      Map.entry("suppress-time-limit", new SuppressTimeLimit()),
+      Map.entry("repartition-merge", new RepartitionMerge()),
+      Map.entry("foreign-key-join", new ForeignKeyJoin()),
+      Map.entry("global-table-join", new GlobalTableJoin()));
 
   private static final HexFormat HEX = HexFormat.of();
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -97,6 +111,14 @@ public final class DifferentialRunner {
     props.put(StreamsConfig.APPLICATION_ID_CONFIG, "differential");
     props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
     props.put(StreamsConfig.STATESTORE_CACHE_MAX_BYTES_CONFIG, 0);
+    props.put(StreamsConfig.DSL_STORE_SUPPLIERS_CLASS_CONFIG, RocksDbNullPutSemantics.class.getName());
+    JsonNode config = c.get("config");
+    if (config != null) {
+      for (Iterator<Map.Entry<String, JsonNode>> it = config.fields(); it.hasNext(); ) {
+        Map.Entry<String, JsonNode> e = it.next();
+        props.put(e.getKey(), e.getValue().asText());
+      }
+    }
     // Left and outer stream-stream joins emit unmatched records at most once per this interval
     // of wall-clock time; the test driver's clock stands still, so emit whenever stream time moves.
     props.put(StreamsConfig.InternalConfig.EMIT_INTERVAL_MS_KSTREAMS_OUTER_JOIN_SPURIOUS_RESULTS_FIX, 0L);

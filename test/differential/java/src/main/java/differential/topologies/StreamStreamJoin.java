@@ -17,7 +17,8 @@ public final class StreamStreamJoin implements DiffTopology {
     StreamsBuilder b = new StreamsBuilder();
     KStream<String, String> left = b.stream("left", Consumed.with(Serdes.String(), Serdes.String()));
     KStream<String, String> right = b.stream("right", Consumed.with(Serdes.String(), Serdes.String()));
-    JoinWindows windows = JoinWindows.ofTimeDifferenceAndGrace(Duration.ofMillis(params.get("diff")), Duration.ofMillis(params.get("grace")));
+    JoinWindows windows = JoinWindows.ofTimeDifferenceAndGrace(Duration.ofMillis(params.get("diff")), Duration.ofMillis(params.get("grace")))
+        .after(Duration.ofMillis(params.get("after")));
     StreamJoined<String, String, String> serdes = StreamJoined.with(Serdes.String(), Serdes.String(), Serdes.String());
     left.join(right, (l, r) -> l + "&" + r, windows, serdes).to("out-inner", Produced.with(Serdes.String(), Serdes.String()));
     left.leftJoin(right, (l, r) -> l + "&" + r, windows, serdes).to("out-left", Produced.with(Serdes.String(), Serdes.String()));
