@@ -235,6 +235,9 @@ export function streamJoinSideProcessor<K, VThis, VOther, VR>(
         if (windowOpen(p)) {
           if (p.isLeft) leftOpen = true;
           else rightOpen = true;
+          // Kafka Streams visits each value of a key as an entry of its own: the next value of this
+          // key meets the stop with minTime still at this timestamp, not at the next key's.
+          if (leftOpen && rightOpen && p.values.length > 1) break;
           continue;
         }
         due.push(p);
