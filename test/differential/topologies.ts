@@ -627,9 +627,9 @@ const foreignKeyJoin: DiffTopology = {
     customers: { ...words, values: 'nonEmptyWords', table: true },
   },
   outputs: {
-    'out-inner': { ...str, filteredTable: true, knownBugTimestamps: 'tombstones' },
-    'out-left': { ...str, filteredTable: true, knownBugTimestamps: 'tombstones' },
-    'out-grouped': { ...long, knownBugTimestamps: 'all' },
+    'out-inner': { ...str, filteredTable: true },
+    'out-left': { ...str, filteredTable: true },
+    'out-grouped': { ...long },
   },
   stores: [
     { name: 'fk-inner', value: 'string' },

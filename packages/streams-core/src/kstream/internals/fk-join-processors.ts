@@ -84,7 +84,13 @@ export function subscriptionSendProcessor<K, V, KO, VO, VR>(
             o.registrationSink,
           );
         };
-        if (oldFk !== null && fkChanged) send(oldFk, SubscriptionInstruction.Unsubscribe);
+        if (oldFk !== null && fkChanged) {
+          // An inner join's retraction goes through the foreign side, as Kafka Streams' does, and
+          // so carries the later of the two timestamps; a left join answers at once with its own.
+          const respond = newFk === null && o.kind === 'inner';
+          send(oldFk, respond ? SubscriptionInstruction.UnsubscribeAndRespond : SubscriptionInstruction.Unsubscribe);
+          if (respond) return;
+        }
         if (newFk !== null) {
           // An inner join whose foreign key did not change had no result if the right row is
           // missing, so only a found row is worth an answer; anything else may need to retract
@@ -130,6 +136,17 @@ export function subscriptionReceiveProcessor<KO, VO>(
         const key = combinedKey(foreignKeySerde.serialize(topic, r.key)!, s.leftKey);
         if (s.instruction === SubscriptionInstruction.Unsubscribe) {
           store.delete(key);
+          return;
+        }
+        if (s.instruction === SubscriptionInstruction.UnsubscribeAndRespond) {
+          store.delete(key);
+          const row = getter.get(r.key);
+          ctx.forward({
+            key: s.leftKey,
+            value: { hash: s.hash, rightValue: null, leftPartition: s.leftPartition },
+            timestamp: row === undefined ? r.timestamp : Math.max(r.timestamp, row.timestamp),
+            headers: r.headers,
+          });
           return;
         }
         store.put(key, { value: { hash: s.hash, leftPartition: s.leftPartition }, timestamp: r.timestamp });
@@ -206,7 +223,11 @@ export function responseJoinProcessor<K, V, VO, VR>(
         const response = r.value;
         if (response === null || response === undefined) return;
         const current = getter.get(r.key);
-        if (current === undefined) return;
+        if (current === undefined) {
+          // The row was deleted: the answer to that delete (and only it) retracts the result.
+          if (valueHash(null).equals(response.hash)) ctx.forward({ key: r.key, value: null, timestamp: r.timestamp, headers: r.headers });
+          return;
+        }
         if (!valueHash(leftValueSerde.serialize(topic, current.value)).equals(response.hash)) return;
         const result =
           response.rightValue === null && kind === 'inner'

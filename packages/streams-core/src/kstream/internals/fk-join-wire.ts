@@ -19,6 +19,11 @@ export const SubscriptionInstruction = {
   RespondIfFound: 1,
   /** Answer with the right value or null (a left join, or a result that may need retracting). */
   RespondAlways: 2,
+  /**
+   * The left row was deleted or lost its foreign key: forget it and answer with null, so the
+   * retraction carries the later of its own and the foreign row's timestamp.
+   */
+  UnsubscribeAndRespond: 3,
 } as const;
 export type SubscriptionInstruction = (typeof SubscriptionInstruction)[keyof typeof SubscriptionInstruction];
 
