@@ -4,7 +4,7 @@
  * subject next to its baselines. Prints the table, writes bench/results/latest.json and the
  * results table of bench/README.md.
  *
- *   node bench/src/main.ts [--records 200000] [--reps 3] [--scenario stateless]
+ *   node bench/src/main.ts [--records 100000] [--reps 3] [--scenario stateless]
  *                          [--latency-rate 2000] [--latency-seconds 5] [--profile]
  *
  * --profile runs the framework's subjects under `node --cpu-prof` and prints where their time
@@ -16,15 +16,29 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Broker, bootstrapServers, prefill } from './harness/broker.ts';
-import { measureDrain, measureLatency, PipeProcess } from './harness/measure.ts';
+import {
+  type DrainResult,
+  measureDrain,
+  measureLatency,
+  measureRestore,
+  PipeProcess,
+  type PipeTarget,
+} from './harness/measure.ts';
 import { summarizeProfile } from './harness/profile.ts';
 import { machineInfo, printTable, type Report, type Row, updateReadme, writeJson } from './harness/report.ts';
 import { median } from './harness/stats.ts';
-import { COMMIT_INTERVAL_MS, SCENARIOS, type Scenario, type Subject } from './scenarios.ts';
+import {
+  COMMIT_INTERVAL_MS,
+  type DrainScenario,
+  type RestoreScenario,
+  SCENARIOS,
+  type Scenario,
+  type Subject,
+} from './scenarios.ts';
 
 const { values: args } = parseArgs({
   options: {
-    records: { type: 'string', default: '200000' },
+    records: { type: 'string', default: '100000' },
     reps: { type: 'string', default: '3' },
     scenario: { type: 'string', multiple: true },
     'latency-rate': { type: 'string', default: '2000' },
@@ -51,66 +65,100 @@ function label(s: Subject): string {
   return `${s.name} (${s.guarantee})`;
 }
 
-async function runScenario(broker: Broker, scenario: Scenario, stamp: string): Promise<Row[]> {
-  const prefix = `bench-${scenario.name}-${stamp}`;
-  const input = `${prefix}-in`;
-  const stateRoot = mkdtempSync(join(tmpdir(), 'kp-bench-'));
-  await broker.createTopic(input, scenario.inputPartitions);
-  const pipes = new Map<Subject, PipeProcess>();
-  try {
-    log(`${scenario.name}: pre-filling ${input} with ${RECORDS} records`);
-    await prefill(broker.servers, input, scenario.inputPartitions, RECORDS, scenario.record);
-    const expected = scenario.expectedOutputs(RECORDS);
-    for (const s of scenario.subjects) {
-      const prof =
-        PROFILE && s.framework
-          ? [
-              '--cpu-prof',
-              `--cpu-prof-dir=${PROFILES}`,
-              `--cpu-prof-name=${scenario.name}-${s.name}-${s.guarantee}.cpuprofile`,
-            ]
-          : [];
-      pipes.set(s, new PipeProcess(label(s), prof));
-    }
-    const target = (s: Subject) => ({
-      pipe: pipes.get(s)!,
+function slug(s: Subject): string {
+  return `${s.name.replace(/\W+/g, '')}-${s.guarantee === 'exactly_once_v2' ? 'eos' : 'alos'}`;
+}
+
+/** A row before its ratios, which may need scenarios run after it. */
+type Measured = Omit<Row, 'baselines'>;
+
+interface Pipes {
+  readonly byS: Map<Subject, PipeProcess>;
+  target(s: Subject): PipeTarget;
+}
+
+function openPipes(scenario: Scenario, subjects: readonly Subject[]): Pipes {
+  const byS = new Map<Subject, PipeProcess>();
+  for (const s of subjects) {
+    const prof =
+      PROFILE && s.framework
+        ? ['--cpu-prof', `--cpu-prof-dir=${PROFILES}`, `--cpu-prof-name=${profileName(scenario, s)}`]
+        : [];
+    byS.set(s, new PipeProcess(label(s), prof));
+  }
+  return {
+    byS,
+    target: (s) => ({
+      pipe: byS.get(s)!,
       module: s.module,
       guarantee: s.guarantee,
       commitIntervalMs: COMMIT_INTERVAL_MS[s.guarantee],
-    });
-    const rates = new Map<Subject, number[]>(scenario.subjects.map((s) => [s, []]));
-    // Rounds interleave the subjects, and the order rotates, so no subject always runs first
-    // (or last) on a broker whose page cache and segments change as the run goes on.
-    for (let round = 0; round <= REPS; round++) {
-      const order = rotate(scenario.subjects, round);
-      for (const s of order) {
-        const result = await measureDrain(target(s), {
-          broker,
-          input,
-          partitions: scenario.inputPartitions,
-          inputRecords: RECORDS,
-          expectedOutputs: expected,
-          runId: `${prefix}-${s.name.replace(/\W+/g, '')}-${s.guarantee === 'exactly_once_v2' ? 'eos' : 'alos'}-${round}`,
-          stateDir: join(stateRoot, `${round}`),
-          timeoutMs: 180_000,
-        });
-        if (round > 0) rates.get(s)!.push(result.recordsPerSec);
-        log(
-          `${scenario.name} ${round === 0 ? 'warm-up' : `run ${round}/${REPS}`} ${label(s)}: ${Math.round(result.recordsPerSec)} records/s (${result.seconds.toFixed(2)} s)`,
-        );
-      }
+      params: s.params,
+    }),
+  };
+}
+
+function profileName(scenario: Scenario, s: Subject): string {
+  return `${scenario.name.replace(/\W+/g, '-')}-${slug(s)}.cpuprofile`;
+}
+
+/**
+ * Rounds interleave the subjects, and the order rotates, so no subject always runs first (or
+ * last) on a broker whose page cache and segments change as the run goes on. Round 0 warms up.
+ */
+async function timedRounds(
+  scenario: Scenario,
+  measure: (s: Subject, round: number) => Promise<DrainResult>,
+): Promise<Map<Subject, number[]>> {
+  const rates = new Map<Subject, number[]>(scenario.subjects.map((s) => [s, []]));
+  for (let round = 0; round <= REPS; round++) {
+    for (const s of rotate(scenario.subjects, round)) {
+      const result = await measure(s, round);
+      if (round > 0) rates.get(s)!.push(result.recordsPerSec);
+      log(
+        `${scenario.name} ${round === 0 ? 'warm-up' : `run ${round}/${REPS}`} ${label(s)}: ${Math.round(result.recordsPerSec)} records/s (${result.seconds.toFixed(2)} s${result.records === undefined ? '' : `, ${result.records} records`})`,
+      );
     }
+  }
+  return rates;
+}
+
+async function runDrainScenario(broker: Broker, scenario: DrainScenario, stamp: string): Promise<Measured[]> {
+  const prefix = `bench-${scenario.name.replace(/\W+/g, '-')}-${stamp}`;
+  const inputs = scenario.inputs.map((_, n) => `${prefix}-in${n === 0 ? '' : n + 1}`);
+  const records = recordsOf(scenario);
+  const stateRoot = mkdtempSync(join(tmpdir(), 'kp-bench-'));
+  const pipes = openPipes(scenario, scenario.subjects);
+  try {
+    for (const [n, input] of inputs.entries()) {
+      await broker.createTopic(input, scenario.inputPartitions);
+      log(`${scenario.name}: pre-filling ${input} with ${records} records`);
+      await prefill(broker.servers, input, scenario.inputPartitions, records, scenario.inputs[n]!);
+    }
+    const expected = scenario.expectedOutputs(records);
+    const rates = await timedRounds(scenario, (s, round) =>
+      measureDrain(pipes.target(s), {
+        broker,
+        inputs,
+        partitions: scenario.inputPartitions,
+        recordsPerInput: records,
+        expectedOutputs: expected,
+        runId: `${prefix}-${slug(s)}-${round}`,
+        stateDir: join(stateRoot, `${round}`),
+        timeoutMs: 180_000,
+      }),
+    );
     const latencies = new Map<Subject, { p50Ms: number; p99Ms: number; samples: number }>();
-    for (const s of scenario.subjects) {
-      const result = await measureLatency(target(s), {
+    for (const s of scenario.subjects.filter((x) => x.latency)) {
+      const result = await measureLatency(pipes.target(s), {
         broker,
         partitions: scenario.inputPartitions,
         ratePerSec: LATENCY_RATE,
         durationMs: LATENCY_MS,
         warmupMs: LATENCY_WARMUP_MS,
-        record: scenario.record,
+        records: scenario.inputs,
         expectedOutputs: scenario.expectedOutputs,
-        runId: `${prefix}-lat-${s.name.replace(/\W+/g, '')}-${s.guarantee === 'exactly_once_v2' ? 'eos' : 'alos'}`,
+        runId: `${prefix}-lat-${slug(s)}`,
         stateDir: join(stateRoot, 'latency'),
       });
       latencies.set(s, result);
@@ -118,29 +166,115 @@ async function runScenario(broker: Broker, scenario: Scenario, stamp: string): P
         `${scenario.name} latency ${label(s)}: p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms (${result.samples} records)`,
       );
     }
-    return scenario.subjects.map((s) => {
-      const runs = rates.get(s)!;
-      const reference = scenario.subjects.find(
-        (r) => r.name === scenario.reference && r.guarantee === s.guarantee,
-      );
-      const mine = median(runs);
-      const theirs = reference ? median(rates.get(reference)!) : Number.NaN;
-      return {
-        scenario: scenario.name,
-        subject: s.name,
-        guarantee: s.guarantee,
-        recordsPerSec: mine,
-        runs,
-        reference: scenario.reference,
-        ratio: mine / theirs,
-        latency: latencies.get(s)!,
-      };
-    });
+    await closePipes(pipes);
+    return scenario.subjects.map((s) => ({
+      ...measured(scenario, s, rates.get(s)!, pipes),
+      ...(latencies.has(s) ? { latency: latencies.get(s)! } : {}),
+    }));
   } finally {
-    await Promise.allSettled([...pipes.values()].map((p) => p.exit()));
-    await broker.deleteTopics([input, `${input}-dlt`]).catch(() => {});
+    await closePipes(pipes);
+    await broker.deleteTopicsWithPrefix(prefix).catch(() => {});
     rmSync(stateRoot, { recursive: true, force: true });
   }
+}
+
+async function runRestoreScenario(
+  broker: Broker,
+  scenario: RestoreScenario,
+  stamp: string,
+): Promise<Measured[]> {
+  const prefix = `bench-${scenario.name.replace(/\W+/g, '-')}-${stamp}`;
+  const input = `${prefix}-in`;
+  const records = recordsOf(scenario);
+  const stateRoot = mkdtempSync(join(tmpdir(), 'kp-bench-'));
+  const writer = openPipes(scenario, [scenario.writer]);
+  const pipes = openPipes(scenario, scenario.subjects);
+  try {
+    await broker.createTopic(input, scenario.inputPartitions);
+    log(`${scenario.name}: pre-filling ${input} with ${records} records`);
+    await prefill(broker.servers, input, scenario.inputPartitions, records, scenario.inputs[0]!);
+    // The writer's application id names the changelog every restoration reads; its topics stay
+    // until the scenario ends.
+    const applicationId = `${prefix}-writer`;
+    const written = await measureDrain(writer.target(scenario.writer), {
+      broker,
+      inputs: [input],
+      partitions: scenario.inputPartitions,
+      recordsPerInput: records,
+      expectedOutputs: scenario.writerOutputs(records),
+      runId: applicationId,
+      stateDir: join(stateRoot, 'writer'),
+      timeoutMs: 180_000,
+      keepTopics: true,
+    });
+    log(
+      `${scenario.name}: changelog written by ${label(scenario.writer)} in ${written.seconds.toFixed(2)} s`,
+    );
+    await closePipes(writer);
+    const params = {
+      applicationId,
+      changelog: `${applicationId}-${scenario.store}-changelog`,
+      partitions: scenario.inputPartitions,
+    };
+    const restoring = (s: Subject): PipeTarget => {
+      const t = pipes.target(s);
+      return { ...t, params: { ...t.params, ...params } };
+    };
+    const rates = await timedRounds(scenario, (s, round) =>
+      measureRestore(restoring(s), {
+        broker,
+        input,
+        output: `${applicationId}-out`,
+        runId: `${prefix}-${slug(s)}-${round}`,
+        stateDir: join(stateRoot, `${slug(s)}-${round}`),
+      }),
+    );
+    await closePipes(pipes);
+    return scenario.subjects.map((s) => measured(scenario, s, rates.get(s)!, pipes));
+  } finally {
+    await Promise.allSettled([closePipes(writer), closePipes(pipes)]);
+    await broker.deleteTopicsWithPrefix(prefix).catch(() => {});
+    rmSync(stateRoot, { recursive: true, force: true });
+  }
+}
+
+async function closePipes(pipes: Pipes): Promise<void> {
+  await Promise.allSettled([...pipes.byS.values()].map((p) => p.exit()));
+}
+
+function recordsOf(scenario: Scenario): number {
+  return Math.round(RECORDS * scenario.recordsFactor);
+}
+
+function measured(scenario: Scenario, s: Subject, runs: number[], pipes: Pipes): Measured {
+  return {
+    scenario: scenario.name,
+    subject: s.name,
+    guarantee: s.guarantee,
+    recordsPerSec: median(runs),
+    runs,
+    peakRssMiB: pipes.byS.get(s)!.peakRssBytes / 2 ** 20,
+    ...(scenario.kind === 'restore' ? { records: recordsOf(scenario) } : {}),
+  };
+}
+
+function withBaselines(rows: Measured[]): Row[] {
+  const byName = new Map(SCENARIOS.map((s) => [s.name, s]));
+  return rows.map((r) => ({
+    ...r,
+    baselines: byName.get(r.scenario)!.baselines.map((b) => {
+      const scenario = b.scenario ?? r.scenario;
+      const theirs = rows.find(
+        (x) => x.scenario === scenario && x.subject === b.subject && x.guarantee === r.guarantee,
+      );
+      return {
+        label: b.label,
+        scenario,
+        subject: b.subject,
+        ratio: theirs ? r.recordsPerSec / theirs.recordsPerSec : Number.NaN,
+      };
+    }),
+  }));
 }
 
 function rotate<T>(items: readonly T[], by: number): T[] {
@@ -162,12 +296,19 @@ async function main(): Promise<void> {
     mkdirSync(PROFILES, { recursive: true });
   }
   const stamp = Date.now().toString(36);
-  const rows: Row[] = [];
+  const measuredRows: Measured[] = [];
   try {
-    for (const scenario of selected) rows.push(...(await runScenario(broker, scenario, stamp)));
+    for (const scenario of selected) {
+      measuredRows.push(
+        ...(scenario.kind === 'restore'
+          ? await runRestoreScenario(broker, scenario, stamp)
+          : await runDrainScenario(broker, scenario, stamp)),
+      );
+    }
   } finally {
     await broker.close();
   }
+  const rows = withBaselines(measuredRows);
   const report: Report = {
     date: new Date().toISOString(),
     machine: machineInfo(broker.servers),
@@ -179,15 +320,21 @@ async function main(): Promise<void> {
       latency: { ratePerSec: LATENCY_RATE, durationMs: LATENCY_MS, warmupMs: LATENCY_WARMUP_MS },
       profiled: PROFILE,
     },
-    scenarios: selected.map((s) => ({ name: s.name, summary: s.summary, reference: s.reference })),
+    scenarios: selected.map((s) => ({
+      name: s.name,
+      summary: s.summary,
+      records: recordsOf(s),
+      baselines: s.baselines.map((b) => `${b.scenario ?? s.name} / ${b.subject}`),
+    })),
     rows,
   };
   printTable(report);
   if (PROFILE) {
-    for (const s of selected.flatMap((sc) =>
-      sc.subjects.filter((x) => x.framework).map((x) => `${sc.name}-${x.name}-${x.guarantee}`),
-    )) {
-      process.stdout.write(`\n${summarizeProfile(join(PROFILES, `${s}.cpuprofile`), s)}`);
+    for (const sc of selected) {
+      for (const x of sc.subjects.filter((y) => y.framework)) {
+        const name = profileName(sc, x);
+        process.stdout.write(`\n${summarizeProfile(join(PROFILES, name), `${sc.name} ${label(x)}`)}`);
+      }
     }
     log(`profiles in ${PROFILES} (open them in Chrome DevTools for call trees)`);
     return;

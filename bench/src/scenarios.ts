@@ -4,12 +4,15 @@
  *
  * To add a scenario: put its workload and one module per implementation in `src/<scenario>/`
  * (each module exports `start: StartPipe`, see harness/pipe.ts), and append it to SCENARIOS.
- * The harness pre-fills the input, runs every subject (warm-up, then the timed drains, then the
- * paced latency run), and divides each subject's records/s by the reference subject's with the
- * same guarantee.
+ * The harness pre-fills the inputs, runs every subject (warm-up, then the timed runs, then the
+ * paced latency run), and divides each subject's records/s by each baseline's with the same
+ * guarantee; a baseline may be a subject of an earlier scenario of the same run.
  */
 import type { InputRecord } from './harness/broker.ts';
-import type { Guarantee } from './harness/pipe.ts';
+import type { Guarantee, PipeParams } from './harness/pipe.ts';
+import { onePerPair, orderSide, paymentSide } from './join/workload.ts';
+import { COUNT_STORE } from './stateful/topology.ts';
+import { keyedRecord, oneOutputPerRecord } from './stateful/workload.ts';
 import { expectedOutputs, orderRecord } from './stateless/workload.ts';
 
 export interface Subject {
@@ -20,20 +23,55 @@ export interface Subject {
   readonly module: URL;
   /** The framework's own implementation: the one `--profile` profiles. */
   readonly framework: boolean;
+  readonly params: PipeParams;
+  /** Whether the paced latency run applies. */
+  readonly latency: boolean;
 }
 
-export interface Scenario {
+/** Whose records/s a row is divided by: a subject with the same guarantee, in this scenario or another. */
+export interface Baseline {
+  readonly scenario?: string;
+  readonly subject: string;
+  /** How the ratio is labelled in the table. */
+  readonly label: string;
+}
+
+interface ScenarioBase {
   readonly name: string;
   /** One line for the README: what the records/s of this scenario measure. */
   readonly summary: string;
   readonly inputPartitions: number;
-  readonly record: (i: number) => InputRecord;
-  /** How many output records the first `count` inputs produce (how the driver knows a drain ended). */
-  readonly expectedOutputs: (count: number) => number;
-  /** The subject whose records/s every row of the same guarantee is divided by. */
-  readonly reference: string;
+  /** One generator per input topic; a drain writes the same number of records to each. */
+  readonly inputs: readonly ((i: number) => InputRecord)[];
+  /**
+   * Records per input topic and drain, as a multiple of `--records`: the slower scenarios drain
+   * fewer, so a drain takes a few seconds everywhere and the whole run stays within minutes.
+   */
+  readonly recordsFactor: number;
+  readonly baselines: readonly Baseline[];
   readonly subjects: readonly Subject[];
 }
+
+/** Records/s = input records (of all input topics) over the time to drain them. */
+export interface DrainScenario extends ScenarioBase {
+  readonly kind: 'drain';
+  /** How many output records the first `count` inputs (of each topic) produce: how the driver knows a drain ended. */
+  readonly expectedOutputs: (count: number) => number;
+}
+
+/**
+ * Records/s = changelog records restored over the restoration's duration, as the pipe reports
+ * it. The changelog is written once, untimed, by `writer` draining the input.
+ */
+export interface RestoreScenario extends ScenarioBase {
+  readonly kind: 'restore';
+  readonly writer: Subject;
+  readonly writerOutputs: (count: number) => number;
+  /** Names the changelog of the writer's application. */
+  readonly store: string;
+}
+
+export type Scenario = DrainScenario | RestoreScenario;
 
 /** Kafka Streams' defaults, which the framework keeps: every subject of a run gets the same. */
 export const COMMIT_INTERVAL_MS: Record<Guarantee, number> = {
@@ -43,24 +81,132 @@ export const COMMIT_INTERVAL_MS: Record<Guarantee, number> = {
 
 const GUARANTEES: readonly Guarantee[] = ['at_least_once', 'exactly_once_v2'];
 
-function bothGuarantees(name: string, module: URL, framework: boolean): Subject[] {
-  return GUARANTEES.map((guarantee) => ({ name, guarantee, module, framework }));
+function module(path: string): URL {
+  return new URL(path, import.meta.url);
 }
+
+function subjects(
+  name: string,
+  path: string,
+  o: { framework: boolean; params?: PipeParams; latency?: boolean; guarantees?: readonly Guarantee[] },
+): Subject[] {
+  return (o.guarantees ?? GUARANTEES).map((guarantee) => ({
+    name,
+    guarantee,
+    module: module(path),
+    framework: o.framework,
+    params: o.params ?? {},
+    latency: o.latency ?? true,
+  }));
+}
+
+// The record cache off: every update of a count is written to the output and the changelog,
+// so the number of outputs is known (the driver's end of an at_least_once drain, whose 30 s
+// commit interval would otherwise hold the cached counts back past the drain) and the work per
+// record is the same in every run, the hand-rolled Map pipe's included.
+const NO_CACHE = { cacheMaxBytes: 0 };
 
 export const SCENARIOS: readonly Scenario[] = [
   {
+    kind: 'drain',
     name: 'stateless',
     summary:
       'stream(in).mapValues(parse JSON, price the order).filter(total >= 100).to(out): ~100-byte JSON values, about 81% of records pass',
     inputPartitions: 3,
-    record: orderRecord,
+    inputs: [orderRecord],
+    recordsFactor: 1,
     expectedOutputs,
-    reference: 'raw pipe',
+    baselines: [{ subject: 'raw pipe', label: 'raw pipe' }],
     subjects: [
-      ...bothGuarantees('kafka-pattern', new URL('./stateless/kafka-streams.ts', import.meta.url), true),
-      ...bothGuarantees('raw pipe', new URL('./stateless/raw-pipe.ts', import.meta.url), false),
+      ...subjects('kafka-pattern', './stateless/kafka-streams.ts', { framework: true }),
+      ...subjects('raw pipe', './stateless/raw-pipe.ts', { framework: false }),
     ],
   },
-  // Next: stateful count (SQLite store vs in-memory), restoration rate, windowed aggregation,
-  // stream-stream join. Each brings its own baselines next to the framework's subject.
+  {
+    kind: 'drain',
+    name: 'stateful count',
+    summary:
+      'stream(in).groupByKey().count().toStream().to(out): the same ~100-byte values under 9,999 keys, record cache off (one output and one changelog record per input)',
+    inputPartitions: 3,
+    inputs: [keyedRecord],
+    recordsFactor: 0.5,
+    expectedOutputs: oneOutputPerRecord,
+    baselines: [
+      { scenario: 'stateless', subject: 'kafka-pattern', label: 'stateless' },
+      { subject: 'raw pipe + Map', label: 'Map pipe' },
+    ],
+    subjects: [
+      ...subjects('kafka-pattern SQLite', './stateful/kafka-streams.ts', {
+        framework: true,
+        params: { storeType: 'persistent', ...NO_CACHE },
+      }),
+      ...subjects('kafka-pattern in-memory', './stateful/kafka-streams.ts', {
+        framework: true,
+        params: { storeType: 'in-memory', ...NO_CACHE },
+      }),
+      ...subjects('raw pipe + Map', './stateful/raw-map-pipe.ts', { framework: false }),
+    ],
+  },
+  {
+    kind: 'restore',
+    name: 'restoration',
+    summary:
+      "a new instance with an empty state directory restores the count store from its changelog (one record per input of an at_least_once count run with the cache off, 9,999 keys); records/s from the restore listener: records restored over the restoration's duration",
+    inputPartitions: 3,
+    inputs: [keyedRecord],
+    recordsFactor: 4,
+    writer: subjects('kafka-pattern SQLite', './stateful/kafka-streams.ts', {
+      framework: true,
+      params: { storeType: 'persistent', ...NO_CACHE },
+      guarantees: ['at_least_once'],
+    })[0]!,
+    writerOutputs: oneOutputPerRecord,
+    store: COUNT_STORE,
+    baselines: [{ subject: 'partition reader', label: 'reader' }],
+    subjects: [
+      ...subjects('kafka-pattern SQLite', './restoration/kafka-streams.ts', {
+        framework: true,
+        params: { storeType: 'persistent' },
+        latency: false,
+        guarantees: ['at_least_once'],
+      }),
+      ...subjects('kafka-pattern in-memory', './restoration/kafka-streams.ts', {
+        framework: true,
+        params: { storeType: 'in-memory' },
+        latency: false,
+        guarantees: ['at_least_once'],
+      }),
+      ...subjects('partition reader', './restoration/partition-reader.ts', {
+        framework: false,
+        latency: false,
+        guarantees: ['at_least_once'],
+      }),
+    ],
+  },
+  {
+    kind: 'drain',
+    name: 'windowed count',
+    summary:
+      'groupByKey().windowedBy(TimeWindows.ofSizeWithNoGrace(60 s)).count() → toStream → key@windowStart → to(out) on the stateful count input, event times 2 ms apart (30,000 records per window, each key about 3 times), SQLite window store, record cache off',
+    inputPartitions: 3,
+    inputs: [keyedRecord],
+    recordsFactor: 0.5,
+    expectedOutputs: oneOutputPerRecord,
+    baselines: [{ scenario: 'stateful count', subject: 'kafka-pattern SQLite', label: 'count' }],
+    subjects: subjects('kafka-pattern SQLite', './windowed/kafka-streams.ts', {
+      framework: true,
+      params: NO_CACHE,
+    }),
+  },
+  {
+    kind: 'drain',
+    name: 'stream-stream join',
+    summary: `orders.join(payments, joiner, JoinWindows.ofTimeDifferenceWithNoGrace(5 s)).to(out): two co-partitioned topics, each order meets its one payment (same key and event time); records/s counts the records of both topics; SQLite join stores`,
+    inputPartitions: 3,
+    inputs: [orderSide, paymentSide],
+    recordsFactor: 0.5,
+    expectedOutputs: onePerPair,
+    baselines: [{ scenario: 'stateless', subject: 'kafka-pattern', label: 'stateless' }],
+    subjects: subjects('kafka-pattern SQLite', './join/kafka-streams.ts', { framework: true }),
+  },
 ];

@@ -57,6 +57,11 @@ export class Broker {
     await this.#admin.createTopics({ topics: [name], partitions, replicas: 1 });
   }
 
+  async deleteTopicsWithPrefix(prefix: string): Promise<void> {
+    const names = (await this.#admin.listTopics()).filter((n) => n.startsWith(prefix));
+    if (names.length > 0) await this.#admin.deleteTopics({ topics: names });
+  }
+
   async deleteTopics(names: string[]): Promise<void> {
     const existing = new Set(await this.#admin.listTopics());
     const present = names.filter((n) => existing.has(n));
@@ -95,9 +100,16 @@ export class Broker {
 export interface InputRecord {
   key: string;
   value: string;
+  /** Event time; the wall clock when absent. */
+  timestamp?: number;
 }
 
-/** Writes `count` records as fast as the broker takes them, spread evenly over the partitions. */
+/**
+ * Writes `count` records as fast as the broker takes them; record `i` goes to partition
+ * `i % partitions`, so a workload whose key determines `i % partitions` is co-partitioned across
+ * topics. One sender per partition keeps each partition in `i` order, which event-time
+ * workloads (windows, joins) rely on.
+ */
 export async function prefill(
   servers: string[],
   topic: string,
@@ -107,20 +119,17 @@ export async function prefill(
 ): Promise<void> {
   const producer = new Producer({ clientId: 'bench-prefill', bootstrapBrokers: servers, acks: 1 });
   const BATCH = 5_000;
-  const IN_FLIGHT = 4;
   try {
-    let next = 0;
-    const worker = async () => {
-      while (next < count) {
-        const from = next;
-        next = Math.min(count, next + BATCH);
+    const sender = async (partition: number) => {
+      for (let from = partition; from < count; from += BATCH * partitions) {
         const messages: MessageToProduce[] = [];
-        for (let i = from; i < next; i++)
-          messages.push(toMessage(topic, i % partitions, record(i), Date.now()));
+        const to = Math.min(count, from + BATCH * partitions);
+        for (let i = from; i < to; i += partitions)
+          messages.push(toMessage(topic, partition, record(i), Date.now()));
         await producer.send({ messages });
       }
     };
-    await Promise.all(range(IN_FLIGHT).map(worker));
+    await Promise.all(range(partitions).map(sender));
   } finally {
     await producer.close();
   }
@@ -128,16 +137,17 @@ export async function prefill(
 
 /**
  * Writes records at `ratePerSec` for `durationMs`, each stamped with the wall clock at the
- * moment it is handed to the client; returns how many were written. Ticks every 5 ms and catches
- * up on a late tick, so the rate holds on average even when a send takes longer than a tick.
+ * moment it is handed to the client (event time is the send time here); returns how many were
+ * written to each target (record `i` of every target goes in the same send). Ticks every 5 ms
+ * and catches up on a late tick, so the rate holds on average even when a send takes longer than
+ * a tick.
  */
 export async function producePaced(
   servers: string[],
-  topic: string,
+  targets: readonly { topic: string; record: (i: number) => InputRecord }[],
   partitions: number,
   ratePerSec: number,
   durationMs: number,
-  record: (i: number) => InputRecord,
 ): Promise<number> {
   const producer = new Producer({ clientId: 'bench-paced', bootstrapBrokers: servers, acks: -1 });
   let sent = 0;
@@ -150,7 +160,11 @@ export async function producePaced(
       if (due > sent) {
         const messages: MessageToProduce[] = [];
         const now = Date.now();
-        for (; sent < due; sent++) messages.push(toMessage(topic, sent % partitions, record(sent), now));
+        for (; sent < due; sent++) {
+          for (const t of targets) {
+            messages.push(toMessage(t.topic, sent % partitions, { ...t.record(sent), timestamp: now }, now));
+          }
+        }
         await producer.send({ messages });
       }
       await sleep(5);
@@ -167,7 +181,7 @@ function toMessage(topic: string, partition: number, r: InputRecord, timestamp: 
     partition,
     key: Buffer.from(r.key),
     value: Buffer.from(r.value),
-    timestamp: BigInt(timestamp),
+    timestamp: BigInt(r.timestamp ?? timestamp),
   };
 }
 

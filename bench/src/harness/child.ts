@@ -3,10 +3,13 @@
  * `--cpu-prof`), then told over IPC to start and stop runs, so the warm-up and the timed runs
  * share one JIT-warmed process.
  */
-import type { PipeRun, RunningPipe, StartPipe } from './pipe.ts';
+import type { Measured, PipeRun, RunningPipe, StartPipe } from './pipe.ts';
 
 export type ToChild = { type: 'start'; module: string; run: PipeRun } | { type: 'stop' } | { type: 'exit' };
-export type FromChild = { type: 'running' } | { type: 'stopped' } | { type: 'error'; message: string };
+export type FromChild =
+  | { type: 'running'; measured?: Measured }
+  | { type: 'stopped'; maxRssBytes: number }
+  | { type: 'error'; message: string };
 
 let running: RunningPipe | undefined;
 
@@ -32,11 +35,13 @@ process.on('message', async (message: ToChild) => {
     if (message.type === 'start') {
       const { start } = (await import(message.module)) as { start: StartPipe };
       running = await start(message.run);
-      reply({ type: 'running' });
+      reply({ type: 'running', ...(running.measured ? { measured: running.measured } : {}) });
     } else if (message.type === 'stop') {
       await running?.close();
       running = undefined;
-      reply({ type: 'stopped' });
+      // The peak of the process's life so far (kernel-tracked, in KiB): it covers every run up to
+      // this one, so the driver's last reading is the peak over all of them.
+      reply({ type: 'stopped', maxRssBytes: process.resourceUsage().maxRSS * 1024 });
     } else {
       process.disconnect();
       // A client that keeps a socket open must not keep the profile from being written.

@@ -12,7 +12,7 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { Consumer, FetchIsolationLevels, type Message, MessagesStreamModes } from '@platformatic/kafka';
 import { type Broker, type InputRecord, producePaced, sleep } from './broker.ts';
 import type { FromChild, ToChild } from './child.ts';
-import type { Guarantee, PipeRun } from './pipe.ts';
+import type { Guarantee, Measured, PipeParams, PipeRun } from './pipe.ts';
 import { percentile } from './stats.ts';
 
 const CHILD = new URL('./child.ts', import.meta.url);
@@ -20,10 +20,14 @@ const CHILD = new URL('./child.ts', import.meta.url);
 /** A pipe's own process; one at a time in flight per process. */
 export class PipeProcess {
   readonly #child: ChildProcess;
-  #pending: { expect: FromChild['type']; resolve: () => void; reject: (error: Error) => void } | undefined;
+  #pending:
+    | { expect: FromChild['type']; resolve: (message: FromChild) => void; reject: (error: Error) => void }
+    | undefined;
   readonly #exited: Promise<void>;
   /** Why the process cannot go on: an error it reported outside a request, or its exit. */
   failure: Error | undefined;
+  /** Highest resident set size of the process so far, as of its last stopped run (0 before). */
+  peakRssBytes = 0;
 
   constructor(label: string, extraExecArgv: string[] = []) {
     this.#child = fork(CHILD, [], {
@@ -43,7 +47,7 @@ export class PipeProcess {
       if (message.type === 'error') pending.reject(new Error(`${label}: ${message.message}`));
       else if (message.type !== pending.expect)
         pending.reject(new Error(`${label}: expected ${pending.expect}, got ${message.type}`));
-      else pending.resolve();
+      else pending.resolve(message);
     });
     this.#exited = new Promise((resolve) => {
       this.#child.on('exit', (code, signal) => {
@@ -55,12 +59,14 @@ export class PipeProcess {
     });
   }
 
-  start(module: URL, run: PipeRun): Promise<void> {
-    return this.#request({ type: 'start', module: module.href, run }, 'running');
+  async start(module: URL, run: PipeRun): Promise<Measured | undefined> {
+    const reply = await this.#request({ type: 'start', module: module.href, run }, 'running');
+    return reply.type === 'running' ? reply.measured : undefined;
   }
 
-  stop(): Promise<void> {
-    return this.#request({ type: 'stop' }, 'stopped');
+  async stop(): Promise<void> {
+    const reply = await this.#request({ type: 'stop' }, 'stopped');
+    if (reply.type === 'stopped') this.peakRssBytes = Math.max(this.peakRssBytes, reply.maxRssBytes);
   }
 
   async exit(): Promise<void> {
@@ -70,7 +76,7 @@ export class PipeProcess {
     clearTimeout(timer);
   }
 
-  #request(message: ToChild, expect: FromChild['type']): Promise<void> {
+  #request(message: ToChild, expect: FromChild['type']): Promise<FromChild> {
     if (this.failure) return Promise.reject(this.failure);
     return new Promise((resolve, reject) => {
       this.#pending = { expect, resolve, reject };
@@ -84,22 +90,28 @@ export interface PipeTarget {
   readonly module: URL;
   readonly guarantee: Guarantee;
   readonly commitIntervalMs: number;
+  readonly params: PipeParams;
 }
 
 export interface DrainOptions {
   readonly broker: Broker;
-  readonly input: string;
+  /** Pre-filled topics, each with `recordsPerInput` records. */
+  readonly inputs: readonly string[];
   readonly partitions: number;
-  readonly inputRecords: number;
+  readonly recordsPerInput: number;
   readonly expectedOutputs: number;
   readonly runId: string;
   readonly stateDir: string;
   readonly timeoutMs: number;
+  /** Keeps the run's output and internal topics (a changelog to restore from later). */
+  readonly keepTopics?: boolean;
 }
 
 export interface DrainResult {
   readonly seconds: number;
   readonly recordsPerSec: number;
+  /** Records restored, for a restoration (the driver does not know it beforehand). */
+  readonly records?: number;
 }
 
 export async function measureDrain(target: PipeTarget, o: DrainOptions): Promise<DrainResult> {
@@ -107,11 +119,17 @@ export async function measureDrain(target: PipeTarget, o: DrainOptions): Promise
   const groupId = o.runId;
   await o.broker.createTopic(output, o.partitions);
   try {
-    await target.pipe.start(target.module, run(target, o.broker, o.input, output, groupId, o.stateDir));
+    await target.pipe.start(target.module, run(target, o.broker, o.inputs, output, groupId, o.stateDir));
     const started = performance.now();
+    const inputRecords = o.inputs.length * o.recordsPerInput;
+    const committed = async () => {
+      let sum = 0;
+      for (const input of o.inputs) sum += await o.broker.committed(groupId, input);
+      return sum;
+    };
     const done = async () =>
       target.guarantee === 'exactly_once_v2'
-        ? (await o.broker.committed(groupId, o.input)) >= o.inputRecords
+        ? (await committed()) >= inputRecords
         : (await o.broker.recordsWritten(output, o.partitions)) >= o.expectedOutputs;
     while (!(await done())) {
       if (target.pipe.failure) throw target.pipe.failure;
@@ -121,10 +139,11 @@ export async function measureDrain(target: PipeTarget, o: DrainOptions): Promise
       await sleep(20);
     }
     const seconds = (performance.now() - started) / 1000;
-    return { seconds, recordsPerSec: o.inputRecords / seconds };
+    return { seconds, recordsPerSec: inputRecords / seconds };
   } finally {
     await target.pipe.stop().catch(() => {});
-    await o.broker.deleteTopics([output]);
+    // Changelogs and repartition topics of a stateful pipe are named after its application id.
+    if (!o.keepTopics) await o.broker.deleteTopicsWithPrefix(`${o.runId}-`);
   }
 }
 
@@ -135,7 +154,8 @@ export interface LatencyOptions {
   readonly durationMs: number;
   /** Records produced in the first `warmupMs` are read but not counted. */
   readonly warmupMs: number;
-  readonly record: (i: number) => InputRecord;
+  /** One generator per input topic; record `i` of each is written together. */
+  readonly records: readonly ((i: number) => InputRecord)[];
   readonly expectedOutputs: (count: number) => number;
   readonly runId: string;
   readonly stateDir: string;
@@ -148,9 +168,9 @@ export interface LatencyResult {
 }
 
 export async function measureLatency(target: PipeTarget, o: LatencyOptions): Promise<LatencyResult> {
-  const input = `${o.runId}-in`;
+  const inputs = o.records.map((_, n) => `${o.runId}-in${n === 0 ? '' : n + 1}`);
   const output = `${o.runId}-out`;
-  await o.broker.createTopic(input, o.partitions);
+  for (const input of inputs) await o.broker.createTopic(input, o.partitions);
   await o.broker.createTopic(output, o.partitions);
   const reader = new Consumer({
     clientId: `${o.runId}-reader`,
@@ -164,7 +184,7 @@ export async function measureLatency(target: PipeTarget, o: LatencyOptions): Pro
     maxWaitTime: 100,
   });
   try {
-    await target.pipe.start(target.module, run(target, o.broker, input, output, o.runId, o.stateDir));
+    await target.pipe.start(target.module, run(target, o.broker, inputs, output, o.runId, o.stateDir));
     const latencies: number[] = [];
     let received = 0;
     const stream = await reader.consume({ topics: [output], mode: MessagesStreamModes.EARLIEST });
@@ -177,11 +197,10 @@ export async function measureLatency(target: PipeTarget, o: LatencyOptions): Pro
     });
     const sent = await producePaced(
       o.broker.servers,
-      input,
+      inputs.map((topic, n) => ({ topic, record: o.records[n]! })),
       o.partitions,
       o.ratePerSec,
       o.durationMs,
-      o.record,
     );
     const expected = o.expectedOutputs(sent);
     const deadline = performance.now() + 15_000;
@@ -193,25 +212,55 @@ export async function measureLatency(target: PipeTarget, o: LatencyOptions): Pro
   } finally {
     await reader.close();
     await target.pipe.stop().catch(() => {});
-    await o.broker.deleteTopics([input, output, `${input}-dlt`]);
+    await o.broker.deleteTopicsWithPrefix(`${o.runId}-`);
+  }
+}
+
+export interface RestoreOptions {
+  readonly broker: Broker;
+  /** The input and output topics of the application whose state is restored. */
+  readonly input: string;
+  readonly output: string;
+  readonly runId: string;
+  readonly stateDir: string;
+}
+
+/**
+ * Starts a pipe that restores (or only reads) existing changelogs and reports what it timed
+ * itself: restoration happens inside the process, before it starts consuming, so the driver
+ * cannot see its end from outside.
+ */
+export async function measureRestore(target: PipeTarget, o: RestoreOptions): Promise<DrainResult> {
+  try {
+    const measured = await target.pipe.start(
+      target.module,
+      run(target, o.broker, [o.input], o.output, o.runId, o.stateDir),
+    );
+    if (!measured || measured.ms <= 0) throw new Error(`${o.runId}: the pipe reported no restoration`);
+    const seconds = measured.ms / 1000;
+    return { seconds, recordsPerSec: measured.records / seconds, records: measured.records };
+  } finally {
+    await target.pipe.stop().catch(() => {});
   }
 }
 
 function run(
   target: PipeTarget,
   broker: Broker,
-  input: string,
+  inputs: readonly string[],
   output: string,
   groupId: string,
   stateDir: string,
 ): PipeRun {
   return {
     bootstrapServers: broker.servers,
-    input,
+    input: inputs[0]!,
+    inputs,
     output,
     groupId,
     guarantee: target.guarantee,
     commitIntervalMs: target.commitIntervalMs,
     stateDir,
+    params: target.params,
   };
 }

@@ -6,10 +6,15 @@
  */
 export type Guarantee = 'at_least_once' | 'exactly_once_v2';
 
-/** One run of a pipe: read `input` from the beginning as group `groupId`, write to `output`. */
+/** Settings a scenario gives one of its subjects (store type, cache size, which application to restore). */
+export type PipeParams = Readonly<Record<string, string | number | boolean>>;
+
+/** One run of a pipe: read `inputs` from the beginning as group `groupId`, write to `output`. */
 export interface PipeRun {
   readonly bootstrapServers: string[];
+  /** The first input topic; a join reads `inputs[1]` too. */
   readonly input: string;
+  readonly inputs: readonly string[];
   readonly output: string;
   readonly groupId: string;
   readonly guarantee: Guarantee;
@@ -20,11 +25,19 @@ export interface PipeRun {
   readonly commitIntervalMs: number;
   /** A directory the pipe may keep local state in; removed by the harness. */
   readonly stateDir: string;
+  readonly params: PipeParams;
+}
+
+/** Work a pipe timed itself, when the driver cannot see it from outside (restoration). */
+export interface Measured {
+  readonly records: number;
+  readonly ms: number;
 }
 
 export interface RunningPipe {
   /** Commits what was processed and leaves the group. */
   close(): Promise<void>;
+  readonly measured?: Measured;
 }
 
 /**

@@ -12,13 +12,17 @@ export interface Row {
   scenario: string;
   subject: string;
   guarantee: Guarantee;
-  /** Median of the timed drains. */
+  /** Median of the timed runs. */
   recordsPerSec: number;
   runs: number[];
-  reference: string;
-  /** recordsPerSec over the reference subject's with the same guarantee. */
-  ratio: number;
-  latency: { p50Ms: number; p99Ms: number; samples: number };
+  /** recordsPerSec over each baseline's with the same guarantee (NaN when the baseline did not run). */
+  baselines: { label: string; scenario: string; subject: string; ratio: number }[];
+  /** Absent where a paced run means nothing (restoration). */
+  latency?: { p50Ms: number; p99Ms: number; samples: number };
+  /** Highest resident set size of the subject's process over all its runs (warm-up, timed, latency). */
+  peakRssMiB: number;
+  /** Records restored per run, for a restoration. */
+  records?: number;
 }
 
 export interface MachineInfo {
@@ -37,6 +41,7 @@ export interface Report {
   date: string;
   machine: MachineInfo;
   settings: {
+    /** `--records`; each scenario drains a multiple of it (`scenarios[].records`). */
     records: number;
     repetitions: number;
     warmupRuns: number;
@@ -44,7 +49,7 @@ export interface Report {
     latency: { ratePerSec: number; durationMs: number; warmupMs: number };
     profiled: boolean;
   };
-  scenarios: { name: string; summary: string; reference: string }[];
+  scenarios: { name: string; summary: string; records: number; baselines: string[] }[];
   rows: Row[];
 }
 
@@ -64,7 +69,17 @@ export function machineInfo(servers: string[]): MachineInfo {
   };
 }
 
-const HEADER = ['scenario', 'implementation', 'guarantee', 'records/s', 'vs raw pipe', 'p50 ms', 'p99 ms'];
+const HEADER = [
+  'scenario',
+  'implementation',
+  'guarantee',
+  'records/s',
+  'vs baseline',
+  'p50 ms',
+  'p99 ms',
+  'peak RSS MiB',
+];
+const NUMERIC = new Set([3, 5, 6, 7]);
 
 function cells(r: Row): string[] {
   return [
@@ -72,9 +87,12 @@ function cells(r: Row): string[] {
     r.subject,
     r.guarantee,
     Math.round(r.recordsPerSec).toLocaleString('en-US'),
-    Number.isFinite(r.ratio) ? `${r.ratio.toFixed(2)}×` : '—',
-    r.latency.p50Ms.toFixed(0),
-    r.latency.p99Ms.toFixed(0),
+    r.baselines
+      .map((b) => `${Number.isFinite(b.ratio) ? `${b.ratio.toFixed(2)}×` : '—'} ${b.label}`)
+      .join(', '),
+    r.latency ? r.latency.p50Ms.toFixed(0) : '—',
+    r.latency ? r.latency.p99Ms.toFixed(0) : '—',
+    r.peakRssMiB.toFixed(0),
   ];
 }
 
@@ -83,18 +101,21 @@ function context(report: Report): string {
   const s = report.settings;
   return (
     `${report.date.slice(0, 10)}, ${m.cpus} CPUs (${m.cpuModel}), Node ${m.node}, Kafka ${m.broker.version} ` +
-    `on the same machine, ${m.client}; ${s.records.toLocaleString('en-US')} records per drain, ` +
+    `on the same machine, ${m.client}; records per drain and input topic: ${perScenario(report)}; ` +
     `median of ${s.repetitions} after ${s.warmupRuns} warm-up; latency at ${s.latency.ratePerSec} records/s ` +
     `for ${s.latency.durationMs / 1000} s (first ${s.latency.warmupMs / 1000} s not counted); load average ${m.loadAverage}`
   );
 }
 
+function perScenario(report: Report): string {
+  return report.scenarios.map((s) => `${s.name} ${s.records.toLocaleString('en-US')}`).join(', ');
+}
+
 export function printTable(report: Report): void {
   const rows = [HEADER, ...report.rows.map(cells)];
   const widths = HEADER.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  const numeric = new Set([3, 4, 5, 6]);
   const line = (r: string[]) =>
-    r.map((c, i) => (numeric.has(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ');
+    r.map((c, i) => (NUMERIC.has(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ');
   const out = [
     line(HEADER),
     widths.map((w) => '-'.repeat(w)).join('  '),
@@ -104,7 +125,7 @@ export function printTable(report: Report): void {
 }
 
 export function markdownTable(report: Report): string {
-  const align = ['---', '---', '---', '--:', '--:', '--:', '--:'];
+  const align = HEADER.map((_, i) => (NUMERIC.has(i) ? '--:' : '---'));
   const row = (c: string[]) => `| ${c.join(' | ')} |`;
   return [row(HEADER), row(align), ...report.rows.map((r) => row(cells(r)))].join('\n');
 }
