@@ -8,7 +8,11 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['packages/*/test/**/*.test.ts', 'packages/topologies/*/*.test.ts', 'bench/test/**/*.test.ts'],
+          include: [
+            'packages/*/test/**/*.test.ts',
+            'packages/topologies/*/*.test.ts',
+            'bench/test/**/*.test.ts',
+          ],
           environment: 'node',
         },
       },

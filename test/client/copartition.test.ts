@@ -1,6 +1,6 @@
+import type { ConsumerPort, TopicPartition } from '@kafka-pattern/streams-core/client';
+import { assignCopartitioned as assign } from '@kafka-pattern/streams-core/client';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { ConsumerPort, TopicPartition } from '../../packages/streams-core/src/client/index.ts';
-import { assign } from '../../packages/streams-core/src/client/platformatic/assignor.ts';
 import { clientFactory, createTopics, deleteTopics, uniqueName } from '../support/kafka.ts';
 
 const byTopic = (assignment: TopicPartition[], topic: string) =>

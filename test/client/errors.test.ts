@@ -1,10 +1,10 @@
-import { afterAll, describe, expect, it } from 'vitest';
 import {
   BrokerUnreachableError,
   createPlatformaticClientFactory,
   TopicNotFoundError,
   TopicPartitionsMismatchError,
-} from '../../packages/streams-core/src/client/index.ts';
+} from '@kafka-pattern/streams-core/client';
+import { afterAll, describe, expect, it } from 'vitest';
 import { clientFactory, deleteTopics, record, uniqueName } from '../support/kafka.ts';
 
 describe('errors say what to do', () => {

@@ -1,11 +1,11 @@
-import { afterAll, describe, expect, it } from 'vitest';
 import {
   type ConsumedRecord,
   type KafkaClientFactory,
   RebalanceError,
   type TransactionPort,
   topicPartitionKey,
-} from '../../packages/streams-core/src/client/index.ts';
+} from '@kafka-pattern/streams-core/client';
+import { afterAll, describe, expect, it } from 'vitest';
 import {
   clientFactory,
   collect,

@@ -1,5 +1,5 @@
+import type { ConsumedRecord } from '@kafka-pattern/streams-core/client';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { ConsumedRecord } from '../../packages/streams-core/src/client/index.ts';
 import {
   clientFactory,
   collect,

@@ -6,9 +6,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
 import { KafkaStreams } from '@kafka-pattern/streams-core';
-import { sensorAverages, type Reading, type WindowAverage } from '@kafka-pattern/topologies/windowing';
+import { type Reading, sensorAverages, type WindowAverage } from '@kafka-pattern/topologies/windowing';
+import { afterEach, describe, expect, it } from 'vitest';
 import { bootstrapServers, collect, createTopic, eventually, produce, uniqueName } from '../support/kafka.ts';
 
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -46,7 +46,11 @@ describe('windowing pattern: sensor rolling averages', () => {
     let app = await start();
     // First half of the window [0, 60 s): 1..6 °C per sensor.
     await produce(sensors.flatMap((s, i) => [1, 2, 3].map((n) => reading(input, s, n + i, n * 10_000))));
-    await eventually(() => (app.metrics().totals.processedRecords >= 12 ? true : undefined), 30_000, 'first half processed');
+    await eventually(
+      () => (app.metrics().totals.processedRecords >= 12 ? true : undefined),
+      30_000,
+      'first half processed',
+    );
     await app.close();
     // The window lives only in the changelog now.
     rmSync(join(stateDir, applicationId), { recursive: true, force: true });
@@ -54,13 +58,25 @@ describe('windowing pattern: sensor rolling averages', () => {
     // Second half, then a reading per sensor past 60 s + grace that closes the window.
     await produce(sensors.flatMap((s, i) => [4, 5].map((n) => reading(input, s, n + i, n * 10_000))));
     await produce(sensors.map((s) => reading(input, s, 0, 75_000)));
-    const out = await eventually(async () => {
-      const records = await collect(output, { timeoutMs: 5_000 });
-      return records.length >= sensors.length ? records : undefined;
-    }, 60_000, 'a final average per sensor');
-    const averages = out.map((r) => JSON.parse(r.value!.toString()) as WindowAverage).sort((a, b) => a.sensorId.localeCompare(b.sensorId));
+    const out = await eventually(
+      async () => {
+        const records = await collect(output, { timeoutMs: 5_000 });
+        return records.length >= sensors.length ? records : undefined;
+      },
+      60_000,
+      'a final average per sensor',
+    );
+    const averages = out
+      .map((r) => JSON.parse(r.value!.toString()) as WindowAverage)
+      .sort((a, b) => a.sensorId.localeCompare(b.sensorId));
     expect(averages).toEqual(
-      sensors.map((s, i) => ({ sensorId: s, windowStart: T0, windowEnd: T0 + 60_000, readings: 5, averageCelsius: 3 + i })),
+      sensors.map((s, i) => ({
+        sensorId: s,
+        windowStart: T0,
+        windowEnd: T0 + 60_000,
+        readings: 5,
+        averageCelsius: 3 + i,
+      })),
     );
     await app.close();
   });

@@ -3,13 +3,13 @@
  * restarted on the same state directory. Under exactly_once_v2 the committed output must be
  * exact (no loss, no duplicate update); under at_least_once nothing may be lost.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
 import { KafkaStreams, type ProcessingGuarantee } from '@kafka-pattern/streams-core';
+import { describe, expect, it } from 'vitest';
 import { bootstrapServers, collect, createTopic, produce, record, uniqueName } from '../support/kafka.ts';
 import { wordCountTopology } from './fixtures/word-count-topology.ts';
 
@@ -33,7 +33,6 @@ function kill(child: ChildProcess): Promise<void> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-
 /** Deterministic pseudo-random lines, so a failure can be replayed. */
 function lines(count: number, seed: number): string[] {
   let s = seed;
@@ -41,7 +40,9 @@ function lines(count: number, seed: number): string[] {
     s = (Math.imul(s, 1103515245) + 12345) >>> 0;
     return s;
   };
-  return Array.from({ length: count }, () => Array.from({ length: 1 + (next() % 5) }, () => VOCABULARY[next() % VOCABULARY.length]).join(' '));
+  return Array.from({ length: count }, () =>
+    Array.from({ length: 1 + (next() % 5) }, () => VOCABULARY[next() % VOCABULARY.length]).join(' '),
+  );
 }
 
 async function crashAndRecover(guarantee: ProcessingGuarantee) {
@@ -61,7 +62,9 @@ async function crashAndRecover(guarantee: ProcessingGuarantee) {
   try {
     // Produce in 24 slices; kill and restart the application after slices 6, 12 and 18.
     for (let slice = 0; slice < 24; slice++) {
-      await produce(all.slice(slice * 100, (slice + 1) * 100).map((l, i) => record(input, `k${slice}-${i}`, l)));
+      await produce(
+        all.slice(slice * 100, (slice + 1) * 100).map((l, i) => record(input, `k${slice}-${i}`, l)),
+      );
       await sleep(250);
       if (slice % 6 === 5 && slice < 23) {
         // Kill while the incarnation is processing: once it has committed output beyond the last kill.
@@ -119,8 +122,9 @@ async function crashAndRecover(guarantee: ProcessingGuarantee) {
 }
 
 describe('SIGKILL mid-stream', () => {
-  it('exactly_once_v2: final counts exact, and each word\'s emitted counts strictly increase', async () => {
-    const { kills, expected, latest, out, log, outputAtKill, stored } = await crashAndRecover('exactly_once_v2');
+  it("exactly_once_v2: final counts exact, and each word's emitted counts strictly increase", async () => {
+    const { kills, expected, latest, out, log, outputAtKill, stored } =
+      await crashAndRecover('exactly_once_v2');
     // The restored state is the committed output: each word's count in the store is its last emitted count.
     expect(stored).toEqual(expected);
     expect(kills).toBeGreaterThanOrEqual(3);

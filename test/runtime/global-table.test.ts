@@ -5,9 +5,17 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
 import { KafkaStreams, Serdes, StreamsBuilder } from '@kafka-pattern/streams-core';
-import { bootstrapServers, collect, createTopic, eventually, produce, record, uniqueName } from '../support/kafka.ts';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  bootstrapServers,
+  collect,
+  createTopic,
+  eventually,
+  produce,
+  record,
+  uniqueName,
+} from '../support/kafka.ts';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -19,13 +27,25 @@ describe('GlobalKTable on the broker', () => {
     const productsTopic = await createTopic(uniqueName('products'), 2, { 'cleanup.policy': 'compact' });
     const ordersTopic = await createTopic(uniqueName('orders'), 3);
     const linesTopic = await createTopic(uniqueName('lines'), 3);
-    await produce(['p1:coffee', 'p2:tea', 'p3:cocoa'].map((kv) => record(productsTopic, kv.split(':')[0]!, kv.split(':')[1]!)));
+    await produce(
+      ['p1:coffee', 'p2:tea', 'p3:cocoa'].map((kv) =>
+        record(productsTopic, kv.split(':')[0]!, kv.split(':')[1]!),
+      ),
+    );
 
     const builder = new StreamsBuilder();
-    const products = builder.globalTable(productsTopic, { key: Serdes.String(), value: Serdes.String() }, { name: 'products' });
+    const products = builder.globalTable(
+      productsTopic,
+      { key: Serdes.String(), value: Serdes.String() },
+      { name: 'products' },
+    );
     builder
       .stream(ordersTopic, { key: Serdes.String(), value: Serdes.String() })
-      .join(products, (_orderId, productId) => productId, (productId, name) => `${productId}=${name}`)
+      .join(
+        products,
+        (_orderId, productId) => productId,
+        (productId, name) => `${productId}=${name}`,
+      )
       .to(linesTopic, { key: Serdes.String(), value: Serdes.String() });
     const stateDir = mkdtempSync(join(tmpdir(), 'kp-global-'));
     cleanups.push(() => rmSync(stateDir, { recursive: true, force: true }));
@@ -39,11 +59,20 @@ describe('GlobalKTable on the broker', () => {
     await app.start();
     await app.waitForRunning();
 
-    await produce([record(ordersTopic, 'o1', 'p1'), record(ordersTopic, 'o2', 'p2'), record(ordersTopic, 'o3', 'p3'), record(ordersTopic, 'o4', 'p9')]);
-    const first = await eventually(async () => {
-      const out = await collect(linesTopic, { timeoutMs: 5_000 });
-      return out.length >= 3 ? out : undefined;
-    }, 30_000, 'three joined lines');
+    await produce([
+      record(ordersTopic, 'o1', 'p1'),
+      record(ordersTopic, 'o2', 'p2'),
+      record(ordersTopic, 'o3', 'p3'),
+      record(ordersTopic, 'o4', 'p9'),
+    ]);
+    const first = await eventually(
+      async () => {
+        const out = await collect(linesTopic, { timeoutMs: 5_000 });
+        return out.length >= 3 ? out : undefined;
+      },
+      30_000,
+      'three joined lines',
+    );
     expect(new Map(first.map((r) => [r.key!.toString(), r.value!.toString()]))).toEqual(
       new Map([
         ['o1', 'p1=coffee'],
@@ -54,12 +83,20 @@ describe('GlobalKTable on the broker', () => {
 
     await produce([record(productsTopic, 'p1', 'espresso')]);
     // The update reaches the global store while the application runs.
-    await eventually(() => (app.store('products').get('p1') === 'espresso' ? true : undefined), 30_000, 'the product update');
+    await eventually(
+      () => (app.store('products').get('p1') === 'espresso' ? true : undefined),
+      30_000,
+      'the product update',
+    );
     await produce([record(ordersTopic, 'o5', 'p1')]);
-    const all = await eventually(async () => {
-      const out = await collect(linesTopic, { timeoutMs: 5_000 });
-      return out.length >= 4 ? out : undefined;
-    }, 30_000, 'the fourth line');
+    const all = await eventually(
+      async () => {
+        const out = await collect(linesTopic, { timeoutMs: 5_000 });
+        return out.length >= 4 ? out : undefined;
+      },
+      30_000,
+      'the fourth line',
+    );
     expect(all.find((r) => r.key!.toString() === 'o5')!.value!.toString()).toBe('p1=espresso');
   });
 });

@@ -8,14 +8,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
 import {
   InvalidStateStoreException,
   KafkaStreams,
   Serdes,
-  startQueryServer,
   StreamsBuilder,
+  startQueryServer,
 } from '@kafka-pattern/streams-core';
+import { afterEach, describe, expect, it } from 'vitest';
 import {
   bootstrapServers,
   clientFactory,

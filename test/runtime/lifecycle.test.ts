@@ -5,9 +5,23 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import {
+  KafkaStreams,
+  Serdes,
+  StreamsBuilder,
+  type StreamsState,
+  type UncaughtExceptionResponse,
+} from '@kafka-pattern/streams-core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { KafkaStreams, Serdes, StreamsBuilder, type StreamsState, type UncaughtExceptionResponse } from '@kafka-pattern/streams-core';
-import { bootstrapServers, collect, createTopic, eventually, produce, record, uniqueName } from '../support/kafka.ts';
+import {
+  bootstrapServers,
+  collect,
+  createTopic,
+  eventually,
+  produce,
+  record,
+  uniqueName,
+} from '../support/kafka.ts';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -55,21 +69,35 @@ describe('lifecycle', () => {
     const input = await createTopic(uniqueName('life-in'), 1);
     const builder = new StreamsBuilder();
     builder.stream(input, { key: Serdes.String(), value: Serdes.String() }).foreach(() => {});
-    const app = new KafkaStreams(builder.build(), { applicationId: uniqueName('life'), bootstrapServers: bootstrapServers(), stateDir: mkdtempSync(join(tmpdir(), 'kp-life-')) });
+    const app = new KafkaStreams(builder.build(), {
+      applicationId: uniqueName('life'),
+      bootstrapServers: bootstrapServers(),
+      stateDir: mkdtempSync(join(tmpdir(), 'kp-life-')),
+    });
     const seen: string[] = [app.state];
     app.onStateChange((s, old) => seen.push(`${old}->${s}`));
     await app.start();
     await app.waitForRunning();
     await app.close();
-    expect(seen).toEqual(['CREATED', 'CREATED->REBALANCING', 'REBALANCING->RUNNING', 'RUNNING->PENDING_SHUTDOWN', 'PENDING_SHUTDOWN->NOT_RUNNING']);
+    expect(seen).toEqual([
+      'CREATED',
+      'CREATED->REBALANCING',
+      'REBALANCING->RUNNING',
+      'RUNNING->PENDING_SHUTDOWN',
+      'PENDING_SHUTDOWN->NOT_RUNNING',
+    ]);
   });
 
   it('REPLACE_THREAD: the failed work is aborted and processed again by a new stream thread', async () => {
     const { app, errors, output } = await failingApp('REPLACE_THREAD');
-    const out = await eventually(async () => {
-      const records = await collect(output, { timeoutMs: 5_000 });
-      return records.length >= 3 ? records : undefined;
-    }, 60_000, 'all three records after the replacement');
+    const out = await eventually(
+      async () => {
+        const records = await collect(output, { timeoutMs: 5_000 });
+        return records.length >= 3 ? records : undefined;
+      },
+      60_000,
+      'all three records after the replacement',
+    );
     expect(out.map((r) => r.value!.toString())).toEqual(['A', 'FLAKY', 'B']);
     expect(errors).toHaveLength(1);
     expect(String(errors[0])).toMatch(/temporary failure/);

@@ -5,9 +5,17 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
 import { KafkaStreams, Serdes, StreamsBuilder } from '@kafka-pattern/streams-core';
-import { bootstrapServers, collect, createTopic, eventually, produce, record, uniqueName } from '../support/kafka.ts';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  bootstrapServers,
+  collect,
+  createTopic,
+  eventually,
+  produce,
+  record,
+  uniqueName,
+} from '../support/kafka.ts';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -46,12 +54,20 @@ describe('production errors', () => {
 
   it('are dropped and counted with productionExceptionHandler: continue, and the stream goes on', async () => {
     const { app, input, output } = await run('continue');
-    await eventually(() => (app.metrics().productionErrors === 1 ? true : undefined), 30_000, 'the refused record counted');
+    await eventually(
+      () => (app.metrics().productionErrors === 1 ? true : undefined),
+      30_000,
+      'the refused record counted',
+    );
     await produce([record(input, 'k2', 'small')]);
-    const out = await eventually(async () => {
-      const r = await collect(output, { timeoutMs: 5_000 });
-      return r.length > 0 ? r : undefined;
-    }, 30_000, 'the next record');
+    const out = await eventually(
+      async () => {
+        const r = await collect(output, { timeoutMs: 5_000 });
+        return r.length > 0 ? r : undefined;
+      },
+      30_000,
+      'the next record',
+    );
     expect(out.map((r) => r.value!.toString())).toEqual(['small']);
     expect(app.state).toBe('RUNNING');
   });

@@ -5,9 +5,17 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
 import { KafkaStreams, Serdes, StreamsBuilder } from '@kafka-pattern/streams-core';
-import { bootstrapServers, collect, createTopic, eventually, produce, record, uniqueName } from '../support/kafka.ts';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  bootstrapServers,
+  collect,
+  createTopic,
+  eventually,
+  produce,
+  record,
+  uniqueName,
+} from '../support/kafka.ts';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -50,26 +58,50 @@ describe('two instances of one application', () => {
     await a.waitForRunning();
     const b = await start();
     // Both instances hold tasks once the group settled: 3 input partitions + 3 repartition partitions = 6 tasks.
-    await eventually(() => {
-      const ta = a.activeTaskIds();
-      const tb = b.activeTaskIds();
-      return a.state === 'RUNNING' && b.state === 'RUNNING' && ta.length > 0 && tb.length > 0 && ta.length + tb.length === 6 ? true : undefined;
-    }, 60_000, 'both instances to own tasks');
-    expect(new Set([...a.activeTaskIds(), ...b.activeTaskIds()])).toEqual(new Set(['0_0', '0_1', '0_2', '1_0', '1_1', '1_2']));
+    await eventually(
+      () => {
+        const ta = a.activeTaskIds();
+        const tb = b.activeTaskIds();
+        return a.state === 'RUNNING' &&
+          b.state === 'RUNNING' &&
+          ta.length > 0 &&
+          tb.length > 0 &&
+          ta.length + tb.length === 6
+          ? true
+          : undefined;
+      },
+      60_000,
+      'both instances to own tasks',
+    );
+    expect(new Set([...a.activeTaskIds(), ...b.activeTaskIds()])).toEqual(
+      new Set(['0_0', '0_1', '0_2', '1_0', '1_1', '1_2']),
+    );
 
     const words = Array.from({ length: 600 }, (_, i) => `w${i % 30}`);
     await produce(words.slice(0, 300).map((w, i) => record(input, `k${i}`, w)));
-    await eventually(async () => ((await collect(output, { timeoutMs: 5_000 })).length >= 300 ? true : undefined), 60_000, 'first half processed');
+    await eventually(
+      async () => ((await collect(output, { timeoutMs: 5_000 })).length >= 300 ? true : undefined),
+      60_000,
+      'first half processed',
+    );
 
     await b.close();
     expect(b.state).toBe('NOT_RUNNING');
     await produce(words.slice(300).map((w, i) => record(input, `k${300 + i}`, w)));
-    await eventually(() => (a.state === 'RUNNING' && a.activeTaskIds().length === 6 ? true : undefined), 60_000, 'the survivor to own every task');
+    await eventually(
+      () => (a.state === 'RUNNING' && a.activeTaskIds().length === 6 ? true : undefined),
+      60_000,
+      'the survivor to own every task',
+    );
 
-    const out = await eventually(async () => {
-      const records = await collect(output, { timeoutMs: 5_000 });
-      return records.length >= 600 ? records : undefined;
-    }, 60_000, 'every update');
+    const out = await eventually(
+      async () => {
+        const records = await collect(output, { timeoutMs: 5_000 });
+        return records.length >= 600 ? records : undefined;
+      },
+      60_000,
+      'every update',
+    );
     const latest = new Map<string, number>();
     for (const r of out) latest.set(r.key!.toString(), Number(r.value!.readBigInt64BE(0)));
     expect(latest).toEqual(new Map(Array.from({ length: 30 }, (_, i) => [`w${i}`, 20])));

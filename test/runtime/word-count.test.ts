@@ -1,9 +1,17 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { KafkaStreams, type ProcessingGuarantee, Serdes, StreamsBuilder } from '@kafka-pattern/streams-core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { KafkaStreams, Serdes, StreamsBuilder, type ProcessingGuarantee } from '@kafka-pattern/streams-core';
-import { bootstrapServers, collect, createTopic, eventually, produce, record, uniqueName } from '../support/kafka.ts';
+import {
+  bootstrapServers,
+  collect,
+  createTopic,
+  eventually,
+  produce,
+  record,
+  uniqueName,
+} from '../support/kafka.ts';
 
 function wordCountTopology(input: string, output: string) {
   const builder = new StreamsBuilder();
@@ -41,12 +49,16 @@ async function runWordCount(guarantee: ProcessingGuarantee) {
   await produce(lines.map((l, i) => record(input, `k${i}`, l)));
   const expected = new Map<string, number>();
   for (const w of lines.join(' ').toLowerCase().split(/\W+/)) expected.set(w, (expected.get(w) ?? 0) + 1);
-  const latest = await eventually(async () => {
-    const out = await collect(output, { isolationLevel: 'read_committed', timeoutMs: 5_000 });
-    const m = new Map<string, number>();
-    for (const r of out) m.set(r.key!.toString(), Number(r.value!.readBigInt64BE(0)));
-    return [...expected].every(([w, n]) => m.get(w) === n) ? m : undefined;
-  }, 30_000, 'every final count');
+  const latest = await eventually(
+    async () => {
+      const out = await collect(output, { isolationLevel: 'read_committed', timeoutMs: 5_000 });
+      const m = new Map<string, number>();
+      for (const r of out) m.set(r.key!.toString(), Number(r.value!.readBigInt64BE(0)));
+      return [...expected].every(([w, n]) => m.get(w) === n) ? m : undefined;
+    },
+    30_000,
+    'every final count',
+  );
   expect(latest).toEqual(expected);
   expect(app.metrics().totals.processedRecords).toBeGreaterThanOrEqual(lines.length + 12);
   await app.close();
@@ -81,11 +93,15 @@ describe('KafkaStreams on the real broker', () => {
       });
       cleanups.push(() => app.close());
       await app.start();
-      const out = await eventually(async () => {
-        const records = await collect(output, { timeoutMs: 5_000 });
-        const latest = new Map(records.map((r) => [r.key!.toString(), Number(r.value!.readBigInt64BE(0))]));
-        return latest.get('odd') === 300 && latest.get('even') === 300 ? records : undefined;
-      }, 60_000, 'final counts');
+      const out = await eventually(
+        async () => {
+          const records = await collect(output, { timeoutMs: 5_000 });
+          const latest = new Map(records.map((r) => [r.key!.toString(), Number(r.value!.readBigInt64BE(0))]));
+          return latest.get('odd') === 300 && latest.get('even') === 300 ? records : undefined;
+        },
+        60_000,
+        'final counts',
+      );
       outputs.push(out.length);
       await app.close();
     }
@@ -99,7 +115,9 @@ describe('KafkaStreams on the real broker', () => {
       applicationId: uniqueName('wc'),
       bootstrapServers: bootstrapServers(),
     });
-    await expect(app.start()).rejects.toThrow(/Source topic "missing-[^"]+" does not exist: create it before starting/);
+    await expect(app.start()).rejects.toThrow(
+      /Source topic "missing-[^"]+" does not exist: create it before starting/,
+    );
     expect(app.state).toBe('ERROR');
   });
 });

@@ -2,12 +2,26 @@
  * State restoration from changelogs on the real broker: a stateful count is stopped, its state
  * directory deleted, and restarted; the counts continue exactly where they were.
  */
-import { mkdtempSync, rmSync, writeFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import {
+  KafkaStreams,
+  type ProcessingGuarantee,
+  type RestoreProgress,
+  Serdes,
+  StreamsBuilder,
+} from '@kafka-pattern/streams-core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { KafkaStreams, Serdes, StreamsBuilder, type ProcessingGuarantee, type RestoreProgress } from '@kafka-pattern/streams-core';
-import { bootstrapServers, collect, createTopic, eventually, produce, record, uniqueName } from '../support/kafka.ts';
+import {
+  bootstrapServers,
+  collect,
+  createTopic,
+  eventually,
+  produce,
+  record,
+  uniqueName,
+} from '../support/kafka.ts';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -54,10 +68,14 @@ async function scenario(guarantee: ProcessingGuarantee, damage: (stateDir: strin
   const keys = Array.from({ length: 50 }, (_, i) => `key-${i}`);
   const first = await start();
   await produce(Array.from({ length: 2_000 }, (_, i) => record(input, keys[i % keys.length]!, 'x')));
-  await eventually(async () => {
-    const m = await latestCounts(output);
-    return keys.every((k) => m.get(k) === 40) ? true : undefined;
-  }, 60_000, 'first round of counts');
+  await eventually(
+    async () => {
+      const m = await latestCounts(output);
+      return keys.every((k) => m.get(k) === 40) ? true : undefined;
+    },
+    60_000,
+    'first round of counts',
+  );
   await first.close();
   expect(restores.reduce((n, p) => n + p.restored, 0)).toBe(0);
 
@@ -67,17 +85,23 @@ async function scenario(guarantee: ProcessingGuarantee, damage: (stateDir: strin
   const rate = second.metrics().restoreRatePerSec;
   console.log(`restored ${restored} changelog records at ${Math.round(rate)} records/s (${guarantee})`);
   await produce(keys.map((k) => record(input, k, 'x')));
-  await eventually(async () => {
-    const m = await latestCounts(output);
-    return keys.every((k) => m.get(k) === 41) ? true : undefined;
-  }, 60_000, 'counts continuing at 41');
+  await eventually(
+    async () => {
+      const m = await latestCounts(output);
+      return keys.every((k) => m.get(k) === 41) ? true : undefined;
+    },
+    60_000,
+    'counts continuing at 41',
+  );
   await second.close();
   return { restored, rate };
 }
 
 describe('restoration from the changelog', () => {
   it('continues exactly after the state directory is deleted (exactly_once_v2)', async () => {
-    const { restored, rate } = await scenario('exactly_once_v2', (dir) => rmSync(dir, { recursive: true, force: true }));
+    const { restored, rate } = await scenario('exactly_once_v2', (dir) =>
+      rmSync(dir, { recursive: true, force: true }),
+    );
     // Every key's latest count was restored: at least one changelog record per key, at most one per update.
     expect(restored).toBeGreaterThanOrEqual(50);
     expect(restored).toBeLessThanOrEqual(2_000);
@@ -85,7 +109,9 @@ describe('restoration from the changelog', () => {
   });
 
   it('continues exactly after the state directory is deleted (at_least_once)', async () => {
-    const { restored } = await scenario('at_least_once', (dir) => rmSync(dir, { recursive: true, force: true }));
+    const { restored } = await scenario('at_least_once', (dir) =>
+      rmSync(dir, { recursive: true, force: true }),
+    );
     expect(restored).toBeGreaterThanOrEqual(50);
   });
 
@@ -93,7 +119,8 @@ describe('restoration from the changelog', () => {
     const { restored } = await scenario('exactly_once_v2', (dir) => {
       for (const app of readdirSync(dir)) {
         for (const task of readdirSync(join(dir, app))) {
-          if (/^\d+_\d+$/.test(task)) writeFileSync(join(dir, app, task, 'state.sqlite'), 'this is not a database');
+          if (/^\d+_\d+$/.test(task))
+            writeFileSync(join(dir, app, task, 'state.sqlite'), 'this is not a database');
         }
       }
     });

@@ -5,9 +5,17 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { KafkaStreams, type RestoreProgress, Serdes, StreamsBuilder } from '@kafka-pattern/streams-core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { KafkaStreams, Serdes, StreamsBuilder, type RestoreProgress } from '@kafka-pattern/streams-core';
-import { bootstrapServers, collect, createTopic, eventually, produce, record, uniqueName } from '../support/kafka.ts';
+import {
+  bootstrapServers,
+  collect,
+  createTopic,
+  eventually,
+  produce,
+  record,
+  uniqueName,
+} from '../support/kafka.ts';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -49,36 +57,67 @@ async function failover(numStandbyReplicas: number) {
   const a = await start('a');
   await a.waitForRunning();
   const b = await start('b');
-  await eventually(() => (a.state === 'RUNNING' && b.state === 'RUNNING' && a.activeTaskIds().length === 1 && b.activeTaskIds().length === 1 ? true : undefined), 60_000, 'one task each');
+  await eventually(
+    () =>
+      a.state === 'RUNNING' &&
+      b.state === 'RUNNING' &&
+      a.activeTaskIds().length === 1 &&
+      b.activeTaskIds().length === 1
+        ? true
+        : undefined,
+    60_000,
+    'one task each',
+  );
   const keys = Array.from({ length: 20 }, (_, i) => `key-${i}`);
   await produce(Array.from({ length: 2_000 }, (_, i) => record(input, keys[i % keys.length]!, 'x')));
-  await eventually(async () => {
-    const out = await collect(output, { timeoutMs: 5_000 });
-    const m = new Map(out.map((r) => [r.key!.toString(), Number(r.value!.readBigInt64BE(0))]));
-    return keys.every((k) => m.get(k) === 100) ? true : undefined;
-  }, 60_000, 'all counts at 100');
+  await eventually(
+    async () => {
+      const out = await collect(output, { timeoutMs: 5_000 });
+      const m = new Map(out.map((r) => [r.key!.toString(), Number(r.value!.readBigInt64BE(0))]));
+      return keys.every((k) => m.get(k) === 100) ? true : undefined;
+    },
+    60_000,
+    'all counts at 100',
+  );
   if (numStandbyReplicas > 0) {
     expect(a.standbyTaskIds()).toEqual(b.activeTaskIds());
     // Let the standby catch up with the changelog before the failover.
-    await eventually(() => (a.metrics().standbyRecords >= 900 ? true : undefined), 30_000, 'standby caught up');
+    await eventually(
+      () => (a.metrics().standbyRecords >= 900 ? true : undefined),
+      30_000,
+      'standby caught up',
+    );
   }
   const moved = b.activeTaskIds()[0]!;
   await b.close();
-  await eventually(() => (a.state === 'RUNNING' && a.activeTaskIds().length === 2 ? true : undefined), 60_000, 'a owns both tasks');
-  const restoredForMoved = restoredBy.get('a')!.filter((p) => p.taskId === moved).reduce((n, p) => n + p.restored, 0);
+  await eventually(
+    () => (a.state === 'RUNNING' && a.activeTaskIds().length === 2 ? true : undefined),
+    60_000,
+    'a owns both tasks',
+  );
+  const restoredForMoved = restoredBy
+    .get('a')!
+    .filter((p) => p.taskId === moved)
+    .reduce((n, p) => n + p.restored, 0);
   await produce(keys.map((k) => record(input, k, 'x')));
-  await eventually(async () => {
-    const out = await collect(output, { timeoutMs: 5_000 });
-    const m = new Map(out.map((r) => [r.key!.toString(), Number(r.value!.readBigInt64BE(0))]));
-    return keys.every((k) => m.get(k) === 101) ? true : undefined;
-  }, 60_000, 'all counts at 101 after the failover');
+  await eventually(
+    async () => {
+      const out = await collect(output, { timeoutMs: 5_000 });
+      const m = new Map(out.map((r) => [r.key!.toString(), Number(r.value!.readBigInt64BE(0))]));
+      return keys.every((k) => m.get(k) === 101) ? true : undefined;
+    },
+    60_000,
+    'all counts at 101 after the failover',
+  );
   return { restoredForMoved, standbyRecords: a.metrics().standbyRecords };
 }
 
 describe('standby replicas', () => {
   it('let the survivor take over a task without a full restore', async () => {
     const withStandby = await failover(1);
-    console.log(`with a standby: restored ${withStandby.restoredForMoved} records on failover (standby applied ${withStandby.standbyRecords})`);
+    console.log(
+      `with a standby: restored ${withStandby.restoredForMoved} records on failover (standby applied ${withStandby.standbyRecords})`,
+    );
     const without = await failover(0);
     console.log(`without a standby: restored ${without.restoredForMoved} records on failover`);
     expect(without.restoredForMoved).toBeGreaterThanOrEqual(900);

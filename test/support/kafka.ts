@@ -17,7 +17,7 @@ import {
   type ProducedRecord,
   type RecordMetadata,
   type TopicSpec,
-} from '../../packages/streams-core/src/client/index.ts';
+} from '@kafka-pattern/streams-core/client';
 
 const STACK_ENV = fileURLToPath(new URL('../../.stack/env', import.meta.url));
 

@@ -52,7 +52,11 @@ try {
   const lines = ['The quick brown fox', 'jumps over the lazy dog', 'The dog sleeps; the fox runs'];
   const producer = clients.producer({ clientId: 'demo-producer', idempotent: true });
   await producer.send([
-    ...lines.map((text, i) => ({ topic: INPUT, key: Buffer.from(`line-${i}`), value: Buffer.from(JSON.stringify({ text })) })),
+    ...lines.map((text, i) => ({
+      topic: INPUT,
+      key: Buffer.from(`line-${i}`),
+      value: Buffer.from(JSON.stringify({ text })),
+    })),
     // Not JSON: it cannot be deserialized, so it goes to the dead-letter topic and the rest flows on.
     { topic: INPUT, key: Buffer.from('line-bad'), value: Buffer.from('{not json') },
   ]);
@@ -60,9 +64,14 @@ try {
   console.log(`\nwrote ${lines.length} lines and 1 malformed record to ${INPUT}`);
 
   const expected = new Map<string, number>();
-  for (const w of lines.join(' ').toLowerCase().split(/\W+/).filter(Boolean)) expected.set(w, (expected.get(w) ?? 0) + 1);
+  for (const w of lines.join(' ').toLowerCase().split(/\W+/).filter(Boolean))
+    expected.set(w, (expected.get(w) ?? 0) + 1);
   const counts = new Map<string, number>();
-  const reader = clients.partitionReader({ clientId: 'demo-reader', isolationLevel: 'read_committed', maxWaitMs: 200 });
+  const reader = clients.partitionReader({
+    clientId: 'demo-reader',
+    isolationLevel: 'read_committed',
+    maxWaitMs: 200,
+  });
   reader.assign([0, 1, 2].map((partition) => ({ topic: OUTPUT, partition, from: 0n })));
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline && [...expected].some(([w, n]) => counts.get(w) !== n)) {
@@ -71,9 +80,12 @@ try {
   await reader.close();
 
   console.log(`\nword counts read back from ${OUTPUT} (read_committed):`);
-  for (const [word, n] of [...counts].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))) console.log(`  ${word.padEnd(8)} ${n}`);
+  for (const [word, n] of [...counts].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])))
+    console.log(`  ${word.padEnd(8)} ${n}`);
   const m = app.metrics();
-  console.log(`\nprocessed ${m.totals.processedRecords} records, dead-lettered ${m.totals.deadLetteredRecords} (to ${INPUT}-dlt)`);
+  console.log(
+    `\nprocessed ${m.totals.processedRecords} records, dead-lettered ${m.totals.deadLetteredRecords} (to ${INPUT}-dlt)`,
+  );
   const ok = [...expected].every(([w, n]) => counts.get(w) === n);
   console.log(ok ? '\nall counts are exact' : '\nsome counts did not arrive in time');
   process.exitCode = ok ? 0 : 1;

@@ -6,9 +6,9 @@ import {
   Serdes,
   StreamsBuilder,
   Suppressed,
+  type TimestampExtractor,
   TimeWindows,
   type Topology,
-  type TimestampExtractor,
   type Windowed,
 } from '@kafka-pattern/streams-core';
 
@@ -68,7 +68,11 @@ export function sensorAverages(options: SensorAveragesOptions): Topology {
 
   const builder = new StreamsBuilder();
   const sums = builder
-    .stream(options.readings, { key: Serdes.String(), value: Serdes.JSON<Reading>(), timestampExtractor: readingTime })
+    .stream(options.readings, {
+      key: Serdes.String(),
+      value: Serdes.JSON<Reading>(),
+      timestampExtractor: readingTime,
+    })
     .groupByKey()
     .windowedBy(windows)
     .aggregate<Sum>(

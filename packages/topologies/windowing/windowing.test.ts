@@ -1,12 +1,14 @@
-import { describe, expect, it } from 'vitest';
 import { Serdes } from '@kafka-pattern/streams-core';
 import { TopologyTestDriver } from '@kafka-pattern/streams-core/testing';
-import { sensorAverages, type Reading, type WindowAverage } from './topology.ts';
+import { describe, expect, it } from 'vitest';
+import { type Reading, sensorAverages, type WindowAverage } from './topology.ts';
 
 const T0 = 1_700_000_040_000; // a window boundary: a multiple of 60 s
 
 function drive(options: Partial<Parameters<typeof sensorAverages>[0]>) {
-  const driver = new TopologyTestDriver(sensorAverages({ readings: 'readings', averages: 'averages', ...options }));
+  const driver = new TopologyTestDriver(
+    sensorAverages({ readings: 'readings', averages: 'averages', ...options }),
+  );
   const input = driver.createInputTopic('readings', Serdes.String(), Serdes.JSON<Reading>());
   const output = driver.createOutputTopic('averages', Serdes.String(), Serdes.JSON<WindowAverage>());
   const send = (sensorId: string, celsius: number, offsetMs: number) =>
@@ -38,7 +40,9 @@ describe('sensor rolling averages', () => {
     send('s1', 30, 50_000); // late but within grace (window closes at 70 s)
     send('s1', 50, 75_000); // stream time 75 s closes the first window
     send('s1', 99, 20_000); // beyond grace: dropped
-    expect(output.readValuesToList()).toEqual([{ sensorId: 's1', windowStart: T0, windowEnd: T0 + 60_000, readings: 2, averageCelsius: 25 }]);
+    expect(output.readValuesToList()).toEqual([
+      { sensorId: 's1', windowStart: T0, windowEnd: T0 + 60_000, readings: 2, averageCelsius: 25 },
+    ]);
     expect(Object.values(driver.metrics()).reduce((n, m) => n + m.lateRecords, 0)).toBe(1);
     driver.close();
   });
@@ -67,7 +71,9 @@ describe('sensor rolling averages', () => {
   });
 
   it('a reading that is not JSON goes to the dead-letter topic and the rest flows on', () => {
-    const driver = new TopologyTestDriver(sensorAverages({ readings: 'readings', averages: 'averages', finalResultsOnly: false }));
+    const driver = new TopologyTestDriver(
+      sensorAverages({ readings: 'readings', averages: 'averages', finalResultsOnly: false }),
+    );
     const raw = driver.createInputTopic('readings', Serdes.String(), Serdes.String());
     const dlt = driver.createOutputTopic('readings-dlt', Serdes.String(), Serdes.String());
     const output = driver.createOutputTopic('averages', Serdes.String(), Serdes.JSON<WindowAverage>());

@@ -2,15 +2,16 @@
  * Application configuration: the options of KafkaStreams and of the TopologyTestDriver, their
  * defaults, and validation with messages that say what to change.
  */
-import type { Serde } from '../serdes/serde.ts';
-import type { TimestampExtractor } from '../topology/extractors.ts';
+
+import { type DeadLetterConfig, defaultDeadLetterConfig } from '../errors/dead-letter.ts';
 import {
   deadLetterHandler,
+  type ExceptionHandler,
   logAndContinueHandler,
   logAndFailHandler,
-  type ExceptionHandler,
 } from '../errors/exception-handlers.ts';
-import { defaultDeadLetterConfig, type DeadLetterConfig } from '../errors/dead-letter.ts';
+import type { Serde } from '../serdes/serde.ts';
+import type { TimestampExtractor } from '../topology/extractors.ts';
 
 export type ProcessingGuarantee = 'at_least_once' | 'exactly_once_v2';
 export type HandlerChoice = 'dead-letter' | 'log-and-continue' | 'log-and-fail' | ExceptionHandler;
@@ -38,7 +39,10 @@ export interface StreamsConfig {
    * exception handler; 'continue' drops the batch, counts it and goes on (at_least_once only:
    * under exactly_once_v2 the transaction is always aborted and the work retried).
    */
-  productionExceptionHandler?: 'fail' | 'continue' | ((error: unknown, records: number) => 'fail' | 'continue');
+  productionExceptionHandler?:
+    | 'fail'
+    | 'continue'
+    | ((error: unknown, records: number) => 'fail' | 'continue');
   /**
    * Closes windows on quiet partitions: a task that received no record for this long has its
    * stream time moved to the wall clock minus this delay, so suppressed window results and
@@ -74,7 +78,9 @@ export function resolveHandler(choice: HandlerChoice | undefined): ExceptionHand
   if (choice === 'log-and-continue') return logAndContinueHandler;
   if (choice === 'log-and-fail') return logAndFailHandler;
   if (typeof choice === 'function') return choice;
-  throw new ConfigException(`Unknown exception handler ${JSON.stringify(choice)}: use 'dead-letter', 'log-and-continue', 'log-and-fail' or a function`);
+  throw new ConfigException(
+    `Unknown exception handler ${JSON.stringify(choice)}: use 'dead-letter', 'log-and-continue', 'log-and-fail' or a function`,
+  );
 }
 
 export function resolveErrorHandling(config: Partial<StreamsConfig>): ResolvedErrorHandling {
@@ -97,24 +103,40 @@ const APPLICATION_ID = /^[A-Za-z0-9._-]+$/;
 /** Checks what can be checked before connecting; throws a ConfigException naming the fix. */
 export function validateConfig(config: StreamsConfig): void {
   if (typeof config.applicationId !== 'string' || !APPLICATION_ID.test(config.applicationId)) {
-    throw new ConfigException(`applicationId ${JSON.stringify(config.applicationId)} is invalid: use letters, digits, '.', '_' or '-' (it names the consumer group and internal topics)`);
+    throw new ConfigException(
+      `applicationId ${JSON.stringify(config.applicationId)} is invalid: use letters, digits, '.', '_' or '-' (it names the consumer group and internal topics)`,
+    );
   }
-  const servers = typeof config.bootstrapServers === 'string' ? config.bootstrapServers.split(',') : config.bootstrapServers;
+  const servers =
+    typeof config.bootstrapServers === 'string'
+      ? config.bootstrapServers.split(',')
+      : config.bootstrapServers;
   if (!servers || servers.length === 0 || servers.some((s) => !/^[^:\s]+:\d+$/.test(s.trim()))) {
-    throw new ConfigException(`bootstrapServers ${JSON.stringify(config.bootstrapServers)} is invalid: give host:port pairs, e.g. ['127.0.0.1:9092']`);
+    throw new ConfigException(
+      `bootstrapServers ${JSON.stringify(config.bootstrapServers)} is invalid: give host:port pairs, e.g. ['127.0.0.1:9092']`,
+    );
   }
   const g = config.processingGuarantee;
   if (g !== undefined && g !== 'at_least_once' && g !== 'exactly_once_v2') {
-    throw new ConfigException(`processingGuarantee ${JSON.stringify(g)} is invalid: use 'at_least_once' or 'exactly_once_v2'`);
+    throw new ConfigException(
+      `processingGuarantee ${JSON.stringify(g)} is invalid: use 'at_least_once' or 'exactly_once_v2'`,
+    );
   }
   if (config.commitIntervalMs !== undefined && !(config.commitIntervalMs >= 0)) {
     throw new ConfigException(`commitIntervalMs must be a number >= 0, got ${config.commitIntervalMs}`);
   }
-  if (config.numStandbyReplicas !== undefined && !(Number.isInteger(config.numStandbyReplicas) && config.numStandbyReplicas >= 0)) {
-    throw new ConfigException(`numStandbyReplicas must be a whole number >= 0, got ${config.numStandbyReplicas}`);
+  if (
+    config.numStandbyReplicas !== undefined &&
+    !(Number.isInteger(config.numStandbyReplicas) && config.numStandbyReplicas >= 0)
+  ) {
+    throw new ConfigException(
+      `numStandbyReplicas must be a whole number >= 0, got ${config.numStandbyReplicas}`,
+    );
   }
 }
 
 export function bootstrapList(servers: string | readonly string[]): string[] {
-  return (typeof servers === 'string' ? servers.split(',') : [...servers]).map((s) => s.trim()).filter(Boolean);
+  return (typeof servers === 'string' ? servers.split(',') : [...servers])
+    .map((s) => s.trim())
+    .filter(Boolean);
 }

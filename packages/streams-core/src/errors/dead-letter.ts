@@ -6,9 +6,9 @@
  * consumers and tools that already read those topics read ours; Kafka Streams' KIP-1034 convention
  * (`__streams.errors.*`, all UTF-8 strings) can be chosen instead.
  */
-import { Headers } from '../processor/api/headers.ts';
-import { errorMessage } from './exception-handlers.ts';
+import type { Headers } from '../processor/api/headers.ts';
 import type { ConsumedRecordView } from '../topology/extractors.ts';
+import { errorMessage } from './exception-handlers.ts';
 
 export type DeadLetterHeaderConvention = 'spring' | 'kip1034';
 

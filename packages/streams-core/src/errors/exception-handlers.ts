@@ -23,7 +23,9 @@ export type ExceptionHandler = (context: ErrorContext) => ErrorResponse;
 
 export const deadLetterHandler: ExceptionHandler = () => 'DEAD_LETTER';
 export const logAndContinueHandler: ExceptionHandler = (ctx) => {
-  console.warn(`[kafka-pattern] skipped record ${ctx.source.topic}-${ctx.source.partition}@${ctx.source.offset} after ${ctx.kind} error in ${ctx.nodeName}: ${errorMessage(ctx.error)}`);
+  console.warn(
+    `[kafka-pattern] skipped record ${ctx.source.topic}-${ctx.source.partition}@${ctx.source.offset} after ${ctx.kind} error in ${ctx.nodeName}: ${errorMessage(ctx.error)}`,
+  );
   return 'CONTINUE';
 };
 export const logAndFailHandler: ExceptionHandler = () => 'FAIL';

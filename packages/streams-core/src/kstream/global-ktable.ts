@@ -14,7 +14,12 @@ export class GlobalKTable<K, V> {
   /** @internal */ readonly getter: TableValueGetterSupplier<K, V>;
 
   /** @internal */
-  constructor(storeName: string, keySerde: Serde<K> | undefined, valueSerde: Serde<V> | undefined, getter: TableValueGetterSupplier<K, V>) {
+  constructor(
+    storeName: string,
+    keySerde: Serde<K> | undefined,
+    valueSerde: Serde<V> | undefined,
+    getter: TableValueGetterSupplier<K, V>,
+  ) {
     this.queryableStoreName = storeName;
     this.keySerde = keySerde;
     this.valueSerde = valueSerde;

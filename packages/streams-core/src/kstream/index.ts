@@ -1,11 +1,21 @@
-export { StreamsBuilder } from './streams-builder.ts';
-export { KStream, type BranchPredicates, type Branches } from './kstream.ts';
-export { KTable } from './ktable.ts';
+export type { Change } from './change.ts';
 export { GlobalKTable } from './global-ktable.ts';
 export { KGroupedStream } from './kgrouped-stream.ts';
-export { TimeWindowedKStream } from './time-windowed-kstream.ts';
-export { SessionWindowedKStream } from './session-windowed-kstream.ts';
 export { KGroupedTable } from './kgrouped-table.ts';
-export type { Change } from './change.ts';
-export type { Consumed, Produced, Grouped, Materialized, Named, Repartitioned, Joined, StreamJoined, ForeignKeyJoined } from './options.ts';
+export { type Branches, type BranchPredicates, KStream } from './kstream.ts';
+export { KTable } from './ktable.ts';
+export type {
+  Consumed,
+  ForeignKeyJoined,
+  Grouped,
+  Joined,
+  Materialized,
+  Named,
+  Produced,
+  Repartitioned,
+  StreamJoined,
+} from './options.ts';
+export { SessionWindowedKStream } from './session-windowed-kstream.ts';
+export { StreamsBuilder } from './streams-builder.ts';
+export { TimeWindowedKStream } from './time-windowed-kstream.ts';
 export * from './windows/index.ts';

@@ -2,14 +2,15 @@
  * A table re-grouped by a new key. Its aggregations add each new value and subtract the value it
  * replaced, so the result stays exact when rows change or are deleted.
  */
-import { Serdes } from '../serdes/serdes.ts';
+
 import type { Serde } from '../serdes/serde.ts';
-import type { BuilderContext } from './internals/builder-context.ts';
-import { tableAggregateProcessor } from './internals/aggregate.ts';
-import { changeSerde } from './internals/change-serde.ts';
-import type { Materialized, Named } from './options.ts';
-import { KTable } from './ktable.ts';
+import { Serdes } from '../serdes/serdes.ts';
 import { TopologyException } from '../topology/topology-errors.ts';
+import { tableAggregateProcessor } from './internals/aggregate.ts';
+import type { BuilderContext } from './internals/builder-context.ts';
+import { changeSerde } from './internals/change-serde.ts';
+import { KTable } from './ktable.ts';
+import type { Materialized, Named } from './options.ts';
 
 export class KGroupedTable<K, V> {
   /** @internal */ readonly ctx: BuilderContext;
@@ -19,7 +20,13 @@ export class KGroupedTable<K, V> {
   /** @internal */ readonly groupedName: string | undefined;
 
   /** @internal */
-  constructor(ctx: BuilderContext, nodeName: string, keySerde: Serde<K> | undefined, valueSerde: Serde<V> | undefined, groupedName: string | undefined) {
+  constructor(
+    ctx: BuilderContext,
+    nodeName: string,
+    keySerde: Serde<K> | undefined,
+    valueSerde: Serde<V> | undefined,
+    groupedName: string | undefined,
+  ) {
     this.ctx = ctx;
     this.nodeName = nodeName;
     this.keySerde = keySerde;
@@ -28,20 +35,36 @@ export class KGroupedTable<K, V> {
   }
 
   count(materialized: Materialized<K, number> & Named = {}): KTable<K, number> {
-    return this.#aggregate('KTABLE-AGGREGATE', () => 0, (_k, _v, n: number) => n + 1, (_k, _v, n: number) => n - 1, false, {
-      ...materialized,
-      value: materialized.value ?? Serdes.Long(),
-    });
+    return this.#aggregate(
+      'KTABLE-AGGREGATE',
+      () => 0,
+      (_k, _v, n: number) => n + 1,
+      (_k, _v, n: number) => n - 1,
+      false,
+      {
+        ...materialized,
+        value: materialized.value ?? Serdes.Long(),
+      },
+    );
   }
 
-  reduce(adder: (aggregate: V, value: V) => V, subtractor: (aggregate: V, value: V) => V, materialized: Materialized<K, V> & Named = {}): KTable<K, V> {
+  reduce(
+    adder: (aggregate: V, value: V) => V,
+    subtractor: (aggregate: V, value: V) => V,
+    materialized: Materialized<K, V> & Named = {},
+  ): KTable<K, V> {
     return this.#aggregate(
       'KTABLE-REDUCE',
       () => undefined as unknown as V,
       (_k, v, agg: V) => adder(agg, v),
       (_k, v, agg: V) => subtractor(agg, v),
       true,
-      { ...materialized, ...(materialized.value ?? this.valueSerde ? { value: (materialized.value ?? this.valueSerde)! } : {}) },
+      {
+        ...materialized,
+        ...((materialized.value ?? this.valueSerde)
+          ? { value: (materialized.value ?? this.valueSerde)! }
+          : {}),
+      },
     );
   }
 
@@ -64,12 +87,29 @@ export class KGroupedTable<K, V> {
   ): KTable<K, VA> {
     const processorName = this.ctx.names.generate(kind, this.nodeName);
     const keySerde = materialized.key ?? this.keySerde;
-    const store = this.ctx.keyValueStore(materialized, `${kind}-STATE-STORE`, processorName, keySerde, materialized.value);
+    const store = this.ctx.keyValueStore(
+      materialized,
+      `${kind}-STATE-STORE`,
+      processorName,
+      keySerde,
+      materialized.value,
+    );
     if (!this.valueSerde) {
-      throw new TopologyException(`KTable.groupBy before ${kind} needs a value serde for its repartition topic: pass { value: Serdes.X() } to groupBy`);
+      throw new TopologyException(
+        `KTable.groupBy before ${kind} needs a value serde for its repartition topic: pass { value: Serdes.X() } to groupBy`,
+      );
     }
-    const source = this.ctx.repartition(this.nodeName, this.groupedName ?? store.name, keySerde, changeSerde(this.valueSerde));
-    this.ctx.topology.addProcessor(processorName, tableAggregateProcessor(store.name, initializer, adder, subtractor, reduce), source);
+    const source = this.ctx.repartition(
+      this.nodeName,
+      this.groupedName ?? store.name,
+      keySerde,
+      changeSerde(this.valueSerde),
+    );
+    this.ctx.topology.addProcessor(
+      processorName,
+      tableAggregateProcessor(store.name, initializer, adder, subtractor, reduce),
+      source,
+    );
     this.ctx.topology.addStateStore(store.builder, processorName);
     return KTable.materialized(this.ctx, processorName, keySerde, materialized.value, store.name);
   }

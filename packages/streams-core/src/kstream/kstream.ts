@@ -6,6 +6,12 @@ import type { ProcessorSupplier } from '../processor/api/processor.ts';
 import type { Serde } from '../serdes/serde.ts';
 import type { TopicNameExtractor } from '../topology/extractors.ts';
 import { TopologyException } from '../topology/topology-errors.ts';
+import { GlobalKTable } from './global-ktable.ts';
+import {
+  streamGlobalTableJoinProcessor,
+  streamTableJoinProcessor,
+  tableSourceProcessor,
+} from './internals/aggregate.ts';
 import type { BuilderContext } from './internals/builder-context.ts';
 import {
   branchProcessor,
@@ -18,18 +24,28 @@ import {
   peekProcessor,
   selectKeyProcessor,
 } from './internals/stateless.ts';
-import { streamGlobalTableJoinProcessor, streamTableJoinProcessor, tableSourceProcessor } from './internals/aggregate.ts';
-import type { Grouped, Joined, Materialized, Named, Produced, Repartitioned, StreamJoined } from './options.ts';
 import { addStreamStreamJoin, type StreamJoinKind } from './internals/stream-stream-join.ts';
-import { JoinWindows } from './windows/join-windows.ts';
 import { KGroupedStream } from './kgrouped-stream.ts';
 import { KTable } from './ktable.ts';
-import { GlobalKTable } from './global-ktable.ts';
+import type {
+  Grouped,
+  Joined,
+  Materialized,
+  Named,
+  Produced,
+  Repartitioned,
+  StreamJoined,
+} from './options.ts';
+import { JoinWindows } from './windows/join-windows.ts';
 
 /** Predicates of `split`, by branch name. A type-guard predicate narrows its branch's value type. */
 export type BranchPredicates<K, V> = Record<string, (key: K, value: V) => boolean>;
 export type Branches<K, V, B extends BranchPredicates<K, V>> = {
-  [N in keyof B]: B[N] extends (key: K, value: any) => value is infer T ? (T extends V ? KStream<K, T> : KStream<K, V>) : KStream<K, V>;
+  [N in keyof B]: B[N] extends (key: K, value: any) => value is infer T
+    ? T extends V
+      ? KStream<K, T>
+      : KStream<K, V>
+    : KStream<K, V>;
 };
 
 export class KStream<K, V> {
@@ -41,7 +57,13 @@ export class KStream<K, V> {
   readonly repartitionRequired: boolean;
 
   /** @internal */
-  constructor(ctx: BuilderContext, nodeName: string, keySerde: Serde<K> | undefined, valueSerde: Serde<V> | undefined, repartitionRequired: boolean) {
+  constructor(
+    ctx: BuilderContext,
+    nodeName: string,
+    keySerde: Serde<K> | undefined,
+    valueSerde: Serde<V> | undefined,
+    repartitionRequired: boolean,
+  ) {
     this.ctx = ctx;
     this.nodeName = nodeName;
     this.keySerde = keySerde;
@@ -49,7 +71,14 @@ export class KStream<K, V> {
     this.repartitionRequired = repartitionRequired;
   }
 
-  #next<KR, VR>(kind: string, supplier: ProcessorSupplier<any, any, any, any>, named: Named | undefined, keySerde: Serde<KR> | undefined, valueSerde: Serde<VR> | undefined, keyChanged: boolean): KStream<KR, VR> {
+  #next<KR, VR>(
+    kind: string,
+    supplier: ProcessorSupplier<any, any, any, any>,
+    named: Named | undefined,
+    keySerde: Serde<KR> | undefined,
+    valueSerde: Serde<VR> | undefined,
+    keyChanged: boolean,
+  ): KStream<KR, VR> {
     const name = this.ctx.addProcessor(kind, supplier, [this.nodeName], named?.name);
     return new KStream<KR, VR>(this.ctx, name, keySerde, valueSerde, this.repartitionRequired || keyChanged);
   }
@@ -57,11 +86,25 @@ export class KStream<K, V> {
   filter<T extends V>(predicate: (key: K, value: V) => value is T, named?: Named): KStream<K, T>;
   filter(predicate: (key: K, value: V) => boolean, named?: Named): KStream<K, V>;
   filter(predicate: (key: K, value: V) => boolean, named?: Named): KStream<K, V> {
-    return this.#next('KSTREAM-FILTER', filterProcessor(predicate), named, this.keySerde, this.valueSerde, false);
+    return this.#next(
+      'KSTREAM-FILTER',
+      filterProcessor(predicate),
+      named,
+      this.keySerde,
+      this.valueSerde,
+      false,
+    );
   }
 
   filterNot(predicate: (key: K, value: V) => boolean, named?: Named): KStream<K, V> {
-    return this.#next('KSTREAM-FILTER', filterProcessor(predicate, true), named, this.keySerde, this.valueSerde, false);
+    return this.#next(
+      'KSTREAM-FILTER',
+      filterProcessor(predicate, true),
+      named,
+      this.keySerde,
+      this.valueSerde,
+      false,
+    );
   }
 
   /** New key and value from a `[key, value]` tuple; marks the stream for repartitioning. */
@@ -70,11 +113,25 @@ export class KStream<K, V> {
   }
 
   mapValues<VR>(mapper: (value: V, key: K) => VR, named?: Named): KStream<K, VR> {
-    return this.#next('KSTREAM-MAPVALUES', mapValuesProcessor(mapper), named, this.keySerde, undefined, false);
+    return this.#next(
+      'KSTREAM-MAPVALUES',
+      mapValuesProcessor(mapper),
+      named,
+      this.keySerde,
+      undefined,
+      false,
+    );
   }
 
   selectKey<KR>(selector: (key: K, value: V) => KR, named?: Named): KStream<KR, V> {
-    return this.#next('KSTREAM-KEY-SELECT', selectKeyProcessor(selector), named, undefined, this.valueSerde, true);
+    return this.#next(
+      'KSTREAM-KEY-SELECT',
+      selectKeyProcessor(selector),
+      named,
+      undefined,
+      this.valueSerde,
+      true,
+    );
   }
 
   flatMap<KR, VR>(mapper: (key: K, value: V) => Iterable<readonly [KR, VR]>, named?: Named): KStream<KR, VR> {
@@ -82,12 +139,26 @@ export class KStream<K, V> {
   }
 
   flatMapValues<VR>(mapper: (value: V, key: K) => Iterable<VR>, named?: Named): KStream<K, VR> {
-    return this.#next('KSTREAM-FLATMAPVALUES', flatMapValuesProcessor(mapper), named, this.keySerde, undefined, false);
+    return this.#next(
+      'KSTREAM-FLATMAPVALUES',
+      flatMapValuesProcessor(mapper),
+      named,
+      this.keySerde,
+      undefined,
+      false,
+    );
   }
 
   /** Side effect per record; the stream continues unchanged. */
   peek(action: (key: K, value: V) => void, named?: Named): KStream<K, V> {
-    return this.#next('KSTREAM-PEEK', peekProcessor(action, true), named, this.keySerde, this.valueSerde, false);
+    return this.#next(
+      'KSTREAM-PEEK',
+      peekProcessor(action, true),
+      named,
+      this.keySerde,
+      this.valueSerde,
+      false,
+    );
   }
 
   /** Terminal side effect per record. */
@@ -96,9 +167,21 @@ export class KStream<K, V> {
   }
 
   merge(other: KStream<K, V>, named?: Named): KStream<K, V> {
-    if (other.ctx !== this.ctx) throw new TopologyException('Streams from two different StreamsBuilders cannot be merged');
-    const name = this.ctx.addProcessor('KSTREAM-MERGE', passThroughProcessor(), [this.nodeName, other.nodeName], named?.name);
-    return new KStream(this.ctx, name, this.keySerde ?? other.keySerde, this.valueSerde ?? other.valueSerde, this.repartitionRequired || other.repartitionRequired);
+    if (other.ctx !== this.ctx)
+      throw new TopologyException('Streams from two different StreamsBuilders cannot be merged');
+    const name = this.ctx.addProcessor(
+      'KSTREAM-MERGE',
+      passThroughProcessor(),
+      [this.nodeName, other.nodeName],
+      named?.name,
+    );
+    return new KStream(
+      this.ctx,
+      name,
+      this.keySerde ?? other.keySerde,
+      this.valueSerde ?? other.valueSerde,
+      this.repartitionRequired || other.repartitionRequired,
+    );
   }
 
   /**
@@ -109,13 +192,22 @@ export class KStream<K, V> {
     const names = Object.keys(branches);
     if (names.length === 0) throw new TopologyException('split needs at least one branch');
     const prefix = named?.name ?? this.ctx.names.generate('KSTREAM-BRANCH', this.nodeName);
-    const children = names.map((n) => ({ predicate: branches[n]!, child: this.ctx.names.claim(`${prefix}-${n}`) }));
+    const children = names.map((n) => ({
+      predicate: branches[n]!,
+      child: this.ctx.names.claim(`${prefix}-${n}`),
+    }));
     if (named?.name) this.ctx.names.claim(prefix);
     this.ctx.topology.addProcessor(prefix, branchProcessor(children), this.nodeName);
     const out: Record<string, KStream<K, V>> = {};
     for (const c of children) {
       this.ctx.topology.addProcessor(c.child, passThroughProcessor(), prefix);
-      out[names[children.indexOf(c)]!] = new KStream(this.ctx, c.child, this.keySerde, this.valueSerde, this.repartitionRequired);
+      out[names[children.indexOf(c)]!] = new KStream(
+        this.ctx,
+        c.child,
+        this.keySerde,
+        this.valueSerde,
+        this.repartitionRequired,
+      );
     }
     return out as Branches<K, V, B>;
   }
@@ -125,11 +217,16 @@ export class KStream<K, V> {
     const name = this.ctx.name(produced.name, 'KSTREAM-SINK', this.nodeName);
     const keySerde = produced.key ?? this.keySerde;
     const valueSerde = produced.value ?? this.valueSerde;
-    this.ctx.topology.addSink(name, topic, {
-      ...(keySerde ? { keySerde } : {}),
-      ...(valueSerde ? { valueSerde } : {}),
-      ...(produced.partitioner ? { partitioner: produced.partitioner } : {}),
-    }, this.nodeName);
+    this.ctx.topology.addSink(
+      name,
+      topic,
+      {
+        ...(keySerde ? { keySerde } : {}),
+        ...(valueSerde ? { valueSerde } : {}),
+        ...(produced.partitioner ? { partitioner: produced.partitioner } : {}),
+      },
+      this.nodeName,
+    );
   }
 
   /** Routes records through an internal topic, partitioned by their current key. */
@@ -138,7 +235,9 @@ export class KStream<K, V> {
     const valueSerde = repartitioned.value ?? this.valueSerde;
     const base = repartitioned.name ?? this.ctx.names.generate('KSTREAM-REPARTITION', this.nodeName);
     const source = this.ctx.repartition(this.nodeName, base, keySerde, valueSerde, {
-      ...(repartitioned.numberOfPartitions !== undefined ? { numberOfPartitions: repartitioned.numberOfPartitions } : {}),
+      ...(repartitioned.numberOfPartitions !== undefined
+        ? { numberOfPartitions: repartitioned.numberOfPartitions }
+        : {}),
       ...(repartitioned.partitioner ? { partitioner: repartitioned.partitioner } : {}),
       dropNullKeys: false,
     });
@@ -146,12 +245,26 @@ export class KStream<K, V> {
   }
 
   groupByKey(grouped: Grouped<K, V> = {}): KGroupedStream<K, V> {
-    return new KGroupedStream(this.ctx, this.nodeName, grouped.key ?? this.keySerde, grouped.value ?? this.valueSerde, this.repartitionRequired, grouped.name);
+    return new KGroupedStream(
+      this.ctx,
+      this.nodeName,
+      grouped.key ?? this.keySerde,
+      grouped.value ?? this.valueSerde,
+      this.repartitionRequired,
+      grouped.name,
+    );
   }
 
   groupBy<KR>(selector: (key: K, value: V) => KR, grouped: Grouped<KR, V> = {}): KGroupedStream<KR, V> {
     const name = this.ctx.addProcessor('KSTREAM-KEY-SELECT', selectKeyProcessor(selector), [this.nodeName]);
-    return new KGroupedStream(this.ctx, name, grouped.key, grouped.value ?? this.valueSerde, true, grouped.name);
+    return new KGroupedStream(
+      this.ctx,
+      name,
+      grouped.key,
+      grouped.value ?? this.valueSerde,
+      true,
+      grouped.name,
+    );
   }
 
   /**
@@ -163,8 +276,16 @@ export class KStream<K, V> {
     const keySerde = materialized.key ?? this.keySerde;
     const valueSerde = materialized.value ?? this.valueSerde;
     const processorName = this.ctx.names.generate('KSTREAM-TOTABLE', this.nodeName);
-    const store = this.ctx.keyValueStore(materialized, 'KSTREAM-TOTABLE-STATE-STORE', processorName, keySerde, valueSerde);
-    const upstream = this.repartitionRequired ? this.ctx.repartition(this.nodeName, materialized.name ?? processorName, keySerde, valueSerde) : this.nodeName;
+    const store = this.ctx.keyValueStore(
+      materialized,
+      'KSTREAM-TOTABLE-STATE-STORE',
+      processorName,
+      keySerde,
+      valueSerde,
+    );
+    const upstream = this.repartitionRequired
+      ? this.ctx.repartition(this.nodeName, materialized.name ?? processorName, keySerde, valueSerde)
+      : this.nodeName;
     this.ctx.topology.addProcessor(processorName, tableSourceProcessor(store.name), upstream);
     this.ctx.topology.addStateStore(store.builder, processorName);
     return KTable.materialized(this.ctx, processorName, keySerde, valueSerde, store.name);
@@ -175,14 +296,40 @@ export class KStream<K, V> {
    * join windows, `joiner(value, otherValue, key)` per pair. Stream-table join: each record is
    * joined with the table's current value for its key.
    */
-  join<VO, VR>(other: KStream<K, VO>, joiner: (value: V, otherValue: VO, key: K) => VR, windows: JoinWindows, streamJoined?: StreamJoined<K, V, VO>): KStream<K, VR>;
-  join<VT, VR>(table: KTable<K, VT>, joiner: (value: V, tableValue: VT, key: K) => VR, joined?: Joined<K, V, VT>): KStream<K, VR>;
+  join<VO, VR>(
+    other: KStream<K, VO>,
+    joiner: (value: V, otherValue: VO, key: K) => VR,
+    windows: JoinWindows,
+    streamJoined?: StreamJoined<K, V, VO>,
+  ): KStream<K, VR>;
+  join<VT, VR>(
+    table: KTable<K, VT>,
+    joiner: (value: V, tableValue: VT, key: K) => VR,
+    joined?: Joined<K, V, VT>,
+  ): KStream<K, VR>;
   /** Joins each record with the global table's row for the key `keySelector` derives from it. */
-  join<GK, GV, VR>(globalTable: GlobalKTable<GK, GV>, keySelector: (key: K, value: V) => GK, joiner: (value: V, globalValue: GV, key: K) => VR, named?: Named): KStream<K, VR>;
-  join<VO, VR>(other: KStream<K, VO> | KTable<K, VO> | GlobalKTable<any, VO>, joiner: any, windowsOrJoined?: any, streamJoined?: any): KStream<K, VR> {
-    if (other instanceof GlobalKTable) return this.#globalJoin(other, joiner, windowsOrJoined, false, streamJoined);
-    if (other instanceof KStream) return this.#streamJoin('inner', other, joiner, windowsOrJoined, streamJoined);
-    return this.#tableJoin(other, joiner as (v: V, t: VO | null, k: K) => VR, false, windowsOrJoined as Joined<K, V, VO> | undefined);
+  join<GK, GV, VR>(
+    globalTable: GlobalKTable<GK, GV>,
+    keySelector: (key: K, value: V) => GK,
+    joiner: (value: V, globalValue: GV, key: K) => VR,
+    named?: Named,
+  ): KStream<K, VR>;
+  join<VO, VR>(
+    other: KStream<K, VO> | KTable<K, VO> | GlobalKTable<any, VO>,
+    joiner: any,
+    windowsOrJoined?: any,
+    streamJoined?: any,
+  ): KStream<K, VR> {
+    if (other instanceof GlobalKTable)
+      return this.#globalJoin(other, joiner, windowsOrJoined, false, streamJoined);
+    if (other instanceof KStream)
+      return this.#streamJoin('inner', other, joiner, windowsOrJoined, streamJoined);
+    return this.#tableJoin(
+      other,
+      joiner as (v: V, t: VO | null, k: K) => VR,
+      false,
+      windowsOrJoined as Joined<K, V, VO> | undefined,
+    );
   }
 
   /**
@@ -190,29 +337,69 @@ export class KStream<K, V> {
    * record without a match (joined with null) once its window has closed; a stream-table left
    * join joins it with null at once.
    */
-  leftJoin<VO, VR>(other: KStream<K, VO>, joiner: (value: V, otherValue: VO | null, key: K) => VR, windows: JoinWindows, streamJoined?: StreamJoined<K, V, VO>): KStream<K, VR>;
-  leftJoin<VT, VR>(table: KTable<K, VT>, joiner: (value: V, tableValue: VT | null, key: K) => VR, joined?: Joined<K, V, VT>): KStream<K, VR>;
+  leftJoin<VO, VR>(
+    other: KStream<K, VO>,
+    joiner: (value: V, otherValue: VO | null, key: K) => VR,
+    windows: JoinWindows,
+    streamJoined?: StreamJoined<K, V, VO>,
+  ): KStream<K, VR>;
+  leftJoin<VT, VR>(
+    table: KTable<K, VT>,
+    joiner: (value: V, tableValue: VT | null, key: K) => VR,
+    joined?: Joined<K, V, VT>,
+  ): KStream<K, VR>;
   /** As the global-table `join`, but records without a row are joined with null. */
-  leftJoin<GK, GV, VR>(globalTable: GlobalKTable<GK, GV>, keySelector: (key: K, value: V) => GK, joiner: (value: V, globalValue: GV | null, key: K) => VR, named?: Named): KStream<K, VR>;
-  leftJoin<VO, VR>(other: KStream<K, VO> | KTable<K, VO> | GlobalKTable<any, VO>, joiner: any, windowsOrJoined?: any, streamJoined?: any): KStream<K, VR> {
-    if (other instanceof GlobalKTable) return this.#globalJoin(other, joiner, windowsOrJoined, true, streamJoined);
-    if (other instanceof KStream) return this.#streamJoin('left', other, joiner, windowsOrJoined, streamJoined);
+  leftJoin<GK, GV, VR>(
+    globalTable: GlobalKTable<GK, GV>,
+    keySelector: (key: K, value: V) => GK,
+    joiner: (value: V, globalValue: GV | null, key: K) => VR,
+    named?: Named,
+  ): KStream<K, VR>;
+  leftJoin<VO, VR>(
+    other: KStream<K, VO> | KTable<K, VO> | GlobalKTable<any, VO>,
+    joiner: any,
+    windowsOrJoined?: any,
+    streamJoined?: any,
+  ): KStream<K, VR> {
+    if (other instanceof GlobalKTable)
+      return this.#globalJoin(other, joiner, windowsOrJoined, true, streamJoined);
+    if (other instanceof KStream)
+      return this.#streamJoin('left', other, joiner, windowsOrJoined, streamJoined);
     return this.#tableJoin(other, joiner, true, windowsOrJoined as Joined<K, V, VO> | undefined);
   }
 
   /** Stream-stream outer join: records of either side without a match are emitted, joined with null, once their window has closed. */
-  outerJoin<VO, VR>(other: KStream<K, VO>, joiner: (value: V | null, otherValue: VO | null, key: K) => VR, windows: JoinWindows, streamJoined?: StreamJoined<K, V, VO>): KStream<K, VR> {
+  outerJoin<VO, VR>(
+    other: KStream<K, VO>,
+    joiner: (value: V | null, otherValue: VO | null, key: K) => VR,
+    windows: JoinWindows,
+    streamJoined?: StreamJoined<K, V, VO>,
+  ): KStream<K, VR> {
     return this.#streamJoin('outer', other, joiner, windows, streamJoined);
   }
 
-  #streamJoin<VO, VR>(kind: StreamJoinKind, other: KStream<K, VO>, joiner: (value: any, otherValue: any, key: K) => VR, windows: unknown, streamJoined: StreamJoined<K, V, VO> = {}): KStream<K, VR> {
-    if (!(windows instanceof JoinWindows)) throw new TopologyException('A stream-stream join needs JoinWindows (e.g. JoinWindows.ofTimeDifferenceWithNoGrace(60_000)) as its third argument');
-    if (other.ctx !== this.ctx) throw new TopologyException('Streams from two different StreamsBuilders cannot be joined');
+  #streamJoin<VO, VR>(
+    kind: StreamJoinKind,
+    other: KStream<K, VO>,
+    joiner: (value: any, otherValue: any, key: K) => VR,
+    windows: unknown,
+    streamJoined: StreamJoined<K, V, VO> = {},
+  ): KStream<K, VR> {
+    if (!(windows instanceof JoinWindows))
+      throw new TopologyException(
+        'A stream-stream join needs JoinWindows (e.g. JoinWindows.ofTimeDifferenceWithNoGrace(60_000)) as its third argument',
+      );
+    if (other.ctx !== this.ctx)
+      throw new TopologyException('Streams from two different StreamsBuilders cannot be joined');
     const key = streamJoined.key ?? this.keySerde ?? other.keySerde;
     const value = streamJoined.value ?? this.valueSerde;
     const otherValue = streamJoined.otherValue ?? other.valueSerde;
     // A side whose key changed is repartitioned first, so that equal keys meet in one task.
-    const side = <VS>(s: KStream<K, VS>, suffix: string, valueSerde: Serde<VS> | undefined): KStream<K, VS> =>
+    const side = <VS>(
+      s: KStream<K, VS>,
+      suffix: string,
+      valueSerde: Serde<VS> | undefined,
+    ): KStream<K, VS> =>
       s.repartitionRequired
         ? s.repartition({
             ...(streamJoined.name ? { name: `${streamJoined.name}-${suffix}` } : {}),
@@ -238,7 +425,12 @@ export class KStream<K, V> {
     return new KStream<K, VR>(this.ctx, merge, key, undefined, false);
   }
 
-  #tableJoin<VT, VR>(table: KTable<K, VT>, joiner: (v: V, t: VT | null, k: K) => VR, left: boolean, joined: Joined<K, V, VT> | undefined): KStream<K, VR> {
+  #tableJoin<VT, VR>(
+    table: KTable<K, VT>,
+    joiner: (v: V, t: VT | null, k: K) => VR,
+    left: boolean,
+    joined: Joined<K, V, VT> | undefined,
+  ): KStream<K, VR> {
     let stream: KStream<K, V> = this;
     if (this.repartitionRequired) {
       stream = this.repartition({
@@ -248,7 +440,12 @@ export class KStream<K, V> {
       });
     }
     const getter = table.valueGetterSupplier();
-    const name = this.ctx.addProcessor(left ? 'KSTREAM-LEFTJOIN' : 'KSTREAM-JOIN', streamTableJoinProcessor(getter, joiner, left), [stream.nodeName], joined?.name ? `${joined.name}-join` : undefined);
+    const name = this.ctx.addProcessor(
+      left ? 'KSTREAM-LEFTJOIN' : 'KSTREAM-JOIN',
+      streamTableJoinProcessor(getter, joiner, left),
+      [stream.nodeName],
+      joined?.name ? `${joined.name}-join` : undefined,
+    );
     for (const s of getter.storeNames) this.ctx.topology.connectProcessorAndStateStores(s, name);
     this.ctx.requireCopartition(stream.nodeName, table.nodeName);
     return new KStream<K, VR>(this.ctx, name, stream.keySerde, undefined, false);
@@ -261,7 +458,12 @@ export class KStream<K, V> {
     left: boolean,
     named: Named | undefined,
   ): KStream<K, VR> {
-    const name = this.ctx.addProcessor(left ? 'KSTREAM-LEFTJOIN' : 'KSTREAM-JOIN', streamGlobalTableJoinProcessor(table.getter, keySelector, joiner, left), [this.nodeName], named?.name);
+    const name = this.ctx.addProcessor(
+      left ? 'KSTREAM-LEFTJOIN' : 'KSTREAM-JOIN',
+      streamGlobalTableJoinProcessor(table.getter, keySelector, joiner, left),
+      [this.nodeName],
+      named?.name,
+    );
     for (const s of table.getter.storeNames) this.ctx.topology.connectProcessorAndStateStores(s, name);
     // The global table is complete on every instance: no repartitioning, no co-partitioning.
     return new KStream<K, VR>(this.ctx, name, this.keySerde, undefined, this.repartitionRequired);
@@ -272,8 +474,15 @@ export class KStream<K, V> {
    * `StreamsBuilder.addStateStore` and named here.
    */
   process<KR, VR>(supplier: ProcessorSupplier<K, V, KR, VR>, ...storeNames: string[]): KStream<KR, VR>;
-  process<KR, VR>(supplier: ProcessorSupplier<K, V, KR, VR>, named: Named, ...storeNames: string[]): KStream<KR, VR>;
-  process<KR, VR>(supplier: ProcessorSupplier<K, V, KR, VR>, ...rest: Array<string | Named>): KStream<KR, VR> {
+  process<KR, VR>(
+    supplier: ProcessorSupplier<K, V, KR, VR>,
+    named: Named,
+    ...storeNames: string[]
+  ): KStream<KR, VR>;
+  process<KR, VR>(
+    supplier: ProcessorSupplier<K, V, KR, VR>,
+    ...rest: Array<string | Named>
+  ): KStream<KR, VR> {
     const named = typeof rest[0] === 'object' ? (rest.shift() as Named) : undefined;
     const name = this.ctx.addProcessor('KSTREAM-PROCESSOR', supplier, [this.nodeName], named?.name);
     for (const s of rest as string[]) this.ctx.topology.connectProcessorAndStateStores(s, name);

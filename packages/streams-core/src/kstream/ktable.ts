@@ -3,19 +3,33 @@
  * changes (new and old value) so that downstream aggregations and joins stay exact under updates
  * and deletes.
  */
+
+import { compareBytes } from '@kafka-pattern/state-store';
 import type { Serde } from '../serdes/serde.ts';
 import { TopologyException } from '../topology/topology-errors.ts';
+import {
+  tableMapProcessor,
+  tableRepartitionMapProcessor,
+  tableToStreamProcessor,
+} from './internals/aggregate.ts';
 import type { BuilderContext } from './internals/builder-context.ts';
-import { tableMapProcessor, tableRepartitionMapProcessor, tableToStreamProcessor } from './internals/aggregate.ts';
-import { mappedValueGetter, storeValueGetter, type TableValueGetterSupplier } from './internals/table-value-getter.ts';
-import type { ForeignKeyJoined, Grouped, Materialized, Named } from './options.ts';
 import { addForeignKeyJoin } from './internals/fk-join.ts';
 import type { ForeignKeyJoinKind } from './internals/fk-join-processors.ts';
+import { addSuppress } from './internals/suppress.ts';
+import {
+  type TableJoinKind,
+  tableJoinMergeProcessor,
+  tableJoinSideProcessor,
+  tableJoinValueGetter,
+} from './internals/table-table-join.ts';
+import {
+  mappedValueGetter,
+  storeValueGetter,
+  type TableValueGetterSupplier,
+} from './internals/table-value-getter.ts';
 import { KGroupedTable } from './kgrouped-table.ts';
 import { KStream } from './kstream.ts';
-import { compareBytes } from '@kafka-pattern/state-store';
-import { tableJoinMergeProcessor, tableJoinSideProcessor, tableJoinValueGetter, type TableJoinKind } from './internals/table-table-join.ts';
-import { addSuppress } from './internals/suppress.ts';
+import type { ForeignKeyJoined, Grouped, Materialized, Named } from './options.ts';
 import type { Suppressed } from './windows/suppressed.ts';
 
 export class KTable<K, V> {
@@ -48,8 +62,23 @@ export class KTable<K, V> {
   }
 
   /** @internal A table whose values live in a store of its own. */
-  static materialized<K, V>(ctx: BuilderContext, nodeName: string, keySerde: Serde<K> | undefined, valueSerde: Serde<V> | undefined, storeName: string, repartitionRequired = false): KTable<K, V> {
-    return new KTable(ctx, nodeName, keySerde, valueSerde, storeName, storeValueGetter<K, V>(storeName), repartitionRequired);
+  static materialized<K, V>(
+    ctx: BuilderContext,
+    nodeName: string,
+    keySerde: Serde<K> | undefined,
+    valueSerde: Serde<V> | undefined,
+    storeName: string,
+    repartitionRequired = false,
+  ): KTable<K, V> {
+    return new KTable(
+      ctx,
+      nodeName,
+      keySerde,
+      valueSerde,
+      storeName,
+      storeValueGetter<K, V>(storeName),
+      repartitionRequired,
+    );
   }
 
   /** @internal */
@@ -57,35 +86,94 @@ export class KTable<K, V> {
     return this.getter;
   }
 
-  #derive<VR>(kind: string, map: (value: V, key: K) => VR | null, named: Named | undefined, materialized: Materialized<K, VR> | undefined, valueSerde: Serde<VR> | undefined): KTable<K, VR> {
+  #derive<VR>(
+    kind: string,
+    map: (value: V, key: K) => VR | null,
+    named: Named | undefined,
+    materialized: Materialized<K, VR> | undefined,
+    valueSerde: Serde<VR> | undefined,
+  ): KTable<K, VR> {
     const name = this.ctx.name(named?.name, kind, this.nodeName);
     if (materialized?.name) {
       const keySerde = materialized.key ?? this.keySerde;
-      const store = this.ctx.keyValueStore(materialized, `${kind}-STATE-STORE`, name, keySerde, materialized.value ?? valueSerde);
+      const store = this.ctx.keyValueStore(
+        materialized,
+        `${kind}-STATE-STORE`,
+        name,
+        keySerde,
+        materialized.value ?? valueSerde,
+      );
       this.ctx.topology.addProcessor(name, tableMapProcessor(map, store.name), this.nodeName);
       this.ctx.topology.addStateStore(store.builder, name);
-      return KTable.materialized(this.ctx, name, keySerde, materialized.value ?? valueSerde, store.name, this.repartitionRequired);
+      return KTable.materialized(
+        this.ctx,
+        name,
+        keySerde,
+        materialized.value ?? valueSerde,
+        store.name,
+        this.repartitionRequired,
+      );
     }
     this.ctx.topology.addProcessor(name, tableMapProcessor(map), this.nodeName);
-    return new KTable(this.ctx, name, this.keySerde, valueSerde, undefined, mappedValueGetter(this.getter, map), this.repartitionRequired);
+    return new KTable(
+      this.ctx,
+      name,
+      this.keySerde,
+      valueSerde,
+      undefined,
+      mappedValueGetter(this.getter, map),
+      this.repartitionRequired,
+    );
   }
 
   /** Keeps rows whose value passes; a row that stops passing is deleted downstream. */
-  filter(predicate: (key: K, value: V) => boolean, options?: Named & { materialized?: Materialized<K, V> }): KTable<K, V> {
-    return this.#derive('KTABLE-FILTER', (v, k) => (predicate(k, v) ? v : null), options, options?.materialized, this.valueSerde);
+  filter(
+    predicate: (key: K, value: V) => boolean,
+    options?: Named & { materialized?: Materialized<K, V> },
+  ): KTable<K, V> {
+    return this.#derive(
+      'KTABLE-FILTER',
+      (v, k) => (predicate(k, v) ? v : null),
+      options,
+      options?.materialized,
+      this.valueSerde,
+    );
   }
 
-  filterNot(predicate: (key: K, value: V) => boolean, options?: Named & { materialized?: Materialized<K, V> }): KTable<K, V> {
-    return this.#derive('KTABLE-FILTER', (v, k) => (predicate(k, v) ? null : v), options, options?.materialized, this.valueSerde);
+  filterNot(
+    predicate: (key: K, value: V) => boolean,
+    options?: Named & { materialized?: Materialized<K, V> },
+  ): KTable<K, V> {
+    return this.#derive(
+      'KTABLE-FILTER',
+      (v, k) => (predicate(k, v) ? null : v),
+      options,
+      options?.materialized,
+      this.valueSerde,
+    );
   }
 
-  mapValues<VR>(mapper: (value: V, key: K) => VR, options?: Named & { materialized?: Materialized<K, VR> }): KTable<K, VR> {
-    return this.#derive('KTABLE-MAPVALUES', mapper, options, options?.materialized, options?.materialized?.value);
+  mapValues<VR>(
+    mapper: (value: V, key: K) => VR,
+    options?: Named & { materialized?: Materialized<K, VR> },
+  ): KTable<K, VR> {
+    return this.#derive(
+      'KTABLE-MAPVALUES',
+      mapper,
+      options,
+      options?.materialized,
+      options?.materialized?.value,
+    );
   }
 
   /** The table's changes as a stream of new values; a deleted key appears with a null value. */
   toStream(named?: Named): KStream<K, V> {
-    const name = this.ctx.addProcessor('KTABLE-TOSTREAM', tableToStreamProcessor<K, V, K, V>(), [this.nodeName], named?.name);
+    const name = this.ctx.addProcessor(
+      'KTABLE-TOSTREAM',
+      tableToStreamProcessor<K, V, K, V>(),
+      [this.nodeName],
+      named?.name,
+    );
     return new KStream<K, V>(this.ctx, name, this.keySerde, this.valueSerde, this.repartitionRequired);
   }
 
@@ -93,7 +181,10 @@ export class KTable<K, V> {
    * Re-keys the table for an aggregation: `selector` returns `[newKey, newValue]`. Updates
    * retract the old mapping and add the new one; the result is always repartitioned.
    */
-  groupBy<KR, VR>(selector: (key: K, value: V) => readonly [KR, VR], grouped: Grouped<KR, VR> = {}): KGroupedTable<KR, VR> {
+  groupBy<KR, VR>(
+    selector: (key: K, value: V) => readonly [KR, VR],
+    grouped: Grouped<KR, VR> = {},
+  ): KGroupedTable<KR, VR> {
     const keySerde = grouped.key;
     const topicKeySerde = keySerde;
     const name = this.ctx.addProcessor(
@@ -118,7 +209,15 @@ export class KTable<K, V> {
    */
   suppress(suppressed: Suppressed<K>): KTable<K, V> {
     const name = addSuppress(this.ctx, this.nodeName, this.keySerde, this.valueSerde, suppressed);
-    return new KTable<K, V>(this.ctx, name, this.keySerde, this.valueSerde, undefined, this.getter, this.repartitionRequired);
+    return new KTable<K, V>(
+      this.ctx,
+      name,
+      this.keySerde,
+      this.valueSerde,
+      undefined,
+      this.getter,
+      this.repartitionRequired,
+    );
   }
 
   /**
@@ -133,10 +232,31 @@ export class KTable<K, V> {
     options?: ForeignKeyJoined<K, V, KO, VO, VR>,
   ): KTable<K, VR>;
   /** Inner join with another table on the key: a row exists where both sides have one. */
-  join<VO, VR>(other: KTable<K, VO>, joiner: (value: V, otherValue: VO) => VR, options?: Named & { materialized?: Materialized<K, VR> }): KTable<K, VR>;
-  join(other: KTable<any, any>, joinerOrExtractor: (value: V, otherValue?: any) => any, joinerOrOptions?: unknown, options?: ForeignKeyJoined<K, V, any, any, any>): KTable<K, any> {
-    if (typeof joinerOrOptions === 'function') return this.#foreignKeyJoin('inner', other, joinerOrExtractor, joinerOrOptions as (v: V, o: unknown) => unknown, options);
-    return this.#tableJoin('inner', other, joinerOrExtractor as (v: V | null, o: unknown) => unknown, joinerOrOptions as (Named & { materialized?: Materialized<K, unknown> }) | undefined);
+  join<VO, VR>(
+    other: KTable<K, VO>,
+    joiner: (value: V, otherValue: VO) => VR,
+    options?: Named & { materialized?: Materialized<K, VR> },
+  ): KTable<K, VR>;
+  join(
+    other: KTable<any, any>,
+    joinerOrExtractor: (value: V, otherValue?: any) => any,
+    joinerOrOptions?: unknown,
+    options?: ForeignKeyJoined<K, V, any, any, any>,
+  ): KTable<K, any> {
+    if (typeof joinerOrOptions === 'function')
+      return this.#foreignKeyJoin(
+        'inner',
+        other,
+        joinerOrExtractor,
+        joinerOrOptions as (v: V, o: unknown) => unknown,
+        options,
+      );
+    return this.#tableJoin(
+      'inner',
+      other,
+      joinerOrExtractor as (v: V | null, o: unknown) => unknown,
+      joinerOrOptions as (Named & { materialized?: Materialized<K, unknown> }) | undefined,
+    );
   }
 
   /**
@@ -150,10 +270,31 @@ export class KTable<K, V> {
     options?: ForeignKeyJoined<K, V, KO, VO, VR>,
   ): KTable<K, VR>;
   /** Left join: every row of this table, with the other side's value or null. */
-  leftJoin<VO, VR>(other: KTable<K, VO>, joiner: (value: V, otherValue: VO | null) => VR, options?: Named & { materialized?: Materialized<K, VR> }): KTable<K, VR>;
-  leftJoin(other: KTable<any, any>, joinerOrExtractor: (value: V, otherValue?: any) => any, joinerOrOptions?: unknown, options?: ForeignKeyJoined<K, V, any, any, any>): KTable<K, any> {
-    if (typeof joinerOrOptions === 'function') return this.#foreignKeyJoin('left', other, joinerOrExtractor, joinerOrOptions as (v: V, o: unknown) => unknown, options);
-    return this.#tableJoin('left', other, joinerOrExtractor as (v: V | null, o: unknown) => unknown, joinerOrOptions as (Named & { materialized?: Materialized<K, unknown> }) | undefined);
+  leftJoin<VO, VR>(
+    other: KTable<K, VO>,
+    joiner: (value: V, otherValue: VO | null) => VR,
+    options?: Named & { materialized?: Materialized<K, VR> },
+  ): KTable<K, VR>;
+  leftJoin(
+    other: KTable<any, any>,
+    joinerOrExtractor: (value: V, otherValue?: any) => any,
+    joinerOrOptions?: unknown,
+    options?: ForeignKeyJoined<K, V, any, any, any>,
+  ): KTable<K, any> {
+    if (typeof joinerOrOptions === 'function')
+      return this.#foreignKeyJoin(
+        'left',
+        other,
+        joinerOrExtractor,
+        joinerOrOptions as (v: V, o: unknown) => unknown,
+        options,
+      );
+    return this.#tableJoin(
+      'left',
+      other,
+      joinerOrExtractor as (v: V | null, o: unknown) => unknown,
+      joinerOrOptions as (Named & { materialized?: Materialized<K, unknown> }) | undefined,
+    );
   }
 
   #foreignKeyJoin<KO, VO, VR>(
@@ -164,23 +305,48 @@ export class KTable<K, V> {
     options: ForeignKeyJoined<K, V, KO, VO, VR> | undefined,
   ): KTable<K, VR> {
     const joined = addForeignKeyJoin(kind, this, other, foreignKeyExtractor, joiner, options);
-    return KTable.materialized(this.ctx, joined.nodeName, joined.keySerde, joined.valueSerde, joined.storeName);
+    return KTable.materialized(
+      this.ctx,
+      joined.nodeName,
+      joined.keySerde,
+      joined.valueSerde,
+      joined.storeName,
+    );
   }
 
   /** Outer join: a row wherever either side has one; the missing side is null. */
-  outerJoin<VO, VR>(other: KTable<K, VO>, joiner: (value: V | null, otherValue: VO | null) => VR, options?: Named & { materialized?: Materialized<K, VR> }): KTable<K, VR> {
+  outerJoin<VO, VR>(
+    other: KTable<K, VO>,
+    joiner: (value: V | null, otherValue: VO | null) => VR,
+    options?: Named & { materialized?: Materialized<K, VR> },
+  ): KTable<K, VR> {
     return this.#tableJoin('outer', other, joiner, options);
   }
 
-  #tableJoin<VO, VR>(kind: TableJoinKind, other: KTable<K, VO>, joiner: (v: V | null, o: VO | null) => VR, options: (Named & { materialized?: Materialized<K, VR> }) | undefined): KTable<K, VR> {
-    if (other.ctx !== this.ctx) throw new TopologyException('Tables from two different StreamsBuilders cannot be joined');
-    const kindName = kind === 'inner' ? 'KTABLE-JOINTHIS' : kind === 'left' ? 'KTABLE-LEFTJOINTHIS' : 'KTABLE-OUTERTHIS';
+  #tableJoin<VO, VR>(
+    kind: TableJoinKind,
+    other: KTable<K, VO>,
+    joiner: (v: V | null, o: VO | null) => VR,
+    options: (Named & { materialized?: Materialized<K, VR> }) | undefined,
+  ): KTable<K, VR> {
+    if (other.ctx !== this.ctx)
+      throw new TopologyException('Tables from two different StreamsBuilders cannot be joined');
+    const kindName =
+      kind === 'inner' ? 'KTABLE-JOINTHIS' : kind === 'left' ? 'KTABLE-LEFTJOINTHIS' : 'KTABLE-OUTERTHIS';
     const otherKindName = kindName.replace('THIS', 'OTHER');
     const base = options?.name;
     const thisName = this.ctx.name(base ? `${base}-join-this` : undefined, kindName, this.nodeName);
     const otherName = this.ctx.name(base ? `${base}-join-other` : undefined, otherKindName, other.nodeName);
-    this.ctx.topology.addProcessor(thisName, tableJoinSideProcessor<K, V, VO, VR>(kind, true, other.getter, (t, o) => joiner(t, o)), this.nodeName);
-    this.ctx.topology.addProcessor(otherName, tableJoinSideProcessor<K, VO, V, VR>(kind, false, this.getter, (t, o) => joiner(o, t)), other.nodeName);
+    this.ctx.topology.addProcessor(
+      thisName,
+      tableJoinSideProcessor<K, V, VO, VR>(kind, true, other.getter, (t, o) => joiner(t, o)),
+      this.nodeName,
+    );
+    this.ctx.topology.addProcessor(
+      otherName,
+      tableJoinSideProcessor<K, VO, V, VR>(kind, false, this.getter, (t, o) => joiner(o, t)),
+      other.nodeName,
+    );
     for (const s of other.getter.storeNames) this.ctx.topology.connectProcessorAndStateStores(s, thisName);
     for (const s of this.getter.storeNames) this.ctx.topology.connectProcessorAndStateStores(s, otherName);
     const mergeName = this.ctx.name(base, 'KTABLE-MERGE', `${thisName}+${otherName}`);
@@ -188,13 +354,25 @@ export class KTable<K, V> {
     const keySerde = materialized?.key ?? this.keySerde ?? other.keySerde;
     this.ctx.requireCopartition(this.nodeName, other.nodeName);
     if (materialized?.name) {
-      const store = this.ctx.keyValueStore(materialized, 'KTABLE-MERGE-STATE-STORE', mergeName, keySerde, materialized.value);
+      const store = this.ctx.keyValueStore(
+        materialized,
+        'KTABLE-MERGE-STATE-STORE',
+        mergeName,
+        keySerde,
+        materialized.value,
+      );
       this.ctx.topology.addProcessor(mergeName, tableJoinMergeProcessor(store.name), thisName, otherName);
       this.ctx.topology.addStateStore(store.builder, mergeName);
       return KTable.materialized(this.ctx, mergeName, keySerde, materialized.value, store.name);
     }
     this.ctx.topology.addProcessor(mergeName, tableJoinMergeProcessor(undefined), thisName, otherName);
-    return new KTable<K, VR>(this.ctx, mergeName, keySerde, materialized?.value, undefined, tableJoinValueGetter(kind, this.getter, other.getter, joiner));
+    return new KTable<K, VR>(
+      this.ctx,
+      mergeName,
+      keySerde,
+      materialized?.value,
+      undefined,
+      tableJoinValueGetter(kind, this.getter, other.getter, joiner),
+    );
   }
-
 }

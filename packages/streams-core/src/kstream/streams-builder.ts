@@ -2,24 +2,28 @@
  * Entry point of the DSL: declare source streams and tables, chain operators, then `build()` the
  * topology that the runtime or the test driver executes.
  */
+
+import type { ProcessorSupplier } from '../processor/api/processor.ts';
 import type { Serde } from '../serdes/serde.ts';
 import type { StoreBuilder } from '../state/store-builder.ts';
 import type { Topology } from '../topology/topology.ts';
-import { BuilderContext } from './internals/builder-context.ts';
+import { GlobalKTable } from './global-ktable.ts';
 import { tableSourceProcessor } from './internals/aggregate.ts';
-import type { Consumed, Materialized } from './options.ts';
+import { BuilderContext } from './internals/builder-context.ts';
+import { storeValueGetter } from './internals/table-value-getter.ts';
 import { KStream } from './kstream.ts';
 import { KTable } from './ktable.ts';
-import { GlobalKTable } from './global-ktable.ts';
-import { storeValueGetter } from './internals/table-value-getter.ts';
-import type { ProcessorSupplier } from '../processor/api/processor.ts';
+import type { Consumed, Materialized } from './options.ts';
 
 export class StreamsBuilder {
   readonly #ctx = new BuilderContext();
   #built = false;
 
   /** A stream of the records of one or more topics. */
-  stream<K = unknown, V = unknown>(topics: string | readonly string[], consumed: Consumed<K, V> = {}): KStream<K, V> {
+  stream<K = unknown, V = unknown>(
+    topics: string | readonly string[],
+    consumed: Consumed<K, V> = {},
+  ): KStream<K, V> {
     const list = typeof topics === 'string' ? [topics] : [...topics];
     const name = this.#ctx.name(consumed.name, 'KSTREAM-SOURCE', `topics:${list.join(',')}`);
     this.#ctx.topology.addSource(name, list, {
@@ -31,7 +35,11 @@ export class StreamsBuilder {
   }
 
   /** A table of a topic's latest value per key; a null value deletes the key. */
-  table<K = unknown, V = unknown>(topic: string, consumed: Consumed<K, V> = {}, materialized: Materialized<K, V> = {}): KTable<K, V> {
+  table<K = unknown, V = unknown>(
+    topic: string,
+    consumed: Consumed<K, V> = {},
+    materialized: Materialized<K, V> = {},
+  ): KTable<K, V> {
     const sourceName = this.#ctx.name(consumed.name, 'KSTREAM-SOURCE', `topics:${topic}`);
     this.#ctx.topology.addSource(sourceName, topic, {
       ...(consumed.key ? { keySerde: consumed.key } : {}),
@@ -41,7 +49,13 @@ export class StreamsBuilder {
     const processorName = this.#ctx.names.generate('KTABLE-SOURCE', sourceName);
     const keySerde: Serde<K> | undefined = materialized.key ?? consumed.key;
     const valueSerde: Serde<V> | undefined = materialized.value ?? consumed.value;
-    const store = this.#ctx.keyValueStore(materialized, `${topic}-STATE-STORE`, processorName, keySerde, valueSerde);
+    const store = this.#ctx.keyValueStore(
+      materialized,
+      `${topic}-STATE-STORE`,
+      processorName,
+      keySerde,
+      valueSerde,
+    );
     this.#ctx.topology.addProcessor(processorName, tableSourceProcessor(store.name), sourceName);
     this.#ctx.topology.addStateStore(store.builder, processorName);
     return KTable.materialized(this.#ctx, processorName, keySerde, valueSerde, store.name);
@@ -51,13 +65,23 @@ export class StreamsBuilder {
    * A table of a topic that every instance reads in full (all partitions), to join streams with
    * by a key derived from each record: `stream.join(globalTable, (k, v) => v.productId, joiner)`.
    */
-  globalTable<K = unknown, V = unknown>(topic: string, consumed: Consumed<K, V> = {}, materialized: Materialized<K, V> = {}): GlobalKTable<K, V> {
+  globalTable<K = unknown, V = unknown>(
+    topic: string,
+    consumed: Consumed<K, V> = {},
+    materialized: Materialized<K, V> = {},
+  ): GlobalKTable<K, V> {
     const sourceName = this.#ctx.name(consumed.name, 'KSTREAM-SOURCE', `global:${topic}`);
     const processorName = this.#ctx.names.generate('KTABLE-SOURCE', sourceName);
     const keySerde: Serde<K> | undefined = materialized.key ?? consumed.key;
     const valueSerde: Serde<V> | undefined = materialized.value ?? consumed.value;
     // The topic is the global store's changelog: the store itself keeps no other.
-    const store = this.#ctx.keyValueStore({ ...materialized, logging: false, caching: false }, `${topic}-STATE-STORE`, processorName, keySerde, valueSerde);
+    const store = this.#ctx.keyValueStore(
+      { ...materialized, logging: false, caching: false },
+      `${topic}-STATE-STORE`,
+      processorName,
+      keySerde,
+      valueSerde,
+    );
     this.#ctx.topology.addGlobalStore(
       store.builder,
       sourceName,

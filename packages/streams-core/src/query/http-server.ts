@@ -14,16 +14,16 @@
  * Each instance's `applicationServer` must be the address this server listens on, since that is
  * where the other instances forward requests.
  */
-import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
-  UnknownStateStoreException,
   InvalidStateStoreException,
   type QueryableStoreInfo,
+  UnknownStateStoreException,
 } from '../runtime/interactive-queries.ts';
 import type { KafkaStreams } from '../runtime/kafka-streams.ts';
 import { formatHostInfo, type HostInfo } from '../runtime/subscription-info.ts';
-import { KeyParseError, parseKeyText, toJson, type KeyParser } from './http-codec.ts';
+import { KeyParseError, type KeyParser, parseKeyText, toJson } from './http-codec.ts';
 
 export interface QueryServerOptions {
   /** Default: the port of the app's applicationServer; 0 picks a free one. */

@@ -5,9 +5,15 @@
  * partition's offset is kept in the same database, so a restart reads only what is new.
  */
 import { topicPartitionKey as checkpointKey, type StateDirectory } from '@kafka-pattern/state-store';
-import type { AdminPort, ConsumedRecord, IsolationLevel, KafkaClientFactory, PartitionReaderPort } from '../client/port.ts';
-import { logAndContinueHandler, StreamsException, errorMessage } from '../errors/exception-handlers.ts';
+import type {
+  AdminPort,
+  ConsumedRecord,
+  IsolationLevel,
+  KafkaClientFactory,
+  PartitionReaderPort,
+} from '../client/port.ts';
 import { defaultDeadLetterConfig } from '../errors/dead-letter.ts';
+import { errorMessage, logAndContinueHandler, StreamsException } from '../errors/exception-handlers.ts';
 import { Headers } from '../processor/api/headers.ts';
 import { StreamTask } from '../processor/internals/stream-task.ts';
 import type { Serde } from '../serdes/serde.ts';
@@ -63,7 +69,9 @@ export class GlobalStateManager {
     const described = await o.admin.describeTopics(topics);
     const missing = topics.filter((t) => described.get(t) === undefined);
     if (missing.length > 0) {
-      throw new StreamsException(`Global table topic ${missing.map((t) => `"${t}"`).join(', ')} does not exist: create it before starting "${o.applicationId}"`);
+      throw new StreamsException(
+        `Global table topic ${missing.map((t) => `"${t}"`).join(', ')} does not exist: create it before starting "${o.applicationId}"`,
+      );
     }
     o.stateDirectory.lock(GLOBAL_TASK_DIR);
     const stores = new TaskStores({
@@ -74,7 +82,9 @@ export class GlobalStateManager {
     this.#taskStores = stores;
     const collector = {
       send(): void {
-        throw new StreamsException('A global store processor cannot forward records: it only updates its store');
+        throw new StreamsException(
+          'A global store processor cannot forward records: it only updates its store',
+        );
       },
       partitionsFor: () => undefined,
     };
@@ -101,10 +111,19 @@ export class GlobalStateManager {
       this.#tasks.set(sub.sourceTopics[0]!.topic, task);
       for (const [name, store] of task.stores) this.stores.set(name, store);
     }
-    const partitions = topics.flatMap((topic) => Array.from({ length: described.get(topic)!.partitions }, (_, partition) => ({ topic, partition })));
-    const [earliest, latest] = await Promise.all([o.admin.listOffsets(partitions, 'earliest'), o.admin.listOffsets(partitions, 'latest', o.isolationLevel)]);
+    const partitions = topics.flatMap((topic) =>
+      Array.from({ length: described.get(topic)!.partitions }, (_, partition) => ({ topic, partition })),
+    );
+    const [earliest, latest] = await Promise.all([
+      o.admin.listOffsets(partitions, 'earliest'),
+      o.admin.listOffsets(partitions, 'latest', o.isolationLevel),
+    ]);
     const checkpoint = stores.database!.readCheckpoint();
-    this.#reader = o.clients.partitionReader({ clientId: `${o.clientId}-global`, isolationLevel: o.isolationLevel, maxWaitMs: 200 });
+    this.#reader = o.clients.partitionReader({
+      clientId: `${o.clientId}-global`,
+      isolationLevel: o.isolationLevel,
+      maxWaitMs: 200,
+    });
     // Catch up to the end as of now before any task runs, then follow the topic.
     this.#reader.assign(
       partitions.map((tp) => {
@@ -118,7 +137,9 @@ export class GlobalStateManager {
     );
     while (this.#reader.pending().length > 0) this.#apply(await this.#reader.poll());
     this.#checkpoint();
-    this.#reader.assign(partitions.map((tp) => ({ ...tp, from: this.#positions.get(checkpointKey(tp.topic, tp.partition))! })));
+    this.#reader.assign(
+      partitions.map((tp) => ({ ...tp, from: this.#positions.get(checkpointKey(tp.topic, tp.partition))! })),
+    );
     this.#loop = this.#run();
   }
 

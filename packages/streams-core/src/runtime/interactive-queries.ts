@@ -30,8 +30,8 @@ import type { StreamsState } from './kafka-streams.ts';
 import {
   decodeSubscriptionInfo,
   encodeSubscriptionInfo,
-  parseHostInfo,
   type HostInfo,
+  parseHostInfo,
 } from './subscription-info.ts';
 import type { ActiveTask } from './task-manager.ts';
 

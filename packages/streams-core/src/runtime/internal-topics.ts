@@ -5,9 +5,9 @@
  * co-partitioned with); co-partitioned inputs must agree.
  */
 import type { AdminPort, TopicSpec } from '../client/port.ts';
+import { StreamsException } from '../errors/exception-handlers.ts';
 import { changelogTopicName } from '../state/store-builder.ts';
 import type { Subtopology, Topology } from '../topology/topology.ts';
-import { StreamsException } from '../errors/exception-handlers.ts';
 
 export interface TopicPlan {
   /** Partitions per sub-topology id: the number of tasks it runs. */
@@ -32,10 +32,16 @@ export function resolveTopicName(applicationId: string, topic: string, internal:
   return internal ? `${applicationId}-${topic}` : topic;
 }
 
-export async function planTopics(topology: Topology, admin: AdminPort, options: TopicPlanOptions): Promise<TopicPlan> {
+export async function planTopics(
+  topology: Topology,
+  admin: AdminPort,
+  options: TopicPlanOptions,
+): Promise<TopicPlan> {
   const { applicationId } = options;
   const subs = topology.subtopologies();
-  const userSources = [...new Set(subs.flatMap((s) => s.sourceTopics.filter((t) => !t.internal).map((t) => t.topic)))];
+  const userSources = [
+    ...new Set(subs.flatMap((s) => s.sourceTopics.filter((t) => !t.internal).map((t) => t.topic))),
+  ];
   const sinkTopics = topology.sinkTopics();
   const names = [...new Set([...userSources, ...sinkTopics])];
   let described = await admin.describeTopics(names);
@@ -75,7 +81,10 @@ export async function planTopics(topology: Topology, admin: AdminPort, options: 
   const tasksOf = (s: Subtopology): number => {
     const known = tasksPerSubtopology.get(s.id);
     if (known !== undefined) return known;
-    if (resolving.has(s.id)) throw new StreamsException(`Sub-topology ${s.id} feeds itself through a repartition topic: give that repartition topic an explicit numberOfPartitions`);
+    if (resolving.has(s.id))
+      throw new StreamsException(
+        `Sub-topology ${s.id} feeds itself through a repartition topic: give that repartition topic an explicit numberOfPartitions`,
+      );
     resolving.add(s.id);
     let max = 0;
     for (const t of s.sourceTopics) {
@@ -90,7 +99,10 @@ export async function planTopics(topology: Topology, admin: AdminPort, options: 
     if (def?.copartitionWith !== undefined) {
       const like = def.copartitionWith;
       const n = repartition.has(like) ? repartitionPartitions(like) : partitions.get(like);
-      if (n === undefined) throw new StreamsException(`Repartition topic "${name}" takes the partition count of "${like}", which is not in the topology`);
+      if (n === undefined)
+        throw new StreamsException(
+          `Repartition topic "${name}" takes the partition count of "${like}", which is not in the topology`,
+        );
       return n;
     }
     const writer = writerOf.get(name);
@@ -121,7 +133,12 @@ export async function planTopics(topology: Topology, admin: AdminPort, options: 
     const name = resolveTopicName(applicationId, r.name, true);
     const n = repartitionPartitions(r.name);
     partitions.set(name, n);
-    internalTopics.push({ name, partitions: n, replicationFactor: rf, configs: { 'cleanup.policy': 'delete', 'retention.ms': '-1' } });
+    internalTopics.push({
+      name,
+      partitions: n,
+      replicationFactor: rf,
+      configs: { 'cleanup.policy': 'delete', 'retention.ms': '-1' },
+    });
   }
   for (const s of subs) {
     const n = tasksPerSubtopology.get(s.id)!;
@@ -131,10 +148,18 @@ export async function planTopics(topology: Topology, admin: AdminPort, options: 
       const name = changelogTopicName(applicationId, storeName);
       const windowed = spec.kind === 'window' || spec.kind === 'timestampedWindow' || spec.kind === 'session';
       const configs: Record<string, string> = windowed
-        ? { 'cleanup.policy': 'compact,delete', 'retention.ms': String((spec.retentionMs ?? 86_400_000) + 86_400_000) }
+        ? {
+            'cleanup.policy': 'compact,delete',
+            'retention.ms': String((spec.retentionMs ?? 86_400_000) + 86_400_000),
+          }
         : { 'cleanup.policy': 'compact' };
       partitions.set(name, n);
-      internalTopics.push({ name, partitions: n, replicationFactor: rf, configs: { ...configs, ...spec.changelogConfig } });
+      internalTopics.push({
+        name,
+        partitions: n,
+        replicationFactor: rf,
+        configs: { ...configs, ...spec.changelogConfig },
+      });
     }
   }
   const sourceTopics = new Map<number, string[]>();

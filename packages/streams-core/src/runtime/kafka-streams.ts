@@ -8,26 +8,55 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StateDirectory } from '@kafka-pattern/state-store';
+import { ProducerFencedError, RebalanceError } from '../client/errors.ts';
 import { createPlatformaticClientFactory } from '../client/platformatic/factory.ts';
-import type { AdminPort, ConsumedRecord, ConsumerPort, KafkaClientFactory, ProducedRecord, ProducerPort, RecordMetadata, TransactionPort } from '../client/port.ts';
-import { RebalanceError, ProducerFencedError } from '../client/errors.ts';
-import { bootstrapList, resolveErrorHandling, validateConfig, ConfigException, type ResolvedErrorHandling, type StreamsConfig } from '../config/streams-config.ts';
-import { StreamsException, errorMessage } from '../errors/exception-handlers.ts';
+import type {
+  AdminPort,
+  ConsumedRecord,
+  ConsumerPort,
+  KafkaClientFactory,
+  ProducedRecord,
+  ProducerPort,
+  RecordMetadata,
+  TransactionPort,
+} from '../client/port.ts';
+import {
+  bootstrapList,
+  ConfigException,
+  type ResolvedErrorHandling,
+  resolveErrorHandling,
+  type StreamsConfig,
+  validateConfig,
+} from '../config/streams-config.ts';
+import { errorMessage, StreamsException } from '../errors/exception-handlers.ts';
 import { Headers } from '../processor/api/headers.ts';
 import type { Serde } from '../serdes/serde.ts';
-import type { Topology } from '../topology/topology.ts';
-import { planTopics, type TopicPlan } from './internal-topics.ts';
-import { InteractiveQueries, type KeyQueryMetadata, type QueryableStoreType, type QueryableStoreTypes, type StreamsMetadata } from './interactive-queries.ts';
-import { addTaskMetrics, emptyTaskMetrics, toPrometheus, type StreamsMetrics } from './metrics.ts';
-import { processId } from './process-id.ts';
-import { RecordBuffer, groupByPartition } from './record-buffer.ts';
-import { TaskManager, type ActiveTask, type RestoreProgress } from './task-manager.ts';
-import { StandbyManager } from './standby-manager.ts';
-import { GlobalStateManager } from './global-state-manager.ts';
-import { PlainValueView, type KeyValueStore } from '../state/key-value-store.ts';
+import { type KeyValueStore, PlainValueView } from '../state/key-value-store.ts';
 import type { ValueAndTimestamp } from '../state/value-and-timestamp.ts';
+import type { Topology } from '../topology/topology.ts';
+import { GlobalStateManager } from './global-state-manager.ts';
+import {
+  InteractiveQueries,
+  type KeyQueryMetadata,
+  type QueryableStoreType,
+  type QueryableStoreTypes,
+  type StreamsMetadata,
+} from './interactive-queries.ts';
+import { planTopics, type TopicPlan } from './internal-topics.ts';
+import { addTaskMetrics, emptyTaskMetrics, type StreamsMetrics, toPrometheus } from './metrics.ts';
+import { processId } from './process-id.ts';
+import { groupByPartition, RecordBuffer } from './record-buffer.ts';
+import { StandbyManager } from './standby-manager.ts';
+import { type ActiveTask, type RestoreProgress, TaskManager } from './task-manager.ts';
 
-export type StreamsState = 'CREATED' | 'REBALANCING' | 'RUNNING' | 'PENDING_SHUTDOWN' | 'NOT_RUNNING' | 'PENDING_ERROR' | 'ERROR';
+export type StreamsState =
+  | 'CREATED'
+  | 'REBALANCING'
+  | 'RUNNING'
+  | 'PENDING_SHUTDOWN'
+  | 'NOT_RUNNING'
+  | 'PENDING_ERROR'
+  | 'ERROR';
 export type StateListener = (newState: StreamsState, oldState: StreamsState) => void;
 /** What to do after an error escaped processing: start the thread again, or stop this instance. */
 export type UncaughtExceptionResponse = 'REPLACE_THREAD' | 'SHUTDOWN_CLIENT';
@@ -104,11 +133,16 @@ export class KafkaStreams {
     this.#eos = config.processingGuarantee === 'exactly_once_v2';
     this.#commitIntervalMs = config.commitIntervalMs ?? (this.#eos ? 100 : 30_000);
     this.#errors = resolveErrorHandling(config);
-    this.#clients = options.clientFactory ?? createPlatformaticClientFactory({
-      bootstrapServers: bootstrapList(config.bootstrapServers),
-      clientId: config.clientId ?? config.applicationId,
-    });
-    if (topology.subtopologies().length === 0) throw new ConfigException('The topology is empty: add at least one source (builder.stream or builder.table) before starting');
+    this.#clients =
+      options.clientFactory ??
+      createPlatformaticClientFactory({
+        bootstrapServers: bootstrapList(config.bootstrapServers),
+        clientId: config.clientId ?? config.applicationId,
+      });
+    if (topology.subtopologies().length === 0)
+      throw new ConfigException(
+        'The topology is empty: add at least one source (builder.stream or builder.table) before starting',
+      );
     this.#queries = new InteractiveQueries({
       applicationId: config.applicationId,
       topology,
@@ -156,7 +190,10 @@ export class KafkaStreams {
    * stream thread runs (state REBALANCING); `waitForRunning()` waits for the first assignment.
    */
   async start(): Promise<void> {
-    if (this.#state !== 'CREATED') throw new StreamsException(`start() was called in state ${this.#state}: a KafkaStreams instance starts once; create a new one`);
+    if (this.#state !== 'CREATED')
+      throw new StreamsException(
+        `start() was called in state ${this.#state}: a KafkaStreams instance starts once; create a new one`,
+      );
     const cfg = this.#config;
     this.#admin = this.#clients.admin();
     try {
@@ -174,7 +211,10 @@ export class KafkaStreams {
       this.#setState('ERROR');
       throw error;
     }
-    this.#stateDirectory = new StateDirectory(cfg.stateDir ?? join(tmpdir(), 'kafka-pattern'), cfg.applicationId);
+    this.#stateDirectory = new StateDirectory(
+      cfg.stateDir ?? join(tmpdir(), 'kafka-pattern'),
+      cfg.applicationId,
+    );
     const pid = processId(this.#stateDirectory.appDir);
     this.#clientId = `${cfg.clientId ?? cfg.applicationId}-${pid}`;
     this.#transactionalId = `${cfg.applicationId}-${pid}-1`;
@@ -211,14 +251,27 @@ export class KafkaStreams {
   waitForRunning(timeoutMs = 60_000): Promise<void> {
     if (this.#state === 'RUNNING') return Promise.resolve();
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new StreamsException(`"${this.#config.applicationId}" did not reach RUNNING within ${timeoutMs} ms (state ${this.#state})`)), timeoutMs);
+      const timer = setTimeout(
+        () =>
+          reject(
+            new StreamsException(
+              `"${this.#config.applicationId}" did not reach RUNNING within ${timeoutMs} ms (state ${this.#state})`,
+            ),
+          ),
+        timeoutMs,
+      );
       this.onStateChange((s) => {
         if (s === 'RUNNING') {
           clearTimeout(timer);
           resolve();
         } else if (s === 'ERROR' || s === 'NOT_RUNNING') {
           clearTimeout(timer);
-          reject(this.#fatal ?? new StreamsException(`"${this.#config.applicationId}" stopped (state ${s}) before it was running`));
+          reject(
+            this.#fatal ??
+              new StreamsException(
+                `"${this.#config.applicationId}" stopped (state ${s}) before it was running`,
+              ),
+          );
         }
       });
     });
@@ -233,7 +286,8 @@ export class KafkaStreams {
       return;
     }
     this.#stopping = true;
-    if (this.#state !== 'PENDING_SHUTDOWN' && this.#state !== 'PENDING_ERROR') this.#setState('PENDING_SHUTDOWN');
+    if (this.#state !== 'PENDING_SHUTDOWN' && this.#state !== 'PENDING_ERROR')
+      this.#setState('PENDING_SHUTDOWN');
     await this.#loop;
   }
 
@@ -295,13 +349,21 @@ export class KafkaStreams {
    * others: `queryMetadataForKey` says where those are. Throws `InvalidStateStoreException`
    * while the instance is not RUNNING.
    */
-  store<K = any, V = any, T extends QueryableStoreType = 'keyValue'>(name: string, type?: T): QueryableStoreTypes<K, V>[T] {
+  store<K = any, V = any, T extends QueryableStoreType = 'keyValue'>(
+    name: string,
+    type?: T,
+  ): QueryableStoreTypes<K, V>[T] {
     if (this.#topology.isGlobalStore(name)) {
       // A global store is complete on every instance: read it locally.
       const store = this.#globals?.stores.get(name);
-      if (!store) throw new StreamsException(`Global store "${name}" is not open: the application is not running`);
+      if (!store)
+        throw new StreamsException(`Global store "${name}" is not open: the application is not running`);
       const kind = this.#topology.storeBuilder(name)!.spec.kind;
-      return (kind === 'timestampedKeyValue' ? new PlainValueView(store as KeyValueStore<K, ValueAndTimestamp<V>>) : store) as QueryableStoreTypes<K, V>[T];
+      return (
+        kind === 'timestampedKeyValue'
+          ? new PlainValueView(store as KeyValueStore<K, ValueAndTimestamp<V>>)
+          : store
+      ) as QueryableStoreTypes<K, V>[T];
     }
     return this.#queries.store<K, V, T>(name, type ?? ('keyValue' as T));
   }
@@ -323,7 +385,8 @@ export class KafkaStreams {
 
   #usesDeadLetters(): boolean {
     const c = this.#config;
-    const viaDlt = (h: StreamsConfig['processingExceptionHandler']) => h === undefined || h === 'dead-letter' || typeof h === 'function';
+    const viaDlt = (h: StreamsConfig['processingExceptionHandler']) =>
+      h === undefined || h === 'dead-letter' || typeof h === 'function';
     return viaDlt(c.processingExceptionHandler) || viaDlt(c.deserializationExceptionHandler);
   }
 
@@ -367,7 +430,12 @@ export class KafkaStreams {
     this.#producer = this.#clients.producer({
       clientId: `${this.#clientId}-producer`,
       idempotent: true,
-      ...(this.#eos ? { transactionalId: this.#transactionalId, transactionTimeoutMs: client.transactionTimeoutMs ?? 10_000 } : {}),
+      ...(this.#eos
+        ? {
+            transactionalId: this.#transactionalId,
+            transactionTimeoutMs: client.transactionTimeoutMs ?? 10_000,
+          }
+        : {}),
     });
     const topics = [...new Set([...plan.sourceTopics.values()].flat())];
     this.#consumer = this.#clients.consumer({
@@ -403,8 +471,10 @@ export class KafkaStreams {
       ...(this.#globals ? { globalStores: this.#globals.stores } : {}),
       onRestore: (p) => {
         this.#restored += p.restored;
-        if (p.durationMs > 0 && p.restored > 0) this.#restoreRate = (p.restored / p.durationMs) * 1000;
         this.#restoreListener?.onRestoreEnd?.(p);
+      },
+      onRestoreBatch: (records, durationMs) => {
+        if (durationMs > 0) this.#restoreRate = (records / durationMs) * 1000;
       },
     });
     if ((cfg.numStandbyReplicas ?? 0) > 0) {
@@ -428,7 +498,9 @@ export class KafkaStreams {
         const standbys = this.#standbys;
         if (standbys) {
           // A standby becoming active hands its state directory over with a fresh checkpoint.
-          const incoming = new Set(partitions.map((tp) => `${plan.subtopologyOfTopic.get(tp.topic)}_${tp.partition}`));
+          const incoming = new Set(
+            partitions.map((tp) => `${plan.subtopologyOfTopic.get(tp.topic)}_${tp.partition}`),
+          );
           await standbys.release(incoming);
         }
         await this.#tasks!.assign(partitions);
@@ -462,7 +534,9 @@ export class KafkaStreams {
         if (error instanceof ProducerFencedError || error instanceof RebalanceError) {
           // The tasks moved to another member or the transaction was aborted under us: nothing of
           // the open work became visible. Rejoin with fresh clients; no user decision is needed.
-          console.warn(`[kafka-pattern] "${this.#config.applicationId}" rejoins the group: ${errorMessage(error)}`);
+          console.warn(
+            `[kafka-pattern] "${this.#config.applicationId}" rejoins the group: ${errorMessage(error)}`,
+          );
           this.#setState('REBALANCING');
           continue;
         }
@@ -473,7 +547,9 @@ export class KafkaStreams {
           console.warn(`[kafka-pattern] uncaught exception handler failed: ${errorMessage(e)}`);
         }
         if (response === 'REPLACE_THREAD') {
-          console.warn(`[kafka-pattern] "${this.#config.applicationId}" replaces its stream thread after: ${errorMessage(error)}`);
+          console.warn(
+            `[kafka-pattern] "${this.#config.applicationId}" replaces its stream thread after: ${errorMessage(error)}`,
+          );
           this.#setState('REBALANCING');
           continue;
         }
@@ -504,7 +580,8 @@ export class KafkaStreams {
       if (buffer.size > 0) await this.#send(buffer.drain());
       let commitRequested = false;
       for (const t of tasks.tasks.values()) if (t.task.takeCommitRequest()) commitRequested = true;
-      if (commitRequested || performance.now() - this.#lastCommit >= this.#commitIntervalMs) await this.#commit();
+      if (commitRequested || performance.now() - this.#lastCommit >= this.#commitIntervalMs)
+        await this.#commit();
       this.#measure(records.length);
     }
     // A clean close commits what was processed.
@@ -533,7 +610,10 @@ export class KafkaStreams {
     for (const q of queues.values()) {
       const t = tasks.taskFor(q[0]!.topic, q[0]!.partition);
       let l = byTask.get(t);
-      if (!l) byTask.set(t, (l = []));
+      if (!l) {
+        l = [];
+        byTask.set(t, l);
+      }
       l.push(q);
     }
     for (const qs of byTask.values()) {
@@ -579,10 +659,14 @@ export class KafkaStreams {
         const choice = this.#config.productionExceptionHandler ?? 'fail';
         const decision = typeof choice === 'function' ? choice(error, records.length) : choice;
         if (decision !== 'continue') {
-          throw new StreamsException(`Producing ${records.length} records failed: ${errorMessage(error)}`, { cause: error });
+          throw new StreamsException(`Producing ${records.length} records failed: ${errorMessage(error)}`, {
+            cause: error,
+          });
         }
         this.#productionErrors += records.length;
-        console.warn(`[kafka-pattern] dropped ${records.length} records the broker refused: ${errorMessage(error)}`);
+        console.warn(
+          `[kafka-pattern] dropped ${records.length} records the broker refused: ${errorMessage(error)}`,
+        );
         return;
       }
     }
@@ -651,7 +735,11 @@ export class KafkaStreams {
     if (!this.#stopping && assignment.length > 0) {
       const committed = await this.#consumer!.committed(assignment);
       await this.#tasks!.assign(assignment);
-      this.#consumer!.seek(assignment.filter((tp) => committed.has(`${tp.topic}:${tp.partition}`)).map((tp) => ({ ...tp, offset: committed.get(`${tp.topic}:${tp.partition}`)! })));
+      this.#consumer!.seek(
+        assignment
+          .filter((tp) => committed.has(`${tp.topic}:${tp.partition}`))
+          .map((tp) => ({ ...tp, offset: committed.get(`${tp.topic}:${tp.partition}`)! })),
+      );
     }
   }
 

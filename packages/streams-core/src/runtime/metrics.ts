@@ -36,7 +36,14 @@ export interface StreamsMetrics {
 }
 
 export function emptyTaskMetrics(): TaskMetricsSnapshot {
-  return { processedRecords: 0, droppedRecords: 0, lateRecords: 0, deadLetteredRecords: 0, skippedRecords: 0, punctuations: 0 };
+  return {
+    processedRecords: 0,
+    droppedRecords: 0,
+    lateRecords: 0,
+    deadLetteredRecords: 0,
+    skippedRecords: 0,
+    punctuations: 0,
+  };
 }
 
 export function addTaskMetrics(into: TaskMetricsSnapshot, m: TaskMetrics | TaskMetricsSnapshot): void {
@@ -67,25 +74,59 @@ export function toPrometheus(m: StreamsMetrics): string {
   const lines: string[] = [];
   for (const [field, name, help] of TASK_COUNTERS) {
     lines.push(`# HELP kafka_pattern_${name} ${help}`, `# TYPE kafka_pattern_${name} counter`);
-    for (const [taskId, t] of Object.entries(m.tasks)) lines.push(`kafka_pattern_${name}{${app},task_id="${esc(taskId)}"} ${t[field]}`);
+    for (const [taskId, t] of Object.entries(m.tasks))
+      lines.push(`kafka_pattern_${name}{${app},task_id="${esc(taskId)}"} ${t[field]}`);
   }
   const gauge = (name: string, help: string, value: number, labels = '') => {
-    lines.push(`# HELP kafka_pattern_${name} ${help}`, `# TYPE kafka_pattern_${name} gauge`, `kafka_pattern_${name}{${app}${labels}} ${value}`);
+    lines.push(
+      `# HELP kafka_pattern_${name} ${help}`,
+      `# TYPE kafka_pattern_${name} gauge`,
+      `kafka_pattern_${name}{${app}${labels}} ${value}`,
+    );
   };
   gauge('process_rate', 'Records processed per second', m.processRate);
   gauge('commit_latency_avg_ms', 'Average commit latency in ms', m.commitLatencyAvgMs);
   gauge('commit_latency_max_ms', 'Largest commit latency in ms', m.commitLatencyMaxMs);
   gauge('consumer_lag_total', 'Records behind the end of the input partitions', m.totalLag);
-  gauge('restore_rate', 'Changelog records restored per second during the last restoration', m.restoreRatePerSec);
-  lines.push('# HELP kafka_pattern_consumer_lag Records behind the end of an input partition', '# TYPE kafka_pattern_consumer_lag gauge');
+  gauge(
+    'restore_rate',
+    'Changelog records restored per second during the last restoration',
+    m.restoreRatePerSec,
+  );
+  lines.push(
+    '# HELP kafka_pattern_consumer_lag Records behind the end of an input partition',
+    '# TYPE kafka_pattern_consumer_lag gauge',
+  );
   for (const [tp, lag] of Object.entries(m.consumerLag)) {
     const at = tp.lastIndexOf(':');
-    lines.push(`kafka_pattern_consumer_lag{${app},topic="${esc(tp.slice(0, at))}",partition="${tp.slice(at + 1)}"} ${lag}`);
+    lines.push(
+      `kafka_pattern_consumer_lag{${app},topic="${esc(tp.slice(0, at))}",partition="${tp.slice(at + 1)}"} ${lag}`,
+    );
   }
-  lines.push('# HELP kafka_pattern_commits_total Commits', '# TYPE kafka_pattern_commits_total counter', `kafka_pattern_commits_total{${app}} ${m.commits}`);
-  lines.push('# HELP kafka_pattern_records_produced_total Records produced (outputs, changelogs, dead letters)', '# TYPE kafka_pattern_records_produced_total counter', `kafka_pattern_records_produced_total{${app}} ${m.producedRecords}`);
-  lines.push('# HELP kafka_pattern_standby_records_total Changelog records applied to standby replicas', '# TYPE kafka_pattern_standby_records_total counter', `kafka_pattern_standby_records_total{${app}} ${m.standbyRecords}`);
-  lines.push('# HELP kafka_pattern_production_errors_total Records dropped after the broker refused them', '# TYPE kafka_pattern_production_errors_total counter', `kafka_pattern_production_errors_total{${app}} ${m.productionErrors}`);
-  lines.push('# HELP kafka_pattern_records_restored_total Changelog records restored', '# TYPE kafka_pattern_records_restored_total counter', `kafka_pattern_records_restored_total{${app}} ${m.restoredRecords}`);
+  lines.push(
+    '# HELP kafka_pattern_commits_total Commits',
+    '# TYPE kafka_pattern_commits_total counter',
+    `kafka_pattern_commits_total{${app}} ${m.commits}`,
+  );
+  lines.push(
+    '# HELP kafka_pattern_records_produced_total Records produced (outputs, changelogs, dead letters)',
+    '# TYPE kafka_pattern_records_produced_total counter',
+    `kafka_pattern_records_produced_total{${app}} ${m.producedRecords}`,
+  );
+  lines.push(
+    '# HELP kafka_pattern_standby_records_total Changelog records applied to standby replicas',
+    '# TYPE kafka_pattern_standby_records_total counter',
+    `kafka_pattern_standby_records_total{${app}} ${m.standbyRecords}`,
+  );
+  lines.push(
+    '# HELP kafka_pattern_production_errors_total Records dropped after the broker refused them',
+    '# TYPE kafka_pattern_production_errors_total counter',
+    `kafka_pattern_production_errors_total{${app}} ${m.productionErrors}`,
+  );
+  lines.push(
+    '# HELP kafka_pattern_records_restored_total Changelog records restored',
+    '# TYPE kafka_pattern_records_restored_total counter',
+    `kafka_pattern_records_restored_total{${app}} ${m.restoredRecords}`,
+  );
   return `${lines.join('\n')}\n`;
 }

@@ -19,7 +19,14 @@ export class RecordBuffer implements RecordCollector {
     return this.#records.length;
   }
 
-  send(topic: string, key: Buffer | null, value: Buffer | null, headers: Headers, timestamp: number, partition: number | undefined): void {
+  send(
+    topic: string,
+    key: Buffer | null,
+    value: Buffer | null,
+    headers: Headers,
+    timestamp: number,
+    partition: number | undefined,
+  ): void {
     const record: ProducedRecord = { topic, key, value, timestamp };
     if (partition !== undefined) record.partition = partition;
     if (headers.size > 0) record.headers = headers.toArray() as RawHeaders;
@@ -44,12 +51,17 @@ export class RecordBuffer implements RecordCollector {
 }
 
 /** Records of a batch by `topic:partition`, each list in the order the records came. */
-export function groupByPartition<R extends { topic: string; partition: number }>(records: readonly R[]): Map<string, R[]> {
+export function groupByPartition<R extends { topic: string; partition: number }>(
+  records: readonly R[],
+): Map<string, R[]> {
   const grouped = new Map<string, R[]>();
   for (const r of records) {
     const k = `${r.topic}:${r.partition}`;
     let g = grouped.get(k);
-    if (!g) grouped.set(k, (g = []));
+    if (!g) {
+      g = [];
+      grouped.set(k, g);
+    }
     g.push(r);
   }
   return grouped;

@@ -9,12 +9,13 @@
  * Only tasks whose logged stores are all persistent get standbys: an in-memory copy could not be
  * handed to the active task without copying it.
  */
-import type { PartitionReaderPort } from '../client/port.ts';
+
 import { topicPartitionKey as checkpointKey } from '@kafka-pattern/state-store';
-import { TaskStores, type OpenedStore } from '../state/task-stores.ts';
+import type { PartitionReaderPort } from '../client/port.ts';
+import { errorMessage } from '../errors/exception-handlers.ts';
+import { type OpenedStore, TaskStores } from '../state/task-stores.ts';
 import { groupByPartition } from './record-buffer.ts';
 import { applyRestore, openTaskDatabase, type TaskManagerOptions } from './task-manager.ts';
-import { errorMessage } from '../errors/exception-handlers.ts';
 
 interface StandbyTask {
   readonly id: string;
@@ -27,7 +28,14 @@ interface StandbyTask {
 
 export type StandbyManagerOptions = Pick<
   TaskManagerOptions,
-  'applicationId' | 'topology' | 'plan' | 'stateDirectory' | 'clients' | 'admin' | 'isolationLevel' | 'clientId'
+  | 'applicationId'
+  | 'topology'
+  | 'plan'
+  | 'stateDirectory'
+  | 'clients'
+  | 'admin'
+  | 'isolationLevel'
+  | 'clientId'
 >;
 
 const CHECKPOINT_INTERVAL_MS = 1_000;
@@ -121,7 +129,9 @@ export class StandbyManager {
 
   async #assign(tasks: StandbyTask[]): Promise<void> {
     const o = this.#options;
-    const partitions = tasks.flatMap((t) => t.logged.map((s) => ({ topic: s.changelogTopic, partition: t.partition })));
+    const partitions = tasks.flatMap((t) =>
+      t.logged.map((s) => ({ topic: s.changelogTopic, partition: t.partition })),
+    );
     const earliest = await o.admin.listOffsets(partitions, 'earliest');
     const ranges = [];
     for (const t of tasks) {
@@ -135,7 +145,11 @@ export class StandbyManager {
         ranges.push({ topic: s.changelogTopic, partition: t.partition, from });
       }
     }
-    this.#reader ??= o.clients.partitionReader({ clientId: `${o.clientId}-standby`, isolationLevel: o.isolationLevel, maxWaitMs: 200 });
+    this.#reader ??= o.clients.partitionReader({
+      clientId: `${o.clientId}-standby`,
+      isolationLevel: o.isolationLevel,
+      maxWaitMs: 200,
+    });
     this.#reader.assign(ranges);
   }
 

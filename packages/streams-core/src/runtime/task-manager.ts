@@ -5,18 +5,31 @@
  */
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { SQLITE_STATE_FILE, StateDirectory, SqliteDatabase, topicPartitionKey as checkpointKey, windowRestoreRecord, sessionRestoreRecord } from '@kafka-pattern/state-store';
 import type { KeyValueBytesStore, SessionBytesStore, WindowBytesStore } from '@kafka-pattern/state-store';
-import type { AdminPort, ConsumedRecord, IsolationLevel, KafkaClientFactory, TopicPartition } from '../client/port.ts';
+import {
+  topicPartitionKey as checkpointKey,
+  SQLITE_STATE_FILE,
+  SqliteDatabase,
+  type StateDirectory,
+  sessionRestoreRecord,
+  windowRestoreRecord,
+} from '@kafka-pattern/state-store';
+import type {
+  AdminPort,
+  ConsumedRecord,
+  IsolationLevel,
+  KafkaClientFactory,
+  TopicPartition,
+} from '../client/port.ts';
+import type { ResolvedErrorHandling } from '../config/streams-config.ts';
 import { Headers } from '../processor/api/headers.ts';
 import { StreamTask } from '../processor/internals/stream-task.ts';
 import type { Serde } from '../serdes/serde.ts';
-import { TaskStores, type OpenedStore } from '../state/task-stores.ts';
+import { type OpenedStore, TaskStores } from '../state/task-stores.ts';
 import type { TimestampExtractor } from '../topology/extractors.ts';
 import type { Topology } from '../topology/topology.ts';
-import type { ResolvedErrorHandling } from '../config/streams-config.ts';
-import { groupByPartition, type RecordBuffer } from './record-buffer.ts';
 import { resolveTopicName, type TopicPlan } from './internal-topics.ts';
+import { groupByPartition, type RecordBuffer } from './record-buffer.ts';
 
 const NO_HEADERS = new Headers();
 
@@ -61,6 +74,8 @@ export interface TaskManagerOptions {
   readonly defaultValueSerde: Serde<any> | undefined;
   readonly defaultTimestampExtractor: TimestampExtractor | undefined;
   readonly onRestore: (progress: RestoreProgress) => void;
+  /** One restoration as a whole (its partitions are read together): records and wall time. */
+  readonly onRestoreBatch?: (records: number, durationMs: number) => void;
   readonly cacheMaxBytes: number;
   /** Global stores every task may read. */
   readonly globalStores?: ReadonlyMap<string, unknown>;
@@ -115,7 +130,14 @@ export class TaskManager {
       database: () => openTaskDatabase(o.stateDirectory.taskDir(id), id),
       cacheMaxBytes: o.cacheMaxBytes,
       changelogSink: (_store, changelogTopic) => (key, value) => {
-        o.buffer.send(changelogTopic, key, value, NO_HEADERS, taskRef?.currentTimestamp ?? Date.now(), partition);
+        o.buffer.send(
+          changelogTopic,
+          key,
+          value,
+          NO_HEADERS,
+          taskRef?.currentTimestamp ?? Date.now(),
+          partition,
+        );
       },
     });
     const task = new StreamTask({
@@ -135,10 +157,21 @@ export class TaskManager {
       ...(o.globalStores ? { globalStores: o.globalStores } : {}),
     });
     taskRef = task;
-    const active: ActiveTask = { id, subtopology: subId, partition, task, stores, consumed: new Map(), changelogPositions: new Map(), dirty: false, lastRecordAt: Date.now() };
+    const active: ActiveTask = {
+      id,
+      subtopology: subId,
+      partition,
+      task,
+      stores,
+      consumed: new Map(),
+      changelogPositions: new Map(),
+      dirty: false,
+      lastRecordAt: Date.now(),
+    };
     this.tasks.set(id, active);
     for (const topic of task.inputTopics) this.#byInput.set(`${topic}:${partition}`, active);
-    for (const s of stores.opened.values()) if (s.spec.logging) this.#byChangelog.set(`${s.changelogTopic}:${partition}`, active);
+    for (const s of stores.opened.values())
+      if (s.spec.logging) this.#byChangelog.set(`${s.changelogTopic}:${partition}`, active);
     return active;
   }
 
@@ -155,7 +188,9 @@ export class TaskManager {
     for (const t of tasks) {
       const logged = [...t.stores.opened.values()].filter((s) => s.spec.logging);
       if (logged.length === 0) continue;
-      const checkpoint = logged.some((s) => s.spec.persistent) ? t.stores.database!.readCheckpoint() : new Map<string, bigint>();
+      const checkpoint = logged.some((s) => s.spec.persistent)
+        ? t.stores.database!.readCheckpoint()
+        : new Map<string, bigint>();
       checkpoints.set(t, checkpoint);
       for (const s of logged) partitions.push({ topic: s.changelogTopic, partition: t.partition });
     }
@@ -178,10 +213,25 @@ export class TaskManager {
       }
     }
     if (work.length > 0) {
-      const reader = o.clients.partitionReader({ clientId: `${o.clientId}-restore`, isolationLevel: o.isolationLevel });
+      const reader = o.clients.partitionReader({
+        clientId: `${o.clientId}-restore`,
+        isolationLevel: o.isolationLevel,
+      });
       try {
-        const byTp = new Map(work.map((w) => [`${w.store.changelogTopic}:${w.t.partition}`, { ...w, restored: 0, started: performance.now() }]));
-        reader.assign(work.map((w) => ({ topic: w.store.changelogTopic, partition: w.t.partition, from: w.from, until: w.to })));
+        const byTp = new Map(
+          work.map((w) => [
+            `${w.store.changelogTopic}:${w.t.partition}`,
+            { ...w, restored: 0, started: performance.now(), finished: 0 },
+          ]),
+        );
+        reader.assign(
+          work.map((w) => ({
+            topic: w.store.changelogTopic,
+            partition: w.t.partition,
+            from: w.from,
+            until: w.to,
+          })),
+        );
         while (reader.pending().length > 0) {
           const records = await reader.poll();
           const grouped = groupByPartition(records);
@@ -191,8 +241,18 @@ export class TaskManager {
             const inRange = recs.filter((r) => r.offset < w.to);
             applyRestore(w.store, inRange);
             w.restored += inRange.length;
+            w.finished = performance.now();
           }
         }
+        let total = 0;
+        let started = Number.POSITIVE_INFINITY;
+        let finished = 0;
+        for (const w of byTp.values()) {
+          total += w.restored;
+          started = Math.min(started, w.started);
+          finished = Math.max(finished, w.finished);
+        }
+        if (total > 0) o.onRestoreBatch?.(total, finished - started);
         for (const w of byTp.values()) {
           o.onRestore({
             taskId: w.t.id,
@@ -202,7 +262,7 @@ export class TaskManager {
             from: w.from,
             to: w.to,
             restored: w.restored,
-            durationMs: performance.now() - w.started,
+            durationMs: Math.max(0, (w.finished || w.started) - w.started),
           });
         }
       } finally {
@@ -302,8 +362,11 @@ export function openTaskDatabase(taskDir: string, taskId: string): SqliteDatabas
   } catch (error) {
     const code = (error as { code?: string }).code ?? '';
     if (!/^SQLITE_(NOTADB|CORRUPT)/.test(code)) throw error;
-    console.warn(`[kafka-pattern] state of task ${taskId} in ${taskDir} is unreadable (${code}): starting it empty and restoring it from the changelogs`);
-    for (const suffix of ['', '-wal', '-shm']) rmSync(join(taskDir, `${SQLITE_STATE_FILE}${suffix}`), { force: true });
+    console.warn(
+      `[kafka-pattern] state of task ${taskId} in ${taskDir} is unreadable (${code}): starting it empty and restoring it from the changelogs`,
+    );
+    for (const suffix of ['', '-wal', '-shm'])
+      rmSync(join(taskDir, `${SQLITE_STATE_FILE}${suffix}`), { force: true });
     return SqliteDatabase.openInTaskDirectory(taskDir);
   }
 }
@@ -320,7 +383,9 @@ export function applyRestore(store: OpenedStore, records: ConsumedRecord[]): voi
       (store.raw as WindowBytesStore).restoreBatch(records.map((r) => windowRestoreRecord(r.key!, r.value)));
       return;
     case 'session':
-      (store.raw as SessionBytesStore).restoreBatch(records.map((r) => sessionRestoreRecord(r.key!, r.value)));
+      (store.raw as SessionBytesStore).restoreBatch(
+        records.map((r) => sessionRestoreRecord(r.key!, r.value)),
+      );
       return;
   }
 }

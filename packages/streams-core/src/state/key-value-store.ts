@@ -39,7 +39,13 @@ export class TypedKeyValueStore<K, V> implements KeyValueStore<K, V> {
   readonly #valueSerde: Serde<V>;
   readonly #topic: string;
 
-  constructor(name: string, inner: KeyValueBytesStore, keySerde: Serde<K>, valueSerde: Serde<V>, serdeTopic: string) {
+  constructor(
+    name: string,
+    inner: KeyValueBytesStore,
+    keySerde: Serde<K>,
+    valueSerde: Serde<V>,
+    serdeTopic: string,
+  ) {
     this.name = name;
     this.inner = inner;
     this.#keySerde = keySerde;
@@ -61,7 +67,10 @@ export class TypedKeyValueStore<K, V> implements KeyValueStore<K, V> {
   #entries(it: Iterable<{ key: Buffer; value: Buffer }>): KeyValue<K, V>[] {
     const out: KeyValue<K, V>[] = [];
     for (const e of it) {
-      out.push({ key: this.#keySerde.deserialize(this.#topic, e.key) as K, value: this.#valueSerde.deserialize(this.#topic, e.value) as V });
+      out.push({
+        key: this.#keySerde.deserialize(this.#topic, e.key) as K,
+        value: this.#valueSerde.deserialize(this.#topic, e.value) as V,
+      });
     }
     return out;
   }
@@ -86,7 +95,13 @@ export class TypedKeyValueStore<K, V> implements KeyValueStore<K, V> {
 
   putAll(entries: ReadonlyArray<KeyValue<K, V | null>>): void {
     this.inner.putAll(
-      entries.map((e) => [this.#key(e.key), e.value === null ? null : this.#valueSerde.serialize(this.#topic, e.value)] as const),
+      entries.map(
+        (e) =>
+          [
+            this.#key(e.key),
+            e.value === null ? null : this.#valueSerde.serialize(this.#topic, e.value),
+          ] as const,
+      ),
     );
   }
 

@@ -8,10 +8,10 @@ import {
   ChangeLoggingKeyValueStore,
   ChangeLoggingSessionStore,
   ChangeLoggingWindowStore,
+  type ChangelogSink,
   InMemoryKeyValueStore,
   InMemorySessionStore,
   InMemoryWindowStore,
-  type ChangelogSink,
   type KeyValueBytesStore,
   type SessionBytesStore,
   type SqliteDatabase,
@@ -95,7 +95,9 @@ export class TaskStores implements StoreContext {
       retentionMs: spec.retentionMs ?? DAY,
       retainDuplicates: spec.retainDuplicates ?? false,
     };
-    const raw = spec.persistent ? this.#db().windowStore(spec.name, options) : new InMemoryWindowStore(spec.name, options);
+    const raw = spec.persistent
+      ? this.#db().windowStore(spec.name, options)
+      : new InMemoryWindowStore(spec.name, options);
     this.#register(spec, raw);
     const sink = this.#sink(spec);
     return sink ? new ChangeLoggingWindowStore(raw, sink) : raw;
@@ -103,7 +105,9 @@ export class TaskStores implements StoreContext {
 
   sessionBytesStore(spec: StoreSpec): SessionBytesStore {
     const options = { retentionMs: spec.retentionMs ?? DAY };
-    const raw = spec.persistent ? this.#db().sessionStore(spec.name, options) : new InMemorySessionStore(spec.name, options);
+    const raw = spec.persistent
+      ? this.#db().sessionStore(spec.name, options)
+      : new InMemorySessionStore(spec.name, options);
     this.#register(spec, raw);
     const sink = this.#sink(spec);
     return sink ? new ChangeLoggingSessionStore(raw, sink) : raw;

@@ -12,7 +12,12 @@ export class TypedStoreBuilder<K, V, S> implements StoreBuilder<S> {
   readonly valueSerde: Serde<V>;
   readonly #wrap: (ctx: StoreContext, spec: StoreSpec, k: Serde<K>, v: Serde<V>) => S;
 
-  constructor(spec: StoreSpec, keySerde: Serde<K>, valueSerde: Serde<V>, wrap: (ctx: StoreContext, spec: StoreSpec, k: Serde<K>, v: Serde<V>) => S) {
+  constructor(
+    spec: StoreSpec,
+    keySerde: Serde<K>,
+    valueSerde: Serde<V>,
+    wrap: (ctx: StoreContext, spec: StoreSpec, k: Serde<K>, v: Serde<V>) => S,
+  ) {
     this.spec = spec;
     this.keySerde = keySerde;
     this.valueSerde = valueSerde;

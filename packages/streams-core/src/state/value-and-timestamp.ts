@@ -25,7 +25,9 @@ export function valueAndTimestampSerde<V>(inner: Serde<V>): Serde<ValueAndTimest
     deserialize(topic, bytes) {
       if (bytes === null || bytes === undefined) return null;
       if (bytes.length < 8) {
-        throw new Error(`A timestamped value in "${topic}" has ${bytes.length} bytes, fewer than its 8-byte timestamp: the store or changelog holds bytes of another format`);
+        throw new Error(
+          `A timestamped value in "${topic}" has ${bytes.length} bytes, fewer than its 8-byte timestamp: the store or changelog holds bytes of another format`,
+        );
       }
       const timestamp = Number(bytes.readBigInt64BE(0));
       const value = inner.deserialize(topic, bytes.subarray(8));

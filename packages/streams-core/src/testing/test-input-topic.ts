@@ -15,7 +15,13 @@ export interface TestInputRecord<K, V> {
   headers?: Headers | Iterable<readonly [string, HeaderValue]> | Record<string, HeaderValue>;
 }
 
-type Pipe = (record: { topic: string; key: Buffer | null; value: Buffer | null; timestamp: number; headers: Headers }) => void;
+type Pipe = (record: {
+  topic: string;
+  key: Buffer | null;
+  value: Buffer | null;
+  timestamp: number;
+  headers: Headers;
+}) => void;
 
 /** Writes records to one input topic of a TopologyTestDriver; each is processed before the call returns. */
 export class TestInputTopic<K, V> {
@@ -27,7 +33,14 @@ export class TestInputTopic<K, V> {
   #nextTimestamp: number;
 
   /** @internal created by TopologyTestDriver.createInputTopic */
-  constructor(topic: string, keySerde: Serde<K>, valueSerde: Serde<V>, options: TestInputTopicOptions, wallClock: number, pipe: Pipe) {
+  constructor(
+    topic: string,
+    keySerde: Serde<K>,
+    valueSerde: Serde<V>,
+    options: TestInputTopicOptions,
+    wallClock: number,
+    pipe: Pipe,
+  ) {
     this.topic = topic;
     this.#keySerde = keySerde;
     this.#valueSerde = valueSerde;
@@ -37,8 +50,18 @@ export class TestInputTopic<K, V> {
   }
 
   /** Pipes one record; without a timestamp it gets the topic's current time. */
-  pipeInput(key: K | null, value: V | null, timestamp?: number, headers?: TestInputRecord<K, V>['headers']): void {
-    this.pipeRecord({ key, value, ...(timestamp !== undefined ? { timestamp } : {}), ...(headers ? { headers } : {}) });
+  pipeInput(
+    key: K | null,
+    value: V | null,
+    timestamp?: number,
+    headers?: TestInputRecord<K, V>['headers'],
+  ): void {
+    this.pipeRecord({
+      key,
+      value,
+      ...(timestamp !== undefined ? { timestamp } : {}),
+      ...(headers ? { headers } : {}),
+    });
   }
 
   /** Pipes a value with a null key. */
@@ -53,8 +76,12 @@ export class TestInputTopic<K, V> {
       this.#nextTimestamp += this.#autoAdvance;
     }
     const headers = toHeaders(record.headers);
-    const key = record.key === undefined || record.key === null ? null : this.#keySerde.serialize(this.topic, record.key, headers);
-    const value = record.value === null ? null : this.#valueSerde.serialize(this.topic, record.value, headers);
+    const key =
+      record.key === undefined || record.key === null
+        ? null
+        : this.#keySerde.serialize(this.topic, record.key, headers);
+    const value =
+      record.value === null ? null : this.#valueSerde.serialize(this.topic, record.value, headers);
     this.#pipe({ topic: this.topic, key, value, timestamp, headers });
   }
 
@@ -62,7 +89,11 @@ export class TestInputTopic<K, V> {
     for (const r of records) this.pipeRecord(r);
   }
 
-  pipeKeyValueList(pairs: ReadonlyArray<{ key: K | null; value: V | null }>, timestamp?: number, advanceMs = 0): void {
+  pipeKeyValueList(
+    pairs: ReadonlyArray<{ key: K | null; value: V | null }>,
+    timestamp?: number,
+    advanceMs = 0,
+  ): void {
     let ts = timestamp;
     for (const p of pairs) {
       this.pipeInput(p.key, p.value, ts);

@@ -65,7 +65,9 @@ export class TestOutputTopic<K, V> {
     const out = new Map<K, V>();
     for (const r of this.readRecordsToList()) {
       if (r.key === null || r.key === undefined) {
-        throw new Error(`Output topic "${this.topic}" has a record with a null key: readKeyValuesToMap needs keys, use readKeyValuesToList`);
+        throw new Error(
+          `Output topic "${this.topic}" has a record with a null key: readKeyValuesToMap needs keys, use readKeyValuesToList`,
+        );
       }
       out.set(r.key, r.value);
     }

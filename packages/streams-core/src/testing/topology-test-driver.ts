@@ -5,16 +5,16 @@
  * cache were off and a commit followed every record: every update is emitted.
  */
 import { SqliteDatabase } from '@kafka-pattern/state-store';
-import { Headers } from '../processor/api/headers.ts';
-import { StreamTask, type RawRecord } from '../processor/internals/stream-task.ts';
-import type { RecordCollector } from '../processor/internals/record-collector.ts';
-import type { Serde } from '../serdes/serde.ts';
 import { resolveErrorHandling, type StreamsConfig } from '../config/streams-config.ts';
-import { PlainValueView, type KeyValueStore, type ReadOnlyKeyValueStore } from '../state/key-value-store.ts';
+import type { Headers } from '../processor/api/headers.ts';
+import type { RecordCollector } from '../processor/internals/record-collector.ts';
+import { type RawRecord, StreamTask } from '../processor/internals/stream-task.ts';
+import type { Serde } from '../serdes/serde.ts';
+import { type KeyValueStore, PlainValueView, type ReadOnlyKeyValueStore } from '../state/key-value-store.ts';
+import type { SessionStore } from '../state/session-store.ts';
 import { TaskStores } from '../state/task-stores.ts';
 import type { ValueAndTimestamp } from '../state/value-and-timestamp.ts';
 import { PlainWindowValueView, type ReadOnlyWindowStore, type WindowStore } from '../state/window-store.ts';
-import type { SessionStore } from '../state/session-store.ts';
 import type { Topology } from '../topology/topology.ts';
 import { TestInputTopic, type TestInputTopicOptions } from './test-input-topic.ts';
 import { TestOutputTopic } from './test-output-topic.ts';
@@ -49,10 +49,12 @@ export class TopologyTestDriver {
     this.#idleAdvanceMs = config.advanceIdleStreamTimeAfterMs;
     const errors = resolveErrorHandling(config);
     const collector: RecordCollector = {
-      send: (topic, key, value, headers, timestamp, partition) => this.#capture(topic, key, value, headers, timestamp, partition),
+      send: (topic, key, value, headers, timestamp, partition) =>
+        this.#capture(topic, key, value, headers, timestamp, partition),
       partitionsFor: () => 1,
     };
-    const resolveTopic = (topic: string, internal: boolean) => (internal ? `${this.#applicationId}-${topic}` : topic);
+    const resolveTopic = (topic: string, internal: boolean) =>
+      internal ? `${this.#applicationId}-${topic}` : topic;
     // Global stores first: every task reads them. The driver fills them from their topics like any input.
     const globalStores = new Map<string, unknown>();
     const globalSubs = topology.globalSubtopologies();
@@ -88,16 +90,28 @@ export class TopologyTestDriver {
     for (const task of this.#tasks) task.initialize();
   }
 
-  createInputTopic<K, V>(topic: string, keySerde: Serde<K>, valueSerde: Serde<V>, options: TestInputTopicOptions = {}): TestInputTopic<K, V> {
+  createInputTopic<K, V>(
+    topic: string,
+    keySerde: Serde<K>,
+    valueSerde: Serde<V>,
+    options: TestInputTopicOptions = {},
+  ): TestInputTopic<K, V> {
     if (!this.#taskByTopic.has(topic)) {
-      throw new Error(`Unknown input topic "${topic}": the topology reads ${[...this.#taskByTopic.keys()].map((t) => `"${t}"`).join(', ') || 'no topics'}`);
+      throw new Error(
+        `Unknown input topic "${topic}": the topology reads ${[...this.#taskByTopic.keys()].map((t) => `"${t}"`).join(', ') || 'no topics'}`,
+      );
     }
-    return new TestInputTopic(topic, keySerde, valueSerde, options, this.#wallClock, (record) => this.#pipe(record));
+    return new TestInputTopic(topic, keySerde, valueSerde, options, this.#wallClock, (record) =>
+      this.#pipe(record),
+    );
   }
 
   createOutputTopic<K, V>(topic: string, keySerde: Serde<K>, valueSerde: Serde<V>): TestOutputTopic<K, V> {
     let queue = this.#outputs.get(topic);
-    if (!queue) this.#outputs.set(topic, (queue = []));
+    if (!queue) {
+      queue = [];
+      this.#outputs.set(topic, queue);
+    }
     return new TestOutputTopic(topic, keySerde, valueSerde, queue);
   }
 
@@ -107,17 +121,21 @@ export class TopologyTestDriver {
   }
 
   /** A key-value store by name; for tables and aggregations this shows plain values (no timestamps). */
-  getKeyValueStore<K = any, V = any>(name: string): ReadOnlyKeyValueStore<K, V> & Partial<KeyValueStore<K, V>> {
+  getKeyValueStore<K = any, V = any>(
+    name: string,
+  ): ReadOnlyKeyValueStore<K, V> & Partial<KeyValueStore<K, V>> {
     const store = this.getStateStore(name);
     const kind = this.#topology.storeBuilder(name)?.spec.kind;
-    if (kind === 'timestampedKeyValue') return new PlainValueView(store as KeyValueStore<K, ValueAndTimestamp<V>>);
+    if (kind === 'timestampedKeyValue')
+      return new PlainValueView(store as KeyValueStore<K, ValueAndTimestamp<V>>);
     if (kind !== 'keyValue') throw new Error(`Store "${name}" is a ${kind} store, not a key-value store`);
     return store as KeyValueStore<K, V>;
   }
 
   getTimestampedKeyValueStore<K = any, V = any>(name: string): KeyValueStore<K, ValueAndTimestamp<V>> {
     const kind = this.#topology.storeBuilder(name)?.spec.kind;
-    if (kind !== 'timestampedKeyValue') throw new Error(`Store "${name}" is a ${kind} store, not a timestamped key-value store`);
+    if (kind !== 'timestampedKeyValue')
+      throw new Error(`Store "${name}" is a ${kind} store, not a timestamped key-value store`);
     return this.getStateStore(name) as KeyValueStore<K, ValueAndTimestamp<V>>;
   }
 
@@ -129,14 +147,16 @@ export class TopologyTestDriver {
   getWindowStore<K = any, V = any>(name: string): ReadOnlyWindowStore<K, V> & Partial<WindowStore<K, V>> {
     const store = this.getStateStore(name);
     const kind = this.#topology.storeBuilder(name)?.spec.kind;
-    if (kind === 'timestampedWindow') return new PlainWindowValueView(store as WindowStore<K, ValueAndTimestamp<V>>);
+    if (kind === 'timestampedWindow')
+      return new PlainWindowValueView(store as WindowStore<K, ValueAndTimestamp<V>>);
     if (kind !== 'window') throw new Error(`Store "${name}" is a ${kind} store, not a window store`);
     return store as WindowStore<K, V>;
   }
 
   getTimestampedWindowStore<K = any, V = any>(name: string): WindowStore<K, ValueAndTimestamp<V>> {
     const kind = this.#topology.storeBuilder(name)?.spec.kind;
-    if (kind !== 'timestampedWindow') throw new Error(`Store "${name}" is a ${kind} store, not a timestamped window store`);
+    if (kind !== 'timestampedWindow')
+      throw new Error(`Store "${name}" is a ${kind} store, not a timestamped window store`);
     return this.getStateStore(name) as WindowStore<K, ValueAndTimestamp<V>>;
   }
 
@@ -152,7 +172,14 @@ export class TopologyTestDriver {
       const s = task.stores.get(name);
       if (s !== undefined) return s as S;
     }
-    throw new Error(`No store named "${name}": the topology has ${this.#topology.storeNames().map((s) => `"${s}"`).join(', ') || 'no stores'}`);
+    throw new Error(
+      `No store named "${name}": the topology has ${
+        this.#topology
+          .storeNames()
+          .map((s) => `"${s}"`)
+          .join(', ') || 'no stores'
+      }`,
+    );
   }
 
   /** Moves the wall clock forward and runs the wall-clock punctuators that fall due. */
@@ -163,7 +190,8 @@ export class TopologyTestDriver {
     const idleAfter = this.#idleAdvanceMs;
     if (idleAfter !== undefined) {
       for (const task of this.#tasks) {
-        if (this.#wallClock - (this.#lastRecordAt.get(task) ?? -Infinity) >= idleAfter) task.advanceStreamTime(this.#wallClock - idleAfter);
+        if (this.#wallClock - (this.#lastRecordAt.get(task) ?? -Infinity) >= idleAfter)
+          task.advanceStreamTime(this.#wallClock - idleAfter);
       }
     }
     this.#drain();
@@ -171,7 +199,17 @@ export class TopologyTestDriver {
   }
 
   /** Metrics of each task: processed, dropped, late and dead-lettered records. */
-  metrics(): Record<string, { processedRecords: number; droppedRecords: number; lateRecords: number; deadLetteredRecords: number; skippedRecords: number; punctuations: number }> {
+  metrics(): Record<
+    string,
+    {
+      processedRecords: number;
+      droppedRecords: number;
+      lateRecords: number;
+      deadLetteredRecords: number;
+      skippedRecords: number;
+      punctuations: number;
+    }
+  > {
     const out: ReturnType<TopologyTestDriver['metrics']> = {};
     for (const t of this.#tasks) out[t.id] = { ...t.metrics };
     return out;
@@ -184,7 +222,13 @@ export class TopologyTestDriver {
     for (const s of this.#taskStores) s.close();
   }
 
-  #pipe(record: { key: Buffer | null; value: Buffer | null; timestamp: number; headers: Headers; topic: string }): void {
+  #pipe(record: {
+    key: Buffer | null;
+    value: Buffer | null;
+    timestamp: number;
+    headers: Headers;
+    topic: string;
+  }): void {
     if (this.#closed) throw new Error('The TopologyTestDriver is closed');
     const offset = this.#offsets.get(record.topic) ?? 0n;
     this.#offsets.set(record.topic, offset + 1n);
@@ -209,12 +253,22 @@ export class TopologyTestDriver {
     for (const s of this.#taskStores) s.commit();
   }
 
-  #capture(topic: string, key: Buffer | null, value: Buffer | null, headers: Headers, timestamp: number, _partition: number | undefined): void {
+  #capture(
+    topic: string,
+    key: Buffer | null,
+    value: Buffer | null,
+    headers: Headers,
+    timestamp: number,
+    _partition: number | undefined,
+  ): void {
     this.#produced.add(topic);
     // Copy headers: later operators must not change what was already written.
     const copy = headers.clone();
     let queue = this.#outputs.get(topic);
-    if (!queue) this.#outputs.set(topic, (queue = []));
+    if (!queue) {
+      queue = [];
+      this.#outputs.set(topic, queue);
+    }
     queue.push({ topic, key, value, timestamp, headers: copy });
     if (this.#taskByTopic.has(topic)) {
       const offset = this.#offsets.get(topic) ?? 0n;

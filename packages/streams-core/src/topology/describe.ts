@@ -32,7 +32,13 @@ function describeNode(n: NodeDef): NodeDescription {
     case 'source':
       return { type: 'Source', name: n.name, topics: n.topics, successors: n.children, predecessors: [] };
     case 'processor':
-      return { type: 'Processor', name: n.name, stores: n.stores, successors: n.children, predecessors: n.parents };
+      return {
+        type: 'Processor',
+        name: n.name,
+        stores: n.stores,
+        successors: n.children,
+        predecessors: n.parents,
+      };
     case 'sink':
       return {
         type: 'Sink',
@@ -48,7 +54,11 @@ export function describeTopology(topology: Topology): TopologyDescription {
   const regular = topology.subtopologies();
   const subtopologies: SubtopologyDescription[] = [
     ...regular.map((s) => ({ id: s.id, nodes: s.nodes.map((name) => describeNode(topology.node(name))) })),
-    ...topology.globalSubtopologies().map((s, i) => ({ id: regular.length + i, global: true, nodes: s.nodes.map((name) => describeNode(topology.node(name))) })),
+    ...topology.globalSubtopologies().map((s, i) => ({
+      id: regular.length + i,
+      global: true,
+      nodes: s.nodes.map((name) => describeNode(topology.node(name))),
+    })),
   ];
   return {
     subtopologies,
@@ -60,13 +70,20 @@ export function describeTopology(topology: Topology): TopologyDescription {
 function renderText(subtopologies: readonly SubtopologyDescription[]): string {
   const lines = ['Topologies:'];
   for (const s of subtopologies) {
-    lines.push(s.global ? `   Sub-topology: ${s.id} for global store (will not generate tasks)` : `   Sub-topology: ${s.id}`);
+    lines.push(
+      s.global
+        ? `   Sub-topology: ${s.id} for global store (will not generate tasks)`
+        : `   Sub-topology: ${s.id}`,
+    );
     for (const n of s.nodes) {
       if (n.type === 'Source') lines.push(`    Source: ${n.name} (topics: [${n.topics!.join(', ')}])`);
-      else if (n.type === 'Processor') lines.push(`    Processor: ${n.name} (stores: [${n.stores!.join(', ')}])`);
+      else if (n.type === 'Processor')
+        lines.push(`    Processor: ${n.name} (stores: [${n.stores!.join(', ')}])`);
       else lines.push(`    Sink: ${n.name} (topic: ${n.topic})`);
-      if (n.type !== 'Sink') lines.push(`      --> ${n.successors.length ? n.successors.join(', ') : 'none'}`);
-      if (n.type !== 'Source') lines.push(`      <-- ${n.predecessors.length ? n.predecessors.join(', ') : 'none'}`);
+      if (n.type !== 'Sink')
+        lines.push(`      --> ${n.successors.length ? n.successors.join(', ') : 'none'}`);
+      if (n.type !== 'Source')
+        lines.push(`      <-- ${n.predecessors.length ? n.predecessors.join(', ') : 'none'}`);
     }
     lines.push('');
   }

@@ -23,7 +23,12 @@ export type TimestampExtractor = (record: ConsumedRecordView, partitionTime: num
 export type TopicNameExtractor<K, V> = (key: K, value: V, record: StreamRecord<K, V>) => string;
 
 /** Chooses a partition per record; undefined falls back to the key's murmur2 partition. */
-export type StreamPartitioner<K, V> = (topic: string, key: K, value: V, numPartitions: number) => number | undefined;
+export type StreamPartitioner<K, V> = (
+  topic: string,
+  key: K,
+  value: V,
+  numPartitions: number,
+) => number | undefined;
 
 /** The record's own timestamp (producer or broker time). */
 export const recordTimestampExtractor: TimestampExtractor = (record) => record.timestamp;

@@ -36,7 +36,9 @@ export class NameGenerator {
   /** Registers a user-given name; a duplicate is a mistake in the topology. */
   claim(name: string): string {
     if (this.#used.has(name)) {
-      throw new Error(`The name "${name}" is used twice in this topology: names of operators and stores must be unique`);
+      throw new Error(
+        `The name "${name}" is used twice in this topology: names of operators and stores must be unique`,
+      );
     }
     this.#used.add(name);
     return name;

@@ -7,8 +7,8 @@ import type { ProcessorSupplier } from '../processor/api/processor.ts';
 import type { Serde } from '../serdes/serde.ts';
 import type { StoreBuilder } from '../state/store-builder.ts';
 import { describeTopology, type TopologyDescription } from './describe.ts';
+import type { StreamPartitioner, TimestampExtractor, TopicNameExtractor } from './extractors.ts';
 import { TopologyException } from './topology-errors.ts';
-import type { TimestampExtractor, TopicNameExtractor, StreamPartitioner } from './extractors.ts';
 
 export interface SourceNodeDef {
   readonly kind: 'source';
@@ -97,12 +97,19 @@ export class Topology {
   readonly #globalStores = new Map<string, { source: string; processor: string; topic: string }>();
   #subtopologies: Subtopology[] | undefined;
 
-  addSource<K = unknown, V = unknown>(name: string, topics: string | readonly string[], options: SourceOptions<K, V> = {}): this {
+  addSource<K = unknown, V = unknown>(
+    name: string,
+    topics: string | readonly string[],
+    options: SourceOptions<K, V> = {},
+  ): this {
     const list = typeof topics === 'string' ? [topics] : [...topics];
     if (list.length === 0) throw new TopologyException(`Source "${name}" needs at least one topic`);
     for (const t of list) {
       const owner = this.#sourceTopicOwner.get(t);
-      if (owner) throw new TopologyException(`Topic "${t}" is already read by source "${owner}": a topic can be a source once per topology (merge the streams instead)`);
+      if (owner)
+        throw new TopologyException(
+          `Topic "${t}" is already read by source "${owner}": a topic can be a source once per topology (merge the streams instead)`,
+        );
     }
     this.#add({
       kind: 'source',
@@ -124,7 +131,8 @@ export class Topology {
     supplier: ProcessorSupplier<KIn, VIn, KOut, VOut>,
     ...parentNames: string[]
   ): this {
-    if (parentNames.length === 0) throw new TopologyException(`Processor "${name}" needs at least one parent node`);
+    if (parentNames.length === 0)
+      throw new TopologyException(`Processor "${name}" needs at least one parent node`);
     this.#add({ kind: 'processor', name, supplier, stores: [], parents: [], children: [] });
     for (const p of parentNames) this.#connect(p, name);
     return this;
@@ -136,7 +144,8 @@ export class Topology {
     options: SinkOptions<K, V>,
     ...parentNames: string[]
   ): this {
-    if (parentNames.length === 0) throw new TopologyException(`Sink "${name}" needs at least one parent node`);
+    if (parentNames.length === 0)
+      throw new TopologyException(`Sink "${name}" needs at least one parent node`);
     this.#add({
       kind: 'sink',
       name,
@@ -154,7 +163,8 @@ export class Topology {
 
   addStateStore(builder: StoreBuilder, ...processorNames: string[]): this {
     const name = builder.spec.name;
-    if (this.#stores.has(name)) throw new TopologyException(`Store "${name}" is added twice: store names must be unique`);
+    if (this.#stores.has(name))
+      throw new TopologyException(`Store "${name}" is added twice: store names must be unique`);
     this.#stores.set(name, { builder, processors: [] });
     this.connectProcessorAndStateStores(name, ...processorNames);
     return this;
@@ -173,13 +183,26 @@ export class Topology {
     supplier: ProcessorSupplier<K, V, never, never>,
   ): this {
     const storeName = builder.spec.name;
-    if (this.#stores.has(storeName)) throw new TopologyException(`Store "${storeName}" is added twice: store names must be unique`);
-    if (builder.spec.logging === true && builder.spec.kind !== 'timestampedKeyValue' && builder.spec.kind !== 'keyValue') {
+    if (this.#stores.has(storeName))
+      throw new TopologyException(`Store "${storeName}" is added twice: store names must be unique`);
+    if (
+      builder.spec.logging === true &&
+      builder.spec.kind !== 'timestampedKeyValue' &&
+      builder.spec.kind !== 'keyValue'
+    ) {
       throw new TopologyException(`Global store "${storeName}" must be a key-value store`);
     }
     this.addSource(sourceName, topic, options);
     (this.#nodes.get(sourceName) as { global?: boolean }).global = true;
-    this.#add({ kind: 'processor', name: processorName, supplier, stores: [storeName], global: true, parents: [], children: [] });
+    this.#add({
+      kind: 'processor',
+      name: processorName,
+      supplier,
+      stores: [storeName],
+      global: true,
+      parents: [],
+      children: [],
+    });
     this.#connect(sourceName, processorName);
     this.#stores.set(storeName, { builder, processors: [processorName] });
     this.#globalStores.set(storeName, { source: sourceName, processor: processorName, topic });
@@ -210,10 +233,16 @@ export class Topology {
   /** Gives processors access to a store that was added before. */
   connectProcessorAndStateStores(storeName: string, ...processorNames: string[]): this {
     const store = this.#stores.get(storeName);
-    if (!store) throw new TopologyException(`Store "${storeName}" is not in this topology: add it with addStateStore first`);
+    if (!store)
+      throw new TopologyException(
+        `Store "${storeName}" is not in this topology: add it with addStateStore first`,
+      );
     for (const p of processorNames) {
       const node = this.#nodes.get(p);
-      if (!node || node.kind !== 'processor') throw new TopologyException(`Store "${storeName}" can only be connected to a processor; "${p}" is not one`);
+      if (!node || node.kind !== 'processor')
+        throw new TopologyException(
+          `Store "${storeName}" can only be connected to a processor; "${p}" is not one`,
+        );
       if (!node.stores.includes(storeName)) node.stores.push(storeName);
       if (!store.processors.includes(p)) store.processors.push(p);
     }
@@ -263,14 +292,16 @@ export class Topology {
   /** Every topic the topology writes to by name (not internal ones, not extractor-chosen ones). */
   sinkTopics(): string[] {
     const out = new Set<string>();
-    for (const n of this.#nodes.values()) if (n.kind === 'sink' && !n.internal && typeof n.topic === 'string') out.add(n.topic);
+    for (const n of this.#nodes.values())
+      if (n.kind === 'sink' && !n.internal && typeof n.topic === 'string') out.add(n.topic);
     return [...out];
   }
 
   /** Every user topic read by a source (not internal ones). */
   sourceTopics(): string[] {
     const out: string[] = [];
-    for (const n of this.#nodes.values()) if (n.kind === 'source' && !n.internal && !n.global) out.push(...n.topics);
+    for (const n of this.#nodes.values())
+      if (n.kind === 'source' && !n.internal && !n.global) out.push(...n.topics);
     return out;
   }
 
@@ -295,21 +326,28 @@ export class Topology {
       const rb = find(b);
       if (ra !== rb) parent[Math.max(ra, rb)] = Math.min(ra, rb);
     };
-    for (const n of this.#nodes.values()) for (const c of n.children) union(index.get(n.name)!, index.get(c)!);
+    for (const n of this.#nodes.values())
+      for (const c of n.children) union(index.get(n.name)!, index.get(c)!);
     for (const [storeName, s] of this.#stores) {
       if (this.#globalStores.has(storeName)) continue;
-      for (let i = 1; i < s.processors.length; i++) union(index.get(s.processors[0]!)!, index.get(s.processors[i]!)!);
+      for (let i = 1; i < s.processors.length; i++)
+        union(index.get(s.processors[0]!)!, index.get(s.processors[i]!)!);
     }
     // Co-partitioned source topics (a join's two sides) run in one task, so they share a sub-topology.
     for (const group of this.#copartition) {
-      const owners = group.map((t) => this.#sourceTopicOwner.get(t)).filter((o): o is string => o !== undefined);
+      const owners = group
+        .map((t) => this.#sourceTopicOwner.get(t))
+        .filter((o): o is string => o !== undefined);
       for (let i = 1; i < owners.length; i++) union(index.get(owners[0]!)!, index.get(owners[i]!)!);
     }
     const groups = new Map<number, string[]>();
     names.forEach((n, i) => {
       const root = find(i);
       let g = groups.get(root);
-      if (!g) groups.set(root, (g = []));
+      if (!g) {
+        g = [];
+        groups.set(root, g);
+      }
       g.push(n);
     });
     const result: Subtopology[] = [];
@@ -318,7 +356,8 @@ export class Topology {
       const stores = new Set<string>();
       for (const n of nodes) {
         const def = this.#nodes.get(n)!;
-        if (def.kind === 'processor') for (const s of def.stores) if (!this.#globalStores.has(s)) stores.add(s);
+        if (def.kind === 'processor')
+          for (const s of def.stores) if (!this.#globalStores.has(s)) stores.add(s);
       }
       const sourceTopics = sourceNodes.flatMap((n) => {
         const def = this.#nodes.get(n) as SourceNodeDef;
@@ -326,7 +365,14 @@ export class Topology {
       });
       const topicSet = new Set(sourceTopics.map((t) => t.topic));
       const copartitionGroups = this.#copartition.filter((g) => g.every((t) => topicSet.has(t)));
-      result.push({ id: result.length, nodes, sourceNodes, stores: [...stores], sourceTopics, copartitionGroups });
+      result.push({
+        id: result.length,
+        nodes,
+        sourceNodes,
+        stores: [...stores],
+        sourceTopics,
+        copartitionGroups,
+      });
     }
     this.#subtopologies = result;
     return result;
@@ -337,15 +383,22 @@ export class Topology {
   }
 
   #add(node: NodeDef): void {
-    if (this.#nodes.has(node.name)) throw new TopologyException(`A node named "${node.name}" is already in this topology: node names must be unique`);
+    if (this.#nodes.has(node.name))
+      throw new TopologyException(
+        `A node named "${node.name}" is already in this topology: node names must be unique`,
+      );
     this.#nodes.set(node.name, node);
     this.#subtopologies = undefined;
   }
 
   #connect(parentName: string, childName: string): void {
     const parent = this.#nodes.get(parentName);
-    if (!parent) throw new TopologyException(`Parent node "${parentName}" of "${childName}" is not in this topology: add it first`);
-    if (parent.kind === 'sink') throw new TopologyException(`Sink "${parentName}" cannot have children ("${childName}")`);
+    if (!parent)
+      throw new TopologyException(
+        `Parent node "${parentName}" of "${childName}" is not in this topology: add it first`,
+      );
+    if (parent.kind === 'sink')
+      throw new TopologyException(`Sink "${parentName}" cannot have children ("${childName}")`);
     const child = this.#nodes.get(childName)!;
     parent.children.push(childName);
     child.parents.push(parentName);

@@ -1,6 +1,6 @@
-import { describe, expect, it } from 'vitest';
 import { Serdes, StreamsBuilder } from '@kafka-pattern/streams-core';
 import { TopologyTestDriver } from '@kafka-pattern/streams-core/testing';
+import { describe, expect, it } from 'vitest';
 
 interface Order {
   product: string;
@@ -9,11 +9,23 @@ interface Order {
 
 function topology(left: boolean) {
   const builder = new StreamsBuilder();
-  const products = builder.globalTable('products', { key: Serdes.String(), value: Serdes.String() }, { name: 'products-store' });
+  const products = builder.globalTable(
+    'products',
+    { key: Serdes.String(), value: Serdes.String() },
+    { name: 'products-store' },
+  );
   const orders = builder.stream('orders', { key: Serdes.String(), value: Serdes.JSON<Order>() });
   const joined = left
-    ? orders.leftJoin(products, (_id, o) => o.product, (o, name) => `${o.qty} x ${name ?? '?'}`)
-    : orders.join(products, (_id, o) => o.product, (o, name) => `${o.qty} x ${name}`);
+    ? orders.leftJoin(
+        products,
+        (_id, o) => o.product,
+        (o, name) => `${o.qty} x ${name ?? '?'}`,
+      )
+    : orders.join(
+        products,
+        (_id, o) => o.product,
+        (o, name) => `${o.qty} x ${name}`,
+      );
   joined.to('lines', { key: Serdes.String(), value: Serdes.String() });
   return builder.build();
 }

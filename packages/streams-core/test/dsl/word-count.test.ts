@@ -1,6 +1,6 @@
-import { describe, expect, it } from 'vitest';
 import { Serdes, StreamsBuilder } from '@kafka-pattern/streams-core';
 import { TopologyTestDriver } from '@kafka-pattern/streams-core/testing';
+import { describe, expect, it } from 'vitest';
 
 function wordCount() {
   const builder = new StreamsBuilder();
@@ -20,7 +20,12 @@ describe('word count through the TopologyTestDriver', () => {
     const input = driver.createInputTopic('text', Serdes.String(), Serdes.String());
     const output = driver.createOutputTopic('word-counts-out', Serdes.String(), Serdes.Long());
     input.pipeInput('k1', 'Hello hello world', 1_000);
-    expect(output.readKeyValuesToMap()).toEqual(new Map([['hello', 2], ['world', 1]]));
+    expect(output.readKeyValuesToMap()).toEqual(
+      new Map([
+        ['hello', 2],
+        ['world', 1],
+      ]),
+    );
     input.pipeInput('k2', 'world peace', 2_000);
     expect(output.readKeyValuesToList()).toEqual([
       { key: 'world', value: 2 },
@@ -28,7 +33,10 @@ describe('word count through the TopologyTestDriver', () => {
     ]);
     expect(driver.getKeyValueStore('word-counts').get('hello')).toBe(2);
     expect(driver.getKeyValueStore('word-counts').get('absent')).toBeUndefined();
-    expect([...driver.producedTopicNames()].sort()).toEqual(['topology-test-driver-word-counts-repartition', 'word-counts-out']);
+    expect([...driver.producedTopicNames()].sort()).toEqual([
+      'topology-test-driver-word-counts-repartition',
+      'word-counts-out',
+    ]);
     driver.close();
   });
 
@@ -48,9 +56,13 @@ describe('word count through the TopologyTestDriver', () => {
 
   it('describes the topology in Kafka Streams shape, split at the repartition topic', () => {
     const text = wordCount().describe().toString();
-    expect(text).toMatch(/^Topologies:\n {3}Sub-topology: 0\n {4}Source: KSTREAM-SOURCE-[0-9a-f]{8} \(topics: \[text\]\)\n {6}--> KSTREAM-FLATMAPVALUES-/);
+    expect(text).toMatch(
+      /^Topologies:\n {3}Sub-topology: 0\n {4}Source: KSTREAM-SOURCE-[0-9a-f]{8} \(topics: \[text\]\)\n {6}--> KSTREAM-FLATMAPVALUES-/,
+    );
     expect(text).toContain('Sink: word-counts-repartition-sink (topic: word-counts-repartition)');
-    expect(text).toContain('   Sub-topology: 1\n    Source: word-counts-repartition-source (topics: [word-counts-repartition])');
+    expect(text).toContain(
+      '   Sub-topology: 1\n    Source: word-counts-repartition-source (topics: [word-counts-repartition])',
+    );
     expect(text).toMatch(/Processor: KSTREAM-AGGREGATE-[0-9a-f]{8} \(stores: \[word-counts\]\)/);
     expect(text).toContain('Sink: KSTREAM-SINK-');
     expect(text).toContain('(topic: word-counts-out)');

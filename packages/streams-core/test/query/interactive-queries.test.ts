@@ -1,6 +1,5 @@
 import { createServer } from 'node:net';
 import { InMemoryKeyValueStore, InMemorySessionStore, InMemoryWindowStore } from '@kafka-pattern/state-store';
-import { afterEach, describe, expect, it } from 'vitest';
 import {
   ConfigException,
   InvalidStateStoreException,
@@ -8,15 +7,16 @@ import {
   partitionForKey,
   Serdes,
   SessionWindows,
-  startQueryServer,
   StreamsBuilder,
+  startQueryServer,
   TimeWindows,
   UnknownStateStoreException,
 } from '@kafka-pattern/streams-core';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { AdminPort, GroupDescription } from '../../src/client/port.ts';
 import { KeyParseError, parseKeyText, toJson } from '../../src/query/http-codec.ts';
-import type { TopicPlan } from '../../src/runtime/internal-topics.ts';
 import { InteractiveQueries, type QueryableStoreInfo } from '../../src/runtime/interactive-queries.ts';
+import type { TopicPlan } from '../../src/runtime/internal-topics.ts';
 import type { StreamsState } from '../../src/runtime/kafka-streams.ts';
 import {
   decodeSubscriptionInfo,

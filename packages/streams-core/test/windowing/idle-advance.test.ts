@@ -1,6 +1,6 @@
-import { describe, expect, it } from 'vitest';
 import { JoinWindows, Serdes, StreamsBuilder, Suppressed, TimeWindows } from '@kafka-pattern/streams-core';
 import { TopologyTestDriver } from '@kafka-pattern/streams-core/testing';
+import { describe, expect, it } from 'vitest';
 
 /** Event time starts at the wall clock, as it does for live data. */
 const NOW = 1_700_000_040_000;
@@ -20,15 +20,24 @@ function suppressedCounts() {
 
 describe('advancing stream time of idle tasks by the wall clock', () => {
   it('closes a suppressed window on a quiet stream once the wall clock has passed it', () => {
-    const driver = new TopologyTestDriver(suppressedCounts(), { initialWallClockTime: NOW, config: { advanceIdleStreamTimeAfterMs: 2_000 } });
+    const driver = new TopologyTestDriver(suppressedCounts(), {
+      initialWallClockTime: NOW,
+      config: { advanceIdleStreamTimeAfterMs: 2_000 },
+    });
     const input = driver.createInputTopic('in', Serdes.String(), Serdes.String());
-    const output = driver.createOutputTopic('out', Serdes.TimeWindowed(Serdes.String(), 60_000), Serdes.Long());
+    const output = driver.createOutputTopic(
+      'out',
+      Serdes.TimeWindowed(Serdes.String(), 60_000),
+      Serdes.Long(),
+    );
     input.pipeInput('a', 'x', NOW + 1_000);
     input.pipeInput('a', 'x', NOW + 2_000);
     driver.advanceWallClockTime(30_000);
     expect(output.isEmpty()).toBe(true); // the window [NOW, NOW + 60 s) is still open
     driver.advanceWallClockTime(40_000); // wall clock NOW + 70 s; stream time NOW + 68 s >= end + grace
-    expect(output.readKeyValuesToList()).toEqual([{ key: { key: 'a', window: { start: NOW, end: NOW + 60_000 } }, value: 2 }]);
+    expect(output.readKeyValuesToList()).toEqual([
+      { key: { key: 'a', window: { start: NOW, end: NOW + 60_000 } }, value: 2 },
+    ]);
     // A record for the closed window is now late: dropped, so no second "final" result follows.
     input.pipeInput('a', 'x', NOW + 3_000);
     driver.advanceWallClockTime(60_000);
@@ -40,7 +49,11 @@ describe('advancing stream time of idle tasks by the wall clock', () => {
   it('does nothing unless enabled: stream time moves with records only, as in Kafka Streams', () => {
     const driver = new TopologyTestDriver(suppressedCounts(), { initialWallClockTime: NOW });
     const input = driver.createInputTopic('in', Serdes.String(), Serdes.String());
-    const output = driver.createOutputTopic('out', Serdes.TimeWindowed(Serdes.String(), 60_000), Serdes.Long());
+    const output = driver.createOutputTopic(
+      'out',
+      Serdes.TimeWindowed(Serdes.String(), 60_000),
+      Serdes.Long(),
+    );
     input.pipeInput('a', 'x', NOW + 1_000);
     driver.advanceWallClockTime(10 * 60_000);
     expect(output.isEmpty()).toBe(true);
@@ -58,7 +71,10 @@ describe('advancing stream time of idle tasks by the wall clock', () => {
         otherValue: Serdes.String(),
       })
       .to('joined', { key: Serdes.String(), value: Serdes.String() });
-    const driver = new TopologyTestDriver(builder.build(), { initialWallClockTime: NOW, config: { advanceIdleStreamTimeAfterMs: 1_000 } });
+    const driver = new TopologyTestDriver(builder.build(), {
+      initialWallClockTime: NOW,
+      config: { advanceIdleStreamTimeAfterMs: 1_000 },
+    });
     const l = driver.createInputTopic('left', Serdes.String(), Serdes.String());
     const out = driver.createOutputTopic('joined', Serdes.String(), Serdes.String());
     l.pipeInput('k', 'order', NOW);

@@ -24,8 +24,12 @@ export function localStack(): { bootstrapServers: string[]; databaseUrl: string;
   const file = stackFile();
   const kafka = process.env.KAFKA_BOOTSTRAP_SERVERS ?? file.KAFKA_BOOTSTRAP_SERVERS ?? '127.0.0.1:9092';
   return {
-    bootstrapServers: kafka.split(',').map((s) => s.trim()).filter(Boolean),
-    databaseUrl: process.env.DATABASE_URL ?? file.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/kafka_pattern',
+    bootstrapServers: kafka
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+    databaseUrl:
+      process.env.DATABASE_URL ?? file.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/kafka_pattern',
     redisUrl: process.env.REDIS_URL ?? file.REDIS_URL ?? 'redis://127.0.0.1:6379',
   };
 }

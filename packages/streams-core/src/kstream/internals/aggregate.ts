@@ -2,12 +2,13 @@
  * Stateful processors: stream aggregations and the KTable operators, all of which forward
  * `Change` values (new and old) so that downstream tables can retract what they added before.
  */
+
+import { Headers } from '../../processor/api/headers.ts';
 import type { Processor, ProcessorContext, ProcessorSupplier } from '../../processor/api/processor.ts';
 import type { StreamRecord } from '../../processor/api/record.ts';
-import type { KeyValueStore, TypedKeyValueStore } from '../../state/key-value-store.ts';
-import { Headers } from '../../processor/api/headers.ts';
-import type { ValueAndTimestamp } from '../../state/value-and-timestamp.ts';
 import type { TaskMetrics } from '../../processor/internals/task-metrics.ts';
+import type { KeyValueStore, TypedKeyValueStore } from '../../state/key-value-store.ts';
+import type { ValueAndTimestamp } from '../../state/value-and-timestamp.ts';
 import type { Change } from '../change.ts';
 import type { TableValueGetterSupplier } from './table-value-getter.ts';
 
@@ -21,7 +22,9 @@ type TimestampedStore<K, V> = KeyValueStore<K, ValueAndTimestamp<V>>;
  */
 export function changeForwarder<K, V>(
   ctx: ProcessorContext<K, Change<V>>,
-  store: TimestampedStore<K, V> & { setFlushListener?: TypedKeyValueStore<K, ValueAndTimestamp<V>>['setFlushListener'] },
+  store: TimestampedStore<K, V> & {
+    setFlushListener?: TypedKeyValueStore<K, ValueAndTimestamp<V>>['setFlushListener'];
+  },
 ): (record: StreamRecord<K, Change<V>>) => void {
   const cached = store.setFlushListener?.((key, n, o) => {
     ctx.forward({
@@ -69,14 +72,21 @@ export function streamAggregateProcessor<K, V, VA>(
         let newAgg: VA;
         let timestamp: number;
         if (old === undefined) {
-          newAgg = firstValueIsAggregate ? (r.value as unknown as VA) : aggregator(r.key, r.value, initializer());
+          newAgg = firstValueIsAggregate
+            ? (r.value as unknown as VA)
+            : aggregator(r.key, r.value, initializer());
           timestamp = r.timestamp;
         } else {
           newAgg = aggregator(r.key, r.value, old.value);
           timestamp = Math.max(r.timestamp, old.timestamp);
         }
         store.put(r.key, { value: newAgg, timestamp });
-        forward({ key: r.key, value: { newValue: newAgg, oldValue: old?.value ?? null }, timestamp, headers: r.headers });
+        forward({
+          key: r.key,
+          value: { newValue: newAgg, oldValue: old?.value ?? null },
+          timestamp,
+          headers: r.headers,
+        });
       },
     };
     return p;
@@ -104,7 +114,12 @@ export function tableSourceProcessor<K, V>(storeName: string): ProcessorSupplier
         const value = r.value === undefined ? null : r.value;
         if (value === null && old === undefined) return; // deleting an absent key changes nothing
         store.put(r.key, value === null ? null : { value, timestamp: r.timestamp });
-        forward({ key: r.key, value: { newValue: value, oldValue: old?.value ?? null }, timestamp: r.timestamp, headers: r.headers });
+        forward({
+          key: r.key,
+          value: { newValue: value, oldValue: old?.value ?? null },
+          timestamp: r.timestamp,
+          headers: r.headers,
+        });
       },
     };
   };
@@ -188,11 +203,28 @@ export function tableRepartitionMapProcessor<K, V, KR, VR>(
         const next = newValue === null ? undefined : selector(r.key, newValue);
         const prev = oldValue === null ? undefined : selector(r.key, oldValue);
         if (next && prev && sameKey(next[0], prev[0])) {
-          ctx.forward({ key: next[0], value: { newValue: next[1], oldValue: prev[1] }, timestamp: r.timestamp, headers: r.headers });
+          ctx.forward({
+            key: next[0],
+            value: { newValue: next[1], oldValue: prev[1] },
+            timestamp: r.timestamp,
+            headers: r.headers,
+          });
           return;
         }
-        if (prev) ctx.forward({ key: prev[0], value: { newValue: null, oldValue: prev[1] }, timestamp: r.timestamp, headers: r.headers });
-        if (next) ctx.forward({ key: next[0], value: { newValue: next[1], oldValue: null }, timestamp: r.timestamp, headers: r.headers });
+        if (prev)
+          ctx.forward({
+            key: prev[0],
+            value: { newValue: null, oldValue: prev[1] },
+            timestamp: r.timestamp,
+            headers: r.headers,
+          });
+        if (next)
+          ctx.forward({
+            key: next[0],
+            value: { newValue: next[1], oldValue: null },
+            timestamp: r.timestamp,
+            headers: r.headers,
+          });
       },
     };
   };
@@ -229,7 +261,10 @@ export function tableAggregateProcessor<K, V, VA>(
         let agg: VA | null = oldAgg;
         if (r.value.oldValue !== null && agg !== null) agg = subtractor(r.key, r.value.oldValue, agg);
         if (r.value.newValue !== null) {
-          if (agg === null) agg = reduce ? (r.value.newValue as unknown as VA) : adder(r.key, r.value.newValue, initializer());
+          if (agg === null)
+            agg = reduce
+              ? (r.value.newValue as unknown as VA)
+              : adder(r.key, r.value.newValue, initializer());
           else agg = adder(r.key, r.value.newValue, agg);
         }
         const timestamp = old === undefined ? r.timestamp : Math.max(r.timestamp, old.timestamp);
@@ -239,7 +274,6 @@ export function tableAggregateProcessor<K, V, VA>(
     };
   };
 }
-
 
 /** Stream-table join: each stream record looks up the table's current value for its key. */
 export function streamTableJoinProcessor<K, V, VT, VR>(
@@ -262,12 +296,22 @@ export function streamTableJoinProcessor<K, V, VT, VR>(
             dropped(ctx);
             return;
           }
-          ctx.forward({ key: r.key, value: joiner(r.value, null, r.key), timestamp: r.timestamp, headers: r.headers });
+          ctx.forward({
+            key: r.key,
+            value: joiner(r.value, null, r.key),
+            timestamp: r.timestamp,
+            headers: r.headers,
+          });
           return;
         }
         const tv = table.get(r.key);
         if (tv === undefined && !left) return;
-        ctx.forward({ key: r.key, value: joiner(r.value, tv?.value ?? null, r.key), timestamp: r.timestamp, headers: r.headers });
+        ctx.forward({
+          key: r.key,
+          value: joiner(r.value, tv?.value ?? null, r.key),
+          timestamp: r.timestamp,
+          headers: r.headers,
+        });
       },
     };
   };
@@ -302,7 +346,12 @@ export function streamGlobalTableJoinProcessor<K, V, GK, GV, VR>(
           if (gk === null || gk === undefined) dropped(ctx);
           return;
         }
-        ctx.forward({ key: r.key, value: joiner(r.value, gv?.value ?? null, r.key), timestamp: r.timestamp, headers: r.headers });
+        ctx.forward({
+          key: r.key,
+          value: joiner(r.value, gv?.value ?? null, r.key),
+          timestamp: r.timestamp,
+          headers: r.headers,
+        });
       },
     };
   };

@@ -6,8 +6,8 @@ import type { ProcessorSupplier } from '../../processor/api/processor.ts';
 import type { Serde } from '../../serdes/serde.ts';
 import type { StoreBuilder } from '../../state/store-builder.ts';
 import { Stores } from '../../state/stores.ts';
-import { NameGenerator } from '../../topology/naming.ts';
 import type { StreamPartitioner } from '../../topology/extractors.ts';
+import { NameGenerator } from '../../topology/naming.ts';
 import { Topology } from '../../topology/topology.ts';
 import type { Materialized } from '../options.ts';
 import { filterProcessor } from './stateless.ts';
@@ -15,6 +15,12 @@ import { filterProcessor } from './stateless.ts';
 export class BuilderContext {
   readonly topology = new Topology();
   readonly names = new NameGenerator();
+
+  /** Inputs joined by key must be co-partitioned: the runtime checks partition counts at start. */
+  requireCopartition(...nodeNames: string[]): void {
+    const topics = [...new Set(nodeNames.flatMap((n) => upstreamTopics(this.topology, n)))];
+    if (topics.length > 1) this.topology.addCopartitionGroup(topics);
+  }
 
   /** A user-given name, or a stable generated one. */
   name(given: string | undefined, kind: string, anchor: string): string {
@@ -41,8 +47,15 @@ export class BuilderContext {
     valueSerde: Serde<V> | undefined,
   ): { name: string; builder: StoreBuilder; queryable: boolean } {
     const name = this.name(materialized?.name, storeKind, anchor);
-    const supplier = materialized?.storeType === 'in-memory' ? Stores.inMemoryKeyValueStore(name) : Stores.persistentKeyValueStore(name);
-    const builder = Stores.timestampedKeyValueStoreBuilder(supplier, keySerde as Serde<K>, valueSerde as Serde<V>);
+    const supplier =
+      materialized?.storeType === 'in-memory'
+        ? Stores.inMemoryKeyValueStore(name)
+        : Stores.persistentKeyValueStore(name);
+    const builder = Stores.timestampedKeyValueStoreBuilder(
+      supplier,
+      keySerde as Serde<K>,
+      valueSerde as Serde<V>,
+    );
     applyLogging(builder, materialized);
     return { name, builder, queryable: materialized?.name !== undefined };
   }
@@ -56,22 +69,38 @@ export class BuilderContext {
     topicBase: string,
     keySerde: Serde<any> | undefined,
     valueSerde: Serde<any> | undefined,
-    options: { numberOfPartitions?: number; partitioner?: StreamPartitioner<any, any>; dropNullKeys?: boolean } = {},
+    options: {
+      numberOfPartitions?: number;
+      partitioner?: StreamPartitioner<any, any>;
+      dropNullKeys?: boolean;
+    } = {},
   ): string {
     const topic = `${topicBase}-repartition`;
     let upstream = parent;
     if (options.dropNullKeys !== false) {
       // A record without a key has no partition to go to; it is dropped, as in Kafka Streams.
-      upstream = this.addProcessor('KSTREAM-FILTER', filterProcessor((k) => k !== null && k !== undefined), [parent], `${topic}-filter`);
+      upstream = this.addProcessor(
+        'KSTREAM-FILTER',
+        filterProcessor((k) => k !== null && k !== undefined),
+        [parent],
+        `${topic}-filter`,
+      );
     }
     this.topology.addRepartitionTopic(topic, options.numberOfPartitions);
-    const sinkOptions: { keySerde?: Serde<any>; valueSerde?: Serde<any>; partitioner?: StreamPartitioner<any, any>; internal: boolean } = { internal: true };
+    const sinkOptions: {
+      keySerde?: Serde<any>;
+      valueSerde?: Serde<any>;
+      partitioner?: StreamPartitioner<any, any>;
+      internal: boolean;
+    } = { internal: true };
     if (keySerde) sinkOptions.keySerde = keySerde;
     if (valueSerde) sinkOptions.valueSerde = valueSerde;
     if (options.partitioner) sinkOptions.partitioner = options.partitioner;
     this.topology.addSink(this.names.claim(`${topic}-sink`), topic, sinkOptions, upstream);
     const sourceName = this.names.claim(`${topic}-source`);
-    const sourceOptions: { keySerde?: Serde<any>; valueSerde?: Serde<any>; internal: boolean } = { internal: true };
+    const sourceOptions: { keySerde?: Serde<any>; valueSerde?: Serde<any>; internal: boolean } = {
+      internal: true,
+    };
     if (keySerde) sourceOptions.keySerde = keySerde;
     if (valueSerde) sourceOptions.valueSerde = valueSerde;
     this.topology.addSource(sourceName, topic, sourceOptions);
@@ -79,16 +108,19 @@ export class BuilderContext {
   }
 }
 
-function applyLogging(builder: { withLoggingDisabled(): unknown; withLoggingEnabled(c: Record<string, string>): unknown; withCachingEnabled(): unknown }, m: Materialized<any, any> | undefined): void {
+function applyLogging(
+  builder: {
+    withLoggingDisabled(): unknown;
+    withLoggingEnabled(c: Record<string, string>): unknown;
+    withCachingEnabled(): unknown;
+  },
+  m: Materialized<any, any> | undefined,
+): void {
   if (m?.logging === false) builder.withLoggingDisabled();
   else if (typeof m?.logging === 'object') builder.withLoggingEnabled(m.logging);
   // Tables and aggregations cache by default, as in Kafka Streams: updates of a key between
   // commits are folded before they reach the changelog and downstream.
   if (m?.caching !== false) builder.withCachingEnabled();
-}
-
-export interface BuilderContext {
-  requireCopartition(...nodeNames: string[]): void;
 }
 
 /** Source topics upstream of a node, as written in the topology. */
@@ -99,9 +131,3 @@ export function upstreamTopics(topology: Topology, nodeName: string, seen = new 
   if (node.kind === 'source') return [...node.topics];
   return node.parents.flatMap((p) => upstreamTopics(topology, p, seen));
 }
-
-/** Inputs joined by key must be co-partitioned: the runtime checks partition counts at start. */
-BuilderContext.prototype.requireCopartition = function (this: BuilderContext, ...nodeNames: string[]): void {
-  const topics = [...new Set(nodeNames.flatMap((n) => upstreamTopics(this.topology, n)))];
-  if (topics.length > 1) this.topology.addCopartitionGroup(topics);
-};

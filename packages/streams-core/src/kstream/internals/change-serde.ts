@@ -22,7 +22,10 @@ export function changeSerde<V>(inner: Serde<V>): Serde<Change<V>> {
     },
     deserialize(topic, bytes) {
       if (bytes === null || bytes === undefined) return null;
-      if (bytes.length < 5) throw new Error(`A table update in "${topic}" has ${bytes.length} bytes, fewer than its 5-byte header`);
+      if (bytes.length < 5)
+        throw new Error(
+          `A table update in "${topic}" has ${bytes.length} bytes, fewer than its 5-byte header`,
+        );
       const flags = bytes.readUInt8(0);
       const newLength = bytes.readUInt32BE(1);
       const newValue = flags & 1 ? inner.deserialize(topic, bytes.subarray(5, 5 + newLength)) : null;

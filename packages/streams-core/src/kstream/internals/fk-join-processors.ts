@@ -88,7 +88,10 @@ export function subscriptionSendProcessor<K, V, KO, VO, VR>(
           // An inner join's retraction goes through the foreign side, as Kafka Streams' does, and
           // so carries the later of the two timestamps; a left join answers at once with its own.
           const respond = newFk === null && o.kind === 'inner';
-          send(oldFk, respond ? SubscriptionInstruction.UnsubscribeAndRespond : SubscriptionInstruction.Unsubscribe);
+          send(
+            oldFk,
+            respond ? SubscriptionInstruction.UnsubscribeAndRespond : SubscriptionInstruction.Unsubscribe,
+          );
           if (respond) return;
         }
         if (newFk !== null) {
@@ -225,7 +228,8 @@ export function responseJoinProcessor<K, V, VO, VR>(
         const current = getter.get(r.key);
         if (current === undefined) {
           // The row was deleted: the answer to that delete (and only it) retracts the result.
-          if (valueHash(null).equals(response.hash)) ctx.forward({ key: r.key, value: null, timestamp: r.timestamp, headers: r.headers });
+          if (valueHash(null).equals(response.hash))
+            ctx.forward({ key: r.key, value: null, timestamp: r.timestamp, headers: r.headers });
           return;
         }
         if (!valueHash(leftValueSerde.serialize(topic, current.value)).equals(response.hash)) return;

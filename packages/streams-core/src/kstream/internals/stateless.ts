@@ -7,7 +7,9 @@ import type { StreamRecord } from '../../processor/api/record.ts';
 
 type Ctx = ProcessorContext<any, any>;
 
-function simple<K, V>(process: (ctx: Ctx, record: StreamRecord<K, V>) => void): ProcessorSupplier<K, V, any, any> {
+function simple<K, V>(
+  process: (ctx: Ctx, record: StreamRecord<K, V>) => void,
+): ProcessorSupplier<K, V, any, any> {
   return () => {
     let ctx: Ctx;
     const p: Processor<K, V, any, any> = {
@@ -22,32 +24,48 @@ function simple<K, V>(process: (ctx: Ctx, record: StreamRecord<K, V>) => void): 
   };
 }
 
-export function filterProcessor<K, V>(predicate: (key: K, value: V) => boolean, negate = false): ProcessorSupplier<K, V, K, V> {
+export function filterProcessor<K, V>(
+  predicate: (key: K, value: V) => boolean,
+  negate = false,
+): ProcessorSupplier<K, V, K, V> {
   return simple<K, V>((ctx, r) => {
     if (predicate(r.key, r.value) !== negate) ctx.forward(r);
   });
 }
 
-export function mapProcessor<K, V, KR, VR>(mapper: (key: K, value: V) => readonly [KR, VR]): ProcessorSupplier<K, V, KR, VR> {
+export function mapProcessor<K, V, KR, VR>(
+  mapper: (key: K, value: V) => readonly [KR, VR],
+): ProcessorSupplier<K, V, KR, VR> {
   return simple<K, V>((ctx, r) => {
     const [key, value] = mapper(r.key, r.value);
     ctx.forward({ key, value, timestamp: r.timestamp, headers: r.headers });
   });
 }
 
-export function mapValuesProcessor<K, V, VR>(mapper: (value: V, key: K) => VR): ProcessorSupplier<K, V, K, VR> {
+export function mapValuesProcessor<K, V, VR>(
+  mapper: (value: V, key: K) => VR,
+): ProcessorSupplier<K, V, K, VR> {
   return simple<K, V>((ctx, r) => {
     ctx.forward({ key: r.key, value: mapper(r.value, r.key), timestamp: r.timestamp, headers: r.headers });
   });
 }
 
-export function selectKeyProcessor<K, V, KR>(selector: (key: K, value: V) => KR): ProcessorSupplier<K, V, KR, V> {
+export function selectKeyProcessor<K, V, KR>(
+  selector: (key: K, value: V) => KR,
+): ProcessorSupplier<K, V, KR, V> {
   return simple<K, V>((ctx, r) => {
-    ctx.forward({ key: selector(r.key, r.value), value: r.value, timestamp: r.timestamp, headers: r.headers });
+    ctx.forward({
+      key: selector(r.key, r.value),
+      value: r.value,
+      timestamp: r.timestamp,
+      headers: r.headers,
+    });
   });
 }
 
-export function flatMapProcessor<K, V, KR, VR>(mapper: (key: K, value: V) => Iterable<readonly [KR, VR]>): ProcessorSupplier<K, V, KR, VR> {
+export function flatMapProcessor<K, V, KR, VR>(
+  mapper: (key: K, value: V) => Iterable<readonly [KR, VR]>,
+): ProcessorSupplier<K, V, KR, VR> {
   return simple<K, V>((ctx, r) => {
     for (const [key, value] of mapper(r.key, r.value)) {
       ctx.forward({ key, value, timestamp: r.timestamp, headers: r.headers });
@@ -55,7 +73,9 @@ export function flatMapProcessor<K, V, KR, VR>(mapper: (key: K, value: V) => Ite
   });
 }
 
-export function flatMapValuesProcessor<K, V, VR>(mapper: (value: V, key: K) => Iterable<VR>): ProcessorSupplier<K, V, K, VR> {
+export function flatMapValuesProcessor<K, V, VR>(
+  mapper: (value: V, key: K) => Iterable<VR>,
+): ProcessorSupplier<K, V, K, VR> {
   return simple<K, V>((ctx, r) => {
     for (const value of mapper(r.value, r.key)) {
       ctx.forward({ key: r.key, value, timestamp: r.timestamp, headers: r.headers });
@@ -63,7 +83,10 @@ export function flatMapValuesProcessor<K, V, VR>(mapper: (value: V, key: K) => I
   });
 }
 
-export function peekProcessor<K, V>(action: (key: K, value: V) => void, forward: boolean): ProcessorSupplier<K, V, K, V> {
+export function peekProcessor<K, V>(
+  action: (key: K, value: V) => void,
+  forward: boolean,
+): ProcessorSupplier<K, V, K, V> {
   return simple<K, V>((ctx, r) => {
     action(r.key, r.value);
     if (forward) ctx.forward(r);

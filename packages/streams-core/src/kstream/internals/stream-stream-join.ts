@@ -270,7 +270,8 @@ export function streamJoinSideProcessor<K, VThis, VOther, VR>(
       onStreamTimeAdvance(streamTime) {
         tracker.streamTime = Math.max(tracker.streamTime, streamTime);
         // Unmatched records whose window closed by the advanced time are emitted now, without headers.
-        if (outerStore) emitClosed({ key: null as K, value: null as VThis, timestamp: streamTime, headers: new Headers() });
+        if (outerStore)
+          emitClosed({ key: null as K, value: null as VThis, timestamp: streamTime, headers: new Headers() });
       },
       process(r) {
         const t = r.timestamp;

@@ -4,10 +4,10 @@
  * Timestamps of results are the larger of the two sides' timestamps, as in Kafka Streams.
  */
 import type { ProcessorContext, ProcessorSupplier } from '../../processor/api/processor.ts';
+import type { StreamRecord } from '../../processor/api/record.ts';
 import type { KeyValueStore } from '../../state/key-value-store.ts';
 import type { ValueAndTimestamp } from '../../state/value-and-timestamp.ts';
 import type { Change } from '../change.ts';
-import type { StreamRecord } from '../../processor/api/record.ts';
 import { changeForwarder } from './aggregate.ts';
 import type { TableValueGetter, TableValueGetterSupplier } from './table-value-getter.ts';
 
@@ -44,17 +44,26 @@ export function tableJoinSideProcessor<K, VT, VO, VR>(
         if (otherValue === null && !otherMayBeAbsent) return;
         const { newValue, oldValue } = r.value;
         if (otherValue === null && newValue === null && oldValue === null) return;
-        const joinedNew = newValue !== null || (thisMayBeAbsent && otherValue !== null) ? join(newValue, otherValue) : null;
-        const joinedOld = oldValue !== null || (thisMayBeAbsent && otherValue !== null) ? join(oldValue, otherValue) : null;
+        const joinedNew =
+          newValue !== null || (thisMayBeAbsent && otherValue !== null) ? join(newValue, otherValue) : null;
+        const joinedOld =
+          oldValue !== null || (thisMayBeAbsent && otherValue !== null) ? join(oldValue, otherValue) : null;
         const timestamp = o === undefined ? r.timestamp : Math.max(r.timestamp, o.timestamp);
-        ctx.forward({ key: r.key, value: { newValue: joinedNew, oldValue: joinedOld }, timestamp, headers: r.headers });
+        ctx.forward({
+          key: r.key,
+          value: { newValue: joinedNew, oldValue: joinedOld },
+          timestamp,
+          headers: r.headers,
+        });
       },
     };
   };
 }
 
 /** Unites both sides' results; writes them to the result's store when it is materialized. */
-export function tableJoinMergeProcessor<K, VR>(storeName: string | undefined): ProcessorSupplier<K, Change<VR>, K, Change<VR>> {
+export function tableJoinMergeProcessor<K, VR>(
+  storeName: string | undefined,
+): ProcessorSupplier<K, Change<VR>, K, Change<VR>> {
   return () => {
     let store: KeyValueStore<K, ValueAndTimestamp<VR>> | undefined;
     let forward: (record: StreamRecord<K, Change<VR>>) => void;
@@ -64,7 +73,11 @@ export function tableJoinMergeProcessor<K, VR>(storeName: string | undefined): P
         forward = store ? changeForwarder(c, store) : (record) => c.forward(record);
       },
       process(r) {
-        if (store) store.put(r.key, r.value.newValue === null ? null : { value: r.value.newValue, timestamp: r.timestamp });
+        if (store)
+          store.put(
+            r.key,
+            r.value.newValue === null ? null : { value: r.value.newValue, timestamp: r.timestamp },
+          );
         forward(r);
       },
     };

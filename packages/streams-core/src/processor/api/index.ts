@@ -1,5 +1,5 @@
-export { Headers } from './headers.ts';
 export type { HeaderValue } from './headers.ts';
-export type { StreamRecord, RecordMetadata, KeyValue } from './record.ts';
+export { Headers } from './headers.ts';
+export type { Cancellable, Processor, ProcessorContext, ProcessorSupplier, Punctuator } from './processor.ts';
 export { PunctuationType } from './processor.ts';
-export type { Processor, ProcessorContext, ProcessorSupplier, Punctuator, Cancellable } from './processor.ts';
+export type { KeyValue, RecordMetadata, StreamRecord } from './record.ts';

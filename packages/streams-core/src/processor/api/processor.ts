@@ -1,4 +1,4 @@
-import type { StreamRecord, RecordMetadata } from './record.ts';
+import type { RecordMetadata, StreamRecord } from './record.ts';
 
 export const PunctuationType = {
   /** Fires as stream time (the largest record timestamp seen by the task) passes each interval. */

@@ -6,7 +6,14 @@ import type { Headers } from '../../processor/api/headers.ts';
  * test driver keeps it in memory.
  */
 export interface RecordCollector {
-  send(topic: string, key: Buffer | null, value: Buffer | null, headers: Headers, timestamp: number, partition: number | undefined): void;
+  send(
+    topic: string,
+    key: Buffer | null,
+    value: Buffer | null,
+    headers: Headers,
+    timestamp: number,
+    partition: number | undefined,
+  ): void;
   /**
    * Partition count of a topic the task writes to, or undefined when it is not known yet (a topic
    * chosen per record): the record then goes to the partition the Java client would pick for its key.

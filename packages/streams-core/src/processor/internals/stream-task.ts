@@ -4,17 +4,35 @@
  * the runtime feeds batches and does the I/O (produce, commit) around them, and the test driver
  * feeds single records. Both run this same code.
  */
+
+import { type DeadLetterConfig, deadLetterHeaders } from '../../errors/dead-letter.ts';
+import {
+  type ErrorContext,
+  type ExceptionHandler,
+  errorMessage,
+  StreamsException,
+} from '../../errors/exception-handlers.ts';
 import { partitionForKey } from '../../partitioning/partitioner.ts';
-import { Headers } from '../api/headers.ts';
-import type { Processor, ProcessorContext, Punctuator, PunctuationType, Cancellable } from '../api/processor.ts';
-import type { RecordMetadata, StreamRecord } from '../api/record.ts';
 import type { Serde } from '../../serdes/serde.ts';
 import type { StoreContext } from '../../state/store-builder.ts';
-import type { Subtopology, Topology, SourceNodeDef, SinkNodeDef, ProcessorNodeDef } from '../../topology/topology.ts';
 import type { ConsumedRecordView, TimestampExtractor } from '../../topology/extractors.ts';
+import type {
+  ProcessorNodeDef,
+  SinkNodeDef,
+  SourceNodeDef,
+  Subtopology,
+  Topology,
+} from '../../topology/topology.ts';
+import { Headers } from '../api/headers.ts';
+import type {
+  Cancellable,
+  Processor,
+  ProcessorContext,
+  PunctuationType,
+  Punctuator,
+} from '../api/processor.ts';
+import type { RecordMetadata, StreamRecord } from '../api/record.ts';
 import type { RecordCollector } from './record-collector.ts';
-import { deadLetterHeaders, type DeadLetterConfig } from '../../errors/dead-letter.ts';
-import { StreamsException, errorMessage, type ErrorContext, type ExceptionHandler } from '../../errors/exception-handlers.ts';
 import { TaskMetrics } from './task-metrics.ts';
 
 /** A record as consumed from Kafka, before deserialization. */
@@ -66,8 +84,15 @@ export class StreamTask {
   readonly stores = new Map<string, unknown>();
   readonly #options: TaskOptions;
   readonly #nodes = new Map<string, RuntimeNode>();
-  readonly #processors: Array<{ name: string; processor: Processor<any, any, any, any>; context: ProcessorContext }> = [];
-  readonly #sourcesByTopic = new Map<string, { def: SourceNodeDef; node: RuntimeNode; keySerde: Serde<any>; valueSerde: Serde<any> }>();
+  readonly #processors: Array<{
+    name: string;
+    processor: Processor<any, any, any, any>;
+    context: ProcessorContext;
+  }> = [];
+  readonly #sourcesByTopic = new Map<
+    string,
+    { def: SourceNodeDef; node: RuntimeNode; keySerde: Serde<any>; valueSerde: Serde<any> }
+  >();
   readonly #partitionTime = new Map<string, number>();
   readonly #streamTimeSchedules: Schedule[] = [];
   readonly #wallClockSchedules: Schedule[] = [];
@@ -85,8 +110,15 @@ export class StreamTask {
     const { topology, subtopology } = options;
     for (const storeName of subtopology.stores) {
       const builder = topology.storeBuilder(storeName);
-      if (!builder) throw new StreamsException(`Store "${storeName}" is used but was never added to the topology`);
-      this.stores.set(storeName, builder.build(options.storeContext, { key: options.defaultKeySerde, value: options.defaultValueSerde }));
+      if (!builder)
+        throw new StreamsException(`Store "${storeName}" is used but was never added to the topology`);
+      this.stores.set(
+        storeName,
+        builder.build(options.storeContext, {
+          key: options.defaultKeySerde,
+          value: options.defaultValueSerde,
+        }),
+      );
     }
     // Create nodes children-first so that every node can hold direct references to its children.
     for (const name of [...subtopology.nodes].reverse()) {
@@ -129,7 +161,9 @@ export class StreamTask {
       try {
         p.processor.close?.();
       } catch (e) {
-        console.warn(`[kafka-pattern] processor ${p.name} of task ${this.id} failed to close: ${errorMessage(e)}`);
+        console.warn(
+          `[kafka-pattern] processor ${p.name} of task ${this.id} failed to close: ${errorMessage(e)}`,
+        );
       }
     }
   }
@@ -138,7 +172,10 @@ export class StreamTask {
   process(raw: RawRecord): void {
     const source = this.#sourcesByTopic.get(raw.topic);
     if (!source) {
-      throw new StreamsException(`Task ${this.id} received a record from "${raw.topic}", which none of its sources reads`, { taskId: this.id });
+      throw new StreamsException(
+        `Task ${this.id} received a record from "${raw.topic}", which none of its sources reads`,
+        { taskId: this.id },
+      );
     }
     const meta = { topic: raw.topic, partition: raw.partition, offset: raw.offset, timestamp: raw.timestamp };
     this.#current = meta;
@@ -202,7 +239,10 @@ export class StreamTask {
       try {
         p.processor.onStreamTimeAdvance(time);
       } catch (error) {
-        throw new StreamsException(`${p.name} in task ${this.id} failed while stream time advanced to ${time}: ${errorMessage(error)}`, { cause: error, taskId: this.id });
+        throw new StreamsException(
+          `${p.name} in task ${this.id} failed while stream time advanced to ${time}: ${errorMessage(error)}`,
+          { cause: error, taskId: this.id },
+        );
       }
     }
     this.#punctuateStreamTime();
@@ -228,7 +268,10 @@ export class StreamTask {
       try {
         s.punctuator(time);
       } catch (error) {
-        throw new StreamsException(`Punctuator of ${s.node} in task ${this.id} failed: ${errorMessage(error)}`, { cause: error, taskId: this.id });
+        throw new StreamsException(
+          `Punctuator of ${s.node} in task ${this.id} failed: ${errorMessage(error)}`,
+          { cause: error, taskId: this.id },
+        );
       }
       this.metrics.punctuations++;
       // A punctuator skips the intervals it missed rather than firing once for each.
@@ -241,7 +284,12 @@ export class StreamTask {
     return ran;
   }
 
-  #fail(kind: 'deserialization' | 'processing', raw: RawRecord, error: unknown, handler: ExceptionHandler): void {
+  #fail(
+    kind: 'deserialization' | 'processing',
+    raw: RawRecord,
+    error: unknown,
+    handler: ExceptionHandler,
+  ): void {
     const context: ErrorContext = {
       kind,
       taskId: this.id,
@@ -284,14 +332,20 @@ export class StreamTask {
   #serde(serde: Serde<any> | undefined, fallback: Serde<any> | undefined, what: string): Serde<any> {
     const s = serde ?? fallback;
     if (!s) {
-      throw new StreamsException(`No serde for the ${what}: pass one in the operator's options (e.g. { key: Serdes.String() }) or set defaultKeySerde/defaultValueSerde in the config`);
+      throw new StreamsException(
+        `No serde for the ${what}: pass one in the operator's options (e.g. { key: Serdes.String() }) or set defaultKeySerde/defaultValueSerde in the config`,
+      );
     }
     return s;
   }
 
   #createSource(def: SourceNodeDef): RuntimeNode {
     const keySerde = this.#serde(def.keySerde, this.#options.defaultKeySerde, `key of source ${def.name}`);
-    const valueSerde = this.#serde(def.valueSerde, this.#options.defaultValueSerde, `value of source ${def.name}`);
+    const valueSerde = this.#serde(
+      def.valueSerde,
+      this.#options.defaultValueSerde,
+      `value of source ${def.name}`,
+    );
     const node: RuntimeNode = {
       name: def.name,
       children: [],
@@ -300,16 +354,26 @@ export class StreamTask {
       },
     };
     for (const t of def.topics) {
-      this.#sourcesByTopic.set(this.#options.resolveTopic(t, def.internal), { def, node, keySerde, valueSerde });
+      this.#sourcesByTopic.set(this.#options.resolveTopic(t, def.internal), {
+        def,
+        node,
+        keySerde,
+        valueSerde,
+      });
     }
     return node;
   }
 
   #createSink(def: SinkNodeDef): RuntimeNode {
     const keySerde = this.#serde(def.keySerde, this.#options.defaultKeySerde, `key of sink ${def.name}`);
-    const valueSerde = this.#serde(def.valueSerde, this.#options.defaultValueSerde, `value of sink ${def.name}`);
+    const valueSerde = this.#serde(
+      def.valueSerde,
+      this.#options.defaultValueSerde,
+      `value of sink ${def.name}`,
+    );
     const collector = this.#options.collector;
-    const fixedTopic = typeof def.topic === 'string' ? this.#options.resolveTopic(def.topic, def.internal) : undefined;
+    const fixedTopic =
+      typeof def.topic === 'string' ? this.#options.resolveTopic(def.topic, def.internal) : undefined;
     const extractor = typeof def.topic === 'function' ? def.topic : undefined;
     const partitioner = def.partitioner;
     const task = this;
@@ -325,7 +389,9 @@ export class StreamTask {
         const partitions = collector.partitionsFor(topic);
         if (partitioner) {
           if (partitions === undefined) {
-            throw new StreamsException(`Sink ${def.name} has a custom partitioner but the partition count of "${topic}" is unknown: create the topic before starting`);
+            throw new StreamsException(
+              `Sink ${def.name} has a custom partitioner but the partition count of "${topic}" is unknown: create the topic before starting`,
+            );
           }
           partition = partitioner(topic, record.key, record.value, partitions);
         }
@@ -361,18 +427,24 @@ export class StreamTask {
           return;
         }
         const child = children.find((c) => c.name === childName);
-        if (!child) throw new StreamsException(`${def.name} forwarded to "${childName}", which is not one of its children (${children.map((c) => c.name).join(', ') || 'none'})`);
+        if (!child)
+          throw new StreamsException(
+            `${def.name} forwarded to "${childName}", which is not one of its children (${children.map((c) => c.name).join(', ') || 'none'})`,
+          );
         child.process(record);
         task.#currentNode = def.name;
       },
       getStateStore<S>(name: string): S {
         if (!allowedStores.has(name)) {
-          throw new StreamsException(`Processor ${def.name} has no access to store "${name}": connect it with addStateStore(builder, "${def.name}") or connectProcessorAndStateStores`);
+          throw new StreamsException(
+            `Processor ${def.name} has no access to store "${name}": connect it with addStateStore(builder, "${def.name}") or connectProcessorAndStateStores`,
+          );
         }
         return (task.stores.get(name) ?? task.#options.globalStores?.get(name)) as S;
       },
       schedule(intervalMs: number, type: PunctuationType, punctuator: Punctuator): Cancellable {
-        if (!(intervalMs >= 1)) throw new StreamsException(`Punctuation interval must be at least 1 ms, got ${intervalMs}`);
+        if (!(intervalMs >= 1))
+          throw new StreamsException(`Punctuation interval must be at least 1 ms, got ${intervalMs}`);
         const schedule: Schedule = {
           // Stream-time punctuation is aligned to 0 and fires with the first record; wall-clock
           // punctuation fires one interval from now, as in Kafka Streams.
