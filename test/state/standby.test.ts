@@ -123,4 +123,45 @@ describe('standby replicas', () => {
     expect(without.restoredForMoved).toBeGreaterThanOrEqual(900);
     expect(withStandby.restoredForMoved).toBeLessThan(100);
   });
+
+  it('place numStandbyReplicas copies of each task on the instances after its owner', async () => {
+    const input = await createTopic(uniqueName('standby3-in'), 3);
+    const output = await createTopic(uniqueName('standby3-out'), 3);
+    const applicationId = uniqueName('standby3');
+    const builder = new StreamsBuilder();
+    builder
+      .stream(input, { key: Serdes.String(), value: Serdes.String() })
+      .groupByKey()
+      .count({ name: 'counts' })
+      .toStream()
+      .to(output, { key: Serdes.String(), value: Serdes.Long() });
+    const topology = builder.build();
+    const apps = [];
+    for (let i = 0; i < 3; i++) {
+      const stateDir = mkdtempSync(join(tmpdir(), 'kp-standby3-'));
+      cleanups.push(() => rmSync(stateDir, { recursive: true, force: true }));
+      const app = new KafkaStreams(topology, {
+        applicationId,
+        bootstrapServers: bootstrapServers(),
+        stateDir,
+        numStandbyReplicas: 1,
+        client: { sessionTimeoutMs: 6_000, heartbeatIntervalMs: 500 },
+      });
+      cleanups.push(() => app.close());
+      await app.start();
+      apps.push(app);
+    }
+    await eventually(
+      () => (apps.every((a) => a.state === 'RUNNING' && a.activeTaskIds().length === 1) ? true : undefined),
+      60_000,
+      'one task per instance',
+    );
+    const placement = await eventually(() => {
+      const standbys = apps.flatMap((a) => a.standbyTaskIds());
+      return standbys.length === 3 ? standbys : undefined;
+    }, 30_000, 'three standbys in all');
+    // Every task has exactly one standby, and never on the instance that runs it.
+    expect([...placement].sort()).toEqual(['0_0', '0_1', '0_2']);
+    for (const a of apps) for (const t of a.standbyTaskIds()) expect(a.activeTaskIds()).not.toContain(t);
+  });
 });

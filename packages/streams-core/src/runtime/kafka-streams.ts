@@ -383,6 +383,29 @@ export class KafkaStreams {
     return this.#queries;
   }
 
+  /**
+   * The standby tasks this instance should keep: instances in client-id order form a ring, and a
+   * task's standbys are the `numStandbyReplicas` instances after its owner. Undefined (keep every
+   * task not run here) when there are too few instances to choose or the group cannot be read.
+   */
+  async #standbyPlacement(): Promise<Set<string> | undefined> {
+    const replicas = this.#config.numStandbyReplicas ?? 0;
+    try {
+      const members = [...(await this.#queries.allMetadata())].sort((a, b) => a.clientId.localeCompare(b.clientId));
+      const self = members.findIndex((m) => m.local);
+      if (self < 0 || members.length - 1 <= replicas) return undefined;
+      const wanted = new Set<string>();
+      members.forEach((m, owner) => {
+        const distance = (self - owner + members.length) % members.length;
+        if (distance >= 1 && distance <= replicas) for (const t of m.tasks) wanted.add(t);
+      });
+      return wanted;
+    } catch (error) {
+      console.warn(`[kafka-pattern] standby placement falls back to every task not run here: ${errorMessage(error)}`);
+      return undefined;
+    }
+  }
+
   #usesDeadLetters(): boolean {
     const c = this.#config;
     const viaDlt = (h: StreamsConfig['processingExceptionHandler']) =>
@@ -504,7 +527,10 @@ export class KafkaStreams {
           await standbys.release(incoming);
         }
         await this.#tasks!.assign(partitions);
-        if (standbys) await standbys.update(new Set(this.#tasks!.tasks.keys()));
+        if (standbys) {
+          const active = new Set(this.#tasks!.tasks.keys());
+          await standbys.update(active, await this.#standbyPlacement());
+        }
         this.#lastCommit = performance.now();
         this.#setState('RUNNING');
       },

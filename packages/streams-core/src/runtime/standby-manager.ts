@@ -3,9 +3,10 @@
  * changelogs as they grow. When such a task moves here (its owner stopped or failed), its
  * stores are already nearly current and only the tail is restored.
  *
- * Placement: with `numStandbyReplicas >= 1`, every instance keeps a standby of every stateful
- * task it does not run itself. That is exactly one replica per task with two instances, and more
- * with more instances; Kafka Streams places replicas through its assignor instead.
+ * Placement: the instances, ordered by client id, form a ring; the standbys of a task live on the
+ * `numStandbyReplicas` instances that follow its owner. Every instance computes the same
+ * placement from the group's assignment after each rebalance, so no assignor support is needed.
+ * When the group cannot be read, an instance keeps a standby of every task it does not run.
  * Only tasks whose logged stores are all persistent get standbys: an in-memory copy could not be
  * handed to the active task without copying it.
  */
@@ -82,13 +83,17 @@ export class StandbyManager {
     });
   }
 
-  /** Keeps a standby of every candidate task not in `active`. */
-  update(active: ReadonlySet<string>): Promise<void> {
+  /**
+   * Keeps a standby of every candidate task in `wanted` (default: every one) that is not in
+   * `active`, and drops the others.
+   */
+  update(active: ReadonlySet<string>, wanted?: ReadonlySet<string>): Promise<void> {
+    const keep = (id: string) => !active.has(id) && (wanted === undefined || wanted.has(id));
     return this.#exclusive(async () => {
-      for (const id of [...this.#tasks.keys()]) if (active.has(id)) this.#closeTask(id);
+      for (const id of [...this.#tasks.keys()]) if (!keep(id)) this.#closeTask(id);
       const opened: StandbyTask[] = [];
       for (const c of this.#candidates()) {
-        if (active.has(c.id) || this.#tasks.has(c.id)) continue;
+        if (!keep(c.id) || this.#tasks.has(c.id)) continue;
         try {
           opened.push(this.#openTask(c.id, c.sub, c.partition));
         } catch (error) {
