@@ -136,7 +136,7 @@ describe('standby replicas', () => {
       .toStream()
       .to(output, { key: Serdes.String(), value: Serdes.Long() });
     const topology = builder.build();
-    const apps = [];
+    const apps: KafkaStreams[] = [];
     for (let i = 0; i < 3; i++) {
       const stateDir = mkdtempSync(join(tmpdir(), 'kp-standby3-'));
       cleanups.push(() => rmSync(stateDir, { recursive: true, force: true }));
