@@ -156,10 +156,14 @@ describe('standby replicas', () => {
       60_000,
       'one task per instance',
     );
-    const placement = await eventually(() => {
-      const standbys = apps.flatMap((a) => a.standbyTaskIds());
-      return standbys.length === 3 ? standbys : undefined;
-    }, 30_000, 'three standbys in all');
+    const placement = await eventually(
+      () => {
+        const standbys = apps.flatMap((a) => a.standbyTaskIds());
+        return standbys.length === 3 ? standbys : undefined;
+      },
+      30_000,
+      'three standbys in all',
+    );
     // Every task has exactly one standby, and never on the instance that runs it.
     expect([...placement].sort()).toEqual(['0_0', '0_1', '0_2']);
     for (const a of apps) for (const t of a.standbyTaskIds()) expect(a.activeTaskIds()).not.toContain(t);

@@ -391,7 +391,9 @@ export class KafkaStreams {
   async #standbyPlacement(): Promise<Set<string> | undefined> {
     const replicas = this.#config.numStandbyReplicas ?? 0;
     try {
-      const members = [...(await this.#queries.allMetadata())].sort((a, b) => a.clientId.localeCompare(b.clientId));
+      const members = [...(await this.#queries.allMetadata())].sort((a, b) =>
+        a.clientId.localeCompare(b.clientId),
+      );
       const self = members.findIndex((m) => m.local);
       if (self < 0 || members.length - 1 <= replicas) return undefined;
       const wanted = new Set<string>();
@@ -401,7 +403,9 @@ export class KafkaStreams {
       });
       return wanted;
     } catch (error) {
-      console.warn(`[kafka-pattern] standby placement falls back to every task not run here: ${errorMessage(error)}`);
+      console.warn(
+        `[kafka-pattern] standby placement falls back to every task not run here: ${errorMessage(error)}`,
+      );
       return undefined;
     }
   }
