@@ -16,7 +16,10 @@ afterEach(async () => {
   while (cleanups.length) await cleanups.pop()!();
 });
 
-const T0 = 1_700_000_040_000;
+// Event time near the wall clock, as live sensors produce it: the window store's changelog keeps
+// records for its retention plus a day of wall-clock time, so readings from long ago would be
+// deleted by the broker before a restore could read them (as with Kafka Streams).
+const T0 = Math.floor(Date.now() / 60_000) * 60_000 - 120_000;
 const reading = (topic: string, sensorId: string, celsius: number, offsetMs: number) => ({
   topic,
   key: Buffer.from(sensorId),

@@ -33,6 +33,9 @@ import { groupByPartition, type RecordBuffer } from './record-buffer.ts';
 
 const NO_HEADERS = new Headers();
 
+/** Longest wait for a predecessor's transaction on a changelog to settle: above the transaction timeout. */
+const STABLE_OFFSETS_WAIT_MS = 15_000;
+
 export interface ActiveTask {
   readonly id: string;
   readonly subtopology: number;
@@ -196,7 +199,9 @@ export class TaskManager {
     }
     if (partitions.length === 0) return;
     const [latest, earliest] = await Promise.all([
-      o.admin.listOffsets(partitions, 'latest', o.isolationLevel),
+      o.isolationLevel === 'read_committed'
+        ? this.#stableEndOffsets(partitions)
+        : o.admin.listOffsets(partitions, 'latest'),
       o.admin.listOffsets(partitions, 'earliest'),
     ]);
     for (const [t, checkpoint] of checkpoints) {
@@ -270,6 +275,33 @@ export class TaskManager {
       }
     }
     for (const t of checkpoints.keys()) this.checkpoint(t);
+  }
+
+  /**
+   * End offsets to restore up to under exactly-once. A transaction that the previous owner of a
+   * task committed (or that is being aborted) may not have its markers in the changelog yet; until
+   * then the last stable offset stops short of it, and restoring only that far would lose
+   * committed state. So wait, bounded, until no transaction is pending on these partitions.
+   */
+  async #stableEndOffsets(partitions: TopicPartition[]): Promise<Map<string, bigint>> {
+    const admin = this.#options.admin;
+    const deadline = Date.now() + STABLE_OFFSETS_WAIT_MS;
+    for (;;) {
+      const [stable, high] = await Promise.all([
+        admin.listOffsets(partitions, 'latest', 'read_committed'),
+        admin.listOffsets(partitions, 'latest', 'read_uncommitted'),
+      ]);
+      const pending = [...high].filter(([k, hw]) => (stable.get(k) ?? 0n) < hw);
+      if (pending.length === 0 || Date.now() > deadline) {
+        if (pending.length > 0) {
+          console.warn(
+            `[kafka-pattern] changelog ${pending.map(([k]) => k).join(', ')} still has a pending transaction after ${STABLE_OFFSETS_WAIT_MS} ms: restoring up to its last stable offset`,
+          );
+        }
+        return stable;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
   }
 
   /** Records where each changelog stands, in the same SQLite transaction as the data. */
