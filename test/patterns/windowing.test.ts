@@ -3,18 +3,15 @@
  * middle of a window (with the state directory wiped, so the window comes back from its
  * changelog) loses none of the window's readings.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { KafkaStreams } from '@kafka-pattern/streams-core';
 import { type Reading, sensorAverages, type WindowAverage } from '@kafka-pattern/topologies/windowing';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { bootstrapServers, collect, createTopic, eventually, produce, uniqueName } from '../support/kafka.ts';
+import { teardownAfterEach, tempStateDir } from '../support/teardown.ts';
 
-const cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!();
-});
+const cleanups = teardownAfterEach();
 
 // Event time near the wall clock, as live sensors produce it: the window store's changelog keeps
 // records for its retention plus a day of wall-clock time, so readings from long ago would be
@@ -31,8 +28,7 @@ describe('windowing pattern: sensor rolling averages', () => {
     const input = await createTopic(uniqueName('readings'), 2);
     const output = await createTopic(uniqueName('averages'), 2);
     const applicationId = uniqueName('sensors');
-    const stateDir = mkdtempSync(join(tmpdir(), 'kp-sensors-'));
-    cleanups.push(() => rmSync(stateDir, { recursive: true, force: true }));
+    const stateDir = tempStateDir(cleanups, 'kp-sensors-');
     const start = async () => {
       const app = new KafkaStreams(sensorAverages({ readings: input, averages: output }), {
         applicationId,

@@ -1,8 +1,5 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { KafkaStreams, Serdes, StreamsBuilder } from '@kafka-pattern/streams-core';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   bootstrapServers,
   clientFactory,
@@ -13,16 +10,14 @@ import {
   record,
   uniqueName,
 } from '../support/kafka.ts';
+import { teardownAfterEach, tempStateDir } from '../support/teardown.ts';
 
 interface Order {
   customer: string | null;
   item: string;
 }
 
-const cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!();
-});
+const cleanups = teardownAfterEach();
 
 const S = Serdes.String();
 
@@ -47,8 +42,7 @@ describe('foreign-key table join on the real broker', () => {
       .toStream()
       .to(output, { key: S, value: S });
     const applicationId = uniqueName('fk');
-    const stateDir = mkdtempSync(join(tmpdir(), 'kp-fk-'));
-    cleanups.push(() => rmSync(stateDir, { recursive: true, force: true }));
+    const stateDir = tempStateDir(cleanups, 'kp-fk-');
     const app = new KafkaStreams(builder.build(), {
       applicationId,
       bootstrapServers: bootstrapServers(),

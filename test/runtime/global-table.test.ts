@@ -1,12 +1,5 @@
-/**
- * A GlobalKTable on the real broker: every instance reads the whole table topic (here with a
- * partition count unlike the stream's), catches up before processing, and follows updates.
- */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { KafkaStreams, Serdes, StreamsBuilder } from '@kafka-pattern/streams-core';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   bootstrapServers,
   collect,
@@ -16,11 +9,9 @@ import {
   record,
   uniqueName,
 } from '../support/kafka.ts';
+import { teardownAfterEach, tempStateDir } from '../support/teardown.ts';
 
-const cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!();
-});
+const cleanups = teardownAfterEach();
 
 describe('GlobalKTable on the broker', () => {
   it('joins orders with the full product table and follows its updates', async () => {
@@ -47,8 +38,7 @@ describe('GlobalKTable on the broker', () => {
         (productId, name) => `${productId}=${name}`,
       )
       .to(linesTopic, { key: Serdes.String(), value: Serdes.String() });
-    const stateDir = mkdtempSync(join(tmpdir(), 'kp-global-'));
-    cleanups.push(() => rmSync(stateDir, { recursive: true, force: true }));
+    const stateDir = tempStateDir(cleanups, 'kp-global-');
     const app = new KafkaStreams(builder.build(), {
       applicationId: uniqueName('global'),
       bootstrapServers: bootstrapServers(),

@@ -1,13 +1,4 @@
-/**
- * Interactive queries on the real broker: two instances of a count application share a
- * 4-partition topic; each answers the keys of its own tasks, both agree where every key lives
- * (read from the group's subscription userData), and one instance's HTTP endpoint answers a key
- * held by the other by forwarding the request.
- */
-import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import {
   InvalidStateStoreException,
   KafkaStreams,
@@ -15,7 +6,7 @@ import {
   StreamsBuilder,
   startQueryServer,
 } from '@kafka-pattern/streams-core';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   bootstrapServers,
   clientFactory,
@@ -25,11 +16,9 @@ import {
   record,
   uniqueName,
 } from '../support/kafka.ts';
+import { teardownAfterEach, tempStateDir } from '../support/teardown.ts';
 
-const cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!();
-});
+const cleanups = teardownAfterEach();
 
 function topology(input: string) {
   const builder = new StreamsBuilder();
@@ -63,8 +52,7 @@ describe('interactive queries across two instances', () => {
     const input = await createTopic(uniqueName('iq-in'), 4);
     const applicationId = uniqueName('iq');
     const start = async () => {
-      const stateDir = mkdtempSync(join(tmpdir(), 'kp-iq-'));
-      cleanups.push(() => rmSync(stateDir, { recursive: true, force: true }));
+      const stateDir = tempStateDir(cleanups, 'kp-iq-');
       const port = await freePort();
       const app = new KafkaStreams(topology(input), {
         applicationId,

@@ -1,10 +1,3 @@
-/**
- * Application lifecycle on the real broker: state transitions, and what the uncaught exception
- * handler decides when processing fails with log-and-fail.
- */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import {
   KafkaStreams,
   Serdes,
@@ -12,7 +5,7 @@ import {
   type StreamsState,
   type UncaughtExceptionResponse,
 } from '@kafka-pattern/streams-core';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   bootstrapServers,
   collect,
@@ -22,11 +15,9 @@ import {
   record,
   uniqueName,
 } from '../support/kafka.ts';
+import { teardownAfterEach, tempStateDir } from '../support/teardown.ts';
 
-const cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!();
-});
+const cleanups = teardownAfterEach();
 
 async function failingApp(response: UncaughtExceptionResponse) {
   const input = await createTopic(uniqueName('life-in'), 1);
@@ -41,8 +32,7 @@ async function failingApp(response: UncaughtExceptionResponse) {
       return v.toUpperCase();
     })
     .to(output, { key: Serdes.String(), value: Serdes.String() });
-  const stateDir = mkdtempSync(join(tmpdir(), 'kp-life-'));
-  cleanups.push(() => rmSync(stateDir, { recursive: true, force: true }));
+  const stateDir = tempStateDir(cleanups, 'kp-life-');
   const app = new KafkaStreams(builder.build(), {
     applicationId: uniqueName('life'),
     bootstrapServers: bootstrapServers(),
@@ -72,7 +62,7 @@ describe('lifecycle', () => {
     const app = new KafkaStreams(builder.build(), {
       applicationId: uniqueName('life'),
       bootstrapServers: bootstrapServers(),
-      stateDir: mkdtempSync(join(tmpdir(), 'kp-life-')),
+      stateDir: tempStateDir(cleanups, 'kp-life-'),
     });
     const seen: string[] = [app.state];
     app.onStateChange((s, old) => seen.push(`${old}->${s}`));

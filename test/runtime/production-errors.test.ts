@@ -1,12 +1,5 @@
-/**
- * Outputs the broker refuses (here: a record larger than the topic allows) either stop the
- * instance with the cause (default) or are dropped and counted, as configured.
- */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { KafkaStreams, Serdes, StreamsBuilder } from '@kafka-pattern/streams-core';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   bootstrapServers,
   collect,
@@ -16,11 +9,9 @@ import {
   record,
   uniqueName,
 } from '../support/kafka.ts';
+import { teardownAfterEach, tempStateDir } from '../support/teardown.ts';
 
-const cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!();
-});
+const cleanups = teardownAfterEach();
 
 async function run(productionExceptionHandler: 'fail' | 'continue') {
   const input = await createTopic(uniqueName('big-in'), 1);
@@ -30,8 +21,7 @@ async function run(productionExceptionHandler: 'fail' | 'continue') {
     .stream(input, { key: Serdes.String(), value: Serdes.String() })
     .mapValues((v) => (v === 'big' ? 'x'.repeat(50_000) : v))
     .to(output, { key: Serdes.String(), value: Serdes.String() });
-  const stateDir = mkdtempSync(join(tmpdir(), 'kp-big-'));
-  cleanups.push(() => rmSync(stateDir, { recursive: true, force: true }));
+  const stateDir = tempStateDir(cleanups, 'kp-big-');
   const app = new KafkaStreams(builder.build(), {
     applicationId: uniqueName('big'),
     bootstrapServers: bootstrapServers(),

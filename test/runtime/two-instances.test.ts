@@ -1,12 +1,5 @@
-/**
- * Two instances of one application share its tasks; when one stops, the other takes its tasks
- * over (restoring their state from the changelogs) and the exactly-once output stays exact.
- */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { KafkaStreams, Serdes, StreamsBuilder } from '@kafka-pattern/streams-core';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   bootstrapServers,
   collect,
@@ -16,11 +9,9 @@ import {
   record,
   uniqueName,
 } from '../support/kafka.ts';
+import { teardownAfterEach, tempStateDir } from '../support/teardown.ts';
 
-const cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!();
-});
+const cleanups = teardownAfterEach();
 
 function topology(input: string, output: string) {
   const builder = new StreamsBuilder();
@@ -39,8 +30,7 @@ describe('two instances of one application', () => {
     const output = await createTopic(uniqueName('two-out'), 3);
     const applicationId = uniqueName('two');
     const start = async () => {
-      const stateDir = mkdtempSync(join(tmpdir(), 'kp-two-'));
-      cleanups.push(() => rmSync(stateDir, { recursive: true, force: true }));
+      const stateDir = tempStateDir(cleanups, 'kp-two-');
       const app = new KafkaStreams(topology(input, output), {
         applicationId,
         bootstrapServers: bootstrapServers(),

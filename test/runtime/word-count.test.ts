@@ -1,8 +1,5 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { KafkaStreams, type ProcessingGuarantee, Serdes, StreamsBuilder } from '@kafka-pattern/streams-core';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   bootstrapServers,
   collect,
@@ -12,6 +9,7 @@ import {
   record,
   uniqueName,
 } from '../support/kafka.ts';
+import { teardownAfterEach, tempStateDir } from '../support/teardown.ts';
 
 function wordCountTopology(input: string, output: string) {
   const builder = new StreamsBuilder();
@@ -25,16 +23,12 @@ function wordCountTopology(input: string, output: string) {
   return builder.build();
 }
 
-const cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!();
-});
+const cleanups = teardownAfterEach();
 
 async function runWordCount(guarantee: ProcessingGuarantee) {
   const input = await createTopic(uniqueName('text'), 3);
   const output = await createTopic(uniqueName('counts-out'), 3);
-  const stateDir = mkdtempSync(join(tmpdir(), 'kp-wc-'));
-  cleanups.push(() => rmSync(stateDir, { recursive: true, force: true }));
+  const stateDir = tempStateDir(cleanups, 'kp-wc-');
   const app = new KafkaStreams(wordCountTopology(input, output), {
     applicationId: uniqueName('wc'),
     bootstrapServers: bootstrapServers(),
@@ -79,8 +73,7 @@ describe('KafkaStreams on the real broker', () => {
     for (const cacheMaxBytes of [1024 * 1024, 0]) {
       const input = await createTopic(uniqueName('cache-in'), 1);
       const output = await createTopic(uniqueName('cache-out'), 1);
-      const stateDir = mkdtempSync(join(tmpdir(), 'kp-cache-'));
-      cleanups.push(() => rmSync(stateDir, { recursive: true, force: true }));
+      const stateDir = tempStateDir(cleanups, 'kp-cache-');
       // The input is written before the application starts, so one poll carries many updates of each key.
       await produce(Array.from({ length: 600 }, (_, i) => record(input, `k${i}`, i % 2 ? 'odd' : 'even')));
       const app = new KafkaStreams(wordCountTopology(input, output), {

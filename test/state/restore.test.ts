@@ -2,8 +2,7 @@
  * State restoration from changelogs on the real broker: a stateful count is stopped, its state
  * directory deleted, and restarted; the counts continue exactly where they were.
  */
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   KafkaStreams,
@@ -12,7 +11,7 @@ import {
   Serdes,
   StreamsBuilder,
 } from '@kafka-pattern/streams-core';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   bootstrapServers,
   collect,
@@ -22,11 +21,9 @@ import {
   record,
   uniqueName,
 } from '../support/kafka.ts';
+import { teardownAfterEach, tempStateDir } from '../support/teardown.ts';
 
-const cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!();
-});
+const cleanups = teardownAfterEach();
 
 function countTopology(input: string, output: string) {
   const builder = new StreamsBuilder();
@@ -48,8 +45,7 @@ async function scenario(guarantee: ProcessingGuarantee, damage: (stateDir: strin
   const input = await createTopic(uniqueName('restore-in'), 2);
   const output = await createTopic(uniqueName('restore-out'), 2);
   const applicationId = uniqueName('restore');
-  const stateDir = mkdtempSync(join(tmpdir(), 'kp-restore-'));
-  cleanups.push(() => rmSync(stateDir, { recursive: true, force: true }));
+  const stateDir = tempStateDir(cleanups, 'kp-restore-');
   const restores: RestoreProgress[] = [];
   const start = async () => {
     const app = new KafkaStreams(countTopology(input, output), {

@@ -1,12 +1,5 @@
-/**
- * Standby replicas on the real broker: with a standby, the survivor of a failover restores only
- * the tail of the changelog; without one, it restores the whole of it.
- */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { KafkaStreams, type RestoreProgress, Serdes, StreamsBuilder } from '@kafka-pattern/streams-core';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   bootstrapServers,
   collect,
@@ -16,11 +9,9 @@ import {
   record,
   uniqueName,
 } from '../support/kafka.ts';
+import { teardownAfterEach, tempStateDir } from '../support/teardown.ts';
 
-const cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!();
-});
+const cleanups = teardownAfterEach();
 
 async function failover(numStandbyReplicas: number) {
   const input = await createTopic(uniqueName('standby-in'), 2);
@@ -36,8 +27,7 @@ async function failover(numStandbyReplicas: number) {
   const topology = builder.build();
   const restoredBy = new Map<string, RestoreProgress[]>();
   const start = async (name: string) => {
-    const stateDir = mkdtempSync(join(tmpdir(), 'kp-standby-'));
-    cleanups.push(() => rmSync(stateDir, { recursive: true, force: true }));
+    const stateDir = tempStateDir(cleanups, 'kp-standby-');
     const app = new KafkaStreams(topology, {
       applicationId,
       bootstrapServers: bootstrapServers(),
@@ -138,8 +128,7 @@ describe('standby replicas', () => {
     const topology = builder.build();
     const apps: KafkaStreams[] = [];
     for (let i = 0; i < 3; i++) {
-      const stateDir = mkdtempSync(join(tmpdir(), 'kp-standby3-'));
-      cleanups.push(() => rmSync(stateDir, { recursive: true, force: true }));
+      const stateDir = tempStateDir(cleanups, 'kp-standby3-');
       const app = new KafkaStreams(topology, {
         applicationId,
         bootstrapServers: bootstrapServers(),
