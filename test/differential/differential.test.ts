@@ -89,6 +89,19 @@ const fixedCases = {
 
 /** Generated cases that once differed, kept as they were found. */
 const regressions = [
+  // Sliding windows of 1 ms with 2 ms of grace, records out of order within grace.
+  fixedCase(
+    'regression:sliding-out-of-order',
+    'sliding-count',
+    ['out', 'out-agg'],
+    [
+      ['in', 'a', 'w', 15],
+      ['in', 'a', 'x', 18],
+      ['in', 'a', 'y', 17],
+      ['in', 'a', 'z', 16],
+    ],
+    { diff: 1, grace: 2 },
+  ),
   // Two values of one key at one timestamp waiting in an outer join's store of unmatched records.
   fixedCase(
     'regression:outer-join-duplicate-key',

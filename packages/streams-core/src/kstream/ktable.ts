@@ -243,20 +243,7 @@ export class KTable<K, V> {
     joinerOrOptions?: unknown,
     options?: ForeignKeyJoined<K, V, any, any, any>,
   ): KTable<K, any> {
-    if (typeof joinerOrOptions === 'function')
-      return this.#foreignKeyJoin(
-        'inner',
-        other,
-        joinerOrExtractor,
-        joinerOrOptions as (v: V, o: unknown) => unknown,
-        options,
-      );
-    return this.#tableJoin(
-      'inner',
-      other,
-      joinerOrExtractor as (v: V | null, o: unknown) => unknown,
-      joinerOrOptions as (Named & { materialized?: Materialized<K, unknown> }) | undefined,
-    );
+    return this.#keyOrForeignKeyJoin('inner', other, joinerOrExtractor, joinerOrOptions, options);
   }
 
   /**
@@ -281,20 +268,7 @@ export class KTable<K, V> {
     joinerOrOptions?: unknown,
     options?: ForeignKeyJoined<K, V, any, any, any>,
   ): KTable<K, any> {
-    if (typeof joinerOrOptions === 'function')
-      return this.#foreignKeyJoin(
-        'left',
-        other,
-        joinerOrExtractor,
-        joinerOrOptions as (v: V, o: unknown) => unknown,
-        options,
-      );
-    return this.#tableJoin(
-      'left',
-      other,
-      joinerOrExtractor as (v: V | null, o: unknown) => unknown,
-      joinerOrOptions as (Named & { materialized?: Materialized<K, unknown> }) | undefined,
-    );
+    return this.#keyOrForeignKeyJoin('left', other, joinerOrExtractor, joinerOrOptions, options);
   }
 
   #foreignKeyJoin<KO, VO, VR>(
@@ -321,6 +295,31 @@ export class KTable<K, V> {
     options?: Named & { materialized?: Materialized<K, VR> },
   ): KTable<K, VR> {
     return this.#tableJoin('outer', other, joiner, options);
+  }
+
+  /** A third argument that is a function makes it a foreign-key join: the second is then the extractor. */
+  #keyOrForeignKeyJoin(
+    kind: 'inner' | 'left',
+    other: KTable<any, any>,
+    joinerOrExtractor: (value: V, otherValue?: any) => any,
+    joinerOrOptions: unknown,
+    options: ForeignKeyJoined<K, V, any, any, any> | undefined,
+  ): KTable<K, any> {
+    if (typeof joinerOrOptions === 'function') {
+      return this.#foreignKeyJoin(
+        kind,
+        other,
+        joinerOrExtractor,
+        joinerOrOptions as (v: V, o: unknown) => unknown,
+        options,
+      );
+    }
+    return this.#tableJoin(
+      kind,
+      other,
+      joinerOrExtractor as (v: V | null, o: unknown) => unknown,
+      joinerOrOptions as (Named & { materialized?: Materialized<K, unknown> }) | undefined,
+    );
   }
 
   #tableJoin<VO, VR>(

@@ -619,61 +619,43 @@ export class KafkaStreams {
     await this.#commit();
   }
 
-  /** Runs a batch through the tasks; a task reading several partitions takes records in timestamp order. */
+  /**
+   * Runs a batch through the tasks, a partition's records at a time; a task reading several
+   * partitions takes their records in timestamp order. Offsets and activity are noted once per
+   * partition, not per record.
+   */
   #processBatch(records: ConsumedRecord[], tasks: TaskManager): void {
-    let single: ActiveTask | undefined;
-    let mixed = false;
-    for (const r of records) {
-      const t = tasks.taskFor(r.topic, r.partition);
-      if (single === undefined) single = t;
-      else if (t !== single) {
-        mixed = true;
-        break;
+    const byTask = new Map<ActiveTask, Array<[string, ConsumedRecord[]]>>();
+    for (const entry of groupByPartition(records)) {
+      const first = entry[1][0]!;
+      const t = tasks.taskFor(first.topic, first.partition);
+      if (!t) continue; // a partition revoked while its records were in flight
+      let queues = byTask.get(t);
+      if (!queues) {
+        queues = [];
+        byTask.set(t, queues);
       }
+      queues.push(entry);
     }
-    if (!mixed) {
-      for (const r of records) this.#processOne(r, tasks);
-      return;
-    }
-    const queues = groupByPartition(records);
-    const byTask = new Map<ActiveTask | undefined, ConsumedRecord[][]>();
-    for (const q of queues.values()) {
-      const t = tasks.taskFor(q[0]!.topic, q[0]!.partition);
-      let l = byTask.get(t);
-      if (!l) {
-        l = [];
-        byTask.set(t, l);
-      }
-      l.push(q);
-    }
-    for (const qs of byTask.values()) {
-      const heads = qs.map(() => 0);
-      for (;;) {
-        let best = -1;
-        for (let i = 0; i < qs.length; i++) {
-          const r = qs[i]![heads[i]!];
-          if (r && (best < 0 || r.timestamp < qs[best]![heads[best]!]!.timestamp)) best = i;
+    for (const [t, queues] of byTask) {
+      if (queues.length === 1) {
+        for (const r of queues[0]![1]) processRecord(t, r);
+      } else {
+        const qs = queues.map(([, q]) => q);
+        const heads = qs.map(() => 0);
+        for (;;) {
+          let best = -1;
+          for (let i = 0; i < qs.length; i++) {
+            const r = qs[i]![heads[i]!];
+            if (r && (best < 0 || r.timestamp < qs[best]![heads[best]!]!.timestamp)) best = i;
+          }
+          if (best < 0) break;
+          processRecord(t, qs[best]![heads[best]!++]!);
         }
-        if (best < 0) break;
-        this.#processOne(qs[best]![heads[best]!++]!, tasks);
       }
+      for (const [key, q] of queues) t.consumed.set(key, q[q.length - 1]!.offset + 1n);
+      t.lastRecordAt = Date.now();
     }
-  }
-
-  #processOne(r: ConsumedRecord, tasks: TaskManager): void {
-    const t = tasks.taskFor(r.topic, r.partition);
-    if (!t) return; // a partition revoked while its records were in flight
-    t.task.process({
-      topic: r.topic,
-      partition: r.partition,
-      offset: r.offset,
-      timestamp: r.timestamp,
-      key: r.key,
-      value: r.value,
-      headers: Headers.wrap(r.headers as Array<readonly [string, Buffer]>),
-    });
-    t.consumed.set(`${r.topic}:${r.partition}`, r.offset + 1n);
-    t.lastRecordAt = Date.now();
   }
 
   async #send(records: ProducedRecord[]): Promise<void> {
@@ -861,4 +843,16 @@ export class KafkaStreams {
       // lag is informational; the next check tries again
     }
   }
+}
+
+function processRecord(t: ActiveTask, r: ConsumedRecord): void {
+  t.task.process({
+    topic: r.topic,
+    partition: r.partition,
+    offset: r.offset,
+    timestamp: r.timestamp,
+    key: r.key,
+    value: r.value,
+    headers: Headers.wrap(r.headers as Array<readonly [string, Buffer]>),
+  });
 }
