@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { recordsOf } from '@kafka-pattern/streams-core/client';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   bootstrapServers,
@@ -75,7 +76,7 @@ describe('offsets are committed only for processed records', () => {
       const values: string[] = [];
       const deadline = Date.now() + 40_000;
       while (values.length < 5 && Date.now() < deadline) {
-        for (const r of await consumer.poll()) values.push(r.value?.toString() ?? '');
+        for (const r of recordsOf(await consumer.poll())) values.push(r.value?.toString() ?? '');
       }
       expect(values).toEqual(['v5', 'v6', 'v7', 'v8', 'v9']);
       expect(await consumer.committed([{ topic, partition: 0 }])).toEqual(new Map([[`${topic}:0`, 5n]]));

@@ -2,6 +2,7 @@ import {
   type ConsumedRecord,
   type KafkaClientFactory,
   RebalanceError,
+  recordsOf,
   type TransactionPort,
   topicPartitionKey,
 } from '@kafka-pattern/streams-core/client';
@@ -69,7 +70,7 @@ function startMember(
   });
   const loop = (async () => {
     while (!stopping) {
-      const records: ConsumedRecord[] = await consumer.poll();
+      const records: ConsumedRecord[] = recordsOf(await consumer.poll());
       if (records.length === 0) continue;
       const tx = await producer.beginTransaction();
       open = tx;

@@ -1,4 +1,4 @@
-import type { ConsumedRecord } from '@kafka-pattern/streams-core/client';
+import { type ConsumedRecord, recordsOf } from '@kafka-pattern/streams-core/client';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   clientFactory,
@@ -44,7 +44,7 @@ describe('transactions', () => {
     try {
       const polled: ConsumedRecord[] = [];
       const deadline = Date.now() + 30_000;
-      while (polled.length < 4 && Date.now() < deadline) polled.push(...(await consumer.poll()));
+      while (polled.length < 4 && Date.now() < deadline) polled.push(...recordsOf(await consumer.poll()));
       expect(polled.map((r) => r.value?.toString())).toEqual(['v0', 'v1', 'v2', 'v3']);
       const out = (rs: ConsumedRecord[], tag: string) =>
         rs.map((r) => record(output, r.key?.toString() ?? null, `${tag}:${r.offset}`));

@@ -14,8 +14,9 @@ import {
   createPlatformaticClientFactory,
   type IsolationLevel,
   type KafkaClientFactory,
+  type ProducedOffset,
   type ProducedRecord,
-  type RecordMetadata,
+  recordsOf,
   type TopicSpec,
 } from '@kafka-pattern/streams-core/client';
 
@@ -97,7 +98,7 @@ export function record(
 export async function produce(
   records: ProducedRecord[],
   factory = clientFactory(),
-): Promise<RecordMetadata[]> {
+): Promise<ProducedOffset[]> {
   const producer = factory.producer({ clientId: uniqueName('producer'), idempotent: true });
   try {
     return await producer.send(records);
@@ -144,7 +145,7 @@ export async function collect(
     );
     const deadline = Date.now() + (options.timeoutMs ?? 20_000);
     while (Date.now() < deadline) {
-      out.push(...(await reader.poll()));
+      out.push(...recordsOf(await reader.poll()));
       if (options.count !== undefined ? out.length >= options.count : reader.pending().length === 0) break;
     }
     return out;

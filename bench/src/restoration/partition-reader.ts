@@ -38,7 +38,7 @@ export const start: StartPipe = async (run) => {
     );
     let records = 0;
     while (reader.pending().length > 0) {
-      for (const r of await reader.poll()) if (r.offset < until.get(key(r))!) records++;
+      for (const b of await reader.poll()) records += b.records.length;
     }
     const ms = performance.now() - started;
     return { close: async () => {}, measured: { records, ms } };

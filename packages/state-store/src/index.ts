@@ -25,8 +25,8 @@ export {
   CheckpointFile,
   type CheckpointReadResult,
   type CheckpointStatus,
-  parseTopicPartitionKey,
-  topicPartitionKey,
+  checkpointKey,
+  parseCheckpointKey,
 } from './checkpoint/checkpoint-file.ts';
 export { InMemoryKeyValueStore } from './key-value/in-memory-key-value-store.ts';
 export type { KeyValueBytesStore } from './key-value/key-value-bytes-store.ts';

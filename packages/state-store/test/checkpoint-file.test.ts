@@ -1,11 +1,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  CheckpointFile,
-  parseTopicPartitionKey,
-  topicPartitionKey,
-} from '../src/checkpoint/checkpoint-file.ts';
+import { CheckpointFile, checkpointKey, parseCheckpointKey } from '../src/checkpoint/checkpoint-file.ts';
 import { tempDir } from './support/backends.ts';
 
 describe('CheckpointFile', () => {
@@ -18,8 +14,8 @@ describe('CheckpointFile', () => {
 
   it('round-trips offsets in the Kafka Streams text format', () => {
     const offsets = new Map([
-      [topicPartitionKey('app-counts-changelog', 3), 1042n],
-      [topicPartitionKey('orders', 0), 9_007_199_254_740_993n],
+      [checkpointKey('app-counts-changelog', 3), 1042n],
+      [checkpointKey('orders', 0), 9_007_199_254_740_993n],
     ]);
     file().write(offsets);
     expect(readFileSync(join(tmp.dir, '.checkpoint'), 'utf8')).toBe(
@@ -56,11 +52,11 @@ describe('CheckpointFile', () => {
   });
 
   it('parses topic-partition keys at the last dash', () => {
-    expect(parseTopicPartitionKey('my-app-store-changelog-12')).toEqual({
+    expect(parseCheckpointKey('my-app-store-changelog-12')).toEqual({
       topic: 'my-app-store-changelog',
       partition: 12,
     });
-    expect(() => parseTopicPartitionKey('no-partition')).toThrow(/not a topic-partition key/);
+    expect(() => parseCheckpointKey('no-partition')).toThrow(/not a topic-partition key/);
     expect(() => file().write(new Map([['oops', 1n]]))).toThrow(/not a topic-partition key/);
     expect(() => file().write(new Map([['t-0', -1n]]))).toThrow(/must be >= 0/);
   });

@@ -4,6 +4,7 @@
  */
 
 export {
+  type ClientSettings,
   ConfigException,
   type HandlerChoice,
   type ProcessingGuarantee,
@@ -22,6 +23,7 @@ export {
   StreamsException,
 } from './errors/exception-handlers.ts';
 export * from './kstream/index.ts';
+export * from './observability/index.ts';
 export { murmur2, partitionForKey, toPositive } from './partitioning/index.ts';
 export * from './processor/api/index.ts';
 export type { KeyParser } from './query/http-codec.ts';
@@ -46,6 +48,7 @@ export {
   type UncaughtExceptionResponse,
 } from './runtime/kafka-streams.ts';
 export type { StreamsMetrics, TaskMetricsSnapshot } from './runtime/metrics.ts';
+export type { TaskId } from './runtime/task-id.ts';
 export type { RestoreProgress } from './runtime/task-manager.ts';
 export * from './serdes/index.ts';
 export type { KeyValueStore, ReadOnlyKeyValueStore } from './state/key-value-store.ts';

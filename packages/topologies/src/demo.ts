@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KafkaStreams, Serdes, StreamsBuilder } from '@kafka-pattern/streams-core';
-import { createPlatformaticClientFactory } from '@kafka-pattern/streams-core/client';
+import { createPlatformaticClientFactory, recordsOf } from '@kafka-pattern/streams-core/client';
 import { localStack } from './support/local-stack.ts';
 
 const run = Date.now().toString(36);
@@ -75,7 +75,8 @@ try {
   reader.assign([0, 1, 2].map((partition) => ({ topic: OUTPUT, partition, from: 0n })));
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline && [...expected].some(([w, n]) => counts.get(w) !== n)) {
-    for (const r of await reader.poll()) counts.set(r.key!.toString(), Number(r.value!.readBigInt64BE(0)));
+    for (const r of recordsOf(await reader.poll()))
+      counts.set(r.key!.toString(), Number(r.value!.readBigInt64BE(0)));
   }
   await reader.close();
 

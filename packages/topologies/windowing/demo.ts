@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KafkaStreams } from '@kafka-pattern/streams-core';
-import { createPlatformaticClientFactory } from '@kafka-pattern/streams-core/client';
+import { createPlatformaticClientFactory, recordsOf } from '@kafka-pattern/streams-core/client';
 import { localStack } from '../src/support/local-stack.ts';
 import { type Reading, sensorAverages, type WindowAverage } from './topology.ts';
 
@@ -79,7 +79,8 @@ async function runVariant(label: string, advanceMs: number | undefined): Promise
     const results: WindowAverage[] = [];
     const deadline = Date.now() + 30_000;
     while (Date.now() < deadline && results.length < expectedWindows) {
-      for (const r of await reader.poll()) results.push(JSON.parse(r.value!.toString()) as WindowAverage);
+      for (const r of recordsOf(await reader.poll()))
+        results.push(JSON.parse(r.value!.toString()) as WindowAverage);
     }
     await reader.close();
     console.log(

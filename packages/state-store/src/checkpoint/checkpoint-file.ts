@@ -16,7 +16,7 @@ const VERSION = 0;
 export type CheckpointStatus = 'ok' | 'missing' | 'corrupt';
 
 export interface CheckpointReadResult {
-  /** Keyed by topicPartitionKey(topic, partition). Empty unless status is 'ok'. */
+  /** Keyed by checkpointKey(topic, partition). Empty unless status is 'ok'. */
   offsets: Map<string, bigint>;
   status: CheckpointStatus;
   /** Why a corrupt file was rejected. */
@@ -24,12 +24,12 @@ export interface CheckpointReadResult {
 }
 
 /** `topic-partition`, the key of every offsets map in this package (Kafka's TopicPartition.toString()). */
-export function topicPartitionKey(topic: string, partition: number): string {
+export function checkpointKey(topic: string, partition: number): string {
   return `${topic}-${partition}`;
 }
 
 /** Splits at the last '-': topic names may contain '-', partitions are plain numbers. */
-export function parseTopicPartitionKey(key: string): { topic: string; partition: number } {
+export function parseCheckpointKey(key: string): { topic: string; partition: number } {
   const at = key.lastIndexOf('-');
   const partition = Number(key.slice(at + 1));
   if (at <= 0 || !/^\d+$/.test(key.slice(at + 1)) || !Number.isSafeInteger(partition)) {
@@ -64,7 +64,7 @@ export class CheckpointFile {
   write(offsets: ReadonlyMap<string, bigint>): void {
     let text = `${VERSION}\n${offsets.size}\n`;
     for (const [key, offset] of offsets) {
-      const { topic, partition } = parseTopicPartitionKey(key);
+      const { topic, partition } = parseCheckpointKey(key);
       if (offset < 0n)
         throw new RangeError(`Checkpoint offset for ${key} is ${offset}: offsets must be >= 0`);
       if (/\s/.test(topic))
@@ -109,7 +109,7 @@ function parse(text: string): Map<string, bigint> {
     ) {
       throw new Error(`malformed entry on line ${i + 1}: "${lines[i]}"`);
     }
-    offsets.set(topicPartitionKey(topic, Number(partition)), BigInt(offset as string));
+    offsets.set(checkpointKey(topic, Number(partition)), BigInt(offset as string));
   }
   return offsets;
 }

@@ -111,7 +111,7 @@ export class SqliteDatabase {
   /**
    * Replaces the stored checkpoint, inside the open write transaction: it becomes durable by
    * the same commit() as the state it describes. Keys are `topic-partition` (see
-   * topicPartitionKey), values the next offset to restore from.
+   * checkpointKey), values the next offset to restore from.
    */
   writeCheckpoint(offsets: ReadonlyMap<string, bigint>): void {
     this.#assertOpen();

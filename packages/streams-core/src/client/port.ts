@@ -27,6 +27,8 @@
  *   which ranges are finished, which is what restoration needs.
  */
 
+import type { Headers } from '../processor/api/headers.ts';
+
 export type RawHeaders = ReadonlyArray<readonly [string, Buffer]>;
 
 export interface TopicPartition {
@@ -39,15 +41,32 @@ export interface TopicPartitionOffset extends TopicPartition {
   offset: bigint;
 }
 
+/**
+ * A record as consumed, before deserialization: what tasks process, timestamp extractors see and
+ * dead letters carry. Its headers wrap the fetched pairs without copying them.
+ */
 export interface ConsumedRecord {
-  topic: string;
-  partition: number;
-  offset: bigint;
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: bigint;
   /** Milliseconds since the epoch, as written by the producer (or the broker for LogAppendTime). */
-  timestamp: number;
-  key: Buffer | null;
-  value: Buffer | null;
-  headers: RawHeaders;
+  readonly timestamp: number;
+  readonly key: Buffer | null;
+  readonly value: Buffer | null;
+  readonly headers: Headers;
+}
+
+/** One poll's records of one partition, in offset order (never empty). */
+export interface PartitionBatch extends TopicPartition {
+  readonly records: ConsumedRecord[];
+}
+
+/** A poll's records as one list, partition by partition: for readers that do not care which partition. */
+export function recordsOf(batches: readonly PartitionBatch[]): ConsumedRecord[] {
+  if (batches.length === 1) return batches[0]!.records;
+  const out: ConsumedRecord[] = [];
+  for (const b of batches) for (const r of b.records) out.push(r);
+  return out;
 }
 
 export interface ProducedRecord {
@@ -60,10 +79,9 @@ export interface ProducedRecord {
   headers?: RawHeaders;
 }
 
-export interface RecordMetadata {
-  topic: string;
-  partition: number;
-  offset: bigint;
+/** Where a send left a partition: the offset of the last record it wrote there. */
+export interface ProducedOffset extends TopicPartition {
+  lastOffset: bigint;
 }
 
 export type IsolationLevel = 'read_committed' | 'read_uncommitted';
@@ -74,9 +92,15 @@ export interface GroupMetadata {
   memberId: string;
 }
 
-/** Map key for per-partition results: `${topic}:${partition}`. */
+/** The one map key for a topic-partition everywhere in the runtime: `${topic}:${partition}`. */
 export function topicPartitionKey(tp: TopicPartition): string {
   return `${tp.topic}:${tp.partition}`;
+}
+
+/** The topic-partition a `topicPartitionKey` names (topics may contain ':'; partitions are numbers). */
+export function parseTopicPartitionKey(key: string): TopicPartition {
+  const at = key.lastIndexOf(':');
+  return { topic: key.slice(0, at), partition: Number(key.slice(at + 1)) };
 }
 
 export interface ClientConfig {
@@ -154,11 +178,11 @@ export interface RebalanceListener {
 
 export interface ConsumerPort {
   /**
-   * The next batch of records from the assigned, unpaused partitions (possibly empty after
-   * `maxWaitMs`). Joins the group on the first call. Process a batch fully before polling again:
-   * rebalance callbacks run inside this call.
+   * The next records from the assigned, unpaused partitions, one batch per partition (possibly
+   * none after `maxWaitMs`). Joins the group on the first call. Process a poll fully before polling
+   * again: rebalance callbacks run inside this call.
    */
-  poll(): Promise<ConsumedRecord[]>;
+  poll(): Promise<PartitionBatch[]>;
   assignment(): TopicPartition[];
   onRebalance(listener: RebalanceListener): void;
   /** Commits exactly these offsets (the next offset to read). Fenced by the poll's generation. */
@@ -183,16 +207,16 @@ export interface ConsumerPort {
 export interface ProducerPort {
   /**
    * Sends the batch in one request per broker and resolves when all records are acknowledged,
-   * with one `RecordMetadata` per record, in order. Not for transactional producers.
+   * with the last offset written per partition. Not for transactional producers.
    */
-  send(records: ProducedRecord[]): Promise<RecordMetadata[]>;
+  send(records: ProducedRecord[]): Promise<ProducedOffset[]>;
   /** Transactional producers only; one open transaction at a time. */
   beginTransaction(): Promise<TransactionPort>;
   close(): Promise<void>;
 }
 
 export interface TransactionPort {
-  send(records: ProducedRecord[]): Promise<RecordMetadata[]>;
+  send(records: ProducedRecord[]): Promise<ProducedOffset[]>;
   /**
    * Adds the consumer's offsets to the transaction: they become committed if and only if the
    * transaction commits. Only the highest offset per partition is sent. Fenced by the generation
@@ -221,8 +245,11 @@ export interface PartitionReaderPort {
   /** Adds or replaces ranges; a replaced range restarts at its new `from`. */
   assign(ranges: PartitionRange[]): void;
   unassign(partitions: TopicPartition[]): void;
-  /** Next records of the assigned ranges (empty after `maxWaitMs` with nothing new). */
-  poll(): Promise<ConsumedRecord[]>;
+  /**
+   * Next records of the assigned ranges, one batch per partition (none after `maxWaitMs` with
+   * nothing new); a bounded range's batches stop before its `until`.
+   */
+  poll(): Promise<PartitionBatch[]>;
   /** Next offset to read per assigned partition, by `topicPartitionKey`. */
   positions(): Map<string, bigint>;
   /** Assigned ranges with an `until` that have not been read to the end yet. */

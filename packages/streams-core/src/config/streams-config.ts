@@ -10,6 +10,7 @@ import {
   logAndContinueHandler,
   logAndFailHandler,
 } from '../errors/exception-handlers.ts';
+import type { Logger } from '../observability/logger.ts';
 import type { Serde } from '../serdes/serde.ts';
 import type { TimestampExtractor } from '../topology/extractors.ts';
 
@@ -63,9 +64,33 @@ export interface StreamsConfig {
    */
   cacheMaxBytes?: number;
   clientId?: string;
-  /** Extra settings passed to the Kafka client adapter. */
-  client?: Record<string, unknown>;
+  /** Settings of the Kafka clients the application opens. */
+  client?: ClientSettings;
+  /** Where warnings and errors go: any logger with pino's `(obj, msg)` methods. Default: the console. */
+  logger?: Logger;
 }
+
+/** Kafka client settings, in Kafka's own terms; each has the default Kafka Streams users know. */
+export interface ClientSettings {
+  /** The group drops a member it has not heard from for this long. Default 10 s. */
+  sessionTimeoutMs?: number;
+  /** How often the member tells the group it is alive. Default 1 s. */
+  heartbeatIntervalMs?: number;
+  /** How long the group waits for members to rejoin during a rebalance. Default 30 s. */
+  rebalanceTimeoutMs?: number;
+  /** Longest a poll waits for records before returning none (Kafka's fetch.max.wait.ms). Default 200 ms. */
+  maxWaitMs?: number;
+  /** exactly_once_v2: the broker aborts a transaction left open this long. Default 10 s. */
+  transactionTimeoutMs?: number;
+}
+
+const CLIENT_SETTINGS: ReadonlyArray<keyof ClientSettings> = [
+  'sessionTimeoutMs',
+  'heartbeatIntervalMs',
+  'rebalanceTimeoutMs',
+  'maxWaitMs',
+  'transactionTimeoutMs',
+];
 
 export interface ResolvedErrorHandling {
   readonly onDeserializationError: ExceptionHandler;
@@ -132,6 +157,18 @@ export function validateConfig(config: StreamsConfig): void {
     throw new ConfigException(
       `numStandbyReplicas must be a whole number >= 0, got ${config.numStandbyReplicas}`,
     );
+  }
+  for (const [name, value] of Object.entries(config.client ?? {})) {
+    if (!CLIENT_SETTINGS.includes(name as keyof ClientSettings)) {
+      throw new ConfigException(
+        `client.${name} is not a known client setting: use ${CLIENT_SETTINGS.join(', ')}`,
+      );
+    }
+    if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+      throw new ConfigException(
+        `client.${name} must be a positive number of milliseconds, got ${JSON.stringify(value)}`,
+      );
+    }
   }
 }
 

@@ -5,6 +5,7 @@
  * default moves the record aside to a dead-letter topic, with its raw bytes and the reason in its
  * headers, and goes on: one bad record does not stop a partition, and nothing is lost.
  */
+import type { Logger } from '../observability/logger.ts';
 import type { RecordMetadata } from '../processor/api/record.ts';
 
 export type ErrorResponse = 'DEAD_LETTER' | 'CONTINUE' | 'FAIL';
@@ -16,6 +17,8 @@ export interface ErrorContext {
   readonly nodeName: string;
   readonly source: RecordMetadata & { readonly timestamp: number };
   readonly error: unknown;
+  /** The application's logger, for handlers that report what they decided. */
+  readonly logger: Logger;
 }
 
 /** Decides per error; returning DEAD_LETTER sends the record to the dead-letter topic. */
@@ -23,8 +26,9 @@ export type ExceptionHandler = (context: ErrorContext) => ErrorResponse;
 
 export const deadLetterHandler: ExceptionHandler = () => 'DEAD_LETTER';
 export const logAndContinueHandler: ExceptionHandler = (ctx) => {
-  console.warn(
-    `[kafka-pattern] skipped record ${ctx.source.topic}-${ctx.source.partition}@${ctx.source.offset} after ${ctx.kind} error in ${ctx.nodeName}: ${errorMessage(ctx.error)}`,
+  ctx.logger.warn(
+    { taskId: ctx.taskId, node: ctx.nodeName, source: ctx.source },
+    `skipped record ${ctx.source.topic}-${ctx.source.partition}@${ctx.source.offset} after ${ctx.kind} error in ${ctx.nodeName}: ${errorMessage(ctx.error)}`,
   );
   return 'CONTINUE';
 };

@@ -4,23 +4,19 @@
  * the topic for as long as it runs. The topic is the store's changelog: the checkpoint of each
  * partition's offset is kept in the same database, so a restart reads only what is new.
  */
-import { topicPartitionKey as checkpointKey, type StateDirectory } from '@kafka-pattern/state-store';
-import type {
-  AdminPort,
-  ConsumedRecord,
-  IsolationLevel,
-  KafkaClientFactory,
-  PartitionReaderPort,
-} from '../client/port.ts';
+import { checkpointKey, type StateDirectory } from '@kafka-pattern/state-store';
+import type { AdminPort, ConsumedRecord, IsolationLevel, KafkaClientFactory } from '../client/port.ts';
+import { topicPartitionKey } from '../client/port.ts';
 import { defaultDeadLetterConfig } from '../errors/dead-letter.ts';
 import { errorMessage, logAndContinueHandler, StreamsException } from '../errors/exception-handlers.ts';
-import { Headers } from '../processor/api/headers.ts';
+import type { Logger } from '../observability/logger.ts';
 import { StreamTask } from '../processor/internals/stream-task.ts';
 import type { Serde } from '../serdes/serde.ts';
 import { TaskStores } from '../state/task-stores.ts';
 import type { TimestampExtractor } from '../topology/extractors.ts';
 import type { Topology } from '../topology/topology.ts';
-import { openTaskDatabase } from './task-manager.ts';
+import { type ChangelogPartition, ChangelogReader, restoreStart } from './changelog-reader.ts';
+import { openTaskDatabase } from './task-database.ts';
 
 export interface GlobalStateManagerOptions {
   readonly applicationId: string;
@@ -30,6 +26,7 @@ export interface GlobalStateManagerOptions {
   readonly admin: AdminPort;
   readonly isolationLevel: IsolationLevel;
   readonly clientId: string;
+  readonly logger: Logger;
   readonly defaultKeySerde: Serde<any> | undefined;
   readonly defaultValueSerde: Serde<any> | undefined;
   readonly defaultTimestampExtractor: TimestampExtractor | undefined;
@@ -45,7 +42,7 @@ export class GlobalStateManager {
   readonly #tasks = new Map<string, StreamTask>();
   readonly #positions = new Map<string, bigint>();
   #taskStores: TaskStores | undefined;
-  #reader: PartitionReaderPort | undefined;
+  #reader: ChangelogReader | undefined;
   #loop: Promise<void> | undefined;
   #closed = false;
   #lastCheckpoint = 0;
@@ -77,7 +74,7 @@ export class GlobalStateManager {
     const stores = new TaskStores({
       applicationId: o.applicationId,
       taskId: GLOBAL_TASK_DIR,
-      database: () => openTaskDatabase(o.stateDirectory.taskDir(GLOBAL_TASK_DIR), GLOBAL_TASK_DIR),
+      database: () => openTaskDatabase(o.stateDirectory.taskDir(GLOBAL_TASK_DIR), GLOBAL_TASK_DIR, o.logger),
     });
     this.#taskStores = stores;
     const collector = {
@@ -104,6 +101,7 @@ export class GlobalStateManager {
         onDeserializationError: logAndContinueHandler,
         onProcessingError: logAndContinueHandler,
         deadLetter: defaultDeadLetterConfig,
+        logger: o.logger,
         now: Date.now,
         resolveTopic: (t) => t,
       });
@@ -119,34 +117,38 @@ export class GlobalStateManager {
       o.admin.listOffsets(partitions, 'latest', o.isolationLevel),
     ]);
     const checkpoint = stores.database!.readCheckpoint();
-    this.#reader = o.clients.partitionReader({
+    const reader = new ChangelogReader(o.clients, {
       clientId: `${o.clientId}-global`,
       isolationLevel: o.isolationLevel,
       maxWaitMs: 200,
     });
+    this.#reader = reader;
     // Catch up to the end as of now before any task runs, then follow the topic.
-    this.#reader.assign(
-      partitions.map((tp) => {
-        const k = `${tp.topic}:${tp.partition}`;
-        const start = earliest.get(k) ?? 0n;
-        const saved = checkpoint.get(checkpointKey(tp.topic, tp.partition));
-        const from = saved !== undefined && saved >= start ? saved : start;
-        this.#positions.set(checkpointKey(tp.topic, tp.partition), from);
-        return { ...tp, from, until: latest.get(k) ?? from };
-      }),
-    );
-    while (this.#reader.pending().length > 0) this.#apply(await this.#reader.poll());
+    const changelog = (tp: { topic: string; partition: number }, until?: bigint): ChangelogPartition => {
+      const key = checkpointKey(tp.topic, tp.partition);
+      const task = this.#tasks.get(tp.topic)!;
+      const from =
+        this.#positions.get(key) ??
+        restoreStart(checkpoint.get(key), earliest.get(topicPartitionKey(tp)) ?? 0n);
+      this.#positions.set(key, from);
+      return {
+        ...tp,
+        from,
+        ...(until !== undefined ? { until } : {}),
+        apply: (records) => this.#apply(task, key, records),
+      };
+    };
+    reader.add(partitions.map((tp) => changelog(tp, latest.get(topicPartitionKey(tp)) ?? 0n)));
+    await reader.restore();
     this.#checkpoint();
-    this.#reader.assign(
-      partitions.map((tp) => ({ ...tp, from: this.#positions.get(checkpointKey(tp.topic, tp.partition))! })),
-    );
+    reader.add(partitions.map((tp) => changelog(tp)));
     this.#loop = this.#run();
   }
 
   async close(): Promise<void> {
     this.#closed = true;
     await this.#loop;
-    await this.#reader?.close().catch(() => {});
+    await this.#reader?.close();
     if (this.#taskStores) {
       this.#checkpoint();
       for (const t of this.#tasks.values()) t.close();
@@ -156,14 +158,10 @@ export class GlobalStateManager {
     }
   }
 
-  #apply(records: ConsumedRecord[]): void {
-    for (const r of records) {
-      const task = this.#tasks.get(r.topic);
-      if (!task) continue;
-      task.process({ ...r, headers: Headers.wrap(r.headers as Array<readonly [string, Buffer]>) });
-      this.#positions.set(checkpointKey(r.topic, r.partition), r.offset + 1n);
-      this.records++;
-    }
+  #apply(task: StreamTask, checkpointKey: string, records: ConsumedRecord[]): void {
+    for (const r of records) task.process(r);
+    this.#positions.set(checkpointKey, records[records.length - 1]!.offset + 1n);
+    this.records += records.length;
   }
 
   #checkpoint(): void {
@@ -177,11 +175,11 @@ export class GlobalStateManager {
   async #run(): Promise<void> {
     while (!this.#closed) {
       try {
-        this.#apply(await this.#reader!.poll());
+        await this.#reader!.pollOnce();
         if (performance.now() - this.#lastCheckpoint >= CHECKPOINT_INTERVAL_MS) this.#checkpoint();
       } catch (error) {
         if (this.#closed) return;
-        console.warn(`[kafka-pattern] global stores paused after: ${errorMessage(error)}`);
+        this.#options.logger.warn({}, `global stores paused after: ${errorMessage(error)}`);
         await new Promise((r) => setTimeout(r, 1_000));
       }
     }

@@ -181,3 +181,24 @@ export async function planTopics(
   }
   return { tasksPerSubtopology, partitions, sourceTopics, subtopologyOfTopic, internalTopics };
 }
+
+/**
+ * Creates the internal topics that do not exist yet. An existing one must have the partitions the
+ * plan needs, except a dead-letter topic, which keeps its own count (the original partition is
+ * used where it fits).
+ */
+export async function createInternalTopics(plan: TopicPlan, admin: AdminPort): Promise<void> {
+  const existing = await admin.describeTopics(plan.internalTopics.map((t) => t.name));
+  const toCreate = plan.internalTopics.filter((t) => {
+    const e = existing.get(t.name);
+    if (e === undefined) return true;
+    plan.partitions.set(t.name, e.partitions);
+    if (e.partitions !== t.partitions && !t.name.endsWith('-dlt')) {
+      throw new StreamsException(
+        `Internal topic "${t.name}" has ${e.partitions} partitions but the application needs ${t.partitions}: the input topics' partition counts changed. Reset the application (delete its internal topics and state) to continue`,
+      );
+    }
+    return false;
+  });
+  if (toCreate.length > 0) await admin.createTopics(toCreate);
+}

@@ -3,7 +3,7 @@
  * per poll (inside the open transaction under exactly-once). Changelog records carry the task's
  * partition, so a store's changelog partition always matches its task.
  */
-import type { ProducedRecord, RawHeaders } from '../client/port.ts';
+import type { ProducedRecord } from '../client/port.ts';
 import type { Headers } from '../processor/api/headers.ts';
 import type { RecordCollector } from '../processor/internals/record-collector.ts';
 
@@ -29,7 +29,7 @@ export class RecordBuffer implements RecordCollector {
   ): void {
     const record: ProducedRecord = { topic, key, value, timestamp };
     if (partition !== undefined) record.partition = partition;
-    if (headers.size > 0) record.headers = headers.toArray() as RawHeaders;
+    if (headers.size > 0) record.headers = headers.view();
     this.#records.push(record);
   }
 
@@ -48,21 +48,4 @@ export class RecordBuffer implements RecordCollector {
   clear(): void {
     this.#records = [];
   }
-}
-
-/** Records of a batch by `topic:partition`, each list in the order the records came. */
-export function groupByPartition<R extends { topic: string; partition: number }>(
-  records: readonly R[],
-): Map<string, R[]> {
-  const grouped = new Map<string, R[]>();
-  for (const r of records) {
-    const k = `${r.topic}:${r.partition}`;
-    let g = grouped.get(k);
-    if (!g) {
-      g = [];
-      grouped.set(k, g);
-    }
-    g.push(r);
-  }
-  return grouped;
 }

@@ -11,15 +11,17 @@
  * handed to the active task without copying it.
  */
 
-import { topicPartitionKey as checkpointKey } from '@kafka-pattern/state-store';
-import type { PartitionReaderPort } from '../client/port.ts';
+import { checkpointKey } from '@kafka-pattern/state-store';
+import { topicPartitionKey } from '../client/port.ts';
 import { errorMessage } from '../errors/exception-handlers.ts';
 import { type OpenedStore, TaskStores } from '../state/task-stores.ts';
-import { groupByPartition } from './record-buffer.ts';
-import { applyRestore, openTaskDatabase, type TaskManagerOptions } from './task-manager.ts';
+import { ChangelogReader, restoreInto, restoreStart } from './changelog-reader.ts';
+import { openTaskDatabase } from './task-database.ts';
+import { type TaskId, taskId } from './task-id.ts';
+import type { TaskManagerOptions } from './task-manager.ts';
 
 interface StandbyTask {
-  readonly id: string;
+  readonly id: TaskId;
   readonly partition: number;
   readonly stores: TaskStores;
   readonly logged: OpenedStore[];
@@ -37,16 +39,15 @@ export type StandbyManagerOptions = Pick<
   | 'admin'
   | 'isolationLevel'
   | 'clientId'
+  | 'logger'
 >;
 
 const CHECKPOINT_INTERVAL_MS = 1_000;
 
 export class StandbyManager {
   readonly #options: StandbyManagerOptions;
-  readonly #tasks = new Map<string, StandbyTask>();
-  /** Standby task by `changelog:partition`. */
-  readonly #byChangelog = new Map<string, { task: StandbyTask; store: OpenedStore }>();
-  #reader: PartitionReaderPort | undefined;
+  readonly #tasks = new Map<TaskId, StandbyTask>();
+  #reader: ChangelogReader | undefined;
   #queue: Promise<unknown> = Promise.resolve();
   #loop: Promise<void> | undefined;
   #closed = false;
@@ -59,25 +60,25 @@ export class StandbyManager {
   }
 
   /** Ids of the standby tasks kept now. */
-  taskIds(): string[] {
+  taskIds(): TaskId[] {
     return [...this.#tasks.keys()].sort();
   }
 
   /** Every stateful task id whose stores can be kept warm (logged, all persistent). */
-  #candidates(): Array<{ id: string; sub: number; partition: number }> {
+  #candidates(): Array<{ id: TaskId; sub: number; partition: number }> {
     const { topology, plan } = this.#options;
-    const out: Array<{ id: string; sub: number; partition: number }> = [];
+    const out: Array<{ id: TaskId; sub: number; partition: number }> = [];
     for (const sub of topology.subtopologies()) {
       const specs = sub.stores.map((s) => topology.storeBuilder(s)!.spec).filter((s) => s.logging);
       if (specs.length === 0 || specs.some((s) => !s.persistent)) continue;
       const n = plan.tasksPerSubtopology.get(sub.id) ?? 0;
-      for (let p = 0; p < n; p++) out.push({ id: `${sub.id}_${p}`, sub: sub.id, partition: p });
+      for (let p = 0; p < n; p++) out.push({ id: taskId(sub.id, p), sub: sub.id, partition: p });
     }
     return out;
   }
 
   /** Stops keeping these tasks (they become active here); their progress is checkpointed first. */
-  release(ids: Iterable<string>): Promise<void> {
+  release(ids: Iterable<TaskId>): Promise<void> {
     return this.#exclusive(async () => {
       for (const id of ids) this.#closeTask(id);
     });
@@ -87,8 +88,8 @@ export class StandbyManager {
    * Keeps a standby of every candidate task in `wanted` (default: every one) that is not in
    * `active`, and drops the others.
    */
-  update(active: ReadonlySet<string>, wanted?: ReadonlySet<string>): Promise<void> {
-    const keep = (id: string) => !active.has(id) && (wanted === undefined || wanted.has(id));
+  update(active: ReadonlySet<TaskId>, wanted?: ReadonlySet<TaskId>): Promise<void> {
+    const keep = (id: TaskId) => !active.has(id) && (wanted === undefined || wanted.has(id));
     return this.#exclusive(async () => {
       for (const id of [...this.#tasks.keys()]) if (!keep(id)) this.#closeTask(id);
       const opened: StandbyTask[] = [];
@@ -97,7 +98,7 @@ export class StandbyManager {
         try {
           opened.push(this.#openTask(c.id, c.sub, c.partition));
         } catch (error) {
-          console.warn(`[kafka-pattern] no standby for task ${c.id}: ${errorMessage(error)}`);
+          this.#options.logger.warn({ taskId: c.id }, `no standby for task ${c.id}: ${errorMessage(error)}`);
         }
       }
       if (opened.length > 0) await this.#assign(opened);
@@ -115,20 +116,19 @@ export class StandbyManager {
     this.#reader = undefined;
   }
 
-  #openTask(id: string, subId: number, partition: number): StandbyTask {
+  #openTask(id: TaskId, subId: number, partition: number): StandbyTask {
     const o = this.#options;
     const sub = o.topology.subtopologies()[subId]!;
     o.stateDirectory.lock(id);
     const stores = new TaskStores({
       applicationId: o.applicationId,
       taskId: id,
-      database: () => openTaskDatabase(o.stateDirectory.taskDir(id), id),
+      database: () => openTaskDatabase(o.stateDirectory.taskDir(id), id, o.logger),
     });
     for (const name of sub.stores) o.topology.storeBuilder(name)!.build(stores);
     const logged = [...stores.opened.values()].filter((s) => s.spec.logging);
     const task: StandbyTask = { id, partition, stores, logged, positions: new Map() };
     this.#tasks.set(id, task);
-    for (const s of logged) this.#byChangelog.set(`${s.changelogTopic}:${partition}`, { task, store: s });
     return task;
   }
 
@@ -138,32 +138,38 @@ export class StandbyManager {
       t.logged.map((s) => ({ topic: s.changelogTopic, partition: t.partition })),
     );
     const earliest = await o.admin.listOffsets(partitions, 'earliest');
-    const ranges = [];
-    for (const t of tasks) {
-      const checkpoint = t.stores.database!.readCheckpoint();
-      for (const s of t.logged) {
-        const key = checkpointKey(s.changelogTopic, t.partition);
-        const start = earliest.get(`${s.changelogTopic}:${t.partition}`) ?? 0n;
-        const saved = checkpoint.get(key);
-        const from = saved !== undefined && saved >= start ? saved : start;
-        t.positions.set(key, from);
-        ranges.push({ topic: s.changelogTopic, partition: t.partition, from });
-      }
-    }
-    this.#reader ??= o.clients.partitionReader({
+    this.#reader ??= new ChangelogReader(o.clients, {
       clientId: `${o.clientId}-standby`,
       isolationLevel: o.isolationLevel,
       maxWaitMs: 200,
     });
-    this.#reader.assign(ranges);
+    for (const t of tasks) {
+      const checkpoint = t.stores.database!.readCheckpoint();
+      this.#reader.add(
+        t.logged.map((s) => {
+          const tp = { topic: s.changelogTopic, partition: t.partition };
+          const key = checkpointKey(tp.topic, tp.partition);
+          const from = restoreStart(checkpoint.get(key), earliest.get(topicPartitionKey(tp)) ?? 0n);
+          t.positions.set(key, from);
+          return {
+            ...tp,
+            from,
+            apply: (records) => {
+              restoreInto(s, records);
+              this.appliedRecords += records.length;
+              t.positions.set(key, records[records.length - 1]!.offset + 1n);
+            },
+          };
+        }),
+      );
+    }
   }
 
-  #closeTask(id: string): void {
+  #closeTask(id: TaskId): void {
     const t = this.#tasks.get(id);
     if (!t) return;
     this.#checkpoint(t);
-    this.#reader?.unassign(t.logged.map((s) => ({ topic: s.changelogTopic, partition: t.partition })));
-    for (const s of t.logged) this.#byChangelog.delete(`${s.changelogTopic}:${t.partition}`);
+    this.#reader?.remove(t.logged.map((s) => ({ topic: s.changelogTopic, partition: t.partition })));
     t.stores.close();
     this.#options.stateDirectory.unlock(id);
     this.#tasks.delete(id);
@@ -183,22 +189,13 @@ export class StandbyManager {
           await new Promise((r) => setTimeout(r, 200));
           return;
         }
-        const records = await this.#reader.poll();
-        const grouped = groupByPartition(records);
-        for (const [k, recs] of grouped) {
-          const target = this.#byChangelog.get(k);
-          if (!target) continue;
-          applyRestore(target.store, recs);
-          this.appliedRecords += recs.length;
-          const last = recs[recs.length - 1]!;
-          target.task.positions.set(checkpointKey(last.topic, last.partition), last.offset + 1n);
-        }
+        await this.#reader.pollOnce();
         if (performance.now() - this.#lastCheckpoint >= CHECKPOINT_INTERVAL_MS) {
           this.#lastCheckpoint = performance.now();
           for (const t of this.#tasks.values()) this.#checkpoint(t);
         }
       }).catch((error) => {
-        console.warn(`[kafka-pattern] standby replicas paused after: ${errorMessage(error)}`);
+        this.#options.logger.warn({}, `standby replicas paused after: ${errorMessage(error)}`);
         return new Promise((r) => setTimeout(r, 1_000));
       });
     }

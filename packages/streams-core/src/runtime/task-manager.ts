@@ -1,35 +1,31 @@
 /**
  * Owns the active tasks of one stream thread: creates them for assigned partitions, restores
- * their stores from the changelogs, routes consumed records to them, and checkpoints or rolls
- * back their local state in step with commits and aborts.
+ * their stores from the changelogs, finds the task of a consumed partition, and checkpoints or
+ * rolls back their local state in step with commits and aborts.
  */
-import { rmSync } from 'node:fs';
-import { join } from 'node:path';
-import type { KeyValueBytesStore, SessionBytesStore, WindowBytesStore } from '@kafka-pattern/state-store';
-import {
-  topicPartitionKey as checkpointKey,
-  SQLITE_STATE_FILE,
-  SqliteDatabase,
-  type StateDirectory,
-  sessionRestoreRecord,
-  windowRestoreRecord,
-} from '@kafka-pattern/state-store';
+import { checkpointKey, type StateDirectory } from '@kafka-pattern/state-store';
 import type {
   AdminPort,
-  ConsumedRecord,
   IsolationLevel,
   KafkaClientFactory,
+  ProducedOffset,
   TopicPartition,
+  TopicPartitionOffset,
 } from '../client/port.ts';
+import { parseTopicPartitionKey, topicPartitionKey } from '../client/port.ts';
 import type { ResolvedErrorHandling } from '../config/streams-config.ts';
+import type { Logger } from '../observability/logger.ts';
 import { Headers } from '../processor/api/headers.ts';
 import { StreamTask } from '../processor/internals/stream-task.ts';
 import type { Serde } from '../serdes/serde.ts';
-import { type OpenedStore, TaskStores } from '../state/task-stores.ts';
+import { TaskStores } from '../state/task-stores.ts';
 import type { TimestampExtractor } from '../topology/extractors.ts';
 import type { Topology } from '../topology/topology.ts';
+import { type ChangelogPartition, ChangelogReader, restoreInto, restoreStart } from './changelog-reader.ts';
 import { resolveTopicName, type TopicPlan } from './internal-topics.ts';
-import { groupByPartition, type RecordBuffer } from './record-buffer.ts';
+import type { RecordBuffer } from './record-buffer.ts';
+import { openTaskDatabase } from './task-database.ts';
+import { type TaskId, taskId } from './task-id.ts';
 
 const NO_HEADERS = new Headers();
 
@@ -37,16 +33,15 @@ const NO_HEADERS = new Headers();
 const STABLE_OFFSETS_WAIT_MS = 15_000;
 
 export interface ActiveTask {
-  readonly id: string;
+  readonly id: TaskId;
   readonly subtopology: number;
   readonly partition: number;
   readonly task: StreamTask;
   readonly stores: TaskStores;
-  /** Next offset to read per input partition, by `topic:partition`: what a commit commits. */
+  /** Next offset to read per input partition, by topic-partition key: what a commit commits. */
   readonly consumed: Map<string, bigint>;
   /** Next changelog offset per logged store's changelog, by checkpoint key `topic-partition`. */
   readonly changelogPositions: Map<string, bigint>;
-  dirty: boolean;
   /** Wall-clock time of the last record this task processed (or of its creation). */
   lastRecordAt: number;
 }
@@ -73,6 +68,7 @@ export interface TaskManagerOptions {
   readonly isolationLevel: IsolationLevel;
   readonly clientId: string;
   readonly errors: ResolvedErrorHandling;
+  readonly logger: Logger;
   readonly defaultKeySerde: Serde<any> | undefined;
   readonly defaultValueSerde: Serde<any> | undefined;
   readonly defaultTimestampExtractor: TimestampExtractor | undefined;
@@ -85,32 +81,37 @@ export interface TaskManagerOptions {
 }
 
 export class TaskManager {
-  readonly tasks = new Map<string, ActiveTask>();
+  readonly tasks = new Map<TaskId, ActiveTask>();
+  /** Task by input topic-partition key. */
   readonly #byInput = new Map<string, ActiveTask>();
-  readonly #byChangelog = new Map<string, ActiveTask>();
+  /** Task by changelog topic-partition key, with the checkpoint key of that changelog partition. */
+  readonly #byChangelog = new Map<string, { task: ActiveTask; checkpointKey: string }>();
   readonly #options: TaskManagerOptions;
 
   constructor(options: TaskManagerOptions) {
     this.#options = options;
   }
 
-  taskFor(topic: string, partition: number): ActiveTask | undefined {
-    return this.#byInput.get(`${topic}:${partition}`);
+  /** The task that reads this partition; undefined for a partition revoked while its records were in flight. */
+  taskFor(tp: TopicPartition): ActiveTask | undefined {
+    return this.#byInput.get(topicPartitionKey(tp));
   }
 
-  /** Notes a produced changelog record's offset, so the checkpoint knows where the store is. */
-  recordChangelogOffset(topic: string, partition: number, offset: bigint): void {
-    const t = this.#byChangelog.get(`${topic}:${partition}`);
-    if (t) t.changelogPositions.set(checkpointKey(topic, partition), offset + 1n);
+  /** Notes where a send left each changelog partition, so the checkpoint knows where the stores are. */
+  recordChangelogOffsets(offsets: readonly ProducedOffset[]): void {
+    for (const o of offsets) {
+      const c = this.#byChangelog.get(topicPartitionKey(o));
+      if (c) c.task.changelogPositions.set(c.checkpointKey, o.lastOffset + 1n);
+    }
   }
 
   /** Creates (and restores) the tasks for these partitions; existing tasks are kept. */
   async assign(partitions: TopicPartition[]): Promise<ActiveTask[]> {
-    const wanted = new Map<string, { sub: number; partition: number }>();
+    const wanted = new Map<TaskId, { sub: number; partition: number }>();
     for (const tp of partitions) {
       const sub = this.#options.plan.subtopologyOfTopic.get(tp.topic);
       if (sub === undefined) continue;
-      wanted.set(`${sub}_${tp.partition}`, { sub, partition: tp.partition });
+      wanted.set(taskId(sub, tp.partition), { sub, partition: tp.partition });
     }
     const created: ActiveTask[] = [];
     for (const [id, { sub, partition }] of wanted) {
@@ -122,7 +123,7 @@ export class TaskManager {
     return created;
   }
 
-  #create(id: string, subId: number, partition: number): ActiveTask {
+  #create(id: TaskId, subId: number, partition: number): ActiveTask {
     const o = this.#options;
     const subtopology = o.topology.subtopologies()[subId]!;
     o.stateDirectory.lock(id);
@@ -130,7 +131,7 @@ export class TaskManager {
     const stores = new TaskStores({
       applicationId: o.applicationId,
       taskId: id,
-      database: () => openTaskDatabase(o.stateDirectory.taskDir(id), id),
+      database: () => openTaskDatabase(o.stateDirectory.taskDir(id), id, o.logger),
       cacheMaxBytes: o.cacheMaxBytes,
       changelogSink: (_store, changelogTopic) => (key, value) => {
         o.buffer.send(
@@ -155,6 +156,7 @@ export class TaskManager {
       defaultValueSerde: o.defaultValueSerde,
       defaultTimestampExtractor: o.defaultTimestampExtractor,
       ...o.errors,
+      logger: o.logger,
       now: Date.now,
       resolveTopic: (topic, internal) => resolveTopicName(o.applicationId, topic, internal),
       ...(o.globalStores ? { globalStores: o.globalStores } : {}),
@@ -168,24 +170,27 @@ export class TaskManager {
       stores,
       consumed: new Map(),
       changelogPositions: new Map(),
-      dirty: false,
       lastRecordAt: Date.now(),
     };
     this.tasks.set(id, active);
-    for (const topic of task.inputTopics) this.#byInput.set(`${topic}:${partition}`, active);
-    for (const s of stores.opened.values())
-      if (s.spec.logging) this.#byChangelog.set(`${s.changelogTopic}:${partition}`, active);
+    for (const topic of task.inputTopics) this.#byInput.set(topicPartitionKey({ topic, partition }), active);
+    for (const s of stores.opened.values()) {
+      if (!s.spec.logging) continue;
+      this.#byChangelog.set(topicPartitionKey({ topic: s.changelogTopic, partition }), {
+        task: active,
+        checkpointKey: checkpointKey(s.changelogTopic, partition),
+      });
+    }
     return active;
   }
 
   /**
    * Brings every logged store up to its changelog's end: persistent stores from their
    * checkpoint (kept in the same SQLite transaction as their data), in-memory stores from the
-   * beginning. A missing checkpoint means a full restore, never a guess.
+   * beginning.
    */
   async #restore(tasks: ActiveTask[]): Promise<void> {
     const o = this.#options;
-    const work: Array<{ t: ActiveTask; store: OpenedStore; from: bigint; to: bigint }> = [];
     const partitions: TopicPartition[] = [];
     const checkpoints = new Map<ActiveTask, Map<string, bigint>>();
     for (const t of tasks) {
@@ -204,74 +209,69 @@ export class TaskManager {
         : o.admin.listOffsets(partitions, 'latest'),
       o.admin.listOffsets(partitions, 'earliest'),
     ]);
+    const work: Array<RestoreProgress & { started: number; finished: number; restored: number }> = [];
+    const changelogs: ChangelogPartition[] = [];
     for (const [t, checkpoint] of checkpoints) {
       for (const s of t.stores.opened.values()) {
         if (!s.spec.logging) continue;
-        const tpKey = `${s.changelogTopic}:${t.partition}`;
+        const tp = { topic: s.changelogTopic, partition: t.partition };
         const key = checkpointKey(s.changelogTopic, t.partition);
-        const start = earliest.get(tpKey) ?? 0n;
-        const end = latest.get(tpKey) ?? 0n;
-        const saved = s.spec.persistent ? checkpoint.get(key) : undefined;
-        const from = saved !== undefined && saved >= start && saved <= end ? saved : start;
+        const end = latest.get(topicPartitionKey(tp)) ?? 0n;
+        const from = restoreStart(
+          s.spec.persistent ? checkpoint.get(key) : undefined,
+          earliest.get(topicPartitionKey(tp)) ?? 0n,
+          end,
+        );
         t.changelogPositions.set(key, end);
-        if (from < end) work.push({ t, store: s, from, to: end });
+        if (from >= end) continue;
+        const w = {
+          taskId: t.id,
+          store: s.spec.name,
+          changelog: s.changelogTopic,
+          partition: t.partition,
+          from,
+          to: end,
+          restored: 0,
+          durationMs: 0,
+          started: performance.now(),
+          finished: 0,
+        };
+        work.push(w);
+        changelogs.push({
+          ...tp,
+          from,
+          until: end,
+          apply: (records) => {
+            restoreInto(s, records);
+            w.restored += records.length;
+            w.finished = performance.now();
+          },
+        });
       }
     }
     if (work.length > 0) {
-      const reader = o.clients.partitionReader({
+      const reader = new ChangelogReader(o.clients, {
         clientId: `${o.clientId}-restore`,
         isolationLevel: o.isolationLevel,
       });
       try {
-        const byTp = new Map(
-          work.map((w) => [
-            `${w.store.changelogTopic}:${w.t.partition}`,
-            { ...w, restored: 0, started: performance.now(), finished: 0 },
-          ]),
-        );
-        reader.assign(
-          work.map((w) => ({
-            topic: w.store.changelogTopic,
-            partition: w.t.partition,
-            from: w.from,
-            until: w.to,
-          })),
-        );
-        while (reader.pending().length > 0) {
-          const records = await reader.poll();
-          const grouped = groupByPartition(records);
-          for (const [k, recs] of grouped) {
-            const w = byTp.get(k);
-            if (!w) continue;
-            const inRange = recs.filter((r) => r.offset < w.to);
-            applyRestore(w.store, inRange);
-            w.restored += inRange.length;
-            w.finished = performance.now();
-          }
-        }
-        let total = 0;
-        let started = Number.POSITIVE_INFINITY;
-        let finished = 0;
-        for (const w of byTp.values()) {
-          total += w.restored;
-          started = Math.min(started, w.started);
-          finished = Math.max(finished, w.finished);
-        }
-        if (total > 0) o.onRestoreBatch?.(total, finished - started);
-        for (const w of byTp.values()) {
-          o.onRestore({
-            taskId: w.t.id,
-            store: w.store.spec.name,
-            changelog: w.store.changelogTopic,
-            partition: w.t.partition,
-            from: w.from,
-            to: w.to,
-            restored: w.restored,
-            durationMs: Math.max(0, (w.finished || w.started) - w.started),
-          });
-        }
+        reader.add(changelogs);
+        await reader.restore();
       } finally {
         await reader.close();
+      }
+      let total = 0;
+      let started = Number.POSITIVE_INFINITY;
+      let finished = 0;
+      for (const w of work) {
+        total += w.restored;
+        started = Math.min(started, w.started);
+        finished = Math.max(finished, w.finished);
+      }
+      if (total > 0) o.onRestoreBatch?.(total, finished - started);
+      for (const w of work) {
+        const { started: s, finished: f, ...progress } = w;
+        o.onRestore({ ...progress, durationMs: Math.max(0, (f || s) - s) });
       }
     }
     for (const t of checkpoints.keys()) this.checkpoint(t);
@@ -294,8 +294,9 @@ export class TaskManager {
       const pending = [...high].filter(([k, hw]) => (stable.get(k) ?? 0n) < hw);
       if (pending.length === 0 || Date.now() > deadline) {
         if (pending.length > 0) {
-          console.warn(
-            `[kafka-pattern] changelog ${pending.map(([k]) => k).join(', ')} still has a pending transaction after ${STABLE_OFFSETS_WAIT_MS} ms: restoring up to its last stable offset`,
+          this.#options.logger.warn(
+            { changelogs: pending.map(([k]) => k) },
+            `changelog ${pending.map(([k]) => k).join(', ')} still has a pending transaction after ${STABLE_OFFSETS_WAIT_MS} ms: restoring up to its last stable offset`,
           );
         }
         return stable;
@@ -345,14 +346,10 @@ export class TaskManager {
   }
 
   /** Offsets to commit: the next offset of every input partition processed since the last commit. */
-  consumedOffsets(): Array<{ topic: string; partition: number; offset: bigint }> {
-    const out: Array<{ topic: string; partition: number; offset: bigint }> = [];
-    for (const t of this.tasks.values()) {
-      for (const [k, offset] of t.consumed) {
-        const at = k.lastIndexOf(':');
-        out.push({ topic: k.slice(0, at), partition: Number(k.slice(at + 1)), offset });
-      }
-    }
+  consumedOffsets(): TopicPartitionOffset[] {
+    const out: TopicPartitionOffset[] = [];
+    for (const t of this.tasks.values())
+      for (const [k, offset] of t.consumed) out.push({ ...parseTopicPartitionKey(k), offset });
     return out;
   }
 
@@ -380,44 +377,5 @@ export class TaskManager {
     this.tasks.clear();
     this.#byInput.clear();
     this.#byChangelog.clear();
-  }
-}
-
-/**
- * Opens the task's SQLite database. A file that is not a database, or a corrupt one, is removed
- * and replaced by an empty one: the task then restores everything from its changelogs, which is
- * slow but never wrong.
- */
-export function openTaskDatabase(taskDir: string, taskId: string): SqliteDatabase {
-  try {
-    return SqliteDatabase.openInTaskDirectory(taskDir);
-  } catch (error) {
-    const code = (error as { code?: string }).code ?? '';
-    if (!/^SQLITE_(NOTADB|CORRUPT)/.test(code)) throw error;
-    console.warn(
-      `[kafka-pattern] state of task ${taskId} in ${taskDir} is unreadable (${code}): starting it empty and restoring it from the changelogs`,
-    );
-    for (const suffix of ['', '-wal', '-shm'])
-      rmSync(join(taskDir, `${SQLITE_STATE_FILE}${suffix}`), { force: true });
-    return SqliteDatabase.openInTaskDirectory(taskDir);
-  }
-}
-
-export function applyRestore(store: OpenedStore, records: ConsumedRecord[]): void {
-  if (records.length === 0) return;
-  switch (store.spec.kind) {
-    case 'keyValue':
-    case 'timestampedKeyValue':
-      (store.raw as KeyValueBytesStore).restoreBatch(records.map((r) => ({ key: r.key!, value: r.value })));
-      return;
-    case 'window':
-    case 'timestampedWindow':
-      (store.raw as WindowBytesStore).restoreBatch(records.map((r) => windowRestoreRecord(r.key!, r.value)));
-      return;
-    case 'session':
-      (store.raw as SessionBytesStore).restoreBatch(
-        records.map((r) => sessionRestoreRecord(r.key!, r.value)),
-      );
-      return;
   }
 }

@@ -4,8 +4,10 @@
  * it sends through repartition topics, before `pipeInput` returns. It behaves as if the record
  * cache were off and a commit followed every record: every update is emitted.
  */
+
 import { SqliteDatabase } from '@kafka-pattern/state-store';
 import { resolveErrorHandling, type StreamsConfig } from '../config/streams-config.ts';
+import { consoleLogger } from '../observability/logger.ts';
 import type { Headers } from '../processor/api/headers.ts';
 import type { RecordCollector } from '../processor/internals/record-collector.ts';
 import { type RawRecord, StreamTask } from '../processor/internals/stream-task.ts';
@@ -78,6 +80,7 @@ export class TopologyTestDriver {
         defaultValueSerde: config.defaultValueSerde,
         defaultTimestampExtractor: config.defaultTimestampExtractor,
         ...errors,
+        logger: config.logger ?? consoleLogger,
         now: () => this.#wallClock,
         resolveTopic,
         globalStores,

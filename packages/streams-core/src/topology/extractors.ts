@@ -1,16 +1,8 @@
-import type { Headers } from '../processor/api/headers.ts';
+import type { ConsumedRecord } from '../client/port.ts';
 import type { StreamRecord } from '../processor/api/record.ts';
 
 /** A consumed record before deserialization, as timestamp extractors see it. */
-export interface ConsumedRecordView {
-  readonly topic: string;
-  readonly partition: number;
-  readonly offset: bigint;
-  readonly timestamp: number;
-  readonly key: Buffer | null;
-  readonly value: Buffer | null;
-  readonly headers: Headers;
-}
+export type ConsumedRecordView = ConsumedRecord;
 
 /**
  * Chooses a record's event time. `partitionTime` is the largest timestamp seen so far on the

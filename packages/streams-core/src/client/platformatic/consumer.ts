@@ -18,10 +18,10 @@
 import { Admin, Consumer, FetchIsolationLevels } from '@platformatic/kafka';
 import { KafkaClientError, OffsetOutOfRangeError, RebalanceError } from '../errors.ts';
 import type {
-  ConsumedRecord,
   ConsumerOptions,
   ConsumerPort,
   GroupMetadata,
+  PartitionBatch,
   RebalanceListener,
   TopicPartition,
   TopicPartitionOffset,
@@ -134,7 +134,7 @@ export class PlatformaticConsumer implements ConsumerPort {
     this.#listeners.push(listener);
   }
 
-  async poll(): Promise<ConsumedRecord[]> {
+  async poll(): Promise<PartitionBatch[]> {
     if (this.#closed) throw new KafkaClientError('poll() on a closed consumer');
     this.#joining ??= this.#join();
     await this.#joining;
@@ -150,9 +150,9 @@ export class PlatformaticConsumer implements ConsumerPort {
       return [];
     }
     const generation = this.#generationId;
-    let records: ConsumedRecord[];
+    let batches: PartitionBatch[];
     try {
-      records = await this.#fetcher.fetch();
+      batches = await this.#fetcher.fetch();
     } catch (error) {
       if (this.#closed) return [];
       if (error instanceof OffsetOutOfRangeError) {
@@ -163,7 +163,7 @@ export class PlatformaticConsumer implements ConsumerPort {
     }
     // A generation change while fetching voids the answer; the next poll() runs the callbacks.
     if (this.#closed || this.#pending || this.#rebalancing || generation !== this.#generationId) return [];
-    return records;
+    return batches;
   }
 
   assignment(): TopicPartition[] {

@@ -14,11 +14,12 @@
  * never delivered.
  */
 import { type Consumer, FetchIsolationLevels } from '@platformatic/kafka';
+import { Headers } from '../../processor/api/headers.ts';
 import { OffsetOutOfRangeError } from '../errors.ts';
 import {
   type ConsumedRecord,
   type IsolationLevel,
-  type RawHeaders,
+  type PartitionBatch,
   type TopicPartition,
   topicPartitionKey,
 } from '../port.ts';
@@ -77,11 +78,11 @@ export class Fetcher {
   }
 
   /**
-   * One fetch round over the active partitions. Resolves with the records in offset order per
-   * partition, or an empty array after `maxWaitMs`. Throws OffsetOutOfRangeError naming the
-   * partitions whose position is outside the log.
+   * One fetch round over the active partitions. Resolves with one batch per partition that had
+   * records, each in offset order, or none after `maxWaitMs`. Throws OffsetOutOfRangeError naming
+   * the partitions whose position is outside the log.
    */
-  async fetch(): Promise<ConsumedRecord[]> {
+  async fetch(): Promise<PartitionBatch[]> {
     const targets = this.active();
     if (targets.length === 0) return [];
     const topics = [...new Set(targets.map((t) => t.topic))];
@@ -133,16 +134,16 @@ export class Fetcher {
       }),
     );
     const requested = new Map(targets.map((t) => [topicPartitionKey(t), t.offset]));
-    const records: ConsumedRecord[] = [];
-    for (const response of responses) this.#apply(response, names, requested, records);
-    return records;
+    const batches: PartitionBatch[] = [];
+    for (const response of responses) this.#apply(response, names, requested, batches);
+    return batches;
   }
 
   #apply(
     response: FetchResponse,
     names: Map<string, string>,
     requested: Map<string, bigint>,
-    out: ConsumedRecord[],
+    out: PartitionBatch[],
   ): void {
     for (const topicResponse of response.responses) {
       const topic = names.get(topicResponse.topicId);
@@ -173,6 +174,7 @@ export class Fetcher {
           }
         }
         let next = position.offset;
+        const records: ConsumedRecord[] = [];
         for (const batch of batches) {
           const lastOffset = batch.firstOffset + BigInt(batch.lastOffsetDelta);
           if (holdFrom !== undefined && lastOffset >= holdFrom) {
@@ -185,7 +187,7 @@ export class Fetcher {
               const offset = batch.firstOffset + BigInt(record.offsetDelta);
               if (offset < position.offset) continue;
               if (position.until !== undefined && offset >= position.until) break;
-              out.push({
+              records.push({
                 topic,
                 partition,
                 offset,
@@ -200,6 +202,7 @@ export class Fetcher {
         }
         if (position.until !== undefined && next > position.until) next = position.until;
         if (next > position.offset) position.offset = next;
+        if (records.length > 0) out.push({ topic, partition, records });
       }
     }
   }
@@ -236,9 +239,9 @@ function findResponse(error: unknown): FetchResponse | undefined {
 
 const EMPTY = Buffer.alloc(0);
 
-function toHeaders(headers: [Buffer | null, Buffer | null][]): RawHeaders {
-  if (headers.length === 0) return [];
+function toHeaders(headers: [Buffer | null, Buffer | null][]): Headers {
+  if (headers.length === 0) return Headers.wrap([]);
   const result: Array<readonly [string, Buffer]> = [];
   for (const [k, v] of headers) result.push([k === null ? '' : k.toString('utf8'), v ?? EMPTY]);
-  return result;
+  return Headers.wrap(result);
 }

@@ -6,7 +6,7 @@
  */
 import { Consumer, FetchIsolationLevels } from '@platformatic/kafka';
 import type {
-  ConsumedRecord,
+  PartitionBatch,
   PartitionRange,
   PartitionReaderOptions,
   PartitionReaderPort,
@@ -60,7 +60,7 @@ export class PlatformaticPartitionReader implements PartitionReaderPort {
     for (const tp of partitions) this.#fetcher.remove(tp);
   }
 
-  async poll(): Promise<ConsumedRecord[]> {
+  async poll(): Promise<PartitionBatch[]> {
     if (this.#fetcher.active().length === 0) {
       await new Promise((resolve) => setTimeout(resolve, Math.min(this.#maxWaitMs, 50)));
       return [];

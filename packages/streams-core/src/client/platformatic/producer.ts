@@ -22,10 +22,10 @@ import { type MessageToProduce, Producer } from '@platformatic/kafka';
 import { KafkaClientError, RebalanceError } from '../errors.ts';
 import type {
   ConsumerPort,
+  ProducedOffset,
   ProducedRecord,
   ProducerOptions,
   ProducerPort,
-  RecordMetadata,
   TopicPartitionOffset,
   TransactionPort,
 } from '../port.ts';
@@ -66,7 +66,7 @@ export class PlatformaticProducer implements ProducerPort {
     });
   }
 
-  async send(records: ProducedRecord[]): Promise<RecordMetadata[]> {
+  async send(records: ProducedRecord[]): Promise<ProducedOffset[]> {
     if (this.#options.transactionalId !== undefined) {
       throw new KafkaClientError(
         'A transactional producer sends inside a transaction: use beginTransaction().send()',
@@ -101,37 +101,45 @@ export class PlatformaticProducer implements ProducerPort {
     await this.#producer.close();
   }
 
-  /** Resolves partitions, sends, and maps the per-partition base offsets back onto the records. */
+  /**
+   * Resolves partitions (once per topic), sends, and reports the last offset written per
+   * partition: the base offset of the partition's last request plus the records it held there.
+   */
   async produce(
     records: ProducedRecord[],
     send: (
       messages: MessageToProduce[],
     ) => Promise<{ offsets?: { topic: string; partition: number; offset: bigint }[] }>,
-  ): Promise<RecordMetadata[]> {
+  ): Promise<ProducedOffset[]> {
     if (records.length === 0) return [];
     try {
-      const topics = [...new Set(records.map((r) => r.topic))];
-      const metadata = await this.#producer.metadata({ topics });
+      const counts = new Map<string, number>();
+      for (const record of records) if (!counts.has(record.topic)) counts.set(record.topic, 0);
+      const metadata = await this.#producer.metadata({ topics: [...counts.keys()] });
+      for (const topic of counts.keys()) counts.set(topic, metadata.topics.get(topic)?.partitionsCount ?? 1);
       const requests: MessageToProduce[][] = [[]];
-      const placed: { topic: string; partition: number; request: number; index: number }[] = [];
       // Per `topic:partition`, within the request being filled: records placed and bytes taken.
-      const perPartition = new Map<string, { count: number; bytes: number }>();
+      let perPartition = new Map<
+        string,
+        { topic: string; partition: number; count: number; bytes: number }
+      >();
+      const placed: Array<typeof perPartition> = [perPartition];
       for (const record of records) {
-        const count = metadata.topics.get(record.topic)?.partitionsCount ?? 1;
-        const partition = record.partition ?? this.#partitioner.partition(record.key, count);
+        const partition =
+          record.partition ?? this.#partitioner.partition(record.key, counts.get(record.topic)!);
         const key = `${record.topic}:${partition}`;
         const size = recordBytes(record);
         let used = perPartition.get(key);
         if (used && used.bytes + size > MAX_PARTITION_BYTES) {
           requests.push([]);
-          perPartition.clear();
+          perPartition = new Map();
+          placed.push(perPartition);
           used = undefined;
         }
         if (!used) {
-          used = { count: 0, bytes: 0 };
+          used = { topic: record.topic, partition, count: 0, bytes: 0 };
           perPartition.set(key, used);
         }
-        placed.push({ topic: record.topic, partition, request: requests.length - 1, index: used.count });
         used.count++;
         used.bytes += size;
         requests[requests.length - 1]!.push({
@@ -145,19 +153,16 @@ export class PlatformaticProducer implements ProducerPort {
             : {}),
         });
       }
-      const bases: Map<string, bigint>[] = [];
-      for (const messages of requests) {
-        const result = await send(messages);
-        bases.push(new Map((result.offsets ?? []).map((o) => [`${o.topic}:${o.partition}`, o.offset])));
+      const last = new Map<string, ProducedOffset>();
+      for (let i = 0; i < requests.length; i++) {
+        const result = await send(requests[i]!);
+        for (const o of result.offsets ?? []) {
+          const key = `${o.topic}:${o.partition}`;
+          const count = placed[i]!.get(key)?.count ?? 1;
+          last.set(key, { topic: o.topic, partition: o.partition, lastOffset: o.offset + BigInt(count - 1) });
+        }
       }
-      return placed.map((p) => {
-        const base = bases[p.request]!.get(`${p.topic}:${p.partition}`);
-        return {
-          topic: p.topic,
-          partition: p.partition,
-          offset: base === undefined ? -1n : base + BigInt(p.index),
-        };
-      });
+      return [...last.values()];
     } catch (error) {
       throw this.mapError(error, [...new Set(records.map((r) => r.topic))]);
     }
@@ -186,7 +191,7 @@ class PlatformaticTransaction implements TransactionPort {
     this.#transactionalId = transactionalId;
   }
 
-  send(records: ProducedRecord[]): Promise<RecordMetadata[]> {
+  send(records: ProducedRecord[]): Promise<ProducedOffset[]> {
     this.#checkOpen();
     return this.#producer.produce(records, (messages) => this.#tx.send({ messages }));
   }

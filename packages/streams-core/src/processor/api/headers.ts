@@ -1,11 +1,15 @@
 /**
  * Record headers: an ordered list of (key, bytes) pairs in which a key may repeat, as in Kafka.
- * Headers travel with a record through stateless and stateful operators alike.
+ * Headers travel with a record through stateless and stateful operators alike. Copies share
+ * their pairs until one of them is written to (copy on write), so a record passed along
+ * unchanged never copies its headers.
  */
 export type HeaderValue = Buffer | string;
 
 export class Headers implements Iterable<readonly [string, Buffer]> {
   #entries: Array<readonly [string, Buffer]>;
+  /** Another Headers (or a view) holds the same array: copy before writing. */
+  #shared = false;
 
   constructor(entries?: Iterable<readonly [string, HeaderValue]>) {
     this.#entries = [];
@@ -24,6 +28,10 @@ export class Headers implements Iterable<readonly [string, Buffer]> {
   }
 
   add(key: string, value: HeaderValue): this {
+    if (this.#shared) {
+      this.#entries = this.#entries.slice();
+      this.#shared = false;
+    }
     this.#entries.push([key, toBuffer(value)]);
     return this;
   }
@@ -35,7 +43,9 @@ export class Headers implements Iterable<readonly [string, Buffer]> {
   }
 
   remove(key: string): this {
+    if (!this.has(key)) return this;
     this.#entries = this.#entries.filter(([k]) => k !== key);
+    this.#shared = false;
     return this;
   }
 
@@ -68,8 +78,18 @@ export class Headers implements Iterable<readonly [string, Buffer]> {
     return this.#entries.slice();
   }
 
+  /** A copy that shares the pairs until either side is written to. */
   clone(): Headers {
-    return Headers.wrap(this.#entries.slice());
+    const copy = Headers.wrap(this.#entries);
+    copy.#shared = true;
+    this.#shared = true;
+    return copy;
+  }
+
+  /** The pairs as they are, without copying; writing to these headers later does not change them. */
+  view(): ReadonlyArray<readonly [string, Buffer]> {
+    this.#shared = true;
+    return this.#entries;
   }
 
   [Symbol.iterator](): Iterator<readonly [string, Buffer]> {

@@ -12,6 +12,7 @@ import {
   errorMessage,
   StreamsException,
 } from '../../errors/exception-handlers.ts';
+import type { Logger } from '../../observability/logger.ts';
 import { partitionForKey } from '../../partitioning/partitioner.ts';
 import type { Serde } from '../../serdes/serde.ts';
 import type { StoreContext } from '../../state/store-builder.ts';
@@ -52,6 +53,7 @@ export interface TaskOptions {
   readonly onDeserializationError: ExceptionHandler;
   readonly onProcessingError: ExceptionHandler;
   readonly deadLetter: DeadLetterConfig;
+  readonly logger: Logger;
   /** Wall clock in ms; the test driver controls it. */
   readonly now: () => number;
   /** Topic name used at run time for a topic as written in the topology. */
@@ -161,8 +163,9 @@ export class StreamTask {
       try {
         p.processor.close?.();
       } catch (e) {
-        console.warn(
-          `[kafka-pattern] processor ${p.name} of task ${this.id} failed to close: ${errorMessage(e)}`,
+        this.#options.logger.warn(
+          { taskId: this.id, processor: p.name },
+          `processor ${p.name} of task ${this.id} failed to close: ${errorMessage(e)}`,
         );
       }
     }
@@ -296,6 +299,7 @@ export class StreamTask {
       nodeName: this.#currentNode,
       source: { topic: raw.topic, partition: raw.partition, offset: raw.offset, timestamp: raw.timestamp },
       error,
+      logger: this.#options.logger,
     };
     const response = handler(context);
     if (response === 'FAIL') {
