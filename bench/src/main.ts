@@ -4,9 +4,10 @@
  * subject next to its baselines. Prints the table, writes bench/results/latest.json and the
  * results table of bench/README.md.
  *
- *   node bench/src/main.ts [--records 100000] [--reps 3] [--scenario stateless]
+ *   node bench/src/main.ts [--records 100000] [--reps 3] [--scenarios stateless,stateful]
  *                          [--latency-rate 2000] [--latency-seconds 5] [--profile]
  *
+ * --scenarios (or --scenario, repeated) takes scenario names or the start of one.
  * --profile runs the framework's subjects under `node --cpu-prof` and prints where their time
  * goes; its numbers are skewed by the profiler, so it writes no results.
  */
@@ -34,6 +35,7 @@ import {
   SCENARIOS,
   type Scenario,
   type Subject,
+  selectScenarios,
 } from './scenarios.ts';
 
 const { values: args } = parseArgs({
@@ -41,6 +43,7 @@ const { values: args } = parseArgs({
     records: { type: 'string', default: '100000' },
     reps: { type: 'string', default: '3' },
     scenario: { type: 'string', multiple: true },
+    scenarios: { type: 'string', multiple: true },
     'latency-rate': { type: 'string', default: '2000' },
     'latency-seconds': { type: 'string', default: '5' },
     profile: { type: 'boolean', default: false },
@@ -283,13 +286,10 @@ function rotate<T>(items: readonly T[], by: number): T[] {
 }
 
 async function main(): Promise<void> {
-  const selected = args.scenario?.length
-    ? SCENARIOS.filter((s) => args.scenario!.includes(s.name))
-    : SCENARIOS;
-  if (selected.length === 0)
-    throw new Error(
-      `No scenario named ${args.scenario!.join(', ')}: known are ${SCENARIOS.map((s) => s.name).join(', ')}`,
-    );
+  const names = [...(args.scenario ?? []), ...(args.scenarios ?? []).flatMap((x) => x.split(','))].filter(
+    (x) => x.trim() !== '',
+  );
+  const selected = selectScenarios(names);
   const broker = new Broker(bootstrapServers());
   if (PROFILE) {
     rmSync(PROFILES, { recursive: true, force: true });
