@@ -26,6 +26,11 @@ export interface Subject {
   readonly params: PipeParams;
   /** Whether the paced latency run applies. */
   readonly latency: boolean;
+  /**
+   * Set on a twin added by `--compare`: the name of the subject of this commit whose module it
+   * runs as of the other commit.
+   */
+  readonly twinOf?: string;
 }
 
 /** Whose records/s a row is divided by: a subject with the same guarantee, in this scenario or another. */
