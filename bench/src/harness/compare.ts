@@ -152,13 +152,21 @@ export function withTwins(
   return { ...scenario, subjects };
 }
 
-/** One framework subject of this commit against its twin: records/s and p99 of each. */
+/** One side of a comparison: median records/s, how far its timed runs spread, p99 latency. */
+export interface ComparisonSide {
+  recordsPerSec: number;
+  /** Half the range of the timed runs over their median: ±0.2 is runs within 20% of it. */
+  spread: number;
+  p99Ms?: number;
+}
+
+/** One framework subject of this commit against its twin. */
 export interface ComparisonRow {
   scenario: string;
   subject: string;
   guarantee: Row['guarantee'];
-  current: { recordsPerSec: number; p99Ms?: number };
-  ref: { recordsPerSec: number; p99Ms?: number };
+  current: ComparisonSide;
+  ref: ComparisonSide;
   /** current records/s ÷ the ref's. */
   ratio: number;
 }
@@ -170,8 +178,9 @@ export function comparisonRows(rows: readonly Row[]): ComparisonRow[] {
       (r) => r.scenario === twin.scenario && r.subject === twin.twinOf && r.guarantee === twin.guarantee,
     );
     if (!current) return [];
-    const side = (r: Row) => ({
+    const side = (r: Row): ComparisonSide => ({
       recordsPerSec: r.recordsPerSec,
+      spread: (Math.max(...r.runs) - Math.min(...r.runs)) / 2 / r.recordsPerSec,
       ...(r.latency ? { p99Ms: r.latency.p99Ms } : {}),
     });
     return [

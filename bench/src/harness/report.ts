@@ -141,7 +141,10 @@ export function printTable(report: Report): void {
   process.stdout.write(`\n${out.join('\n')}\n\n${context(report)}\n`);
 }
 
-/** `--compare`: records/s of each side, current ÷ ref, and the p99 of each. */
+/**
+ * `--compare`: records/s of each side with the spread of its timed runs, current ÷ ref, and the
+ * p99 of each.
+ */
 export function printComparison(report: Report): void {
   const c = report.comparison;
   if (!c) return;
@@ -151,19 +154,24 @@ export function printComparison(report: Report): void {
     'implementation',
     'guarantee',
     'records/s',
+    'runs ±',
     `@${short}`,
+    'runs ±',
     `÷ @${short}`,
     'p99 ms',
     `p99 @${short}`,
   ];
-  const numeric = new Set([3, 4, 5, 6, 7]);
+  const numeric = new Set([3, 4, 5, 6, 7, 8, 9]);
   const p99 = (ms: number | undefined) => (ms === undefined ? '—' : ms.toFixed(0));
+  const spread = (x: number) => (Number.isFinite(x) ? `${(x * 100).toFixed(0)}%` : '—');
   const rows = c.rows.map((r) => [
     r.scenario,
     r.subject,
     r.guarantee,
     Math.round(r.current.recordsPerSec).toLocaleString('en-US'),
+    spread(r.current.spread),
     Math.round(r.ref.recordsPerSec).toLocaleString('en-US'),
+    spread(r.ref.spread),
     `${r.ratio.toFixed(2)}×`,
     p99(r.current.p99Ms),
     p99(r.ref.p99Ms),
@@ -173,7 +181,7 @@ export function printComparison(report: Report): void {
     r.map((x, i) => (numeric.has(i) ? x.padStart(widths[i]!) : x.padEnd(widths[i]!))).join('  ');
   const out = [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)];
   process.stdout.write(
-    `\nthis tree (${c.head.slice(0, 7)}${c.uncommitted ? ' with uncommitted changes' : ''}) against ${c.ref} (${c.commit}), same run, interleaved; ÷ is this tree's records/s over theirs:\n\n` +
+    `\nthis tree (${c.head.slice(0, c.short.length)}${c.uncommitted ? ' with uncommitted changes' : ''}) against ${c.ref} (${c.commit}), same run, interleaved; ÷ is this tree's records/s over theirs:\n\n` +
       `${out.join('\n')}\n${c.notes.map((n) => `\n${n}`).join('')}\n`,
   );
 }
