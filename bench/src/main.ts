@@ -4,18 +4,31 @@
  * subject next to its baselines. Prints the table, writes bench/results/latest.json and the
  * results table of bench/README.md.
  *
- *   node bench/src/main.ts [--records 100000] [--reps 3] [--scenario stateless]
+ *   node bench/src/main.ts [--records 100000] [--reps 3] [--scenarios stateless,stateful]
  *                          [--latency-rate 2000] [--latency-seconds 5] [--profile]
+ *                          [--compare <git ref>]
  *
+ * --scenarios (or --scenario, repeated) takes scenario names or the start of one.
  * --profile runs the framework's subjects under `node --cpu-prof` and prints where their time
  * goes; its numbers are skewed by the profiler, so it writes no results.
+ * --compare runs each framework subject a second time as of another commit, in the same rounds
+ * (harness/compare.ts), prints records/s and p99 of both and writes bench/results/compare.json
+ * instead of latest.json and the README table.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Broker, bootstrapServers, prefill } from './harness/broker.ts';
+import {
+  checkoutRef,
+  comparisonRows,
+  type RefCheckout,
+  repositoryRoot,
+  withTwins,
+} from './harness/compare.ts';
 import {
   type DrainResult,
   measureDrain,
@@ -25,7 +38,15 @@ import {
   type PipeTarget,
 } from './harness/measure.ts';
 import { summarizeProfile } from './harness/profile.ts';
-import { machineInfo, printTable, type Report, type Row, updateReadme, writeJson } from './harness/report.ts';
+import {
+  machineInfo,
+  printComparison,
+  printTable,
+  type Report,
+  type Row,
+  updateReadme,
+  writeJson,
+} from './harness/report.ts';
 import { median } from './harness/stats.ts';
 import {
   COMMIT_INTERVAL_MS,
@@ -34,6 +55,7 @@ import {
   SCENARIOS,
   type Scenario,
   type Subject,
+  selectScenarios,
 } from './scenarios.ts';
 
 const { values: args } = parseArgs({
@@ -41,9 +63,11 @@ const { values: args } = parseArgs({
     records: { type: 'string', default: '100000' },
     reps: { type: 'string', default: '3' },
     scenario: { type: 'string', multiple: true },
+    scenarios: { type: 'string', multiple: true },
     'latency-rate': { type: 'string', default: '2000' },
     'latency-seconds': { type: 'string', default: '5' },
     profile: { type: 'boolean', default: false },
+    compare: { type: 'string' },
   },
 });
 
@@ -255,6 +279,7 @@ function measured(scenario: Scenario, s: Subject, runs: number[], pipes: Pipes):
     runs,
     peakRssMiB: pipes.byS.get(s)!.peakRssBytes / 2 ** 20,
     ...(scenario.kind === 'restore' ? { records: recordsOf(scenario) } : {}),
+    ...(s.twinOf === undefined ? {} : { twinOf: s.twinOf }),
   };
 }
 
@@ -264,9 +289,11 @@ function withBaselines(rows: Measured[]): Row[] {
     ...r,
     baselines: byName.get(r.scenario)!.baselines.map((b) => {
       const scenario = b.scenario ?? r.scenario;
-      const theirs = rows.find(
-        (x) => x.scenario === scenario && x.subject === b.subject && x.guarantee === r.guarantee,
-      );
+      const of = (x: Measured) => x.scenario === scenario && x.guarantee === r.guarantee;
+      // A twin is divided by its baseline's twin where there is one: both as of the other commit.
+      const theirs =
+        (r.twinOf === undefined ? undefined : rows.find((x) => of(x) && x.twinOf === b.subject)) ??
+        rows.find((x) => of(x) && x.subject === b.subject);
       return {
         label: b.label,
         scenario,
@@ -282,14 +309,48 @@ function rotate<T>(items: readonly T[], by: number): T[] {
   return [...items.slice(n), ...items.slice(0, n)];
 }
 
-async function main(): Promise<void> {
-  const selected = args.scenario?.length
-    ? SCENARIOS.filter((s) => args.scenario!.includes(s.name))
-    : SCENARIOS;
-  if (selected.length === 0)
+interface Comparing {
+  readonly checkout: RefCheckout;
+  readonly head: string;
+  readonly uncommitted: boolean;
+  readonly notes: string[];
+}
+
+/** Checks out and installs `ref`, and adds the twins of its framework subjects to `selected`. */
+function compareWith(ref: string, selected: Scenario[]): { scenarios: Scenario[]; comparing: Comparing } {
+  const root = repositoryRoot();
+  const checkout = checkoutRef(ref, root, log);
+  const notes: string[] = [];
+  const scenarios = selected.map((sc) =>
+    withTwins(sc, checkout, root, (note) => {
+      notes.push(note);
+      log(note);
+    }),
+  );
+  if (!scenarios.some((sc) => sc.subjects.some((s) => s.twinOf !== undefined))) {
     throw new Error(
-      `No scenario named ${args.scenario!.join(', ')}: known are ${SCENARIOS.map((s) => s.name).join(', ')}`,
+      `--compare ${ref}: none of the selected scenarios' framework modules exists at ${checkout.short}`,
     );
+  }
+  const git = (...a: string[]) => execFileSync('git', a, { cwd: root, encoding: 'utf8' }).trim();
+  return {
+    scenarios,
+    comparing: {
+      checkout,
+      head: git('rev-parse', 'HEAD'),
+      uncommitted: git('status', '--porcelain', '--', 'packages', 'bench', ':!bench/results') !== '',
+      notes,
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  const names = [...(args.scenario ?? []), ...(args.scenarios ?? []).flatMap((x) => x.split(','))].filter(
+    (x) => x.trim() !== '',
+  );
+  let selected = selectScenarios(names);
+  let comparing: Comparing | undefined;
+  if (args.compare !== undefined) ({ scenarios: selected, comparing } = compareWith(args.compare, selected));
   const broker = new Broker(bootstrapServers());
   if (PROFILE) {
     rmSync(PROFILES, { recursive: true, force: true });
@@ -327,8 +388,22 @@ async function main(): Promise<void> {
       baselines: s.baselines.map((b) => `${b.scenario ?? s.name} / ${b.subject}`),
     })),
     rows,
+    ...(comparing
+      ? {
+          comparison: {
+            ref: comparing.checkout.ref,
+            commit: comparing.checkout.commit,
+            short: comparing.checkout.short,
+            head: comparing.head,
+            uncommitted: comparing.uncommitted,
+            rows: comparisonRows(rows),
+            notes: comparing.notes,
+          },
+        }
+      : {}),
   };
   printTable(report);
+  printComparison(report);
   if (PROFILE) {
     for (const sc of selected) {
       for (const x of sc.subjects.filter((y) => y.framework)) {
@@ -337,6 +412,12 @@ async function main(): Promise<void> {
       }
     }
     log(`profiles in ${PROFILES} (open them in Chrome DevTools for call trees)`);
+    return;
+  }
+  if (comparing) {
+    // A comparison is not the bench's results: latest.json and the README table stay as they are.
+    writeJson(join(RESULTS, 'compare.json'), report);
+    log(`results in ${join(RESULTS, 'compare.json')}`);
     return;
   }
   writeJson(join(RESULTS, 'latest.json'), report);

@@ -26,6 +26,11 @@ export interface Subject {
   readonly params: PipeParams;
   /** Whether the paced latency run applies. */
   readonly latency: boolean;
+  /**
+   * Set on a twin added by `--compare`: the name of the subject of this commit whose module it
+   * runs as of the other commit.
+   */
+  readonly twinOf?: string;
 }
 
 /** Whose records/s a row is divided by: a subject with the same guarantee, in this scenario or another. */
@@ -210,3 +215,28 @@ export const SCENARIOS: readonly Scenario[] = [
     subjects: subjects('kafka-pattern SQLite', './join/kafka-streams.ts', { framework: true }),
   },
 ];
+
+/**
+ * The scenarios `names` ask for, in registry order (a baseline may be a subject of an earlier
+ * scenario): each name is a scenario's name or the start of exactly one (case-insensitive), so
+ * `stateful` is the stateful count. None asks for all of them.
+ */
+export function selectScenarios(names: readonly string[]): Scenario[] {
+  if (names.length === 0) return [...SCENARIOS];
+  const wanted = new Set<Scenario>();
+  for (const name of names) {
+    const n = name.trim().toLowerCase();
+    const exact = SCENARIOS.filter((s) => s.name.toLowerCase() === n);
+    const matches = exact.length > 0 ? exact : SCENARIOS.filter((s) => s.name.toLowerCase().startsWith(n));
+    if (matches.length !== 1) {
+      const known = SCENARIOS.map((s) => `'${s.name}'`).join(', ');
+      throw new Error(
+        matches.length === 0
+          ? `No scenario named '${name}': known are ${known}`
+          : `'${name}' names ${matches.map((s) => `'${s.name}'`).join(' and ')}: say which`,
+      );
+    }
+    wanted.add(matches[0]!);
+  }
+  return SCENARIOS.filter((s) => wanted.has(s));
+}

@@ -6,6 +6,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, platform, release, totalmem } from 'node:os';
 import { dirname } from 'node:path';
 import { brokerVersion } from './broker.ts';
+import type { ComparisonRow } from './compare.ts';
 import type { Guarantee } from './pipe.ts';
 
 export interface Row {
@@ -23,6 +24,8 @@ export interface Row {
   peakRssMiB: number;
   /** Records restored per run, for a restoration. */
   records?: number;
+  /** On a twin of `--compare`: the subject of this commit it runs as of the other commit. */
+  twinOf?: string;
 }
 
 export interface MachineInfo {
@@ -51,6 +54,20 @@ export interface Report {
   };
   scenarios: { name: string; summary: string; records: number; baselines: string[] }[];
   rows: Row[];
+  /** `--compare`: this commit's framework subjects against their twins of `commit`. */
+  comparison?: {
+    ref: string;
+    commit: string;
+    /** How the twins are named: `kafka-pattern@<short>`. */
+    short: string;
+    /** The commit of the tree this run's harness and current subjects ran from. */
+    head: string;
+    /** Whether that tree's packages/ or bench/ differed from `head`. */
+    uncommitted: boolean;
+    rows: ComparisonRow[];
+    /** Subjects without a twin, one line each. */
+    notes: string[];
+  };
 }
 
 export function machineInfo(servers: string[]): MachineInfo {
@@ -122,6 +139,51 @@ export function printTable(report: Report): void {
     ...report.rows.map((r) => line(cells(r))),
   ];
   process.stdout.write(`\n${out.join('\n')}\n\n${context(report)}\n`);
+}
+
+/**
+ * `--compare`: records/s of each side with the spread of its timed runs, current ÷ ref, and the
+ * p99 of each.
+ */
+export function printComparison(report: Report): void {
+  const c = report.comparison;
+  if (!c) return;
+  const short = c.short;
+  const header = [
+    'scenario',
+    'implementation',
+    'guarantee',
+    'records/s',
+    'runs ±',
+    `@${short}`,
+    'runs ±',
+    `÷ @${short}`,
+    'p99 ms',
+    `p99 @${short}`,
+  ];
+  const numeric = new Set([3, 4, 5, 6, 7, 8, 9]);
+  const p99 = (ms: number | undefined) => (ms === undefined ? '—' : ms.toFixed(0));
+  const spread = (x: number) => (Number.isFinite(x) ? `${(x * 100).toFixed(0)}%` : '—');
+  const rows = c.rows.map((r) => [
+    r.scenario,
+    r.subject,
+    r.guarantee,
+    Math.round(r.current.recordsPerSec).toLocaleString('en-US'),
+    spread(r.current.spread),
+    Math.round(r.ref.recordsPerSec).toLocaleString('en-US'),
+    spread(r.ref.spread),
+    `${r.ratio.toFixed(2)}×`,
+    p99(r.current.p99Ms),
+    p99(r.ref.p99Ms),
+  ]);
+  const widths = header.map((_, i) => Math.max(...[header, ...rows].map((r) => r[i]!.length)));
+  const line = (r: string[]) =>
+    r.map((x, i) => (numeric.has(i) ? x.padStart(widths[i]!) : x.padEnd(widths[i]!))).join('  ');
+  const out = [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)];
+  process.stdout.write(
+    `\nthis tree (${c.head.slice(0, c.short.length)}${c.uncommitted ? ' with uncommitted changes' : ''}) against ${c.ref} (${c.commit}), same run, interleaved; ÷ is this tree's records/s over theirs:\n\n` +
+      `${out.join('\n')}\n${c.notes.map((n) => `\n${n}`).join('')}\n`,
+  );
 }
 
 export function markdownTable(report: Report): string {
