@@ -22,8 +22,8 @@ import { windowBytesStoreSupplier, windowStoreBuilder } from '../../state/window
 import { TopologyException } from '../../topology/topology-errors.ts';
 import type { JoinWindows } from '../windows/join-windows.ts';
 import type { BuilderContext } from './builder-context.ts';
+import { countDropped, countLate } from './dropped-records.ts';
 import { passThroughProcessor } from './stateless.ts';
-import { countDropped, countLate } from './window-support.ts';
 
 export type StreamJoinKind = 'inner' | 'left' | 'outer';
 
