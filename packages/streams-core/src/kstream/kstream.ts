@@ -7,11 +7,6 @@ import type { Serde } from '../serdes/serde.ts';
 import type { TopicNameExtractor } from '../topology/extractors.ts';
 import { TopologyException } from '../topology/topology-errors.ts';
 import { GlobalKTable } from './global-ktable.ts';
-import {
-  streamGlobalTableJoinProcessor,
-  streamTableJoinProcessor,
-  tableSourceProcessor,
-} from './internals/aggregate.ts';
 import type { BuilderContext } from './internals/builder-context.ts';
 import {
   branchProcessor,
@@ -25,6 +20,8 @@ import {
   selectKeyProcessor,
 } from './internals/stateless.ts';
 import { addStreamStreamJoin, type StreamJoinKind } from './internals/stream-stream-join.ts';
+import { streamGlobalTableJoinProcessor, streamTableJoinProcessor } from './internals/stream-table-join.ts';
+import { tableSourceProcessor } from './internals/table-source.ts';
 import { KGroupedStream } from './kgrouped-stream.ts';
 import { KTable } from './ktable.ts';
 import type {
