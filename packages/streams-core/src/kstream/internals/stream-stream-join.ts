@@ -1,7 +1,7 @@
 /**
- * Adds a stream-stream join to the topology: the windowed and join nodes of both sides, their
- * window stores, the shared store of unmatched records for left and outer joins, and the merge
- * node that emits the results. A join given a name names its nodes and stores with Kafka Streams'
+ * Adds a stream-stream join to the topology: a repartition for a side whose key changed, the
+ * windowed and join nodes of both sides, their window stores, the shared store of unmatched
+ * records for left and outer joins, and the merge node that emits the results. A join given a name names its nodes and stores with Kafka Streams'
  * suffixes (-this-windowed, -outer-this-join, -left-shared-join, ...): the store names fix the
  * changelog topics, so they are what a restarted application finds its buffered records by.
  */
@@ -9,7 +9,9 @@
 import type { Serde } from '../../serdes/serde.ts';
 import { windowBytesStoreSupplier, windowStoreBuilder } from '../../state/window-store.ts';
 import { TopologyException } from '../../topology/topology-errors.ts';
-import type { JoinWindows } from '../windows/join-windows.ts';
+import type { KStream } from '../kstream.ts';
+import type { StreamJoined } from '../options.ts';
+import { JoinWindows } from '../windows/join-windows.ts';
 import type { BuilderContext } from './builder-context.ts';
 import { passThroughProcessor } from './stateless.ts';
 import { joinWindowProcessor, streamJoinSideProcessor } from './stream-stream-join-processors.ts';
@@ -17,7 +19,7 @@ import { outerJoinStoreBuilder } from './stream-stream-join-unmatched.ts';
 
 export type StreamJoinKind = 'inner' | 'left' | 'outer';
 
-export interface StreamJoinNodes {
+interface StreamJoinNodes {
   readonly windows: JoinWindows;
   readonly kind: StreamJoinKind;
   readonly leftNode: string;
@@ -30,8 +32,56 @@ export interface StreamJoinNodes {
   readonly joiner: (left: any, right: any, key: any) => any;
 }
 
+/**
+ * Joins two streams of one builder; returns the node that emits the results and their key serde.
+ * `joiner` is the DSL's, oriented as (this stream's value, the other's value, key).
+ */
+export function addStreamStreamJoin<K, V, VO, VR>(
+  kind: StreamJoinKind,
+  stream: KStream<K, V>,
+  other: KStream<K, VO>,
+  joiner: (value: any, otherValue: any, key: K) => VR,
+  windows: unknown,
+  streamJoined: StreamJoined<K, V, VO> = {},
+): { nodeName: string; keySerde: Serde<K> | undefined } {
+  if (!(windows instanceof JoinWindows))
+    throw new TopologyException(
+      'A stream-stream join needs JoinWindows (e.g. JoinWindows.ofTimeDifferenceWithNoGrace(60_000)) as its third argument',
+    );
+  if (other.ctx !== stream.ctx)
+    throw new TopologyException('Streams from two different StreamsBuilders cannot be joined');
+  const key = streamJoined.key ?? stream.keySerde ?? other.keySerde;
+  const value = streamJoined.value ?? stream.valueSerde;
+  const otherValue = streamJoined.otherValue ?? other.valueSerde;
+  // A side whose key changed is repartitioned first, so that equal keys meet in one task.
+  const side = <VS>(s: KStream<K, VS>, suffix: string, valueSerde: Serde<VS> | undefined): KStream<K, VS> =>
+    s.repartitionRequired
+      ? s.repartition({
+          ...(streamJoined.name ? { name: `${streamJoined.name}-${suffix}` } : {}),
+          ...(key ? { key } : {}),
+          ...(valueSerde ? { value: valueSerde } : {}),
+        })
+      : s;
+  const left = side(stream, 'left', value);
+  const right = side(other, 'right', otherValue);
+  const merge = addJoinNodes(stream.ctx, {
+    windows,
+    kind,
+    leftNode: left.nodeName,
+    rightNode: right.nodeName,
+    keySerde: key,
+    leftSerde: value,
+    rightSerde: otherValue,
+    name: streamJoined.name,
+    storeName: streamJoined.storeName,
+    joiner,
+  });
+  stream.ctx.requireCopartition(left.nodeName, right.nodeName);
+  return { nodeName: merge, keySerde: key };
+}
+
 /** Adds a stream-stream join's nodes and stores; returns the name of the node that emits its results. */
-export function addStreamStreamJoin(ctx: BuilderContext, j: StreamJoinNodes): string {
+function addJoinNodes(ctx: BuilderContext, j: StreamJoinNodes): string {
   const { windows, kind } = j;
   if (kind !== 'inner' && (j.leftSerde === undefined) !== (j.rightSerde === undefined)) {
     // The shared store holds both sides' values: one default serde cannot stand for one side only.

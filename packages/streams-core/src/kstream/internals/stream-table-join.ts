@@ -7,6 +7,11 @@
  */
 
 import type { ProcessorContext, ProcessorSupplier } from '../../processor/api/processor.ts';
+import type { Serde } from '../../serdes/serde.ts';
+import type { GlobalKTable } from '../global-ktable.ts';
+import type { KStream } from '../kstream.ts';
+import type { KTable } from '../ktable.ts';
+import type { Joined, Named } from '../options.ts';
 import { countDropped } from './dropped-records.ts';
 import type { TableValueGetterSupplier } from './table-value-getter.ts';
 
@@ -90,4 +95,58 @@ export function streamGlobalTableJoinProcessor<K, V, GK, GV, VR>(
       },
     };
   };
+}
+
+/**
+ * Joins a stream with a table of its builder; returns the join node and the key serde of its
+ * results. A stream whose key changed is repartitioned first, so that it meets the table's rows.
+ */
+export function addStreamTableJoin<K, V, VT, VR>(
+  stream: KStream<K, V>,
+  table: KTable<K, VT>,
+  joiner: (v: V, t: VT | null, k: K) => VR,
+  left: boolean,
+  joined: Joined<K, V, VT> | undefined,
+): { nodeName: string; keySerde: Serde<K> | undefined } {
+  const ctx = stream.ctx;
+  let input: KStream<K, V> = stream;
+  if (stream.repartitionRequired) {
+    input = stream.repartition({
+      ...(joined?.name ? { name: joined.name } : {}),
+      ...((joined?.key ?? stream.keySerde) ? { key: (joined?.key ?? stream.keySerde)! } : {}),
+      ...((joined?.value ?? stream.valueSerde) ? { value: (joined?.value ?? stream.valueSerde)! } : {}),
+    });
+  }
+  const getter = table.valueGetterSupplier();
+  const name = ctx.addProcessor(
+    left ? 'KSTREAM-LEFTJOIN' : 'KSTREAM-JOIN',
+    streamTableJoinProcessor(getter, joiner, left),
+    [input.nodeName],
+    joined?.name ? `${joined.name}-join` : undefined,
+  );
+  for (const s of getter.storeNames) ctx.topology.connectProcessorAndStateStores(s, name);
+  ctx.requireCopartition(input.nodeName, table.nodeName);
+  return { nodeName: name, keySerde: input.keySerde };
+}
+
+/**
+ * Joins a stream with a global table; returns the join node. The global table is complete on
+ * every instance: no repartitioning, no co-partitioning.
+ */
+export function addStreamGlobalTableJoin<K, V, GK, GV, VR>(
+  stream: KStream<K, V>,
+  table: GlobalKTable<GK, GV>,
+  keySelector: (key: K, value: V) => GK,
+  joiner: (value: V, globalValue: GV | null, key: K) => VR,
+  left: boolean,
+  named: Named | undefined,
+): string {
+  const name = stream.ctx.addProcessor(
+    left ? 'KSTREAM-LEFTJOIN' : 'KSTREAM-JOIN',
+    streamGlobalTableJoinProcessor(table.getter, keySelector, joiner, left),
+    [stream.nodeName],
+    named?.name,
+  );
+  for (const s of table.getter.storeNames) stream.ctx.topology.connectProcessorAndStateStores(s, name);
+  return name;
 }
