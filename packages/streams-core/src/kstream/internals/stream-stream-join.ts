@@ -1,9 +1,10 @@
 /**
  * Adds a stream-stream join to the topology: a repartition for a side whose key changed, the
  * windowed and join nodes of both sides, their window stores, the shared store of unmatched
- * records for left and outer joins, and the merge node that emits the results. A join given a name names its nodes and stores with Kafka Streams'
- * suffixes (-this-windowed, -outer-this-join, -left-shared-join, ...): the store names fix the
- * changelog topics, so they are what a restarted application finds its buffered records by.
+ * records for left and outer joins, and the merge node that emits the results. A join given a
+ * name names its nodes and stores with Kafka Streams' suffixes (-this-windowed, -outer-this-join,
+ * -left-shared-join, ...): the store names fix the changelog topics, so they are what a restarted
+ * application finds its buffered records by.
  */
 
 import type { Serde } from '../../serdes/serde.ts';
