@@ -5,8 +5,8 @@
 
 import type { Serde } from '../serdes/serde.ts';
 import { Serdes } from '../serdes/serdes.ts';
-import { streamAggregateProcessor } from './internals/aggregate.ts';
 import type { BuilderContext } from './internals/builder-context.ts';
+import { streamAggregateProcessor } from './internals/stream-aggregate.ts';
 import { KTable } from './ktable.ts';
 import type { Materialized, Named } from './options.ts';
 import { SessionWindowedKStream } from './session-windowed-kstream.ts';

@@ -6,9 +6,9 @@
 import type { Serde } from '../serdes/serde.ts';
 import { Serdes } from '../serdes/serdes.ts';
 import { TopologyException } from '../topology/topology-errors.ts';
-import { tableAggregateProcessor } from './internals/aggregate.ts';
 import type { BuilderContext } from './internals/builder-context.ts';
 import { changeSerde } from './internals/change-serde.ts';
+import { tableAggregateProcessor } from './internals/table-aggregate.ts';
 import { KTable } from './ktable.ts';
 import type { Materialized, Named } from './options.ts';
 

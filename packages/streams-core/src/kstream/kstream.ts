@@ -1,17 +1,14 @@
 /**
  * KStream: a record stream. Each operator adds a node to the topology and returns a new typed
- * stream; nothing runs until the topology is built and started.
+ * stream; nothing runs until the topology is built and started. Joins add several nodes, stores
+ * and repartitions each, so their wiring lives in internals/ beside their processors and this
+ * class keeps only the public surface.
  */
 import type { ProcessorSupplier } from '../processor/api/processor.ts';
 import type { Serde } from '../serdes/serde.ts';
 import type { TopicNameExtractor } from '../topology/extractors.ts';
 import { TopologyException } from '../topology/topology-errors.ts';
 import { GlobalKTable } from './global-ktable.ts';
-import {
-  streamGlobalTableJoinProcessor,
-  streamTableJoinProcessor,
-  tableSourceProcessor,
-} from './internals/aggregate.ts';
 import type { BuilderContext } from './internals/builder-context.ts';
 import {
   branchProcessor,
@@ -25,6 +22,8 @@ import {
   selectKeyProcessor,
 } from './internals/stateless.ts';
 import { addStreamStreamJoin, type StreamJoinKind } from './internals/stream-stream-join.ts';
+import { addStreamGlobalTableJoin, addStreamTableJoin } from './internals/stream-table-join.ts';
+import { tableSourceProcessor } from './internals/table-source.ts';
 import { KGroupedStream } from './kgrouped-stream.ts';
 import { KTable } from './ktable.ts';
 import type {
@@ -36,7 +35,7 @@ import type {
   Repartitioned,
   StreamJoined,
 } from './options.ts';
-import { JoinWindows } from './windows/join-windows.ts';
+import type { JoinWindows } from './windows/join-windows.ts';
 
 /** Predicates of `split`, by branch name. A type-guard predicate narrows its branch's value type. */
 export type BranchPredicates<K, V> = Record<string, (key: K, value: V) => boolean>;
@@ -383,46 +382,10 @@ export class KStream<K, V> {
     other: KStream<K, VO>,
     joiner: (value: any, otherValue: any, key: K) => VR,
     windows: unknown,
-    streamJoined: StreamJoined<K, V, VO> = {},
+    streamJoined: StreamJoined<K, V, VO> | undefined,
   ): KStream<K, VR> {
-    if (!(windows instanceof JoinWindows))
-      throw new TopologyException(
-        'A stream-stream join needs JoinWindows (e.g. JoinWindows.ofTimeDifferenceWithNoGrace(60_000)) as its third argument',
-      );
-    if (other.ctx !== this.ctx)
-      throw new TopologyException('Streams from two different StreamsBuilders cannot be joined');
-    const key = streamJoined.key ?? this.keySerde ?? other.keySerde;
-    const value = streamJoined.value ?? this.valueSerde;
-    const otherValue = streamJoined.otherValue ?? other.valueSerde;
-    // A side whose key changed is repartitioned first, so that equal keys meet in one task.
-    const side = <VS>(
-      s: KStream<K, VS>,
-      suffix: string,
-      valueSerde: Serde<VS> | undefined,
-    ): KStream<K, VS> =>
-      s.repartitionRequired
-        ? s.repartition({
-            ...(streamJoined.name ? { name: `${streamJoined.name}-${suffix}` } : {}),
-            ...(key ? { key } : {}),
-            ...(valueSerde ? { value: valueSerde } : {}),
-          })
-        : s;
-    const left = side(this, 'left', value);
-    const right = side(other, 'right', otherValue);
-    const merge = addStreamStreamJoin(this.ctx, {
-      windows,
-      kind,
-      leftNode: left.nodeName,
-      rightNode: right.nodeName,
-      keySerde: key,
-      leftSerde: value,
-      rightSerde: otherValue,
-      name: streamJoined.name,
-      storeName: streamJoined.storeName,
-      joiner,
-    });
-    this.ctx.requireCopartition(left.nodeName, right.nodeName);
-    return new KStream<K, VR>(this.ctx, merge, key, undefined, false);
+    const joined = addStreamStreamJoin(kind, this, other, joiner, windows, streamJoined);
+    return new KStream<K, VR>(this.ctx, joined.nodeName, joined.keySerde, undefined, false);
   }
 
   #tableJoin<VT, VR>(
@@ -431,24 +394,8 @@ export class KStream<K, V> {
     left: boolean,
     joined: Joined<K, V, VT> | undefined,
   ): KStream<K, VR> {
-    let stream: KStream<K, V> = this;
-    if (this.repartitionRequired) {
-      stream = this.repartition({
-        ...(joined?.name ? { name: joined.name } : {}),
-        ...((joined?.key ?? this.keySerde) ? { key: (joined?.key ?? this.keySerde)! } : {}),
-        ...((joined?.value ?? this.valueSerde) ? { value: (joined?.value ?? this.valueSerde)! } : {}),
-      });
-    }
-    const getter = table.valueGetterSupplier();
-    const name = this.ctx.addProcessor(
-      left ? 'KSTREAM-LEFTJOIN' : 'KSTREAM-JOIN',
-      streamTableJoinProcessor(getter, joiner, left),
-      [stream.nodeName],
-      joined?.name ? `${joined.name}-join` : undefined,
-    );
-    for (const s of getter.storeNames) this.ctx.topology.connectProcessorAndStateStores(s, name);
-    this.ctx.requireCopartition(stream.nodeName, table.nodeName);
-    return new KStream<K, VR>(this.ctx, name, stream.keySerde, undefined, false);
+    const join = addStreamTableJoin(this, table, joiner, left, joined);
+    return new KStream<K, VR>(this.ctx, join.nodeName, join.keySerde, undefined, false);
   }
 
   #globalJoin<GK, GV, VR>(
@@ -458,14 +405,7 @@ export class KStream<K, V> {
     left: boolean,
     named: Named | undefined,
   ): KStream<K, VR> {
-    const name = this.ctx.addProcessor(
-      left ? 'KSTREAM-LEFTJOIN' : 'KSTREAM-JOIN',
-      streamGlobalTableJoinProcessor(table.getter, keySelector, joiner, left),
-      [this.nodeName],
-      named?.name,
-    );
-    for (const s of table.getter.storeNames) this.ctx.topology.connectProcessorAndStateStores(s, name);
-    // The global table is complete on every instance: no repartitioning, no co-partitioning.
+    const name = addStreamGlobalTableJoin(this, table, keySelector, joiner, left, named);
     return new KStream<K, VR>(this.ctx, name, this.keySerde, undefined, this.repartitionRequired);
   }
 

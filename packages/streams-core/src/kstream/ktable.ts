@@ -7,15 +7,12 @@
 import { compareBytes } from '@kafka-pattern/state-store';
 import type { Serde } from '../serdes/serde.ts';
 import { TopologyException } from '../topology/topology-errors.ts';
-import {
-  tableMapProcessor,
-  tableRepartitionMapProcessor,
-  tableToStreamProcessor,
-} from './internals/aggregate.ts';
 import type { BuilderContext } from './internals/builder-context.ts';
 import { addForeignKeyJoin } from './internals/fk-join.ts';
 import type { ForeignKeyJoinKind } from './internals/fk-join-processors.ts';
 import { addSuppress } from './internals/suppress.ts';
+import { tableRepartitionMapProcessor } from './internals/table-aggregate.ts';
+import { tableMapProcessor, tableToStreamProcessor } from './internals/table-map.ts';
 import {
   type TableJoinKind,
   tableJoinMergeProcessor,

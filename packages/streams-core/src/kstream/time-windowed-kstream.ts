@@ -11,7 +11,8 @@ import {
   timeWindowAggregateProcessor,
   windowStoreValueGetter,
 } from './internals/window-aggregate.ts';
-import { declareGrace, dslWindowStore, windowRetention } from './internals/window-support.ts';
+import { declareGrace } from './internals/window-grace.ts';
+import { dslWindowStore, windowRetention } from './internals/window-stores.ts';
 import type { KGroupedStream } from './kgrouped-stream.ts';
 import { KTable } from './ktable.ts';
 import type { Materialized, Named } from './options.ts';

@@ -1,3 +1,8 @@
+/**
+ * The wire form of a table update that crosses a repartition topic (KTable.groupBy into a table
+ * aggregation). When an update stays in its group, its old and new value travel as one record so
+ * that the aggregate changes once, not once for the subtraction and again for the addition.
+ */
 import type { Serde } from '../../serdes/serde.ts';
 import type { Change } from '../change.ts';
 

@@ -12,7 +12,6 @@ import { Serdes } from '../../serdes/serdes.ts';
 import { TopologyException } from '../../topology/topology-errors.ts';
 import type { KTable } from '../ktable.ts';
 import type { ForeignKeyJoined } from '../options.ts';
-import { tableSourceProcessor } from './aggregate.ts';
 import { type BuilderContext, upstreamTopics } from './builder-context.ts';
 import {
   type ForeignKeyJoinKind,
@@ -27,6 +26,7 @@ import {
   storedSubscriptionSerde,
   subscriptionSerde,
 } from './fk-join-wire.ts';
+import { tableSourceProcessor } from './table-source.ts';
 
 export interface ForeignKeyJoinNode<K, VR> {
   readonly nodeName: string;

@@ -10,8 +10,8 @@ import type { Windowed } from '../../serdes/windowed.ts';
 import type { SessionStore } from '../../state/session-store.ts';
 import type { Change } from '../change.ts';
 import type { SessionWindows } from '../windows/session-windows.ts';
+import { countDropped, countLate } from './dropped-records.ts';
 import type { TableValueGetterSupplier } from './table-value-getter.ts';
-import { countDropped, countLate } from './window-support.ts';
 
 export function sessionWindowAggregateProcessor<K, V, VA>(
   storeName: string,

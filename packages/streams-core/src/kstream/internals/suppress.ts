@@ -14,7 +14,7 @@ import type { Change } from '../change.ts';
 import type { Suppressed } from '../windows/suppressed.ts';
 import type { BuilderContext } from './builder-context.ts';
 import { type Eviction, type SuppressionBuffer, suppressionBufferBuilder } from './suppress-buffer.ts';
-import { findGrace } from './window-support.ts';
+import { findGrace } from './window-grace.ts';
 
 interface SuppressOptions {
   readonly storeName: string;

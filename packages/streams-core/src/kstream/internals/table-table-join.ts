@@ -8,7 +8,7 @@ import type { StreamRecord } from '../../processor/api/record.ts';
 import type { KeyValueStore } from '../../state/key-value-store.ts';
 import type { ValueAndTimestamp } from '../../state/value-and-timestamp.ts';
 import type { Change } from '../change.ts';
-import { changeForwarder } from './aggregate.ts';
+import { changeForwarder } from './change-forwarder.ts';
 import type { TableValueGetter, TableValueGetterSupplier } from './table-value-getter.ts';
 
 export type TableJoinKind = 'inner' | 'left' | 'outer';

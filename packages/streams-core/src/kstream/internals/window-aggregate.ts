@@ -12,8 +12,8 @@ import type { TimestampedWindowStore } from '../../state/window-store.ts';
 import type { Change } from '../change.ts';
 import type { SlidingWindows } from '../windows/sliding-windows.ts';
 import type { TimeWindows } from '../windows/time-windows.ts';
+import { countDropped, countLate } from './dropped-records.ts';
 import type { TableValueGetterSupplier } from './table-value-getter.ts';
-import { countDropped, countLate } from './window-support.ts';
 
 const NO_TIMESTAMP = -1;
 

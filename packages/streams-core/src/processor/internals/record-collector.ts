@@ -1,3 +1,7 @@
+/**
+ * The one way out of a task: sinks and dead letters only ever call this interface, so the runtime
+ * (batched produce, transactions) and the test driver (memory) each supply their own.
+ */
 import type { Headers } from '../../processor/api/headers.ts';
 
 /**
