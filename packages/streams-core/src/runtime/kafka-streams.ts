@@ -30,18 +30,14 @@ import {
 } from '../config/streams-config.ts';
 import { errorMessage, StreamsException } from '../errors/exception-handlers.ts';
 import { Headers } from '../processor/api/headers.ts';
+import { InteractiveQueries } from '../query/interactive-queries.ts';
+import type { KeyQueryMetadata, StreamsMetadata } from '../query/metadata.ts';
+import type { QueryableStoreType, QueryableStoreTypes } from '../query/store-views.ts';
 import type { Serde } from '../serdes/serde.ts';
 import { type KeyValueStore, PlainValueView } from '../state/key-value-store.ts';
 import type { ValueAndTimestamp } from '../state/value-and-timestamp.ts';
 import type { Topology } from '../topology/topology.ts';
 import { GlobalStateManager } from './global-state-manager.ts';
-import {
-  InteractiveQueries,
-  type KeyQueryMetadata,
-  type QueryableStoreType,
-  type QueryableStoreTypes,
-  type StreamsMetadata,
-} from './interactive-queries.ts';
 import { planTopics, type TopicPlan } from './internal-topics.ts';
 import { addTaskMetrics, emptyTaskMetrics, type StreamsMetrics, toPrometheus } from './metrics.ts';
 import { processId } from './process-id.ts';

@@ -15,14 +15,15 @@ import {
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AdminPort, GroupDescription } from '../../src/client/port.ts';
 import { KeyParseError, parseKeyText, toJson } from '../../src/query/http-codec.ts';
-import { InteractiveQueries, type QueryableStoreInfo } from '../../src/runtime/interactive-queries.ts';
-import type { TopicPlan } from '../../src/runtime/internal-topics.ts';
-import type { StreamsState } from '../../src/runtime/kafka-streams.ts';
+import { InteractiveQueries } from '../../src/query/interactive-queries.ts';
+import type { QueryableStoreInfo } from '../../src/query/store-views.ts';
 import {
   decodeSubscriptionInfo,
   encodeSubscriptionInfo,
   parseHostInfo,
-} from '../../src/runtime/subscription-info.ts';
+} from '../../src/query/subscription-info.ts';
+import type { TopicPlan } from '../../src/runtime/internal-topics.ts';
+import type { StreamsState } from '../../src/runtime/kafka-streams.ts';
 import type { ActiveTask } from '../../src/runtime/task-manager.ts';
 import { changelogTopicName, type StoreContext } from '../../src/state/store-builder.ts';
 
