@@ -6,7 +6,8 @@
 import type { ProcessorSupplier } from '../processor/api/processor.ts';
 import type { Serde } from '../serdes/serde.ts';
 import type { StoreBuilder } from '../state/store-builder.ts';
-import type { Topology } from '../topology/topology.ts';
+import { Topology } from '../topology/topology.ts';
+import { bindTopologyGraph } from '../topology/topology-graph.ts';
 import { GlobalKTable } from './global-ktable.ts';
 import { tableSourceProcessor } from './internals/aggregate.ts';
 import { BuilderContext } from './internals/builder-context.ts';
@@ -106,7 +107,7 @@ export class StreamsBuilder {
   /** The topology built so far; build once, then run it with KafkaStreams or a TopologyTestDriver. */
   build(): Topology {
     this.#built = true;
-    return this.#ctx.topology;
+    return bindTopologyGraph(new Topology(), this.#ctx.topology);
   }
 
   get built(): boolean {

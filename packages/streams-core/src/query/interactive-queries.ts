@@ -17,6 +17,7 @@ import type { ActiveTask } from '../runtime/task-manager.ts';
 import type { Serde } from '../serdes/serde.ts';
 import { changelogTopicName } from '../state/store-builder.ts';
 import type { Topology } from '../topology/topology.ts';
+import { type TopologyGraph, topologyGraph } from '../topology/topology-graph.ts';
 import { type LocalStoreLookup, LocalStores } from './composite-stores.ts';
 import {
   GroupMembers,
@@ -50,6 +51,7 @@ export interface InteractiveQueriesHost {
 
 export class InteractiveQueries implements LocalStoreLookup {
   readonly #host: InteractiveQueriesHost;
+  readonly #topology: TopologyGraph;
   readonly #instanceId = randomUUID();
   readonly #ownHost: HostInfo | undefined;
   readonly #stores = new Map<string, QueryableStoreInfo>();
@@ -57,6 +59,7 @@ export class InteractiveQueries implements LocalStoreLookup {
 
   constructor(host: InteractiveQueriesHost) {
     this.#host = host;
+    this.#topology = topologyGraph(host.topology);
     this.#ownHost = host.applicationServer === undefined ? undefined : parseHostInfo(host.applicationServer);
     this.#members = new GroupMembers({
       applicationId: host.applicationId,
@@ -83,7 +86,7 @@ export class InteractiveQueries implements LocalStoreLookup {
   describeStore(name: string): QueryableStoreInfo {
     const known = this.#stores.get(name);
     if (known) return known;
-    const topology = this.#host.topology;
+    const topology = this.#topology;
     const builder = topology.storeBuilder(name);
     if (!builder) {
       const names = topology.storeNames();
@@ -128,8 +131,7 @@ export class InteractiveQueries implements LocalStoreLookup {
         `Store "${name}" is a ${info.kind} store, not a ${type} store: ask for it with store("${name}", "${info.type}")`,
       );
     }
-    const windowSizeMs =
-      type === 'window' ? (this.#host.topology.storeBuilder(name)!.spec.windowSizeMs ?? 0) : 0;
+    const windowSizeMs = type === 'window' ? (this.#topology.storeBuilder(name)!.spec.windowSizeMs ?? 0) : 0;
     return storeView<K, V, T>(new LocalStores(this, info), type, windowSizeMs);
   }
 
@@ -178,7 +180,7 @@ export class InteractiveQueries implements LocalStoreLookup {
   async allMetadata(): Promise<StreamsMetadata[]> {
     const plan = this.#plan();
     const group = await this.#members.current();
-    return streamsMetadata(group, this.#host.topology.subtopologies(), plan.sourceTopics);
+    return streamsMetadata(group, this.#topology.subtopologies(), plan.sourceTopics);
   }
 
   #plan(): TopicPlan {

@@ -19,12 +19,12 @@ import { StreamTask } from '../processor/internals/stream-task.ts';
 import type { Serde } from '../serdes/serde.ts';
 import { TaskStores } from '../state/task-stores.ts';
 import type { TimestampExtractor } from '../topology/extractors.ts';
-import type { Topology } from '../topology/topology.ts';
+import type { TopologyGraph } from '../topology/topology-graph.ts';
 import { openTaskDatabase } from './task-manager.ts';
 
 export interface GlobalStateManagerOptions {
   readonly applicationId: string;
-  readonly topology: Topology;
+  readonly topology: TopologyGraph;
   readonly stateDirectory: StateDirectory;
   readonly clients: KafkaClientFactory;
   readonly admin: AdminPort;

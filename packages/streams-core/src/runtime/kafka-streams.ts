@@ -37,6 +37,7 @@ import type { Serde } from '../serdes/serde.ts';
 import { type KeyValueStore, PlainValueView } from '../state/key-value-store.ts';
 import type { ValueAndTimestamp } from '../state/value-and-timestamp.ts';
 import type { Topology } from '../topology/topology.ts';
+import { type TopologyGraph, topologyGraph } from '../topology/topology-graph.ts';
 import { GlobalStateManager } from './global-state-manager.ts';
 import { planTopics, type TopicPlan } from './internal-topics.ts';
 import { addTaskMetrics, emptyTaskMetrics, type StreamsMetrics, toPrometheus } from './metrics.ts';
@@ -78,7 +79,7 @@ const TRANSITIONS: Record<StreamsState, StreamsState[]> = {
 };
 
 export class KafkaStreams {
-  readonly #topology: Topology;
+  readonly #topology: TopologyGraph;
   readonly #config: StreamsConfig;
   readonly #eos: boolean;
   readonly #commitIntervalMs: number;
@@ -124,7 +125,7 @@ export class KafkaStreams {
 
   constructor(topology: Topology, config: StreamsConfig, options: KafkaStreamsOptions = {}) {
     validateConfig(config);
-    this.#topology = topology;
+    this.#topology = topologyGraph(topology);
     this.#config = config;
     this.#eos = config.processingGuarantee === 'exactly_once_v2';
     this.#commitIntervalMs = config.commitIntervalMs ?? (this.#eos ? 100 : 30_000);
@@ -135,7 +136,7 @@ export class KafkaStreams {
         bootstrapServers: bootstrapList(config.bootstrapServers),
         clientId: config.clientId ?? config.applicationId,
       });
-    if (topology.subtopologies().length === 0)
+    if (this.#topology.subtopologies().length === 0)
       throw new ConfigException(
         'The topology is empty: add at least one source (builder.stream or builder.table) before starting',
       );

@@ -27,7 +27,7 @@ import { StreamTask } from '../processor/internals/stream-task.ts';
 import type { Serde } from '../serdes/serde.ts';
 import { type OpenedStore, TaskStores } from '../state/task-stores.ts';
 import type { TimestampExtractor } from '../topology/extractors.ts';
-import type { Topology } from '../topology/topology.ts';
+import type { TopologyGraph } from '../topology/topology-graph.ts';
 import { resolveTopicName, type TopicPlan } from './internal-topics.ts';
 import { groupByPartition, type RecordBuffer } from './record-buffer.ts';
 
@@ -64,7 +64,7 @@ export interface RestoreProgress {
 
 export interface TaskManagerOptions {
   readonly applicationId: string;
-  readonly topology: Topology;
+  readonly topology: TopologyGraph;
   readonly plan: TopicPlan;
   readonly stateDirectory: StateDirectory;
   readonly buffer: RecordBuffer;

@@ -2,7 +2,7 @@
  * Topology description in Kafka Streams' text shape, plus a Mermaid flowchart. Internal topics
  * are shown without the application id prefix, as Kafka Streams shows them.
  */
-import type { NodeDef, Topology } from './topology.ts';
+import type { NodeDef, TopologyGraph } from './topology-graph.ts';
 
 export interface NodeDescription {
   readonly type: 'Source' | 'Processor' | 'Sink';
@@ -50,7 +50,7 @@ function describeNode(n: NodeDef): NodeDescription {
   }
 }
 
-export function describeTopology(topology: Topology): TopologyDescription {
+export function describeTopology(topology: TopologyGraph): TopologyDescription {
   const regular = topology.subtopologies();
   const subtopologies: SubtopologyDescription[] = [
     ...regular.map((s) => ({ id: s.id, nodes: s.nodes.map((name) => describeNode(topology.node(name))) })),

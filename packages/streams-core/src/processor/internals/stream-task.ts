@@ -21,8 +21,8 @@ import type {
   SinkNodeDef,
   SourceNodeDef,
   Subtopology,
-  Topology,
-} from '../../topology/topology.ts';
+  TopologyGraph,
+} from '../../topology/topology-graph.ts';
 import { Headers } from '../api/headers.ts';
 import type {
   Cancellable,
@@ -42,7 +42,7 @@ export interface TaskOptions {
   readonly applicationId: string;
   readonly taskId: string;
   readonly partition: number;
-  readonly topology: Topology;
+  readonly topology: TopologyGraph;
   readonly subtopology: Subtopology;
   readonly collector: RecordCollector;
   readonly storeContext: StoreContext;
