@@ -88,10 +88,10 @@ export class GlobalStateManager {
       },
       partitionsFor: () => undefined,
     };
-    for (const sub of globals) {
+    for (const [i, sub] of globals.entries()) {
       const task = new StreamTask({
         applicationId: o.applicationId,
-        taskId: `${GLOBAL_TASK_DIR}_${-1 - sub.id}`,
+        taskId: `${GLOBAL_TASK_DIR}_${i}`,
         partition: -1,
         topology: o.topology,
         subtopology: sub,

@@ -61,8 +61,8 @@ export class TopologyTestDriver {
     const globalStores = new Map<string, unknown>();
     const globalSubs = graph.globalSubtopologies();
     for (const sub of [...globalSubs, ...graph.subtopologies()]) {
-      const isGlobal = sub.id < 0;
-      const taskId = isGlobal ? `global_${-1 - sub.id}` : `${sub.id}_0`;
+      const isGlobal = globalSubs.includes(sub);
+      const taskId = isGlobal ? `global_${globalSubs.indexOf(sub)}` : `${sub.id}_0`;
       const stores = new TaskStores({
         applicationId: this.#applicationId,
         taskId,

@@ -51,11 +51,12 @@ function describeNode(n: NodeDef): NodeDescription {
 }
 
 export function describeTopology(topology: TopologyGraph): TopologyDescription {
-  const regular = topology.subtopologies();
   const subtopologies: SubtopologyDescription[] = [
-    ...regular.map((s) => ({ id: s.id, nodes: s.nodes.map((name) => describeNode(topology.node(name))) })),
-    ...topology.globalSubtopologies().map((s, i) => ({
-      id: regular.length + i,
+    ...topology
+      .subtopologies()
+      .map((s) => ({ id: s.id, nodes: s.nodes.map((name) => describeNode(topology.node(name))) })),
+    ...topology.globalSubtopologies().map((s) => ({
+      id: s.id,
       global: true,
       nodes: s.nodes.map((name) => describeNode(topology.node(name))),
     })),

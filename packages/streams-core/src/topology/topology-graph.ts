@@ -1,7 +1,7 @@
 /**
  * The topology's graph, as the runtime and the test driver execute it: source, processor and
  * sink nodes, the stores they use, the internal topics between sub-topologies, and the
- * sub-topologies themselves.
+ * sub-topologies themselves (global ones numbered after the others).
  *
  * The DSL builds one of these through its builder context, and `new Topology()` wraps one for
  * the Processor API. Users hold the `Topology` facade (`topology.ts`); internal code reaches
@@ -101,6 +101,7 @@ export class TopologyGraph {
   readonly #sourceTopicOwner = new Map<string, string>();
   readonly #globalStores = new Map<string, { source: string; processor: string; topic: string }>();
   #subtopologies: Subtopology[] | undefined;
+  #globalSubtopologies: Subtopology[] | undefined;
 
   addSource<K = unknown, V = unknown>(
     name: string,
@@ -223,16 +224,25 @@ export class TopologyGraph {
     return this.#globalStores.has(name);
   }
 
-  /** The node groups that fill global stores, in the shape of sub-topologies (they run no tasks). */
+  /**
+   * The node groups that fill global stores, in the shape of sub-topologies (they run no tasks),
+   * numbered after the regular sub-topologies.
+   */
   globalSubtopologies(): Subtopology[] {
-    return this.globalStores().map((g, i) => ({
-      id: -1 - i,
-      nodes: [g.source, g.processor],
-      sourceNodes: [g.source],
-      stores: [g.store],
-      sourceTopics: [{ topic: g.topic, internal: false }],
-      copartitionGroups: [],
-    }));
+    if (this.#globalSubtopologies) return this.#globalSubtopologies;
+    const first = this.subtopologies().length;
+    const result = this.globalStores().map(
+      (g, i): Subtopology => ({
+        id: first + i,
+        nodes: [g.source, g.processor],
+        sourceNodes: [g.source],
+        stores: [g.store],
+        sourceTopics: [{ topic: g.topic, internal: false }],
+        copartitionGroups: [],
+      }),
+    );
+    this.#globalSubtopologies = result;
+    return result;
   }
 
   /** Gives processors access to a store that was added before. */
@@ -318,6 +328,7 @@ export class TopologyGraph {
   /** Sub-topologies are computed again on the next ask. */
   #changed(): void {
     this.#subtopologies = undefined;
+    this.#globalSubtopologies = undefined;
   }
 
   #add(node: NodeDef): void {
