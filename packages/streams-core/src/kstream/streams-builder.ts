@@ -104,10 +104,13 @@ export class StreamsBuilder {
     return this;
   }
 
-  /** The topology built so far; build once, then run it with KafkaStreams or a TopologyTestDriver. */
+  /**
+   * The topology built so far, to run with KafkaStreams or a TopologyTestDriver: a snapshot that
+   * nothing built on this builder afterwards changes, and that cannot be changed itself.
+   */
   build(): Topology {
     this.#built = true;
-    return bindTopologyGraph(new Topology(), this.#ctx.topology);
+    return bindTopologyGraph(new Topology(), this.#ctx.topology.snapshot());
   }
 
   get built(): boolean {

@@ -69,7 +69,9 @@ export function groupSubtopologies(graph: GraphParts): Subtopology[] {
       return def.topics.map((topic) => ({ topic, internal: def.internal }));
     });
     const topicSet = new Set(sourceTopics.map((t) => t.topic));
-    const copartitionGroups = graph.copartition.filter((g) => g.every((t) => topicSet.has(t)));
+    const copartitionGroups = graph.copartition
+      .filter((g) => g.every((t) => topicSet.has(t)))
+      .map((g) => [...g]);
     result.push({
       id: result.length,
       nodes,

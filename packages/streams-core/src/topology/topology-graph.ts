@@ -4,8 +4,9 @@
  * sub-topologies themselves (global ones numbered after the others).
  *
  * The DSL builds one of these through its builder context, and `new Topology()` wraps one for
- * the Processor API. Users hold the `Topology` facade (`topology.ts`); internal code reaches
- * the graph behind it with `topologyGraph()`. Not exported from the package.
+ * the Processor API. `StreamsBuilder.build()` hands out a frozen copy, so a built topology never
+ * changes. Users hold the `Topology` facade (`topology.ts`); internal code reaches the graph
+ * behind it with `topologyGraph()`. Not exported from the package.
  */
 import type { ProcessorSupplier } from '../processor/api/processor.ts';
 import type { Serde } from '../serdes/serde.ts';
@@ -100,6 +101,7 @@ export class TopologyGraph {
   readonly #copartition: string[][] = [];
   readonly #sourceTopicOwner = new Map<string, string>();
   readonly #globalStores = new Map<string, { source: string; processor: string; topic: string }>();
+  #frozen = false;
   #subtopologies: Subtopology[] | undefined;
   #globalSubtopologies: Subtopology[] | undefined;
 
@@ -108,6 +110,7 @@ export class TopologyGraph {
     topics: string | readonly string[],
     options: SourceOptions<K, V> = {},
   ): this {
+    this.#mutable();
     const list = typeof topics === 'string' ? [topics] : [...topics];
     if (list.length === 0) throw new TopologyException(`Source "${name}" needs at least one topic`);
     for (const t of list) {
@@ -137,6 +140,7 @@ export class TopologyGraph {
     supplier: ProcessorSupplier<KIn, VIn, KOut, VOut>,
     ...parentNames: string[]
   ): this {
+    this.#mutable();
     if (parentNames.length === 0)
       throw new TopologyException(`Processor "${name}" needs at least one parent node`);
     this.#add({ kind: 'processor', name, supplier, stores: [], parents: [], children: [] });
@@ -150,6 +154,7 @@ export class TopologyGraph {
     options: SinkOptions<K, V>,
     ...parentNames: string[]
   ): this {
+    this.#mutable();
     if (parentNames.length === 0)
       throw new TopologyException(`Sink "${name}" needs at least one parent node`);
     this.#add({
@@ -168,6 +173,7 @@ export class TopologyGraph {
   }
 
   addStateStore(builder: StoreBuilder, ...processorNames: string[]): this {
+    this.#mutable();
     const name = builder.spec.name;
     if (this.#stores.has(name))
       throw new TopologyException(`Store "${name}" is added twice: store names must be unique`);
@@ -188,6 +194,7 @@ export class TopologyGraph {
     processorName: string,
     supplier: ProcessorSupplier<K, V, never, never>,
   ): this {
+    this.#mutable();
     const storeName = builder.spec.name;
     if (this.#stores.has(storeName))
       throw new TopologyException(`Store "${storeName}" is added twice: store names must be unique`);
@@ -232,14 +239,15 @@ export class TopologyGraph {
     if (this.#globalSubtopologies) return this.#globalSubtopologies;
     const first = this.subtopologies().length;
     const result = this.globalStores().map(
-      (g, i): Subtopology => ({
-        id: first + i,
-        nodes: [g.source, g.processor],
-        sourceNodes: [g.source],
-        stores: [g.store],
-        sourceTopics: [{ topic: g.topic, internal: false }],
-        copartitionGroups: [],
-      }),
+      (g, i): Subtopology =>
+        deepFreeze({
+          id: first + i,
+          nodes: [g.source, g.processor],
+          sourceNodes: [g.source],
+          stores: [g.store],
+          sourceTopics: [{ topic: g.topic, internal: false }],
+          copartitionGroups: [],
+        }),
     );
     this.#globalSubtopologies = result;
     return result;
@@ -247,6 +255,7 @@ export class TopologyGraph {
 
   /** Gives processors access to a store that was added before. */
   connectProcessorAndStateStores(storeName: string, ...processorNames: string[]): this {
+    this.#mutable();
     const store = this.#stores.get(storeName);
     if (!store)
       throw new TopologyException(
@@ -267,12 +276,14 @@ export class TopologyGraph {
 
   /** Declares an internal repartition topic, created by the runtime as `<applicationId>-<name>`. */
   addRepartitionTopic(name: string, numberOfPartitions?: number, copartitionWith?: string): this {
+    this.#mutable();
     this.#repartitionTopics.set(name, { name, numberOfPartitions, copartitionWith });
     return this;
   }
 
   /** Declares that these source topics must be co-partitioned (a join reads them together). */
   addCopartitionGroup(topics: readonly string[]): this {
+    this.#mutable();
     this.#copartition.push([...topics]);
     this.#changed();
     return this;
@@ -320,9 +331,34 @@ export class TopologyGraph {
       globalStores: new Set(this.#globalStores.keys()),
       copartition: this.#copartition,
       sourceTopicOwner: this.#sourceTopicOwner,
-    });
+    }).map((s) => deepFreeze(s));
     this.#subtopologies = result;
     return result;
+  }
+
+  /**
+   * A frozen copy: nodes, stores and internal topics as they are now, unaffected by anything
+   * added to this graph later, and refusing additions itself. Store builders and processor
+   * suppliers are shared, as they are the user's objects.
+   */
+  snapshot(): TopologyGraph {
+    const copy = new TopologyGraph();
+    for (const [name, n] of this.#nodes) copy.#nodes.set(name, deepFreeze(copyNode(n)));
+    for (const [name, s] of this.#stores)
+      copy.#stores.set(name, deepFreeze({ builder: s.builder, processors: [...s.processors] }));
+    for (const [name, r] of this.#repartitionTopics) copy.#repartitionTopics.set(name, deepFreeze({ ...r }));
+    for (const group of this.#copartition) copy.#copartition.push(deepFreeze([...group]));
+    for (const [topic, owner] of this.#sourceTopicOwner) copy.#sourceTopicOwner.set(topic, owner);
+    for (const [name, g] of this.#globalStores) copy.#globalStores.set(name, deepFreeze({ ...g }));
+    copy.#frozen = true;
+    return copy;
+  }
+
+  #mutable(): void {
+    if (this.#frozen)
+      throw new TopologyException(
+        'This topology was built and cannot change: add to the StreamsBuilder and build() again',
+      );
   }
 
   /** Sub-topologies are computed again on the next ask. */
@@ -352,6 +388,28 @@ export class TopologyGraph {
     parent.children.push(childName);
     child.parents.push(parentName);
   }
+}
+
+function copyNode(n: NodeDef): NodeDef {
+  const edges = { parents: [...n.parents], children: [...n.children] };
+  switch (n.kind) {
+    case 'source':
+      return { ...n, ...edges, topics: [...n.topics] };
+    case 'processor':
+      return { ...n, ...edges, stores: [...n.stores] };
+    case 'sink':
+      return { ...n, ...edges };
+  }
+}
+
+/**
+ * Freezes a record of the graph with the arrays in it (and the records in those arrays), not
+ * the user objects it refers to (serdes, suppliers, store builders).
+ */
+function deepFreeze<T extends object>(value: T): T {
+  const inner = Array.isArray(value) ? value : Object.values(value).filter((v) => Array.isArray(v));
+  for (const v of inner) if (typeof v === 'object' && v !== null) deepFreeze(v);
+  return Object.freeze(value);
 }
 
 const graphs = new WeakMap<Topology, TopologyGraph>();

@@ -3,6 +3,9 @@
  * builds with `new Topology().addSource(...).addProcessor(...)...`. It offers the Processor API's
  * building methods and `describe()`; the graph behind it (nodes, stores, sub-topologies) belongs
  * to the runtime and the test driver (`topology-graph.ts`).
+ *
+ * A topology built by a StreamsBuilder is a frozen snapshot: building more on the builder
+ * afterwards does not change it, and its building methods throw a TopologyException.
  */
 import type { ProcessorSupplier } from '../processor/api/processor.ts';
 import type { StoreBuilder } from '../state/store-builder.ts';
