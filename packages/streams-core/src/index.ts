@@ -28,16 +28,15 @@ export { murmur2, partitionForKey, toPositive } from './partitioning/index.ts';
 export * from './processor/api/index.ts';
 export type { KeyParser } from './query/http-codec.ts';
 export { type QueryServer, type QueryServerOptions, startQueryServer } from './query/http-server.ts';
+export type { KeyQueryMetadata, StreamsMetadata } from './query/metadata.ts';
 export {
-  type HostInfo,
   InvalidStateStoreException,
-  type KeyQueryMetadata,
   type QueryableStoreInfo,
   type QueryableStoreType,
   type QueryableStoreTypes,
-  type StreamsMetadata,
   UnknownStateStoreException,
-} from './runtime/interactive-queries.ts';
+} from './query/store-views.ts';
+export type { HostInfo } from './query/subscription-info.ts';
 export {
   KafkaStreams,
   type KafkaStreamsOptions,

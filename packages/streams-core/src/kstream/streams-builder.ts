@@ -6,7 +6,8 @@
 import type { ProcessorSupplier } from '../processor/api/processor.ts';
 import type { Serde } from '../serdes/serde.ts';
 import type { StoreBuilder } from '../state/store-builder.ts';
-import type { Topology } from '../topology/topology.ts';
+import { Topology } from '../topology/topology.ts';
+import { bindTopologyGraph } from '../topology/topology-graph.ts';
 import { GlobalKTable } from './global-ktable.ts';
 import { BuilderContext } from './internals/builder-context.ts';
 import { tableSourceProcessor } from './internals/table-source.ts';
@@ -103,10 +104,13 @@ export class StreamsBuilder {
     return this;
   }
 
-  /** The topology built so far; build once, then run it with KafkaStreams or a TopologyTestDriver. */
+  /**
+   * The topology built so far, to run with KafkaStreams or a TopologyTestDriver: a snapshot that
+   * nothing built on this builder afterwards changes, and that cannot be changed itself.
+   */
   build(): Topology {
     this.#built = true;
-    return this.#ctx.topology;
+    return bindTopologyGraph(new Topology(), this.#ctx.topology.snapshot());
   }
 
   get built(): boolean {

@@ -1,7 +1,7 @@
 /**
  * How the query endpoint turns URL text into store keys and store values into JSON.
  */
-import type { QueryableStoreInfo } from '../runtime/interactive-queries.ts';
+import type { QueryableStoreInfo } from './store-views.ts';
 
 /** Reads a key from its URL text; throw to answer 400. */
 export type KeyParser = (text: string, store: QueryableStoreInfo) => unknown;

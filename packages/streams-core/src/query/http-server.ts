@@ -16,14 +16,14 @@
  */
 import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { KafkaStreams } from '../runtime/kafka-streams.ts';
+import { KeyParseError, type KeyParser, parseKeyText, toJson } from './http-codec.ts';
 import {
   InvalidStateStoreException,
   type QueryableStoreInfo,
   UnknownStateStoreException,
-} from '../runtime/interactive-queries.ts';
-import type { KafkaStreams } from '../runtime/kafka-streams.ts';
-import { formatHostInfo, type HostInfo } from '../runtime/subscription-info.ts';
-import { KeyParseError, type KeyParser, parseKeyText, toJson } from './http-codec.ts';
+} from './store-views.ts';
+import { formatHostInfo, type HostInfo } from './subscription-info.ts';
 
 export interface QueryServerOptions {
   /** Default: the port of the app's applicationServer; 0 picks a free one. */

@@ -14,13 +14,13 @@ import { StreamTask } from '../processor/internals/stream-task.ts';
 import type { Serde } from '../serdes/serde.ts';
 import { TaskStores } from '../state/task-stores.ts';
 import type { TimestampExtractor } from '../topology/extractors.ts';
-import type { Topology } from '../topology/topology.ts';
+import type { TopologyGraph } from '../topology/topology-graph.ts';
 import { type ChangelogPartition, ChangelogReader, restoreStart } from './changelog-reader.ts';
 import { openTaskDatabase } from './task-database.ts';
 
 export interface GlobalStateManagerOptions {
   readonly applicationId: string;
-  readonly topology: Topology;
+  readonly topology: TopologyGraph;
   readonly stateDirectory: StateDirectory;
   readonly clients: KafkaClientFactory;
   readonly admin: AdminPort;
@@ -85,10 +85,10 @@ export class GlobalStateManager {
       },
       partitionsFor: () => undefined,
     };
-    for (const sub of globals) {
+    for (const [i, sub] of globals.entries()) {
       const task = new StreamTask({
         applicationId: o.applicationId,
-        taskId: `${GLOBAL_TASK_DIR}_${-1 - sub.id}`,
+        taskId: `${GLOBAL_TASK_DIR}_${i}`,
         partition: -1,
         topology: o.topology,
         subtopology: sub,

@@ -7,7 +7,7 @@
 import type { AdminPort, TopicSpec } from '../client/port.ts';
 import { StreamsException } from '../errors/exception-handlers.ts';
 import { changelogTopicName } from '../state/store-builder.ts';
-import type { Subtopology, Topology } from '../topology/topology.ts';
+import type { Subtopology, TopologyGraph } from '../topology/topology-graph.ts';
 
 export interface TopicPlan {
   /** Partitions per sub-topology id: the number of tasks it runs. */
@@ -33,7 +33,7 @@ export function resolveTopicName(applicationId: string, topic: string, internal:
 }
 
 export async function planTopics(
-  topology: Topology,
+  topology: TopologyGraph,
   admin: AdminPort,
   options: TopicPlanOptions,
 ): Promise<TopicPlan> {

@@ -20,18 +20,15 @@ import {
 } from '../config/streams-config.ts';
 import { StreamsException } from '../errors/exception-handlers.ts';
 import { consoleLogger, type Logger } from '../observability/logger.ts';
+import { InteractiveQueries } from '../query/interactive-queries.ts';
+import type { KeyQueryMetadata, StreamsMetadata } from '../query/metadata.ts';
+import type { QueryableStoreType, QueryableStoreTypes } from '../query/store-views.ts';
 import type { Serde } from '../serdes/serde.ts';
 import { type KeyValueStore, PlainValueView } from '../state/key-value-store.ts';
 import type { ValueAndTimestamp } from '../state/value-and-timestamp.ts';
 import type { Topology } from '../topology/topology.ts';
+import { type TopologyGraph, topologyGraph } from '../topology/topology-graph.ts';
 import { GlobalStateManager } from './global-state-manager.ts';
-import {
-  InteractiveQueries,
-  type KeyQueryMetadata,
-  type QueryableStoreType,
-  type QueryableStoreTypes,
-  type StreamsMetadata,
-} from './interactive-queries.ts';
 import { createInternalTopics, planTopics, type TopicPlan } from './internal-topics.ts';
 import { type StreamsMetrics, toPrometheus } from './metrics.ts';
 import { processId } from './process-id.ts';
@@ -54,7 +51,7 @@ export interface KafkaStreamsOptions {
 }
 
 export class KafkaStreams {
-  readonly #topology: Topology;
+  readonly #topology: TopologyGraph;
   readonly #config: StreamsConfig;
   readonly #errors: ResolvedErrorHandling;
   readonly #clients: KafkaClientFactory;
@@ -74,7 +71,7 @@ export class KafkaStreams {
 
   constructor(topology: Topology, config: StreamsConfig, options: KafkaStreamsOptions = {}) {
     validateConfig(config);
-    this.#topology = topology;
+    this.#topology = topologyGraph(topology);
     this.#config = config;
     this.#logger = config.logger ?? consoleLogger;
     this.#state = new StreamsStateMachine(this.#logger);
@@ -85,7 +82,7 @@ export class KafkaStreams {
         bootstrapServers: bootstrapList(config.bootstrapServers),
         clientId: config.clientId ?? config.applicationId,
       });
-    if (topology.subtopologies().length === 0)
+    if (this.#topology.subtopologies().length === 0)
       throw new ConfigException(
         'The topology is empty: add at least one source (builder.stream or builder.table) before starting',
       );

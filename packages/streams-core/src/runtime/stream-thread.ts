@@ -18,7 +18,7 @@ import type { ResolvedErrorHandling, StreamsConfig } from '../config/streams-con
 import { errorMessage } from '../errors/exception-handlers.ts';
 import { diagnostics } from '../observability/diagnostics.ts';
 import type { Logger } from '../observability/logger.ts';
-import type { Topology } from '../topology/topology.ts';
+import type { TopologyGraph } from '../topology/topology-graph.ts';
 import type { GlobalStateManager } from './global-state-manager.ts';
 import type { TopicPlan } from './internal-topics.ts';
 import { RecordBuffer } from './record-buffer.ts';
@@ -36,7 +36,7 @@ export type UncaughtExceptionHandler = (error: unknown) => UncaughtExceptionResp
 
 export interface StreamThreadOptions {
   readonly config: StreamsConfig;
-  readonly topology: Topology;
+  readonly topology: TopologyGraph;
   readonly plan: TopicPlan;
   readonly stateDirectory: StateDirectory;
   readonly clients: KafkaClientFactory;

@@ -20,7 +20,7 @@ import { StreamTask } from '../processor/internals/stream-task.ts';
 import type { Serde } from '../serdes/serde.ts';
 import { TaskStores } from '../state/task-stores.ts';
 import type { TimestampExtractor } from '../topology/extractors.ts';
-import type { Topology } from '../topology/topology.ts';
+import type { TopologyGraph } from '../topology/topology-graph.ts';
 import { type ChangelogPartition, ChangelogReader, restoreInto, restoreStart } from './changelog-reader.ts';
 import { resolveTopicName, type TopicPlan } from './internal-topics.ts';
 import type { RecordBuffer } from './record-buffer.ts';
@@ -59,7 +59,7 @@ export interface RestoreProgress {
 
 export interface TaskManagerOptions {
   readonly applicationId: string;
-  readonly topology: Topology;
+  readonly topology: TopologyGraph;
   readonly plan: TopicPlan;
   readonly stateDirectory: StateDirectory;
   readonly buffer: RecordBuffer;

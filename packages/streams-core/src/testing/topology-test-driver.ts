@@ -18,6 +18,7 @@ import { TaskStores } from '../state/task-stores.ts';
 import type { ValueAndTimestamp } from '../state/value-and-timestamp.ts';
 import { PlainWindowValueView, type ReadOnlyWindowStore, type WindowStore } from '../state/window-store.ts';
 import type { Topology } from '../topology/topology.ts';
+import { type TopologyGraph, topologyGraph } from '../topology/topology-graph.ts';
 import { TestInputTopic, type TestInputTopicOptions } from './test-input-topic.ts';
 import { TestOutputTopic } from './test-output-topic.ts';
 import type { TestRecordBytes } from './test-record.ts';
@@ -29,7 +30,7 @@ export interface TopologyTestDriverOptions {
 }
 
 export class TopologyTestDriver {
-  readonly #topology: Topology;
+  readonly #topology: TopologyGraph;
   readonly #applicationId: string;
   readonly #tasks: StreamTask[] = [];
   readonly #taskStores: TaskStores[] = [];
@@ -44,7 +45,8 @@ export class TopologyTestDriver {
   readonly #lastRecordAt = new Map<StreamTask, number>();
 
   constructor(topology: Topology, options: TopologyTestDriverOptions = {}) {
-    this.#topology = topology;
+    const graph = topologyGraph(topology);
+    this.#topology = graph;
     const config = options.config ?? {};
     this.#applicationId = config.applicationId ?? 'topology-test-driver';
     this.#wallClock = options.initialWallClockTime ?? Date.now();
@@ -59,10 +61,10 @@ export class TopologyTestDriver {
       internal ? `${this.#applicationId}-${topic}` : topic;
     // Global stores first: every task reads them. The driver fills them from their topics like any input.
     const globalStores = new Map<string, unknown>();
-    const globalSubs = topology.globalSubtopologies();
-    for (const sub of [...globalSubs, ...topology.subtopologies()]) {
-      const isGlobal = sub.id < 0;
-      const taskId = isGlobal ? `global_${-1 - sub.id}` : `${sub.id}_0`;
+    const globalSubs = graph.globalSubtopologies();
+    for (const sub of [...globalSubs, ...graph.subtopologies()]) {
+      const isGlobal = globalSubs.includes(sub);
+      const taskId = isGlobal ? `global_${globalSubs.indexOf(sub)}` : `${sub.id}_0`;
       const stores = new TaskStores({
         applicationId: this.#applicationId,
         taskId,
@@ -72,7 +74,7 @@ export class TopologyTestDriver {
         applicationId: this.#applicationId,
         taskId,
         partition: 0,
-        topology,
+        topology: graph,
         subtopology: sub,
         collector,
         storeContext: stores,

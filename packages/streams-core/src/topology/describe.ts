@@ -2,7 +2,7 @@
  * Topology description in Kafka Streams' text shape, plus a Mermaid flowchart. Internal topics
  * are shown without the application id prefix, as Kafka Streams shows them.
  */
-import type { NodeDef, Topology } from './topology.ts';
+import type { NodeDef, TopologyGraph } from './topology-graph.ts';
 
 export interface NodeDescription {
   readonly type: 'Source' | 'Processor' | 'Sink';
@@ -50,12 +50,13 @@ function describeNode(n: NodeDef): NodeDescription {
   }
 }
 
-export function describeTopology(topology: Topology): TopologyDescription {
-  const regular = topology.subtopologies();
+export function describeTopology(topology: TopologyGraph): TopologyDescription {
   const subtopologies: SubtopologyDescription[] = [
-    ...regular.map((s) => ({ id: s.id, nodes: s.nodes.map((name) => describeNode(topology.node(name))) })),
-    ...topology.globalSubtopologies().map((s, i) => ({
-      id: regular.length + i,
+    ...topology
+      .subtopologies()
+      .map((s) => ({ id: s.id, nodes: s.nodes.map((name) => describeNode(topology.node(name))) })),
+    ...topology.globalSubtopologies().map((s) => ({
+      id: s.id,
       global: true,
       nodes: s.nodes.map((name) => describeNode(topology.node(name))),
     })),

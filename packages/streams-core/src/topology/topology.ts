@@ -1,172 +1,53 @@
 /**
- * The topology as plain data: source, processor and sink nodes, the stores they use and the
- * internal topics between sub-topologies. The DSL builds one of these; the Processor API builds
- * one directly; the runtime and the test driver execute it; `describe()` prints it.
+ * The topology users hold: what `StreamsBuilder.build()` returns and what the Processor API
+ * builds with `new Topology().addSource(...).addProcessor(...)...`. It offers the Processor API's
+ * building methods and `describe()`; the graph behind it (nodes, stores, sub-topologies) belongs
+ * to the runtime and the test driver (`topology-graph.ts`).
+ *
+ * A topology built by a StreamsBuilder is a frozen snapshot: building more on the builder
+ * afterwards does not change it, and its building methods throw a TopologyException.
  */
 import type { ProcessorSupplier } from '../processor/api/processor.ts';
-import type { Serde } from '../serdes/serde.ts';
 import type { StoreBuilder } from '../state/store-builder.ts';
 import { describeTopology, type TopologyDescription } from './describe.ts';
-import type { StreamPartitioner, TimestampExtractor, TopicNameExtractor } from './extractors.ts';
-import { TopologyException } from './topology-errors.ts';
-
-export interface SourceNodeDef {
-  readonly kind: 'source';
-  readonly name: string;
-  /** Topic names as written; internal ones are prefixed with the application id at run time. */
-  readonly topics: readonly string[];
-  readonly internal: boolean;
-  readonly keySerde: Serde<any> | undefined;
-  readonly valueSerde: Serde<any> | undefined;
-  readonly timestampExtractor: TimestampExtractor | undefined;
-  /** Feeds a global store: read in full by every instance, outside the tasks. */
-  readonly global?: boolean;
-  readonly parents: string[];
-  readonly children: string[];
-}
-
-export interface ProcessorNodeDef {
-  readonly kind: 'processor';
-  readonly name: string;
-  readonly supplier: ProcessorSupplier<any, any, any, any>;
-  readonly stores: string[];
-  readonly global?: boolean;
-  readonly parents: string[];
-  readonly children: string[];
-}
-
-export interface SinkNodeDef {
-  readonly kind: 'sink';
-  readonly name: string;
-  readonly topic: string | TopicNameExtractor<any, any>;
-  readonly internal: boolean;
-  readonly keySerde: Serde<any> | undefined;
-  readonly valueSerde: Serde<any> | undefined;
-  readonly partitioner: StreamPartitioner<any, any> | undefined;
-  readonly parents: string[];
-  readonly children: string[];
-}
-
-export type NodeDef = SourceNodeDef | ProcessorNodeDef | SinkNodeDef;
-
-export interface RepartitionTopicDef {
-  /** Name without the application id prefix, e.g. `word-counts-repartition`. */
-  readonly name: string;
-  readonly numberOfPartitions: number | undefined;
-  /**
-   * A topic (as written) whose partition count this one takes, instead of that of the
-   * sub-topology writing it: a foreign-key join sends subscriptions from one table's tasks to
-   * the partitions of another table.
-   */
-  readonly copartitionWith?: string | undefined;
-}
-
-export interface Subtopology {
-  readonly id: number;
-  /** Node names in an order where every parent comes before its children. */
-  readonly nodes: readonly string[];
-  readonly sourceNodes: readonly string[];
-  readonly stores: readonly string[];
-  /** Topics read, as written (internal ones unprefixed). */
-  readonly sourceTopics: readonly { topic: string; internal: boolean }[];
-  /** Groups of source topics that must be co-partitioned (joins). */
-  readonly copartitionGroups: readonly (readonly string[])[];
-}
-
-export interface SourceOptions<K, V> {
-  keySerde?: Serde<K>;
-  valueSerde?: Serde<V>;
-  timestampExtractor?: TimestampExtractor;
-  /** Internal topic (repartition): the runtime prefixes the application id and creates it. */
-  internal?: boolean;
-}
-
-export interface SinkOptions<K, V> {
-  keySerde?: Serde<K>;
-  valueSerde?: Serde<V>;
-  partitioner?: StreamPartitioner<K, V>;
-  internal?: boolean;
-}
+import type { TopicNameExtractor } from './extractors.ts';
+import { type SinkOptions, type SourceOptions, topologyGraph } from './topology-graph.ts';
 
 export class Topology {
-  readonly #nodes = new Map<string, NodeDef>();
-  readonly #stores = new Map<string, { builder: StoreBuilder; processors: string[] }>();
-  readonly #repartitionTopics = new Map<string, RepartitionTopicDef>();
-  readonly #copartition: string[][] = [];
-  readonly #sourceTopicOwner = new Map<string, string>();
-  readonly #globalStores = new Map<string, { source: string; processor: string; topic: string }>();
-  #subtopologies: Subtopology[] | undefined;
-
+  /** A source node reading one or more topics. */
   addSource<K = unknown, V = unknown>(
     name: string,
     topics: string | readonly string[],
     options: SourceOptions<K, V> = {},
   ): this {
-    const list = typeof topics === 'string' ? [topics] : [...topics];
-    if (list.length === 0) throw new TopologyException(`Source "${name}" needs at least one topic`);
-    for (const t of list) {
-      const owner = this.#sourceTopicOwner.get(t);
-      if (owner)
-        throw new TopologyException(
-          `Topic "${t}" is already read by source "${owner}": a topic can be a source once per topology (merge the streams instead)`,
-        );
-    }
-    this.#add({
-      kind: 'source',
-      name,
-      topics: list,
-      internal: options.internal ?? false,
-      keySerde: options.keySerde,
-      valueSerde: options.valueSerde,
-      timestampExtractor: options.timestampExtractor,
-      parents: [],
-      children: [],
-    });
-    for (const t of list) this.#sourceTopicOwner.set(t, name);
+    topologyGraph(this).addSource(name, topics, options);
     return this;
   }
 
+  /** A processor node fed by the given parent nodes. */
   addProcessor<KIn, VIn, KOut, VOut>(
     name: string,
     supplier: ProcessorSupplier<KIn, VIn, KOut, VOut>,
     ...parentNames: string[]
   ): this {
-    if (parentNames.length === 0)
-      throw new TopologyException(`Processor "${name}" needs at least one parent node`);
-    this.#add({ kind: 'processor', name, supplier, stores: [], parents: [], children: [] });
-    for (const p of parentNames) this.#connect(p, name);
+    topologyGraph(this).addProcessor(name, supplier, ...parentNames);
     return this;
   }
 
+  /** A sink node writing what its parents forward to a topic (or a topic chosen per record). */
   addSink<K = unknown, V = unknown>(
     name: string,
     topic: string | TopicNameExtractor<K, V>,
     options: SinkOptions<K, V>,
     ...parentNames: string[]
   ): this {
-    if (parentNames.length === 0)
-      throw new TopologyException(`Sink "${name}" needs at least one parent node`);
-    this.#add({
-      kind: 'sink',
-      name,
-      topic,
-      internal: options.internal ?? false,
-      keySerde: options.keySerde,
-      valueSerde: options.valueSerde,
-      partitioner: options.partitioner,
-      parents: [],
-      children: [],
-    });
-    for (const p of parentNames) this.#connect(p, name);
+    topologyGraph(this).addSink(name, topic, options, ...parentNames);
     return this;
   }
 
+  /** A store, connected to the given processors. */
   addStateStore(builder: StoreBuilder, ...processorNames: string[]): this {
-    const name = builder.spec.name;
-    if (this.#stores.has(name))
-      throw new TopologyException(`Store "${name}" is added twice: store names must be unique`);
-    this.#stores.set(name, { builder, processors: [] });
-    this.connectProcessorAndStateStores(name, ...processorNames);
+    topologyGraph(this).addStateStore(builder, ...processorNames);
     return this;
   }
 
@@ -182,225 +63,17 @@ export class Topology {
     processorName: string,
     supplier: ProcessorSupplier<K, V, never, never>,
   ): this {
-    const storeName = builder.spec.name;
-    if (this.#stores.has(storeName))
-      throw new TopologyException(`Store "${storeName}" is added twice: store names must be unique`);
-    if (
-      builder.spec.logging === true &&
-      builder.spec.kind !== 'timestampedKeyValue' &&
-      builder.spec.kind !== 'keyValue'
-    ) {
-      throw new TopologyException(`Global store "${storeName}" must be a key-value store`);
-    }
-    this.addSource(sourceName, topic, options);
-    (this.#nodes.get(sourceName) as { global?: boolean }).global = true;
-    this.#add({
-      kind: 'processor',
-      name: processorName,
-      supplier,
-      stores: [storeName],
-      global: true,
-      parents: [],
-      children: [],
-    });
-    this.#connect(sourceName, processorName);
-    this.#stores.set(storeName, { builder, processors: [processorName] });
-    this.#globalStores.set(storeName, { source: sourceName, processor: processorName, topic });
+    topologyGraph(this).addGlobalStore(builder, sourceName, topic, options, processorName, supplier);
     return this;
-  }
-
-  /** Global stores by name, with the source topic that fills each. */
-  globalStores(): Array<{ store: string; source: string; processor: string; topic: string }> {
-    return [...this.#globalStores].map(([store, g]) => ({ store, ...g }));
-  }
-
-  isGlobalStore(name: string): boolean {
-    return this.#globalStores.has(name);
-  }
-
-  /** The node groups that fill global stores, in the shape of sub-topologies (they run no tasks). */
-  globalSubtopologies(): Subtopology[] {
-    return this.globalStores().map((g, i) => ({
-      id: -1 - i,
-      nodes: [g.source, g.processor],
-      sourceNodes: [g.source],
-      stores: [g.store],
-      sourceTopics: [{ topic: g.topic, internal: false }],
-      copartitionGroups: [],
-    }));
   }
 
   /** Gives processors access to a store that was added before. */
   connectProcessorAndStateStores(storeName: string, ...processorNames: string[]): this {
-    const store = this.#stores.get(storeName);
-    if (!store)
-      throw new TopologyException(
-        `Store "${storeName}" is not in this topology: add it with addStateStore first`,
-      );
-    for (const p of processorNames) {
-      const node = this.#nodes.get(p);
-      if (!node || node.kind !== 'processor')
-        throw new TopologyException(
-          `Store "${storeName}" can only be connected to a processor; "${p}" is not one`,
-        );
-      if (!node.stores.includes(storeName)) node.stores.push(storeName);
-      if (!store.processors.includes(p)) store.processors.push(p);
-    }
-    this.#subtopologies = undefined;
+    topologyGraph(this).connectProcessorAndStateStores(storeName, ...processorNames);
     return this;
-  }
-
-  /** Declares an internal repartition topic, created by the runtime as `<applicationId>-<name>`. */
-  addRepartitionTopic(name: string, numberOfPartitions?: number, copartitionWith?: string): this {
-    this.#repartitionTopics.set(name, { name, numberOfPartitions, copartitionWith });
-    return this;
-  }
-
-  /** Declares that these source topics must be co-partitioned (a join reads them together). */
-  addCopartitionGroup(topics: readonly string[]): this {
-    this.#copartition.push([...topics]);
-    this.#subtopologies = undefined;
-    return this;
-  }
-
-  hasNode(name: string): boolean {
-    return this.#nodes.has(name);
-  }
-
-  node(name: string): NodeDef {
-    const n = this.#nodes.get(name);
-    if (!n) throw new TopologyException(`Node "${name}" is not in this topology`);
-    return n;
-  }
-
-  nodes(): IterableIterator<NodeDef> {
-    return this.#nodes.values();
-  }
-
-  storeBuilder(name: string): StoreBuilder | undefined {
-    return this.#stores.get(name)?.builder;
-  }
-
-  storeNames(): string[] {
-    return [...this.#stores.keys()];
-  }
-
-  repartitionTopics(): RepartitionTopicDef[] {
-    return [...this.#repartitionTopics.values()];
-  }
-
-  /** Every topic the topology writes to by name (not internal ones, not extractor-chosen ones). */
-  sinkTopics(): string[] {
-    const out = new Set<string>();
-    for (const n of this.#nodes.values())
-      if (n.kind === 'sink' && !n.internal && typeof n.topic === 'string') out.add(n.topic);
-    return [...out];
-  }
-
-  /** Every user topic read by a source (not internal ones). */
-  sourceTopics(): string[] {
-    const out: string[] = [];
-    for (const n of this.#nodes.values())
-      if (n.kind === 'source' && !n.internal && !n.global) out.push(...n.topics);
-    return out;
-  }
-
-  /**
-   * Sub-topologies: groups of nodes connected by parent/child edges or by a shared store. Records
-   * cross between them only through topics (repartition topics), so each runs as its own tasks.
-   */
-  subtopologies(): Subtopology[] {
-    if (this.#subtopologies) return this.#subtopologies;
-    const names = [...this.#nodes.values()].filter((n) => !('global' in n && n.global)).map((n) => n.name);
-    const index = new Map(names.map((n, i) => [n, i]));
-    const parent = names.map((_, i) => i);
-    const find = (i: number): number => {
-      while (parent[i] !== i) {
-        parent[i] = parent[parent[i]!]!;
-        i = parent[i]!;
-      }
-      return i;
-    };
-    const union = (a: number, b: number) => {
-      const ra = find(a);
-      const rb = find(b);
-      if (ra !== rb) parent[Math.max(ra, rb)] = Math.min(ra, rb);
-    };
-    for (const n of this.#nodes.values())
-      for (const c of n.children) union(index.get(n.name)!, index.get(c)!);
-    for (const [storeName, s] of this.#stores) {
-      if (this.#globalStores.has(storeName)) continue;
-      for (let i = 1; i < s.processors.length; i++)
-        union(index.get(s.processors[0]!)!, index.get(s.processors[i]!)!);
-    }
-    // Co-partitioned source topics (a join's two sides) run in one task, so they share a sub-topology.
-    for (const group of this.#copartition) {
-      const owners = group
-        .map((t) => this.#sourceTopicOwner.get(t))
-        .filter((o): o is string => o !== undefined);
-      for (let i = 1; i < owners.length; i++) union(index.get(owners[0]!)!, index.get(owners[i]!)!);
-    }
-    const groups = new Map<number, string[]>();
-    names.forEach((n, i) => {
-      const root = find(i);
-      let g = groups.get(root);
-      if (!g) {
-        g = [];
-        groups.set(root, g);
-      }
-      g.push(n);
-    });
-    const result: Subtopology[] = [];
-    for (const nodes of [...groups.entries()].sort((a, b) => a[0] - b[0]).map(([, g]) => g)) {
-      const sourceNodes = nodes.filter((n) => this.#nodes.get(n)!.kind === 'source');
-      const stores = new Set<string>();
-      for (const n of nodes) {
-        const def = this.#nodes.get(n)!;
-        if (def.kind === 'processor')
-          for (const s of def.stores) if (!this.#globalStores.has(s)) stores.add(s);
-      }
-      const sourceTopics = sourceNodes.flatMap((n) => {
-        const def = this.#nodes.get(n) as SourceNodeDef;
-        return def.topics.map((topic) => ({ topic, internal: def.internal }));
-      });
-      const topicSet = new Set(sourceTopics.map((t) => t.topic));
-      const copartitionGroups = this.#copartition.filter((g) => g.every((t) => topicSet.has(t)));
-      result.push({
-        id: result.length,
-        nodes,
-        sourceNodes,
-        stores: [...stores],
-        sourceTopics,
-        copartitionGroups,
-      });
-    }
-    this.#subtopologies = result;
-    return result;
   }
 
   describe(): TopologyDescription {
-    return describeTopology(this);
-  }
-
-  #add(node: NodeDef): void {
-    if (this.#nodes.has(node.name))
-      throw new TopologyException(
-        `A node named "${node.name}" is already in this topology: node names must be unique`,
-      );
-    this.#nodes.set(node.name, node);
-    this.#subtopologies = undefined;
-  }
-
-  #connect(parentName: string, childName: string): void {
-    const parent = this.#nodes.get(parentName);
-    if (!parent)
-      throw new TopologyException(
-        `Parent node "${parentName}" of "${childName}" is not in this topology: add it first`,
-      );
-    if (parent.kind === 'sink')
-      throw new TopologyException(`Sink "${parentName}" cannot have children ("${childName}")`);
-    const child = this.#nodes.get(childName)!;
-    parent.children.push(childName);
-    child.parents.push(parentName);
+    return describeTopology(topologyGraph(this));
   }
 }

@@ -7,6 +7,7 @@ import {
 } from '@kafka-pattern/streams-core';
 import { TopologyTestDriver } from '@kafka-pattern/streams-core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
+import { topologyGraph } from '../../src/topology/topology-graph.ts';
 
 const S = Serdes.String();
 const L = Serdes.Long();
@@ -240,7 +241,7 @@ describe('KStream.toTable', () => {
       .toStream()
       .to('out', { key: S, value: S });
     const topology = builder.build();
-    expect(topology.subtopologies()).toHaveLength(2);
+    expect(topologyGraph(topology).subtopologies()).toHaveLength(2);
     driver = new TopologyTestDriver(topology, { config: { applicationId: 'app' } });
     const input = driver.createInputTopic('in', S, S);
     input.pipeInput('k1', 'a:1', 1);

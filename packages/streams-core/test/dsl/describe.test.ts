@@ -1,5 +1,6 @@
 import { type KStream, Serdes, StreamsBuilder, type Topology } from '@kafka-pattern/streams-core';
 import { describe, expect, it } from 'vitest';
+import { topologyGraph } from '../../src/topology/topology-graph.ts';
 
 const S = Serdes.String();
 
@@ -131,8 +132,10 @@ describe('stable generated names', () => {
     }
     return {
       nodes,
-      stores: topology.storeNames(),
-      repartitionTopics: topology.repartitionTopics().map((t) => t.name),
+      stores: topologyGraph(topology).storeNames(),
+      repartitionTopics: topologyGraph(topology)
+        .repartitionTopics()
+        .map((t) => t.name),
     };
   }
 
@@ -189,7 +192,7 @@ describe('stable generated names', () => {
     const s = builder.stream('in', { key: S, value: S });
     s.mapValues((v) => v).to('a');
     s.mapValues((v) => v).to('b');
-    const names = [...builder.build().nodes()]
+    const names = [...topologyGraph(builder.build()).nodes()]
       .map((n) => n.name)
       .filter((n) => n.startsWith('KSTREAM-MAPVALUES-'));
     expect(new Set(names).size).toBe(2);

@@ -3,6 +3,7 @@ import { TopologyTestDriver } from '@kafka-pattern/streams-core/testing';
 import { afterEach, describe, expect, expectTypeOf, it } from 'vitest';
 import type { AdminPort } from '../../src/client/port.ts';
 import { planTopics } from '../../src/runtime/internal-topics.ts';
+import { topologyGraph } from '../../src/topology/topology-graph.ts';
 
 const S = Serdes.String();
 interface Order {
@@ -281,7 +282,7 @@ describe('KTable foreign-key join: topology', () => {
       describeTopics: async (names: string[]) =>
         new Map(names.map((n) => [n, counts.has(n) ? { partitions: counts.get(n)! } : undefined])),
     };
-    const plan = await planTopics(builder.build(), admin as unknown as AdminPort, {
+    const plan = await planTopics(topologyGraph(builder.build()), admin as unknown as AdminPort, {
       applicationId: 'app',
       replicationFactor: 1,
       deadLetterTopic: undefined,

@@ -1,6 +1,7 @@
 import { type KStream, Serdes, StreamsBuilder } from '@kafka-pattern/streams-core';
 import { TopologyTestDriver } from '@kafka-pattern/streams-core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
+import { topologyGraph } from '../../src/topology/topology-graph.ts';
 
 const S = Serdes.String();
 
@@ -20,7 +21,7 @@ describe('KStream.repartition', () => {
       .mapValues((v) => v.length)
       .to('out', { value: Serdes.Integer() });
     const topology = builder.build();
-    expect(topology.subtopologies()).toHaveLength(2);
+    expect(topologyGraph(topology).subtopologies()).toHaveLength(2);
     driver = new TopologyTestDriver(topology, { config: { applicationId: 'app' } });
     driver.createInputTopic('in', S, S).pipeInput('k', 'hello', 42, { trace: 't-1' });
     const [record] = driver.createOutputTopic('out', S, Serdes.Integer()).readRecordsToList();

@@ -1,6 +1,7 @@
 import { type KTable, Serdes, StreamsBuilder } from '@kafka-pattern/streams-core';
 import { TopologyTestDriver } from '@kafka-pattern/streams-core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
+import { topologyGraph } from '../../src/topology/topology-graph.ts';
 
 const S = Serdes.String();
 
@@ -173,7 +174,7 @@ describe('KTable-KTable join results', () => {
       .join(builder.table('r', { key: S, value: S }), joiner)
       .toStream()
       .to('out');
-    const subs = builder.build().subtopologies();
+    const subs = topologyGraph(builder.build()).subtopologies();
     expect(subs).toHaveLength(1);
     expect(subs[0]!.sourceTopics.map((t) => t.topic).sort()).toEqual(['l', 'r']);
     expect(subs[0]!.copartitionGroups).toEqual([['l', 'r']]);

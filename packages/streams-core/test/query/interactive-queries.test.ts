@@ -15,16 +15,18 @@ import {
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AdminPort, GroupDescription } from '../../src/client/port.ts';
 import { KeyParseError, parseKeyText, toJson } from '../../src/query/http-codec.ts';
-import { InteractiveQueries, type QueryableStoreInfo } from '../../src/runtime/interactive-queries.ts';
-import type { TopicPlan } from '../../src/runtime/internal-topics.ts';
-import type { StreamsState } from '../../src/runtime/kafka-streams.ts';
+import { InteractiveQueries } from '../../src/query/interactive-queries.ts';
+import type { QueryableStoreInfo } from '../../src/query/store-views.ts';
 import {
   decodeSubscriptionInfo,
   encodeSubscriptionInfo,
   parseHostInfo,
-} from '../../src/runtime/subscription-info.ts';
+} from '../../src/query/subscription-info.ts';
+import type { TopicPlan } from '../../src/runtime/internal-topics.ts';
+import type { StreamsState } from '../../src/runtime/kafka-streams.ts';
 import type { ActiveTask } from '../../src/runtime/task-manager.ts';
 import { changelogTopicName, type StoreContext } from '../../src/state/store-builder.ts';
+import { topologyGraph } from '../../src/topology/topology-graph.ts';
 
 const PARTITIONS = 4;
 const APP = 'iq-unit';
@@ -45,7 +47,7 @@ function topology() {
 const TOPOLOGY = topology();
 
 function plan(): TopicPlan {
-  const subs = TOPOLOGY.subtopologies();
+  const subs = topologyGraph(TOPOLOGY).subtopologies();
   const sourceTopics = new Map(
     subs.map((s) => [s.id, s.sourceTopics.map((t) => (t.internal ? `${APP}-${t.topic}` : t.topic))]),
   );
@@ -79,8 +81,8 @@ const context = (taskId: string): StoreContext => ({
 function task(subtopology: number, partition: number): ActiveTask {
   const id = `${subtopology}_${partition}`;
   const stores = new Map<string, unknown>();
-  for (const name of TOPOLOGY.subtopologies()[subtopology]!.stores)
-    stores.set(name, TOPOLOGY.storeBuilder(name)!.build(context(id)));
+  for (const name of topologyGraph(TOPOLOGY).subtopologies()[subtopology]!.stores)
+    stores.set(name, topologyGraph(TOPOLOGY).storeBuilder(name)!.build(context(id)));
   return { id, subtopology, partition, task: { stores } } as unknown as ActiveTask;
 }
 
@@ -97,7 +99,7 @@ function instance(
 ): Instance {
   let state: StreamsState = 'RUNNING';
   const listeners: Array<(s: StreamsState) => void> = [];
-  const subs = TOPOLOGY.subtopologies();
+  const subs = topologyGraph(TOPOLOGY).subtopologies();
   const tasks = subs.flatMap((s) => partitions.map((p) => task(s.id, p)));
   const thePlan = plan();
   const iq = new InteractiveQueries({

@@ -1,6 +1,7 @@
 import { JoinWindows, type KStream, Serdes, StreamsBuilder } from '@kafka-pattern/streams-core';
 import { TopologyTestDriver } from '@kafka-pattern/streams-core/testing';
 import { describe, expect, it } from 'vitest';
+import { topologyGraph } from '../../src/topology/topology-graph.ts';
 import { S } from './support.ts';
 
 type Kind = 'join' | 'leftJoin' | 'outerJoin';
@@ -152,7 +153,7 @@ describe('stream-stream joins', () => {
       name: 'sum',
       storeName: 'sum',
     }).to('out', { key: S, value: Serdes.Long() });
-    const stores = builder.build().storeNames().sort();
+    const stores = topologyGraph(builder.build()).storeNames().sort();
     expect(stores).toEqual([
       'sum-outer-other-join-store',
       'sum-outer-shared-join-store',

@@ -8,12 +8,12 @@ import type { StoreBuilder } from '../../state/store-builder.ts';
 import { Stores } from '../../state/stores.ts';
 import type { StreamPartitioner } from '../../topology/extractors.ts';
 import { NameGenerator } from '../../topology/naming.ts';
-import { Topology } from '../../topology/topology.ts';
+import { TopologyGraph } from '../../topology/topology-graph.ts';
 import type { Materialized } from '../options.ts';
 import { filterProcessor } from './stateless.ts';
 
 export class BuilderContext {
-  readonly topology = new Topology();
+  readonly topology = new TopologyGraph();
   readonly names = new NameGenerator();
 
   /** Inputs joined by key must be co-partitioned: the runtime checks partition counts at start. */
@@ -124,7 +124,11 @@ function applyLogging(
 }
 
 /** Source topics upstream of a node, as written in the topology. */
-export function upstreamTopics(topology: Topology, nodeName: string, seen = new Set<string>()): string[] {
+export function upstreamTopics(
+  topology: TopologyGraph,
+  nodeName: string,
+  seen = new Set<string>(),
+): string[] {
   if (seen.has(nodeName)) return [];
   seen.add(nodeName);
   const node = topology.node(nodeName);

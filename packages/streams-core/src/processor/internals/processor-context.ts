@@ -5,7 +5,7 @@
  * again, so that a failure later in the same processor is reported against it.
  */
 import { StreamsException } from '../../errors/exception-handlers.ts';
-import type { ProcessorNodeDef } from '../../topology/topology.ts';
+import type { ProcessorNodeDef } from '../../topology/topology-graph.ts';
 import type { Cancellable, ProcessorContext, PunctuationType, Punctuator } from '../api/processor.ts';
 import type { PunctuationQueue } from './punctuation-queue.ts';
 import type { RuntimeNode } from './runtime-nodes.ts';

@@ -12,8 +12,8 @@ import type {
   SinkNodeDef,
   SourceNodeDef,
   Subtopology,
-  Topology,
-} from '../../topology/topology.ts';
+  TopologyGraph,
+} from '../../topology/topology-graph.ts';
 import type { Processor, ProcessorContext } from '../api/processor.ts';
 import type { StreamRecord } from '../api/record.ts';
 import type { RecordCollector } from './record-collector.ts';
@@ -58,7 +58,7 @@ export interface TaskNodes {
 export type ContextFactory = (def: ProcessorNodeDef, node: RuntimeNode) => ProcessorContext<any, any>;
 
 export function createTaskNodes(
-  topology: Topology,
+  topology: TopologyGraph,
   subtopology: Subtopology,
   options: NodeOptions,
   state: TaskState,

@@ -16,7 +16,7 @@ import type { Logger } from '../../observability/logger.ts';
 import type { Serde } from '../../serdes/serde.ts';
 import type { StoreContext } from '../../state/store-builder.ts';
 import type { ConsumedRecordView, TimestampExtractor } from '../../topology/extractors.ts';
-import type { Subtopology, Topology } from '../../topology/topology.ts';
+import type { Subtopology, TopologyGraph } from '../../topology/topology-graph.ts';
 import type { StreamRecord } from '../api/record.ts';
 import { type ContextScope, createProcessorContext } from './processor-context.ts';
 import { PunctuationQueue } from './punctuation-queue.ts';
@@ -33,7 +33,7 @@ export interface TaskOptions {
   readonly applicationId: string;
   readonly taskId: string;
   readonly partition: number;
-  readonly topology: Topology;
+  readonly topology: TopologyGraph;
   readonly subtopology: Subtopology;
   readonly collector: RecordCollector;
   readonly storeContext: StoreContext;

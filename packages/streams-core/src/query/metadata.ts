@@ -1,0 +1,192 @@
+/**
+ * Which instance holds what: `StreamsMetadata` per instance of the application and
+ * `KeyQueryMetadata` per key, both read from the consumer group.
+ *
+ * Every instance puts its id and query address in its subscription userData
+ * (`subscription-info.ts`), and the coordinator's description of the group pairs each member's
+ * userData with its assignment. That description is cached and read again after every
+ * rebalance; an answer given while the group was not Stable is used once and not kept.
+ */
+import type { AdminPort, GroupDescription, TopicPartition } from '../client/port.ts';
+import type { StreamsState } from '../runtime/kafka-streams.ts';
+import { decodeSubscriptionInfo, type HostInfo, parseHostInfo } from './subscription-info.ts';
+
+/** Where one key of a store lives. */
+export interface KeyQueryMetadata {
+  /** The partition (and task `<subtopology>_<partition>`) that holds the key. */
+  readonly partition: number;
+  /** The instance running that task, as its `applicationServer`; undefined while nobody does or it has no address. */
+  readonly activeHost: HostInfo | undefined;
+  /** This instance runs that task now: `app.store(...)` answers for the key here. */
+  readonly local: boolean;
+}
+
+/** One instance of the application, as the consumer group sees it. */
+export interface StreamsMetadata {
+  readonly applicationServer: string | undefined;
+  readonly hostInfo: HostInfo | undefined;
+  /** This is the instance asking. */
+  readonly local: boolean;
+  readonly clientId: string;
+  readonly topicPartitions: TopicPartition[];
+  /** Task ids `<subtopology>_<partition>`. */
+  readonly tasks: string[];
+  /** Stores of the sub-topologies it runs at least one task of. */
+  readonly stores: string[];
+}
+
+/** One member of the consumer group, with what its userData says about it. */
+export interface GroupMember {
+  readonly clientId: string;
+  readonly applicationServer: string | undefined;
+  readonly hostInfo: HostInfo | undefined;
+  readonly local: boolean;
+  readonly partitions: TopicPartition[];
+}
+
+export interface GroupView {
+  /** The group was Stable: every member's assignment is in the answer. */
+  readonly stable: boolean;
+  readonly members: GroupMember[];
+}
+
+/** What reading the group needs from the running instance. */
+export interface GroupMembersOptions {
+  readonly applicationId: string;
+  /** This instance's id, as its own subscription userData carries it. */
+  readonly instanceId: string;
+  state(): StreamsState;
+  admin(): AdminPort | undefined;
+  onStateChange(listener: (state: StreamsState) => void): void;
+}
+
+const STABLE_WAIT_MS = 5_000;
+const STOPPED = new Set<StreamsState>(['PENDING_SHUTDOWN', 'NOT_RUNNING', 'PENDING_ERROR', 'ERROR']);
+const STABLE_POLL_MS = 200;
+
+/** The members of the application's consumer group, described by the coordinator and cached between rebalances. */
+export class GroupMembers {
+  readonly #options: GroupMembersOptions;
+  #group: Promise<GroupView> | undefined;
+
+  constructor(options: GroupMembersOptions) {
+    this.#options = options;
+    options.onStateChange((state) => {
+      // Assignments change only through a rebalance: forget the old answer when one starts and
+      // ask again once this instance has its new tasks.
+      if (state === 'RUNNING') this.#group = this.#describeGroup();
+      else this.#group = undefined;
+    });
+  }
+
+  async current(): Promise<GroupView> {
+    const cached = this.#group;
+    const pending = cached ?? this.#describeGroup();
+    if (!cached) this.#group = pending;
+    const view = await pending;
+    // A half-formed answer is returned but not kept: the next question asks the coordinator again.
+    if (!view.stable && this.#group === pending) this.#group = undefined;
+    return view;
+  }
+
+  async #describeGroup(): Promise<GroupView> {
+    const o = this.#options;
+    const admin = o.admin();
+    if (!admin) return { stable: false, members: [] };
+    const deadline = performance.now() + STABLE_WAIT_MS;
+    for (;;) {
+      // A stopping instance has closed its admin client: nothing more to learn.
+      if (STOPPED.has(o.state())) return { stable: false, members: [] };
+      let description: GroupDescription | undefined;
+      try {
+        description = await admin.describeGroup(o.applicationId);
+      } catch (error) {
+        // The coordinator may be moving; an empty answer now is better than a failed query.
+        if (performance.now() >= deadline) {
+          console.warn(
+            `[kafka-pattern] could not describe group "${o.applicationId}" for interactive queries: ${(error as Error).message}`,
+          );
+          return { stable: false, members: [] };
+        }
+        await sleep(STABLE_POLL_MS);
+        continue;
+      }
+      const stable = description?.state === 'Stable';
+      if (stable || performance.now() >= deadline) {
+        const members = (description?.members ?? []).map((m): GroupMember => {
+          const info = decodeSubscriptionInfo(m.userData);
+          let hostInfo: HostInfo | undefined;
+          try {
+            hostInfo =
+              info?.applicationServer === undefined ? undefined : parseHostInfo(info.applicationServer);
+          } catch {
+            hostInfo = undefined;
+          }
+          return {
+            clientId: m.clientId,
+            applicationServer: info?.applicationServer,
+            hostInfo,
+            local: info?.instanceId === o.instanceId,
+            partitions: m.assignment,
+          };
+        });
+        return { stable, members };
+      }
+      await sleep(STABLE_POLL_MS);
+    }
+  }
+}
+
+/** The member assigned `partition` of one of a sub-topology's source topics. */
+export function ownerOf(
+  group: GroupView,
+  sourceTopics: readonly string[],
+  partition: number,
+): GroupMember | undefined {
+  const sources = new Set(sourceTopics);
+  return group.members.find((m) =>
+    m.partitions.some((tp) => tp.partition === partition && sources.has(tp.topic)),
+  );
+}
+
+/**
+ * Every member as `StreamsMetadata`: its tasks are the partitions it holds of each
+ * sub-topology's (resolved) source topics, its stores those of the sub-topologies it runs.
+ */
+export function streamsMetadata(
+  group: GroupView,
+  subtopologies: readonly { readonly id: number; readonly stores: readonly string[] }[],
+  sourceTopics: ReadonlyMap<number, readonly string[]>,
+): StreamsMetadata[] {
+  return group.members.map((m) => {
+    const tasks = new Set<string>();
+    const stores = new Set<string>();
+    for (const s of subtopologies) {
+      const sources = new Set(sourceTopics.get(s.id) ?? []);
+      for (const tp of m.partitions) {
+        if (!sources.has(tp.topic)) continue;
+        tasks.add(`${s.id}_${tp.partition}`);
+        for (const name of s.stores) stores.add(name);
+      }
+    }
+    return {
+      applicationServer: m.applicationServer,
+      hostInfo: m.hostInfo,
+      local: m.local,
+      clientId: m.clientId,
+      topicPartitions: m.partitions.map((tp) => ({ ...tp })),
+      tasks: [...tasks].sort(compareTaskIds),
+      stores: [...stores].sort(),
+    };
+  });
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function compareTaskIds(a: string, b: string): number {
+  const [sa, pa] = a.split('_').map(Number) as [number, number];
+  const [sb, pb] = b.split('_').map(Number) as [number, number];
+  return sa - sb || pa - pb;
+}
