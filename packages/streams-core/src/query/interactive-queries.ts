@@ -7,9 +7,11 @@
  * store's copies on the local tasks (`store-views.ts`, `composite-stores.ts`), places keys on
  * partitions, and asks the group where the other partitions are (`metadata.ts`).
  */
+
 import { randomUUID } from 'node:crypto';
 import type { AdminPort } from '../client/port.ts';
 import { StreamsException } from '../errors/exception-handlers.ts';
+import type { Logger } from '../observability/logger.ts';
 import { partitionForKey } from '../partitioning/partitioner.ts';
 import type { TopicPlan } from '../runtime/internal-topics.ts';
 import type { StreamsState } from '../runtime/kafka-streams.ts';
@@ -42,6 +44,7 @@ export interface InteractiveQueriesHost {
   readonly topology: Topology;
   readonly applicationServer: string | undefined;
   readonly defaultKeySerde: Serde<unknown> | undefined;
+  readonly logger: Logger;
   state(): StreamsState;
   activeTasks(): ActiveTask[];
   plan(): TopicPlan | undefined;
@@ -64,6 +67,7 @@ export class InteractiveQueries implements LocalStoreLookup {
     this.#members = new GroupMembers({
       applicationId: host.applicationId,
       instanceId: this.#instanceId,
+      logger: host.logger,
       state: () => host.state(),
       admin: () => host.admin(),
       onStateChange: (listener) => host.onStateChange(listener),

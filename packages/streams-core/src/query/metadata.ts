@@ -7,7 +7,10 @@
  * userData with its assignment. That description is cached and read again after every
  * rebalance; an answer given while the group was not Stable is used once and not kept.
  */
+
 import type { AdminPort, GroupDescription, TopicPartition } from '../client/port.ts';
+import { errorMessage } from '../errors/exception-handlers.ts';
+import type { Logger } from '../observability/logger.ts';
 import type { StreamsState } from '../runtime/kafka-streams.ts';
 import { decodeSubscriptionInfo, type HostInfo, parseHostInfo } from './subscription-info.ts';
 
@@ -55,6 +58,7 @@ export interface GroupMembersOptions {
   readonly applicationId: string;
   /** This instance's id, as its own subscription userData carries it. */
   readonly instanceId: string;
+  readonly logger: Logger;
   state(): StreamsState;
   admin(): AdminPort | undefined;
   onStateChange(listener: (state: StreamsState) => void): void;
@@ -103,8 +107,9 @@ export class GroupMembers {
       } catch (error) {
         // The coordinator may be moving; an empty answer now is better than a failed query.
         if (performance.now() >= deadline) {
-          console.warn(
-            `[kafka-pattern] could not describe group "${o.applicationId}" for interactive queries: ${(error as Error).message}`,
+          o.logger.warn(
+            { groupId: o.applicationId },
+            `could not describe group "${o.applicationId}" for interactive queries: ${errorMessage(error)}`,
           );
           return { stable: false, members: [] };
         }

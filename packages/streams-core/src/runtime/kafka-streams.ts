@@ -91,6 +91,7 @@ export class KafkaStreams {
       topology,
       applicationServer: config.applicationServer,
       defaultKeySerde: config.defaultKeySerde,
+      logger: this.#logger,
       state: () => this.#state.state,
       activeTasks: () => this.activeTasks(),
       plan: () => this.#plan,

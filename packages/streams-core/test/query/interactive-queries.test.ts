@@ -14,6 +14,7 @@ import {
 } from '@kafka-pattern/streams-core';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AdminPort, GroupDescription } from '../../src/client/port.ts';
+import { silentLogger } from '../../src/observability/logger.ts';
 import { KeyParseError, parseKeyText, toJson } from '../../src/query/http-codec.ts';
 import { InteractiveQueries } from '../../src/query/interactive-queries.ts';
 import type { QueryableStoreInfo } from '../../src/query/store-views.ts';
@@ -107,6 +108,7 @@ function instance(
     topology: TOPOLOGY,
     applicationServer,
     defaultKeySerde: undefined,
+    logger: silentLogger,
     state: () => state,
     activeTasks: () => tasks,
     plan: () => thePlan,
