@@ -6,8 +6,9 @@
  * consumers and tools that already read those topics read ours; Kafka Streams' KIP-1034 convention
  * (`__streams.errors.*`, all UTF-8 strings) can be chosen instead.
  */
+
+import type { ConsumedRecord } from '../client/port.ts';
 import type { Headers } from '../processor/api/headers.ts';
-import type { ConsumedRecordView } from '../topology/extractors.ts';
 import { errorMessage } from './exception-handlers.ts';
 
 export type DeadLetterHeaderConvention = 'spring' | 'kip1034';
@@ -24,7 +25,7 @@ export const defaultDeadLetterConfig: DeadLetterConfig = {
 };
 
 /** The record that failed, as it was consumed: raw bytes and original headers. */
-export type FailedRecord = ConsumedRecordView;
+export type FailedRecord = ConsumedRecord;
 
 export const SpringDltHeaders = {
   exceptionFqcn: 'kafka_dlt-exception-fqcn',

@@ -6,11 +6,12 @@
  */
 
 import { SqliteDatabase } from '@kafka-pattern/state-store';
+import type { ConsumedRecord } from '../client/port.ts';
 import { resolveErrorHandling, type StreamsConfig } from '../config/streams-config.ts';
 import { consoleLogger } from '../observability/logger.ts';
 import type { Headers } from '../processor/api/headers.ts';
 import type { RecordCollector } from '../processor/internals/record-collector.ts';
-import { type RawRecord, StreamTask } from '../processor/internals/stream-task.ts';
+import { StreamTask } from '../processor/internals/stream-task.ts';
 import type { Serde } from '../serdes/serde.ts';
 import { type KeyValueStore, PlainValueView, type ReadOnlyKeyValueStore } from '../state/key-value-store.ts';
 import type { SessionStore } from '../state/session-store.ts';
@@ -37,7 +38,7 @@ export class TopologyTestDriver {
   readonly #taskByTopic = new Map<string, StreamTask>();
   readonly #outputs = new Map<string, TestRecordBytes[]>();
   readonly #produced = new Set<string>();
-  readonly #pending: RawRecord[] = [];
+  readonly #pending: ConsumedRecord[] = [];
   readonly #offsets = new Map<string, bigint>();
   #wallClock: number;
   #closed = false;

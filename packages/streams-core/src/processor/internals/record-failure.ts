@@ -4,6 +4,8 @@
  * to the dead-letter topic. The decision needs the task's identity, metrics and collector but
  * none of the record path's state, and it is rare, so it lives apart from StreamTask.process.
  */
+
+import type { ConsumedRecord } from '../../client/port.ts';
 import { type DeadLetterConfig, deadLetterHeaders } from '../../errors/dead-letter.ts';
 import {
   type ErrorContext,
@@ -13,7 +15,6 @@ import {
 } from '../../errors/exception-handlers.ts';
 import { diagnostics } from '../../observability/diagnostics.ts';
 import type { Logger } from '../../observability/logger.ts';
-import type { ConsumedRecordView } from '../../topology/extractors.ts';
 import type { RecordCollector } from './record-collector.ts';
 import type { TaskMetrics } from './task-metrics.ts';
 import type { TaskState } from './task-state.ts';
@@ -51,7 +52,7 @@ export class RecordFailureHandler {
   }
 
   /** Applies the handler's decision for `raw`; throws a StreamsException when it is to fail. */
-  fail(kind: FailureKind, raw: ConsumedRecordView, error: unknown): void {
+  fail(kind: FailureKind, raw: ConsumedRecord, error: unknown): void {
     const handler =
       kind === 'deserialization' ? this.#options.onDeserializationError : this.#options.onProcessingError;
     const context: ErrorContext = {

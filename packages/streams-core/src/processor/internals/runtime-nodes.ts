@@ -31,6 +31,8 @@ export interface TaskSource {
   readonly node: RuntimeNode;
   readonly keySerde: Serde<any>;
   readonly valueSerde: Serde<any>;
+  /** Largest timestamp seen per partition of this topic (a global task reads several). */
+  readonly partitionTime: Map<number, number>;
 }
 
 export interface TaskProcessor {
@@ -122,7 +124,13 @@ function createSource(
     },
   };
   for (const t of def.topics) {
-    sourcesByTopic.set(options.resolveTopic(t, def.internal), { def, node, keySerde, valueSerde });
+    sourcesByTopic.set(options.resolveTopic(t, def.internal), {
+      def,
+      node,
+      keySerde,
+      valueSerde,
+      partitionTime: new Map(),
+    });
   }
   return node;
 }
@@ -135,6 +143,8 @@ function createSink(def: SinkNodeDef, options: NodeOptions, state: TaskState): R
     typeof def.topic === 'string' ? options.resolveTopic(def.topic, def.internal) : undefined;
   const extractor = typeof def.topic === 'function' ? def.topic : undefined;
   const partitioner = def.partitioner;
+  // A fixed topic's partition count is looked up once; a topic chosen per record, per record.
+  let fixedPartitions: number | undefined;
   return {
     name: def.name,
     children: [],
@@ -144,7 +154,9 @@ function createSink(def: SinkNodeDef, options: NodeOptions, state: TaskState): R
       const keyBytes = keySerde.serialize(topic, record.key, record.headers);
       const valueBytes = valueSerde.serialize(topic, record.value, record.headers);
       let partition: number | undefined;
-      const partitions = collector.partitionsFor(topic);
+      let partitions: number | undefined;
+      if (fixedTopic === undefined) partitions = collector.partitionsFor(topic);
+      else partitions = fixedPartitions ??= collector.partitionsFor(topic);
       if (partitioner) {
         if (partitions === undefined) {
           throw new StreamsException(

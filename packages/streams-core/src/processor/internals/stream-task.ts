@@ -10,12 +10,13 @@
  * share while a record runs is one TaskState.
  */
 
+import type { ConsumedRecord } from '../../client/port.ts';
 import type { DeadLetterConfig } from '../../errors/dead-letter.ts';
 import { type ExceptionHandler, errorMessage, StreamsException } from '../../errors/exception-handlers.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { Serde } from '../../serdes/serde.ts';
 import type { StoreContext } from '../../state/store-builder.ts';
-import type { ConsumedRecordView, TimestampExtractor } from '../../topology/extractors.ts';
+import type { TimestampExtractor } from '../../topology/extractors.ts';
 import type { Subtopology, TopologyGraph } from '../../topology/topology-graph.ts';
 import type { StreamRecord } from '../api/record.ts';
 import { type ContextScope, createProcessorContext } from './processor-context.ts';
@@ -25,9 +26,6 @@ import { RecordFailureHandler } from './record-failure.ts';
 import { createTaskNodes, type TaskProcessor, type TaskSource } from './runtime-nodes.ts';
 import { TaskMetrics } from './task-metrics.ts';
 import { TaskState, UNKNOWN_TIME } from './task-state.ts';
-
-/** A record as consumed from Kafka, before deserialization. */
-export type RawRecord = ConsumedRecordView;
 
 export interface TaskOptions {
   readonly applicationId: string;
@@ -64,7 +62,6 @@ export class StreamTask {
   readonly #failures: RecordFailureHandler;
   readonly #processors: readonly TaskProcessor[];
   readonly #sourcesByTopic: ReadonlyMap<string, TaskSource>;
-  readonly #partitionTime = new Map<string, number>();
   #initialized = false;
 
   constructor(options: TaskOptions) {
@@ -146,7 +143,7 @@ export class StreamTask {
   }
 
   /** Deserializes, stamps and runs one record through the sub-topology. */
-  process(raw: RawRecord): void {
+  process(raw: ConsumedRecord): void {
     const source = this.#sourcesByTopic.get(raw.topic);
     if (!source) {
       throw new StreamsException(
@@ -168,14 +165,12 @@ export class StreamTask {
         this.#failures.fail('deserialization', raw, error);
         return;
       }
-      const partitionKey = `${raw.topic}:${raw.partition}`;
-      const partitionTime = this.#partitionTime.get(partitionKey) ?? UNKNOWN_TIME;
+      const partitionTime = source.partitionTime.get(raw.partition) ?? UNKNOWN_TIME;
       let timestamp = raw.timestamp;
       const extractor = source.def.timestampExtractor ?? this.#options.defaultTimestampExtractor;
       if (extractor) {
-        const view: ConsumedRecordView = raw;
         try {
-          timestamp = extractor(view, partitionTime);
+          timestamp = extractor(raw, partitionTime);
         } catch (error) {
           this.#failures.fail('deserialization', raw, error);
           return;
@@ -185,7 +180,7 @@ export class StreamTask {
         this.metrics.droppedRecords++;
         return;
       }
-      if (timestamp > partitionTime) this.#partitionTime.set(partitionKey, timestamp);
+      if (timestamp > partitionTime) source.partitionTime.set(raw.partition, timestamp);
       if (timestamp > state.streamTime) state.streamTime = timestamp;
       meta.timestamp = timestamp;
       // Processors may change the record's headers; a dead letter must carry the ones that were read.
