@@ -252,7 +252,8 @@ export type KafkaEvent =
       offsets: TopicPartitionOffset[];
     }
   | { type: 'rebalance'; groupId: string; generation: number; members: MemberView[] }
-  | { type: 'fence'; transactionalId: string; epoch: number };
+  | { type: 'fence'; transactionalId: string; epoch: number }
+  | { type: 'readerAssign'; clientId: string; ranges: PartitionRange[] };
 
 export interface ClientRecord {
   readonly kind: 'admin' | 'producer' | 'consumer' | 'partitionReader';
@@ -1309,6 +1310,11 @@ class InMemoryPartitionReader implements PartitionReaderPort {
   }
 
   assign(ranges: PartitionRange[]): void {
+    this.#kafka.events.push({
+      type: 'readerAssign',
+      clientId: this.#options.clientId,
+      ranges: ranges.map((r) => ({ ...r })),
+    });
     for (const r of ranges) {
       this.#positions.set(topicPartitionKey(r), {
         topic: r.topic,
