@@ -10,7 +10,9 @@ import {
   type ProcessingGuarantee,
   type RestoreProgress,
   Serdes,
+  SessionWindows,
   StreamsBuilder,
+  TimeWindows,
 } from '@kafka-pattern/streams-core';
 import { describe, expect, it } from 'vitest';
 import { eventually, type Harness, latest, longs, rec, useHarness } from '../support/harness.ts';
@@ -124,5 +126,47 @@ describe('restoration from an unreadable state file', () => {
     expect(next.restored).toBe(4);
     expect(next.countsAtStart).toEqual(expectedCounts(4));
     expect(latest(longs(h.kafka.records('out')))).toEqual(expectedCounts(6));
+  });
+});
+
+describe('restoration of window and session stores', () => {
+  it('a new instance without state restores both from their changelogs', async () => {
+    const h = harness();
+    h.kafka.createTopic('in', 1);
+    h.kafka.createTopic('out', 1);
+    const topology = () => {
+      const builder = new StreamsBuilder();
+      const grouped = builder.stream('in', { key: S, value: S }).groupByKey();
+      // Grace keeps the first window and sessions in their stores (retention is size + grace).
+      grouped.windowedBy(TimeWindows.ofSizeAndGrace(60_000, 600_000)).count({ name: 'per-minute' });
+      grouped.windowedBy(SessionWindows.ofInactivityGapAndGrace(10_000, 600_000)).count({ name: 'sessions' });
+      return builder.build();
+    };
+    const base = 1_800_000_000_000;
+    h.kafka.produce(
+      [0, 1_000, 2_000, 61_000, 90_000].map((dt) => rec('in', 'a', 'x', { timestamp: base + dt })),
+    );
+    const config = { applicationId: 'windows', cacheMaxBytes: 0, commitIntervalMs: 0 };
+    const first = h.app(topology(), config);
+    await first.start();
+    await eventually(() => h.kafka.committedOffset('windows', 'in', 0) === 5n, 'all committed');
+    await first.close();
+    const second = h.app(topology(), config);
+    const restores: RestoreProgress[] = [];
+    second.setRestoreListener({ onRestoreEnd: (p) => restores.push(p) });
+    await second.start();
+    await second.waitForRunning(5_000);
+    expect(restores.map((p) => p.store).sort()).toEqual(['per-minute', 'sessions']);
+    const minutes = second.store<string, number, 'window'>('per-minute', 'window');
+    expect(minutes.fetch('a', base)).toBe(3);
+    expect(minutes.fetch('a', base + 60_000)).toBe(2);
+    const sessions = second.store<string, number, 'session'>('sessions', 'session');
+    expect(
+      sessions.fetch('a').map((kv) => [kv.key.window.start - base, kv.key.window.end - base, kv.value]),
+    ).toEqual([
+      [0, 2_000, 3],
+      [61_000, 61_000, 1],
+      [90_000, 90_000, 1],
+    ]);
   });
 });
