@@ -585,6 +585,8 @@ export class KafkaStreams {
         }
         this.#fatal = error;
         this.#setState('PENDING_ERROR');
+        // close() does nothing in ERROR: release now what outlives the stream thread.
+        await this.#releaseInstance();
         this.#setState('ERROR');
         return;
       }
@@ -794,14 +796,17 @@ export class KafkaStreams {
     await this.#producer?.close().catch(() => {});
     this.#consumer = undefined;
     this.#producer = undefined;
-    if (this.#state === 'PENDING_SHUTDOWN' || this.#stopping) {
-      await this.#standbys?.close().catch(() => {});
-      this.#standbys = undefined;
-      await this.#globals?.close().catch(() => {});
-      this.#globals = undefined;
-      await this.#admin?.close().catch(() => {});
-      this.#stateDirectory?.close();
-    }
+    if (this.#state === 'PENDING_SHUTDOWN' || this.#stopping) await this.#releaseInstance();
+  }
+
+  /** Standby replicas, global stores, the admin client and the state directory's locks. */
+  async #releaseInstance(): Promise<void> {
+    await this.#standbys?.close().catch(() => {});
+    this.#standbys = undefined;
+    await this.#globals?.close().catch(() => {});
+    this.#globals = undefined;
+    await this.#admin?.close().catch(() => {});
+    this.#stateDirectory?.close();
   }
 
   #measure(processed: number): void {
