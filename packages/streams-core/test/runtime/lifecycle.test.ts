@@ -307,3 +307,38 @@ describe('KafkaStreams lifecycle', () => {
     expect(Number(result!.value!.readBigInt64BE(0))).toBe(2);
   });
 });
+
+describe('an instance stopped in ERROR', () => {
+  function enrichment() {
+    const builder = new StreamsBuilder();
+    const products = builder.globalTable('products', { key: S, value: S }, { name: 'products-store' });
+    builder
+      .stream('in', { key: S, value: S })
+      .join(
+        products,
+        (_k, v) => v,
+        (v, name) => `${v}: ${name}`,
+      )
+      .to('out', { key: S, value: S });
+    return builder.build();
+  }
+
+  it('releases its clients and state directory, so a replacement can start on the same directory', async () => {
+    const h = withTopics();
+    h.kafka.createTopic('products', 1);
+    h.kafka.produce([rec('products', 'p1', 'coffee')]);
+    const stateDir = h.stateDir();
+    const app = h.app(enrichment(), { applicationId: 'fatal', stateDir, commitIntervalMs: 0 });
+    await app.start();
+    h.kafka.failNext('send', new KafkaClientError('refused'));
+    h.kafka.produce([rec('in', 'o1', 'p1')]);
+    await eventually(() => app.state === 'ERROR', 'state ERROR');
+    await app.close();
+    expect(h.kafka.clients.filter((c) => !c.closed).map((c) => `${c.kind} ${c.clientId}`)).toEqual([]);
+
+    const replacement = h.app(enrichment(), { applicationId: 'fatal', stateDir, commitIntervalMs: 0 });
+    await replacement.start();
+    await eventually(() => h.kafka.records('out').length === 1, 'the replacement processes the order');
+    expect(strings(h.kafka.records('out'))).toEqual([['o1', 'p1: coffee']]);
+  });
+});
