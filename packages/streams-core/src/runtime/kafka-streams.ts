@@ -105,6 +105,8 @@ export class KafkaStreams {
   #standbys: StandbyManager | undefined;
   #globals: GlobalStateManager | undefined;
   #loop: Promise<void> | undefined;
+  /** A start() still checking topics or loading global stores. */
+  #starting: Promise<void> | undefined;
   #stopping = false;
   #lastCommit = 0;
   #clientId = '';
@@ -188,12 +190,23 @@ export class KafkaStreams {
   /**
    * Checks the topics, creates the internal ones, and starts processing. Resolves once the
    * stream thread runs (state REBALANCING); `waitForRunning()` waits for the first assignment.
+   * Rejects, having started nothing, when `close()` is called before it gets that far.
    */
   async start(): Promise<void> {
     if (this.#state !== 'CREATED')
       throw new StreamsException(
         `start() was called in state ${this.#state}: a KafkaStreams instance starts once; create a new one`,
       );
+    const starting = this.#start();
+    this.#starting = starting;
+    try {
+      await starting;
+    } finally {
+      this.#starting = undefined;
+    }
+  }
+
+  async #start(): Promise<void> {
     const cfg = this.#config;
     this.#admin = this.#clients.admin();
     try {
@@ -211,6 +224,7 @@ export class KafkaStreams {
       this.#setState('ERROR');
       throw error;
     }
+    if (this.#state !== 'CREATED') await this.#abandonStart();
     this.#stateDirectory = new StateDirectory(
       cfg.stateDir ?? join(tmpdir(), 'kafka-pattern'),
       cfg.applicationId,
@@ -244,7 +258,17 @@ export class KafkaStreams {
         throw error;
       }
     }
+    if (this.#stopping) await this.#abandonStart();
     this.#loop = this.#run();
+  }
+
+  /** close() was called while start() waited on the cluster: let go of what it opened, and say so. */
+  async #abandonStart(): Promise<never> {
+    await this.#releaseInstance();
+    this.#setState('NOT_RUNNING');
+    throw new StreamsException(
+      `"${this.#config.applicationId}" was closed while it was starting: it did not start`,
+    );
   }
 
   /** Resolves when the instance is RUNNING (tasks assigned and restored); rejects on ERROR or timeout. */
@@ -283,11 +307,14 @@ export class KafkaStreams {
     if (this.#state === 'CREATED') {
       this.#setState('PENDING_SHUTDOWN');
       this.#setState('NOT_RUNNING');
+      // A start() in flight gives up at its next step; wait until it has let go of its clients.
+      await this.#starting?.catch(() => {});
       return;
     }
     this.#stopping = true;
     if (this.#state !== 'PENDING_SHUTDOWN' && this.#state !== 'PENDING_ERROR')
       this.#setState('PENDING_SHUTDOWN');
+    await this.#starting?.catch(() => {});
     await this.#loop;
   }
 
