@@ -82,6 +82,53 @@ describe('KafkaStreams lifecycle', () => {
     await expect(app.start()).rejects.toThrow(/state NOT_RUNNING/);
   });
 
+  it('close() while start() is still checking topics: the instance never processes, and lets go of its clients', async () => {
+    const h = withTopics();
+    const gate = new Gate();
+    h.kafka.intercept('createTopics', () => gate.wait());
+    const app = h.app(counting(), { applicationId: 'racing', commitIntervalMs: 0 });
+    const starting = app.start();
+    await eventually(() => gate.waiting > 0, 'start() creating its internal topics');
+    const closing = app.close();
+    expect(app.state).toBe('NOT_RUNNING');
+    gate.open();
+    await closing;
+    await expect(starting).rejects.toThrow(/closed while it was starting/);
+    h.kafka.produce([rec('in', 'k', 'v')]);
+    expect(app.state).toBe('NOT_RUNNING');
+    expect(h.kafka.clients.filter((c) => c.kind === 'consumer' || c.kind === 'producer')).toEqual([]);
+    expect(h.kafka.clients.every((c) => c.closed)).toBe(true);
+    expect(h.kafka.members('racing')).toEqual([]);
+  });
+
+  it('close() while start() is still loading a global table: the instance never processes', async () => {
+    const h = withTopics();
+    h.kafka.createTopic('products', 1);
+    h.kafka.produce([rec('products', 'p1', 'coffee')]);
+    const builder = new StreamsBuilder();
+    const products = builder.globalTable('products', { key: S, value: S });
+    builder
+      .stream('in', { key: S, value: S })
+      .join(
+        products,
+        (_k, v) => v,
+        (v, name) => `${v}: ${name}`,
+      )
+      .to('out', { key: S, value: S });
+    const gate = new Gate();
+    h.kafka.intercept('readerPoll', () => gate.wait());
+    const app = h.app(builder.build(), { applicationId: 'racing-global' });
+    const starting = app.start();
+    await eventually(() => gate.waiting > 0, 'start() reading the global table');
+    const closing = app.close();
+    gate.open();
+    await closing;
+    await expect(starting).rejects.toThrow(/closed while it was starting/);
+    expect(app.state).toBe('NOT_RUNNING');
+    expect(h.kafka.clients.filter((c) => c.kind === 'consumer')).toEqual([]);
+    expect(h.kafka.clients.every((c) => c.closed)).toBe(true);
+  });
+
   it('waitForRunning() rejects after its timeout, and when the instance stops in ERROR', async () => {
     const h = withTopics();
     const gate = new Gate();
