@@ -274,6 +274,11 @@ export class KafkaStreams {
   /** Resolves when the instance is RUNNING (tasks assigned and restored); rejects on ERROR or timeout. */
   waitForRunning(timeoutMs = 60_000): Promise<void> {
     if (this.#state === 'RUNNING') return Promise.resolve();
+    const stopped = (s: StreamsState) =>
+      this.#fatal ??
+      new StreamsException(`"${this.#config.applicationId}" stopped (state ${s}) before it was running`);
+    // Already stopped: it will never run, so say why now rather than after the timeout.
+    if (this.#state === 'ERROR' || this.#state === 'NOT_RUNNING') return Promise.reject(stopped(this.#state));
     return new Promise((resolve, reject) => {
       const timer = setTimeout(
         () =>
@@ -290,12 +295,7 @@ export class KafkaStreams {
           resolve();
         } else if (s === 'ERROR' || s === 'NOT_RUNNING') {
           clearTimeout(timer);
-          reject(
-            this.#fatal ??
-              new StreamsException(
-                `"${this.#config.applicationId}" stopped (state ${s}) before it was running`,
-              ),
-          );
+          reject(stopped(s));
         }
       });
     });
