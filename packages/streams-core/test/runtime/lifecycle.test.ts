@@ -147,6 +147,8 @@ describe('KafkaStreams lifecycle', () => {
     gate.open();
     await expect(failing).rejects.toThrow('the consumer broke');
     expect(app.state).toBe('ERROR');
+    // Asked again once stopped, it says why at once instead of waiting out its timeout.
+    await expect(app.waitForRunning(2_000)).rejects.toThrow('the consumer broke');
   });
 
   it('a listener that throws does not keep the others from hearing about a change', async () => {
