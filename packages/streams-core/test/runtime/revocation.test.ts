@@ -99,6 +99,63 @@ describe('revocation mid-batch', () => {
     ).toBeGreaterThan(6);
   });
 
+  /**
+   * Known defect, kept as an expected failure: after a fenced commit, the runtime's abort path
+   * reads committed offsets for, and restores, every task of the generation that ended, including
+   * the partitions that moved to the other member. Both wait (require-stable offsets, stable
+   * changelog ends) for that member's open transaction, so this member processes nothing of its
+   * own partitions until the other one commits. When this test starts passing, drop `.fails`.
+   */
+  it.fails('exactly_once_v2: after a fenced commit, a member goes on with its own partitions while the new owner of the others has a transaction open', async () => {
+    const h = harness();
+    const { kafka } = h;
+    kafka.createTopic('in', 2);
+    kafka.createTopic('out', 1);
+    const config = {
+      applicationId: 'stall',
+      processingGuarantee: 'exactly_once_v2' as const,
+      cacheMaxBytes: 0,
+      commitIntervalMs: 0,
+    };
+    const a = h.app(counting(), { ...config, clientId: 'a' });
+    await a.start();
+    const aGate = new Gate();
+    kafka.intercept('ack', async (send) => {
+      if (send.clientId.startsWith('a-') && send.records.some((r) => r.topic === 'out')) await aGate.wait();
+    });
+    kafka.produce(onBoth(1));
+    await eventually(() => aGate.waiting > 0, "a's batch in flight");
+    // b takes partition 1 and keeps its first transaction (offsets sent, not committed) open.
+    const bGate = new Gate();
+    kafka.intercept('commitTransaction', async (c) => {
+      const b = kafka.clients.find((x) => x.kind === 'producer' && x.clientId.startsWith('b-'));
+      if (c.transactionalId === b?.transactionalId && c.transaction?.records.length) await bGate.wait();
+    });
+    // a's abort path reads committed offsets once b's transaction is open (the order a busy b makes likely).
+    const aAbort = new Gate();
+    kafka.intercept('committed', async (c) => {
+      const aborted = kafka.transactions().some((t) => t.state === 'aborted');
+      if (c.clientId.startsWith('a-') && aborted && aAbort.held === 0) await aAbort.wait();
+    });
+    const b = h.app(counting(), { ...config, clientId: 'b' });
+    await b.start();
+    await eventually(() => kafka.members('stall').length === 2, 'b joined the group');
+    aGate.open();
+    await eventually(() => aAbort.waiting > 0, "a's fenced commit aborted");
+    await eventually(() => bGate.waiting > 0, "b's transaction open on partition 1");
+    aAbort.open();
+    try {
+      kafka.produce([rec('in', 'k0', 'p0-2', { partition: 0 })]);
+      await eventually(
+        () => kafka.committedOffset('stall', 'in', 0) === 2n,
+        "a's own partition 0 processed while b's transaction is open",
+        2_000,
+      );
+    } finally {
+      bGate.open();
+    }
+  });
+
   it('exactly_once_v2: revoke everything and assign a new set while a batch is in flight', async () => {
     const h = harness();
     const { kafka } = h;

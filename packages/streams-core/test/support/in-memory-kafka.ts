@@ -228,7 +228,7 @@ export interface OperationContexts {
   commitTransaction: { transactionalId: string; transaction: Transaction | undefined };
   abortTransaction: { transactionalId: string; transaction: Transaction | undefined };
   commit: { clientId: string; groupId: string; offsets: TopicPartitionOffset[] };
-  committed: { groupId: string; partitions: TopicPartition[] };
+  committed: { clientId: string; groupId: string; partitions: TopicPartition[] };
   /** Before a consumer poll (after the group join, before rebalance callbacks). */
   poll: { clientId: string; groupId: string };
   readerPoll: { clientId: string };
@@ -1201,7 +1201,7 @@ class InMemoryConsumer implements ConsumerPort {
   }
 
   async committed(partitions: TopicPartition[]): Promise<Map<string, bigint>> {
-    await this.kafka.run('committed', { groupId: this.groupId, partitions });
+    await this.kafka.run('committed', { clientId: this.clientId, groupId: this.groupId, partitions });
     return this.kafka.stableCommitted(this.groupId, partitions);
   }
 
