@@ -134,6 +134,7 @@ export class StreamThread {
           this.#o.state.transition('REBALANCING');
           continue;
         }
+        if (isRetriable(error) && (await this.#rideOut(error))) continue;
         let response: UncaughtExceptionResponse = 'SHUTDOWN_CLIENT';
         try {
           response = this.#o.uncaughtExceptionHandler()(error);
