@@ -48,9 +48,17 @@ export class Broker {
   readonly servers: string[];
   readonly #admin: Admin;
 
-  constructor(servers: string[]) {
+  /**
+   * `retryDelayMs` replaces the client's 1 s between retries of a failed request: a reader that
+   * polls a broker coming back up would otherwise see it a second late.
+   */
+  constructor(servers: string[], o: { retryDelayMs?: number } = {}) {
     this.servers = servers;
-    this.#admin = new Admin({ clientId: 'bench-admin', bootstrapBrokers: servers });
+    this.#admin = new Admin({
+      clientId: 'bench-admin',
+      bootstrapBrokers: servers,
+      ...(o.retryDelayMs === undefined ? {} : { retryDelay: o.retryDelayMs }),
+    });
   }
 
   async createTopic(name: string, partitions: number): Promise<void> {
@@ -70,15 +78,31 @@ export class Broker {
 
   /** Sum over partitions of the high watermark: the number of records written (no transactions). */
   async recordsWritten(topic: string, partitions: number): Promise<number> {
+    return (await this.endOffsets(topic, partitions)).reduce((a, b) => a + b, 0);
+  }
+
+  /**
+   * The end offset of each partition: the high watermark, or under `read_committed` the last
+   * stable offset (nothing before it belongs to an open transaction; it also moves past aborted
+   * records and transaction markers).
+   */
+  async endOffsets(
+    topic: string,
+    partitions: number,
+    isolation: 'read_uncommitted' | 'read_committed' = 'read_uncommitted',
+  ): Promise<number[]> {
     const listed = await this.#admin.listOffsets({
       topics: [
         { name: topic, partitions: range(partitions).map((p) => ({ partitionIndex: p, timestamp: -1n })) },
       ],
-      isolationLevel: FetchIsolationLevels.READ_UNCOMMITTED,
+      isolationLevel:
+        isolation === 'read_committed'
+          ? FetchIsolationLevels.READ_COMMITTED
+          : FetchIsolationLevels.READ_UNCOMMITTED,
     });
-    let sum = 0n;
-    for (const t of listed) for (const p of t.partitions) sum += p.offset;
-    return Number(sum);
+    const ends = range(partitions).map(() => 0);
+    for (const t of listed) for (const p of t.partitions) ends[p.partitionIndex] = Number(p.offset);
+    return ends;
   }
 
   /** Sum over a topic's partitions of what `groupId` has committed. */
@@ -108,7 +132,9 @@ export interface InputRecord {
  * Writes `count` records as fast as the broker takes them; record `i` goes to partition
  * `i % partitions`, so a workload whose key determines `i % partitions` is co-partitioned across
  * topics. One sender per partition keeps each partition in `i` order, which event-time
- * workloads (windows, joins) rely on.
+ * workloads (windows, joins) rely on. The producer is idempotent, so a send the client retries
+ * is not written twice, and the topic is checked to have grown by exactly `count` records: the
+ * drains and the output checks count on that many.
  */
 export async function prefill(
   servers: string[],
@@ -117,9 +143,16 @@ export async function prefill(
   count: number,
   record: (i: number) => InputRecord,
 ): Promise<void> {
-  const producer = new Producer({ clientId: 'bench-prefill', bootstrapBrokers: servers, acks: 1 });
+  const producer = new Producer({
+    clientId: 'bench-prefill',
+    bootstrapBrokers: servers,
+    idempotent: true,
+    acks: -1,
+  });
+  const broker = new Broker(servers);
   const BATCH = 5_000;
   try {
+    const before = await broker.recordsWritten(topic, partitions);
     const sender = async (partition: number) => {
       for (let from = partition; from < count; from += BATCH * partitions) {
         const messages: MessageToProduce[] = [];
@@ -130,8 +163,10 @@ export async function prefill(
       }
     };
     await Promise.all(range(partitions).map(sender));
+    const written = (await broker.recordsWritten(topic, partitions)) - before;
+    if (written !== count) throw new Error(`pre-filling ${topic}: ${written} records written, not ${count}`);
   } finally {
-    await producer.close();
+    await Promise.allSettled([producer.close(), broker.close()]);
   }
 }
 
