@@ -8,10 +8,42 @@ import type { Measured, PipeRun, RunningPipe, StartPipe } from './pipe.ts';
 export type ToChild = { type: 'start'; module: string; run: PipeRun } | { type: 'stop' } | { type: 'exit' };
 export type FromChild =
   | { type: 'running'; measured?: Measured }
-  | { type: 'stopped'; maxRssBytes: number }
+  | {
+      type: 'stopped';
+      maxRssBytes: number;
+      /** Highest readings of the process's memory over its life, sampled while runs go on. */
+      peaks: MemoryPeaks;
+      report?: Readonly<Record<string, unknown>>;
+    }
   | { type: 'error'; message: string };
 
+/**
+ * Highest values seen of `process.memoryUsage()`, sampled every 250 ms while a run is in
+ * progress (and at its start and end): where the resident memory goes, V8's heap or the buffers
+ * outside it. A peak between two samples is missed; `maxRssBytes` is the kernel's exact one.
+ */
+export interface MemoryPeaks {
+  heapUsedBytes: number;
+  heapTotalBytes: number;
+  /** Memory of C++ objects bound to JS ones, Buffers included. */
+  externalBytes: number;
+  /** ArrayBuffers and Buffers (part of `externalBytes`). */
+  arrayBuffersBytes: number;
+}
+
+const SAMPLE_EVERY_MS = 250;
+
 let running: RunningPipe | undefined;
+const peaks: MemoryPeaks = { heapUsedBytes: 0, heapTotalBytes: 0, externalBytes: 0, arrayBuffersBytes: 0 };
+let sampler: NodeJS.Timeout | undefined;
+
+function sample(): void {
+  const m = process.memoryUsage();
+  peaks.heapUsedBytes = Math.max(peaks.heapUsedBytes, m.heapUsed);
+  peaks.heapTotalBytes = Math.max(peaks.heapTotalBytes, m.heapTotal);
+  peaks.externalBytes = Math.max(peaks.externalBytes, m.external);
+  peaks.arrayBuffersBytes = Math.max(peaks.arrayBuffersBytes, m.arrayBuffers);
+}
 
 function reply(message: FromChild): void {
   process.send?.(message);
@@ -34,14 +66,27 @@ process.on('message', async (message: ToChild) => {
   try {
     if (message.type === 'start') {
       const { start } = (await import(message.module)) as { start: StartPipe };
+      sample();
+      sampler = setInterval(sample, SAMPLE_EVERY_MS);
       running = await start(message.run);
       reply({ type: 'running', ...(running.measured ? { measured: running.measured } : {}) });
     } else if (message.type === 'stop') {
-      await running?.close();
-      running = undefined;
+      const report = running?.report?.();
+      try {
+        await running?.close();
+      } finally {
+        running = undefined;
+        clearInterval(sampler);
+        sample();
+      }
       // The peak of the process's life so far (kernel-tracked, in KiB): it covers every run up to
       // this one, so the driver's last reading is the peak over all of them.
-      reply({ type: 'stopped', maxRssBytes: process.resourceUsage().maxRSS * 1024 });
+      reply({
+        type: 'stopped',
+        maxRssBytes: process.resourceUsage().maxRSS * 1024,
+        peaks: { ...peaks },
+        ...(report ? { report } : {}),
+      });
     } else {
       process.disconnect();
       // A client that keeps a socket open must not keep the profile from being written.

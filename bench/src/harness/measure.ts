@@ -11,7 +11,7 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { Consumer, FetchIsolationLevels, type Message, MessagesStreamModes } from '@platformatic/kafka';
 import { type Broker, type InputRecord, producePaced, sleep } from './broker.ts';
-import type { FromChild, ToChild } from './child.ts';
+import type { FromChild, MemoryPeaks, ToChild } from './child.ts';
 import type { Guarantee, Measured, PipeParams, PipeRun } from './pipe.ts';
 import { percentile } from './stats.ts';
 
@@ -28,6 +28,10 @@ export class PipeProcess {
   failure: Error | undefined;
   /** Highest resident set size of the process so far, as of its last stopped run (0 before). */
   peakRssBytes = 0;
+  /** Highest sampled heap and buffer sizes so far, as of its last stopped run. */
+  memoryPeaks: MemoryPeaks | undefined;
+  /** What the pipe reported about its last stopped run, if it reports anything. */
+  lastReport: Readonly<Record<string, unknown>> | undefined;
 
   constructor(label: string, extraExecArgv: string[] = []) {
     this.#child = fork(CHILD, [], {
@@ -66,7 +70,11 @@ export class PipeProcess {
 
   async stop(): Promise<void> {
     const reply = await this.#request({ type: 'stop' }, 'stopped');
-    if (reply.type === 'stopped') this.peakRssBytes = Math.max(this.peakRssBytes, reply.maxRssBytes);
+    if (reply.type === 'stopped') {
+      this.peakRssBytes = Math.max(this.peakRssBytes, reply.maxRssBytes);
+      this.memoryPeaks = reply.peaks;
+      this.lastReport = reply.report;
+    }
   }
 
   async exit(): Promise<void> {

@@ -38,6 +38,11 @@ export interface RunningPipe {
   /** Commits what was processed and leaves the group. */
   close(): Promise<void>;
   readonly measured?: Measured;
+  /**
+   * What the pipe observed about itself during the run (the framework's metrics, say), read
+   * just before `close()` and handed to the driver with the run's end; JSON-serializable.
+   */
+  report?(): Readonly<Record<string, unknown>>;
 }
 
 /**

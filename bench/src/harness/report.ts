@@ -192,7 +192,7 @@ export function markdownTable(report: Report): string {
   return [row(HEADER), row(align), ...report.rows.map((r) => row(cells(r)))].join('\n');
 }
 
-export function writeJson(path: string, report: Report): void {
+export function writeJson(path: string, report: object): void {
   mkdirSync(dirname(path), { recursive: true });
   writeFileSync(path, `${JSON.stringify(report, null, 2)}\n`);
 }
