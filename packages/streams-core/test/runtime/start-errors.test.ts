@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -7,6 +7,7 @@ import {
   Serdes,
   StreamsBuilder,
   type StreamsConfig,
+  StreamsException,
   type StreamsState,
 } from '@kafka-pattern/streams-core';
 import { TopicCreationError } from '@kafka-pattern/streams-core/client';
@@ -88,6 +89,42 @@ const config = (extra: Partial<StreamsConfig> = {}): StreamsConfig => ({
   bootstrapServers: ['127.0.0.1:9092'],
   logger: silentLogger,
   ...extra,
+});
+
+describe('start() with a stateDir it cannot use', () => {
+  it('a stateDir under a regular file: rejects naming the stateDir, the OS reason and the fix; ERROR; admin closed', async () => {
+    const file = join(tempDir(), 'not-a-dir');
+    writeFileSync(file, 'x');
+    const stateDir = join(file, 'state');
+    const cluster = fakeCluster({ words: 2, 'counts-out': 2 });
+    const app = new KafkaStreams(countingTopology(), config({ stateDir }), {
+      clientFactory: cluster.factory,
+    });
+    const { error, states } = await failedStart(app);
+    expect(error).toBeInstanceOf(StreamsException);
+    expect((error as Error).message).toBe(
+      `stateDir "${stateDir}" cannot be used: ${join(stateDir, 'counter')} cannot be created or written (ENOTDIR, a part of the path is a file, not a directory): set stateDir to a directory this process can create and write to`,
+    );
+    expect((error as Error).cause).toMatchObject({ name: 'StateDirectoryError', code: 'ENOTDIR' });
+    expect(states).toEqual(['CREATED->PENDING_ERROR', 'PENDING_ERROR->ERROR']);
+    expect(cluster.calls.at(-1)).toBe('close');
+    expect(cluster.calls.filter((c) => c === 'close')).toHaveLength(1);
+  });
+
+  it('a stateDir whose application directory is a file', async () => {
+    const stateDir = tempDir();
+    writeFileSync(join(stateDir, 'counter'), 'x');
+    const cluster = fakeCluster({ words: 1, 'counts-out': 1 });
+    const app = new KafkaStreams(countingTopology(), config({ stateDir }), {
+      clientFactory: cluster.factory,
+    });
+    const { error, states } = await failedStart(app);
+    expect((error as Error).message).toBe(
+      `stateDir "${stateDir}" cannot be used: ${join(stateDir, 'counter')} cannot be created or written (EEXIST, it exists and is not a directory): set stateDir to a directory this process can create and write to`,
+    );
+    expect(states).toEqual(['CREATED->PENDING_ERROR', 'PENDING_ERROR->ERROR']);
+    expect(cluster.calls.at(-1)).toBe('close');
+  });
 });
 
 describe('start() with internal topic names Kafka refuses', () => {
