@@ -7,7 +7,7 @@
  */
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { StateDirectory } from '@kafka-pattern/state-store';
+import { StateDirectory, StateDirectoryError } from '@kafka-pattern/state-store';
 import { createPlatformaticClientFactory } from '../client/platformatic/factory.ts';
 import type { AdminPort, KafkaClientFactory } from '../client/port.ts';
 import {
@@ -18,7 +18,7 @@ import {
   type StreamsConfig,
   validateConfig,
 } from '../config/streams-config.ts';
-import { StreamsException } from '../errors/exception-handlers.ts';
+import { errorMessage, StreamsException } from '../errors/exception-handlers.ts';
 import { consoleLogger, type Logger } from '../observability/logger.ts';
 import { InteractiveQueries } from '../query/interactive-queries.ts';
 import type { KeyQueryMetadata, StreamsMetadata } from '../query/metadata.ts';
@@ -168,12 +168,24 @@ export class KafkaStreams {
       throw error;
     }
     if (this.#state.state !== 'CREATED') await this.#abandonStart();
-    const stateDirectory = new StateDirectory(
-      cfg.stateDir ?? join(tmpdir(), 'kafka-pattern'),
-      cfg.applicationId,
-    );
+    const stateDir = cfg.stateDir ?? join(tmpdir(), 'kafka-pattern');
+    let stateDirectory: StateDirectory;
+    let pid: string;
+    try {
+      stateDirectory = new StateDirectory(stateDir, cfg.applicationId);
+      pid = processId(stateDirectory.appDir);
+    } catch (error) {
+      await admin.close().catch(() => {});
+      const failure = new StreamsException(
+        error instanceof StateDirectoryError
+          ? error.message
+          : `stateDir "${stateDir}" cannot be used: ${errorMessage(error)}: set stateDir to a directory this process can create and write to`,
+        { cause: error },
+      );
+      this.#fail(failure);
+      throw failure;
+    }
     this.#stateDirectory = stateDirectory;
-    const pid = processId(stateDirectory.appDir);
     const clientId = `${cfg.clientId ?? cfg.applicationId}-${pid}`;
     this.#state.transition('REBALANCING');
     if (this.#topology.globalStores().length > 0) {
