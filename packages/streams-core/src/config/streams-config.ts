@@ -122,6 +122,13 @@ export function resolveHandler(choice: HandlerChoice | undefined): ExceptionHand
   throw new ConfigException(`Unknown exception handler ${JSON.stringify(choice)}: use ${HANDLER_CHOICES}`);
 }
 
+/** Whether either exception handler may send records to a dead-letter topic (so it must exist). */
+export function usesDeadLetters(config: Partial<StreamsConfig>): boolean {
+  const viaDlt = (h: HandlerChoice | undefined) =>
+    h === undefined || h === 'dead-letter' || typeof h === 'function';
+  return viaDlt(config.processingExceptionHandler) || viaDlt(config.deserializationExceptionHandler);
+}
+
 export function resolveErrorHandling(config: Partial<StreamsConfig>): ResolvedErrorHandling {
   return {
     onDeserializationError: resolveHandler(config.deserializationExceptionHandler),
