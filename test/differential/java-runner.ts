@@ -79,7 +79,9 @@ export function ensureJavaRunner(): void {
   const hash = sourceHash();
   if (existsSync(jar) && existsSync(hashFile) && readFileSync(hashFile, 'utf8') === hash) return;
   requireTool('mvn', ['-v'], 'Maven');
-  const r = spawnSync('mvn', ['-q', '-B', '-f', join(projectDir, 'pom.xml'), 'package'], {
+  // clean: copy-dependencies adds to target/lib and never removes, so the jars of an earlier
+  // Kafka Streams version would stay on the class path next to the new ones.
+  const r = spawnSync('mvn', ['-q', '-B', '-f', join(projectDir, 'pom.xml'), 'clean', 'package'], {
     encoding: 'utf8',
     maxBuffer: 64 * 1024 * 1024,
   });
