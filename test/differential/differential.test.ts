@@ -1,10 +1,10 @@
 /**
  * Differential tests: every topology of topologies.ts runs in our TopologyTestDriver and, in one
- * JVM for the whole file, in Kafka Streams 4.1.1's, on the same generated inputs; outputs (key,
- * value, timestamp, order per topic) and store contents must agree byte for byte, up to the
- * deviations documented in README.md. DIFF_SEED=<n> replays a run; DIFF_RUNS=<n> sets the
- * number of cases per topology; DIFF_ROCKSDB=1 gives Kafka Streams its default RocksDB stores
- * instead of in-memory ones (slow).
+ * JVM for the whole file, in Kafka Streams' (the version java/pom.xml names), on the same
+ * generated inputs; outputs (key, value, timestamp, order per topic) and store contents must
+ * agree byte for byte, up to the deviations documented in README.md. DIFF_SEED=<n> replays a
+ * run; DIFF_RUNS=<n> sets the number of cases per topology; DIFF_ROCKSDB=1 gives Kafka Streams
+ * its default RocksDB stores instead of in-memory ones (slow).
  */
 
 import { Serdes } from '@kafka-pattern/streams-core';
@@ -17,7 +17,13 @@ import {
   runOurs,
   withoutAbsentTableTombstones,
 } from './cases.ts';
-import { type CaseResult, type JavaCase, type OutputRecord, runJava } from './java-runner.ts';
+import {
+  type CaseResult,
+  type JavaCase,
+  kafkaStreamsVersion,
+  type OutputRecord,
+  runJava,
+} from './java-runner.ts';
 import { type DiffTopology, topologies } from './topologies.ts';
 
 const seed = process.env.DIFF_SEED ? Number(process.env.DIFF_SEED) : Math.floor(Math.random() * 2 ** 31);
@@ -205,7 +211,7 @@ function difference(p: Planned, ours: CaseResult, theirs: CaseResult): string | 
   return undefined;
 }
 
-describe(`Kafka Streams 4.1.1${rocksDb ? ' (RocksDB stores)' : ''} and ours agree on generated inputs (seed ${seed}, ${runs} cases per topology)`, () => {
+describe(`Kafka Streams ${kafkaStreamsVersion()}${rocksDb ? ' (RocksDB stores)' : ''} and ours agree on generated inputs (seed ${seed}, ${runs} cases per topology)`, () => {
   for (const topology of topologies) {
     it(topology.name, () => {
       const failures: string[] = [];

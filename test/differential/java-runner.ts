@@ -73,6 +73,14 @@ function requireTool(command: string, args: string[], what: string): void {
   }
 }
 
+/** The Kafka Streams version java/ builds against: the kafka.version property of its pom.xml. */
+export function kafkaStreamsVersion(): string {
+  const pom = readFileSync(join(projectDir, 'pom.xml'), 'utf8');
+  const version = /<kafka\.version>([^<]+)<\/kafka\.version>/.exec(pom)?.[1]?.trim();
+  if (!version) throw new Error(`No <kafka.version> property in ${join(projectDir, 'pom.xml')}`);
+  return version;
+}
+
 /** Builds java/ into java/target/ unless the jar there was built from the current sources. */
 export function ensureJavaRunner(): void {
   requireTool('java', ['-version'], 'Java 17');
