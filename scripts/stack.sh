@@ -85,9 +85,23 @@ docker_ok() { # a Docker engine answers and the compose plugin is there (checked
   [ "$KP_DOCKER_OK" = yes ]
 }
 
-# Daemons started from here must not inherit the lock descriptor (fd 9), or they would hold
-# the lock for as long as they run.
-compose() { docker compose -f "$COMPOSE_FILE" "$@" 9<&-; }
+# Daemons started from here must not inherit a lock descriptor, or they would hold the lock for
+# as long as they run: this script's own (fd 9), and any a caller holds, such as the one
+# `flock <file> scripts/stack.sh up` passes down. detached execs a command with every
+# descriptor above 2 closed; it replaces the shell it runs in, so it runs in a subshell of its
+# own: `detached cmd &` (then $! is the command's pid) or `(detached cmd)`.
+detached() {
+  local fd
+  if [ -d "/proc/$BASHPID/fd" ]; then
+    for fd in /proc/"$BASHPID"/fd/*; do
+      fd="${fd##*/}"
+      if [ "$fd" -gt 2 ] 2>/dev/null; then eval "exec $fd>&-"; fi
+    done
+  fi
+  exec "$@"
+}
+
+compose() { (detached docker compose -f "$COMPOSE_FILE" "$@"); }
 
 lock_stack() { # serialises concurrent up/down; the lock goes away with this process
   mkdir -p "$K_DIR"
@@ -266,10 +280,10 @@ kafka_up_jars() {
   [ -f "$K_LOGS/server.log" ] && offset="$(stat -c %s "$K_LOGS/server.log")"
   say "starting Apache Kafka $KAFKA_VERSION (KRaft, single node) at $K_HOST:$K_PORT"
   # shellcheck disable=SC2086 # K_HEAP holds several JVM flags
-  setsid nohup "$JAVA" $K_HEAP -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:+ExitOnOutOfMemoryError \
+  detached setsid nohup "$JAVA" $K_HEAP -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:+ExitOnOutOfMemoryError \
     -Djava.awt.headless=true -Dlog4j2.configurationFile="$K_DIR/log4j2.properties" \
     -Dkafka.logs.dir="$K_LOGS" -cp "$K_LIBS/*" kafka.Kafka "$K_PROPS" \
-    </dev/null >"$K_LOGS/broker.out" 2>&1 9<&- &
+    </dev/null >"$K_LOGS/broker.out" 2>&1 &
   pid=$!
   echo "$pid" >"$K_PIDFILE"
   echo "$offset" >"$K_DIR/broker.logoffset"
@@ -349,7 +363,7 @@ pg_can_manage() { # true when this machine's cluster can be started/restarted fr
   is_local_host "$PG_HOST" && is_root && command -v pg_ctlcluster >/dev/null 2>&1 && [ -n "$(pg_cluster_version)" ]
 }
 
-pg_ctl() { pg_ctlcluster --skip-systemctl-redirect "$(pg_cluster_version)" main "$1" 9<&-; }
+pg_ctl() { (detached pg_ctlcluster --skip-systemctl-redirect "$(pg_cluster_version)" main "$1"); }
 
 pg_conn() { # connection string for database $1 (or the configured DATABASE_URL)
   if [ -n "${DATABASE_URL:-}" ]; then echo "$DATABASE_URL"; else echo "postgresql://$PG_USER@$PG_HOST:$PG_PORT/$1"; fi
@@ -455,8 +469,8 @@ redis_up() { # sets REDIS_RESOLVED
     if is_local_host "$host" && [ "$port" = 6379 ] && is_root && command -v redis-server >/dev/null 2>&1; then
       say "starting Redis (redis-server)"
       mkdir -p /var/lib/redis /var/log/redis
-      redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no \
-        --dir /var/lib/redis --logfile /var/log/redis/ci.log >/dev/null 2>&1 9<&- || true
+      (detached redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no \
+        --dir /var/lib/redis --logfile /var/log/redis/ci.log) >/dev/null 2>&1 || true
       for i in $(seq 1 40); do redis_ping && break; sleep 0.25; done
       redis_ping || { soft_fail "Redis did not start at $host:$port: see /var/log/redis/ci.log, or set REDIS_URL"; return 0; }
     elif is_local_host "$host" && docker_ok; then
