@@ -1,16 +1,23 @@
 #!/usr/bin/env bash
 # The local stack: a real Kafka broker, PostgreSQL (wal_level=logical) and Redis.
 #
-#   scripts/stack.sh up             start what is missing (a no-op when everything runs)
-#   scripts/stack.sh down [--wipe]  stop the broker this script started (--wipe or KP_WIPE=1
-#                                   also deletes its data for a fresh start)
-#   scripts/stack.sh status         what runs where
+#   scripts/stack.sh up [kafka]             start what is missing (a no-op when everything runs);
+#                                           `kafka`: the broker only, no PostgreSQL or Redis
+#   scripts/stack.sh down [--wipe] [kafka]  stop the brokers this script started (--wipe or
+#                                           KP_WIPE=1 also deletes their data for a fresh start);
+#                                           `kafka`: leave the other compose services alone
+#   scripts/stack.sh status                 what runs where
 #
 # Kafka, first match wins:
 #   1. KAFKA_BOOTSTRAP_SERVERS is set: that cluster is used as is (only checked to answer).
 #   2. A Docker engine answers: `docker compose up -d --wait kafka` with docker-compose.yml.
 #   3. Otherwise the Apache Kafka broker is run from its Maven Central jars with the machine's
-#      Java (17+): jars in .stack/kafka/libs, data in .stack/kafka/data, logs in .stack/kafka/logs.
+#      Java (17+), everything of one version in .stack/kafka/<version>/: jars in libs/, data in
+#      data/, logs in logs/. A broker of another version started from here that holds the port
+#      (an older default, or KP_KAFKA_VERSION) is stopped first and keeps its data, so switching
+#      versions never runs a broker on storage another version formatted. Files of the layout
+#      before per-version directories (.stack/kafka/{libs,data,...}) move into
+#      .stack/kafka/<their version>/.
 # PostgreSQL and Redis are checked on 127.0.0.1 (or PGHOST/PGPORT/PGUSER, DATABASE_URL, REDIS_URL)
 # and started with the machine's own servers when they are down and that is possible.
 # The endpoints are written to .stack/env for tests and demos.
@@ -18,15 +25,20 @@
 # CI=true: any service that is not available is an error (outside CI, PostgreSQL or Redis
 # missing is a warning and the service is left out of .stack/env).
 #
-# Overrides: KP_KAFKA_MODE=auto|jars|docker, KP_KAFKA_VERSION, KP_KAFKA_PORT (9092),
+# Overrides: KP_KAFKA_MODE=auto|jars|docker, KP_KAFKA_VERSION (4.4.0), KP_KAFKA_PORT (9092),
 # KP_KAFKA_CONTROLLER_PORT (9093), KP_KAFKA_HEAP (-Xmx768m), KP_KAFKA_START_TIMEOUT (60 s),
-# KP_KAFKA_STOP_TIMEOUT (30 s), KP_JAVA (java), KP_MVN (mvn).
+# KP_KAFKA_STOP_TIMEOUT (30 s), KP_JAVA (java), KP_MVN (mvn), KP_STACK_DIR (.stack: a second,
+# separate stack such as the one scripts/test-on-kafka.sh runs).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 
-STACK_DIR="$KP_ROOT/.stack"
+KAFKA_VERSION="${KP_KAFKA_VERSION:-4.4.0}"
+[[ "$KAFKA_VERSION" =~ ^[0-9][0-9A-Za-z.-]*$ ]] || kp_die "KP_KAFKA_VERSION must be a Kafka version such as 4.4.0 (got '$KAFKA_VERSION')"
+
+STACK_DIR="${KP_STACK_DIR:-$KP_ROOT/.stack}"
 ENV_FILE="$STACK_DIR/env"
-K_DIR="$STACK_DIR/kafka"
+K_BASE="$STACK_DIR/kafka"
+K_DIR="$K_BASE/$KAFKA_VERSION"
 K_LIBS="$K_DIR/libs"
 K_DATA="$K_DIR/data"
 K_LOGS="$K_DIR/logs"
@@ -35,7 +47,6 @@ K_PROPS="$K_DIR/server.properties"
 K_TEMPLATES="$KP_ROOT/scripts/kafka"
 COMPOSE_FILE="$KP_ROOT/docker-compose.yml"
 
-KAFKA_VERSION="${KP_KAFKA_VERSION:-4.1.1}"
 K_HOST=127.0.0.1
 K_PORT="${KP_KAFKA_PORT:-9092}"
 K_CPORT="${KP_KAFKA_CONTROLLER_PORT:-9093}"
@@ -85,14 +96,28 @@ docker_ok() { # a Docker engine answers and the compose plugin is there (checked
   [ "$KP_DOCKER_OK" = yes ]
 }
 
-# Daemons started from here must not inherit the lock descriptor (fd 9), or they would hold
-# the lock for as long as they run.
-compose() { docker compose -f "$COMPOSE_FILE" "$@" 9<&-; }
+# Daemons started from here must not inherit a lock descriptor, or they would hold the lock for
+# as long as they run: this script's own (fd 9), and any a caller holds, such as the one
+# `flock <file> scripts/stack.sh up` passes down. detached execs a command with every
+# descriptor above 2 closed; it replaces the shell it runs in, so it runs in a subshell of its
+# own: `detached cmd &` (then $! is the command's pid) or `(detached cmd)`.
+detached() {
+  local fd
+  if [ -d "/proc/$BASHPID/fd" ]; then
+    for fd in /proc/"$BASHPID"/fd/*; do
+      fd="${fd##*/}"
+      if [ "$fd" -gt 2 ] 2>/dev/null; then eval "exec $fd>&-"; fi
+    done
+  fi
+  exec "$@"
+}
+
+compose() { (detached docker compose -f "$COMPOSE_FILE" "$@"); }
 
 lock_stack() { # serialises concurrent up/down; the lock goes away with this process
-  mkdir -p "$K_DIR"
+  mkdir -p "$K_BASE"
   command -v flock >/dev/null 2>&1 || return 0
-  exec 9<"$K_DIR"
+  exec 9<"$K_BASE"
   flock -n 9 && return 0
   say "waiting for another scripts/stack.sh to finish"
   flock -w 180 9 || kp_die "another scripts/stack.sh is still running (waited 180 s): wait for it, or stop it"
@@ -102,8 +127,24 @@ lock_stack() { # serialises concurrent up/down; the lock goes away with this pro
 # Kafka: the broker run from Maven Central jars
 # ---------------------------------------------------------------------------------------------
 
-broker_pid() { # pid of our running broker, or nothing
-  local pid=""
+stack_brokers() { # "pid config" of every broker started from $K_BASE: any version, either layout
+  local pid cmd props
+  command -v pgrep >/dev/null 2>&1 || return 0
+  while read -r pid cmd; do
+    [[ "$cmd" == *"kafka.Kafka "* ]] || continue
+    props="${cmd##*kafka.Kafka }"
+    props="${props%% *}"
+    case "${props#"$K_BASE"/}" in
+      "$props") ;;                                    # not under $K_BASE
+      server.properties) echo "$pid $props" ;;        # the layout before per-version directories
+      */*/*) ;;
+      */server.properties) echo "$pid $props" ;;      # .stack/kafka/<version>/server.properties
+    esac
+  done < <(pgrep -af -- 'kafka\.Kafka ' 2>/dev/null || true)
+}
+
+broker_pid() { # pid of our running broker (this version), or nothing
+  local pid="" props
   if [ -f "$K_PIDFILE" ]; then
     pid="$(tr -dc 0-9 <"$K_PIDFILE")"
     if [ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] &&
@@ -114,11 +155,67 @@ broker_pid() { # pid of our running broker, or nothing
     rm -f "$K_PIDFILE" # stale
   fi
   # A broker started from this checkout whose pid file was lost.
-  pid="$(pgrep -f -- "kafka\\.Kafka ${K_PROPS//./\\.}" 2>/dev/null | head -n1 || true)"
-  if [ -n "$pid" ]; then
-    echo "$pid" >"$K_PIDFILE"
-    echo "$pid"
+  while read -r pid props; do
+    if [ "$props" = "$K_PROPS" ]; then
+      echo "$pid" >"$K_PIDFILE"
+      echo "$pid"
+      return 0
+    fi
+  done < <(stack_brokers)
+}
+
+broker_version() { # config-file: the Kafka version of the broker that runs with it
+  local dir v
+  dir="$(dirname "$1")"
+  if [ "$dir" != "$K_BASE" ]; then
+    basename "$dir"
+    return 0
   fi
+  v="$(sed -n 's/^kafka=\([^ ]*\).*/\1/p' "$dir/libs/.resolved" 2>/dev/null || true)"
+  echo "${v:-of unknown version}"
+}
+
+config_ports() { # config-file: the ports its listeners bind, one a line
+  sed -n 's/^listeners=//p' "$1" 2>/dev/null | tr ',' '\n' | sed -n 's/.*:\([0-9][0-9]*\)$/\1/p'
+}
+
+stop_displaced_brokers() { # stops brokers of other versions started from here that hold our ports
+  local pid props v p
+  while read -r pid props; do
+    [ "$props" = "$K_PROPS" ] && continue
+    for p in $(config_ports "$props"); do
+      if [ "$p" = "$K_PORT" ] || [ "$p" = "$K_CPORT" ]; then
+        v="$(broker_version "$props")"
+        say "stopping Kafka $v (pid $pid, from $(rel "$(dirname "$props")")/): Kafka $KAFKA_VERSION takes its place on port $K_PORT; its data is kept"
+        stop_pid "$pid" "$K_STOP_TIMEOUT"
+        rm -f "$(dirname "$props")/broker.pid" "$(dirname "$props")/broker.logoffset"
+        break
+      fi
+    done
+  done < <(stack_brokers)
+}
+
+migrate_flat_layout() { # moves files of the layout before per-version directories into one
+  local f found="" v dest
+  for f in libs data logs cluster.id server.properties; do [ -e "$K_BASE/$f" ] && found=1; done
+  [ -n "$found" ] || return 0
+  local running
+  running="$(stack_brokers)"
+  case "$running" in *" $K_BASE/server.properties"*) return 0 ;; esac # still running
+  v="$(broker_version "$K_BASE/server.properties")"
+  case "$v" in *" "*) v=earlier-layout ;; esac
+  dest="$K_BASE/$v"
+  if [ -e "$dest/data" ] || [ -e "$dest/libs" ]; then dest="$K_BASE/earlier-layout"; fi
+  if [ -e "$dest/data" ] || [ -e "$dest/libs" ]; then
+    warn "$(rel "$K_BASE") holds files of an earlier layout, and $(rel "$dest") exists: left in place"
+    return 0
+  fi
+  mkdir -p "$dest"
+  for f in libs data logs cluster.id server.properties log4j2.properties; do
+    if [ -e "$K_BASE/$f" ]; then mv "$K_BASE/$f" "$dest/$f"; fi
+  done
+  rm -rf "$K_BASE/broker.pid" "$K_BASE/broker.logoffset" "$K_BASE/build" "$K_BASE/libs.tmp"
+  say "moved the Kafka $v broker's jars, data and logs from $(rel "$K_BASE")/ into $(rel "$dest")/"
 }
 
 broker_started_in_log() { # offset: true when the log written after offset says the broker started
@@ -250,6 +347,8 @@ kafka_up_jars() {
     say "Kafka ready at $K_HOST:$K_PORT (pid $pid)"
     return 0
   fi
+  stop_displaced_brokers
+  migrate_flat_layout
   local p owner
   for p in "$K_PORT" "$K_CPORT"; do
     if port_open "$K_HOST" "$p"; then
@@ -266,10 +365,10 @@ kafka_up_jars() {
   [ -f "$K_LOGS/server.log" ] && offset="$(stat -c %s "$K_LOGS/server.log")"
   say "starting Apache Kafka $KAFKA_VERSION (KRaft, single node) at $K_HOST:$K_PORT"
   # shellcheck disable=SC2086 # K_HEAP holds several JVM flags
-  setsid nohup "$JAVA" $K_HEAP -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:+ExitOnOutOfMemoryError \
+  detached setsid nohup "$JAVA" $K_HEAP -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:+ExitOnOutOfMemoryError \
     -Djava.awt.headless=true -Dlog4j2.configurationFile="$K_DIR/log4j2.properties" \
     -Dkafka.logs.dir="$K_LOGS" -cp "$K_LIBS/*" kafka.Kafka "$K_PROPS" \
-    </dev/null >"$K_LOGS/broker.out" 2>&1 9<&- &
+    </dev/null >"$K_LOGS/broker.out" 2>&1 &
   pid=$!
   echo "$pid" >"$K_PIDFILE"
   echo "$offset" >"$K_DIR/broker.logoffset"
@@ -277,17 +376,18 @@ kafka_up_jars() {
   say "Kafka ready at $K_HOST:$K_PORT (pid $pid, logs in $(rel "$K_LOGS")/)"
 }
 
-kafka_down_jars() {
-  local pid
-  pid="$(broker_pid)"
-  if [ -z "$pid" ]; then
-    say "Kafka broker not running"
-  else
-    say "stopping Kafka broker (pid $pid)"
+kafka_down_jars() { # every broker started from $K_BASE, whatever its version
+  local pid props v n=0
+  while read -r pid props; do
+    v="$(broker_version "$props")"
+    say "stopping Kafka $v broker (pid $pid)"
     stop_pid "$pid" "$K_STOP_TIMEOUT"
-    say "Kafka broker stopped"
-  fi
-  rm -f "$K_PIDFILE" "$K_DIR/broker.logoffset"
+    rm -f "$(dirname "$props")/broker.pid" "$(dirname "$props")/broker.logoffset"
+    say "Kafka $v broker stopped"
+    n=$((n + 1))
+  done < <(stack_brokers)
+  [ "$n" -gt 0 ] || say "Kafka broker not running"
+  migrate_flat_layout
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -349,7 +449,7 @@ pg_can_manage() { # true when this machine's cluster can be started/restarted fr
   is_local_host "$PG_HOST" && is_root && command -v pg_ctlcluster >/dev/null 2>&1 && [ -n "$(pg_cluster_version)" ]
 }
 
-pg_ctl() { pg_ctlcluster --skip-systemctl-redirect "$(pg_cluster_version)" main "$1" 9<&-; }
+pg_ctl() { (detached pg_ctlcluster --skip-systemctl-redirect "$(pg_cluster_version)" main "$1"); }
 
 pg_conn() { # connection string for database $1 (or the configured DATABASE_URL)
   if [ -n "${DATABASE_URL:-}" ]; then echo "$DATABASE_URL"; else echo "postgresql://$PG_USER@$PG_HOST:$PG_PORT/$1"; fi
@@ -455,8 +555,8 @@ redis_up() { # sets REDIS_RESOLVED
     if is_local_host "$host" && [ "$port" = 6379 ] && is_root && command -v redis-server >/dev/null 2>&1; then
       say "starting Redis (redis-server)"
       mkdir -p /var/lib/redis /var/log/redis
-      redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no \
-        --dir /var/lib/redis --logfile /var/log/redis/ci.log >/dev/null 2>&1 9<&- || true
+      (detached redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no \
+        --dir /var/lib/redis --logfile /var/log/redis/ci.log) >/dev/null 2>&1 || true
       for i in $(seq 1 40); do redis_ping && break; sleep 0.25; done
       redis_ping || { soft_fail "Redis did not start at $host:$port: see /var/log/redis/ci.log, or set REDIS_URL"; return 0; }
     elif is_local_host "$host" && docker_ok; then
@@ -475,42 +575,91 @@ redis_up() { # sets REDIS_RESOLVED
 # Commands
 # ---------------------------------------------------------------------------------------------
 
-write_env() {
+write_env() { # kafka-only: only the Kafka line changes, the others stay as they were
+  local kafka_only="$1" line
   mkdir -p "$STACK_DIR"
   {
     echo "# Endpoints of the local stack, written by scripts/stack.sh up; read by tests and demos."
     echo "KAFKA_BOOTSTRAP_SERVERS=$KAFKA_RESOLVED"
-    if [ -n "$PG_RESOLVED" ]; then echo "DATABASE_URL=$PG_RESOLVED"; else echo "# DATABASE_URL: PostgreSQL not available"; fi
-    if [ -n "$REDIS_RESOLVED" ]; then echo "REDIS_URL=$REDIS_RESOLVED"; else echo "# REDIS_URL: Redis not available"; fi
+    if [ "$kafka_only" = 1 ]; then
+      if [ -f "$ENV_FILE" ]; then
+        while IFS= read -r line; do
+          case "$line" in "#"*Endpoints* | KAFKA_BOOTSTRAP_SERVERS=*) ;; *) echo "$line" ;; esac
+        done <"$ENV_FILE"
+      else
+        echo "# DATABASE_URL, REDIS_URL: not checked (scripts/stack.sh up kafka)"
+      fi
+    else
+      if [ -n "$PG_RESOLVED" ]; then echo "DATABASE_URL=$PG_RESOLVED"; else echo "# DATABASE_URL: PostgreSQL not available"; fi
+      if [ -n "$REDIS_RESOLVED" ]; then echo "REDIS_URL=$REDIS_RESOLVED"; else echo "# REDIS_URL: Redis not available"; fi
+    fi
   } >"$ENV_FILE.tmp"
   mv "$ENV_FILE.tmp" "$ENV_FILE"
   say "endpoints written to $(rel "$ENV_FILE")"
 }
 
+parse_services() { # [kafka]: sets KAFKA_ONLY
+  KAFKA_ONLY=0
+  case "${1:-}" in
+    "") ;;
+    kafka) KAFKA_ONLY=1 ;;
+    *) kp_die "unknown service '$1' (only 'kafka' can be named: the broker alone)" ;;
+  esac
+}
+
 cmd_up() {
+  [ $# -le 1 ] || kp_die "usage: scripts/stack.sh up [kafka]"
+  parse_services "${1:-}"
   lock_stack
   KAFKA_RESOLVED="" PG_RESOLVED="" REDIS_RESOLVED=""
   kafka_up "$(kafka_mode)"
-  postgres_up
-  redis_up
-  write_env
+  if [ "$KAFKA_ONLY" = 0 ]; then
+    postgres_up
+    redis_up
+  fi
+  write_env "$KAFKA_ONLY"
 }
 
 cmd_down() {
-  local wipe="${KP_WIPE:-0}"
-  [ "${1:-}" = "--wipe" ] && wipe=1
+  local wipe="${KP_WIPE:-0}" arg service=""
+  for arg in "$@"; do
+    case "$arg" in
+      --wipe) wipe=1 ;;
+      *) [ -z "$service" ] || kp_die "usage: scripts/stack.sh down [--wipe] [kafka]"; service="$arg" ;;
+    esac
+  done
+  parse_services "$service"
   lock_stack
   if [ -n "${KAFKA_BOOTSTRAP_SERVERS:-}" ]; then
     say "Kafka at $KAFKA_BOOTSTRAP_SERVERS is an existing cluster: not managed here"
   fi
   kafka_down_jars
-  if docker_ok && [ -n "$(compose ps -q 2>/dev/null)" ]; then
-    say "stopping docker compose services"
-    if [ "$wipe" = 1 ]; then compose down -v; else compose down; fi
+  if docker_ok; then
+    if [ "$KAFKA_ONLY" = 1 ]; then
+      if [ -n "$(compose ps -q kafka 2>/dev/null)" ]; then
+        say "stopping the docker compose kafka service"
+        if [ "$wipe" = 1 ]; then
+          compose rm -fsv kafka
+          warn "the compose volume kafka-data is kept: 'scripts/stack.sh down --wipe' removes it"
+        else
+          compose stop kafka
+        fi
+      fi
+    elif [ -n "$(compose ps -q 2>/dev/null)" ]; then
+      say "stopping docker compose services"
+      if [ "$wipe" = 1 ]; then compose down -v; else compose down; fi
+    fi
   fi
   if [ "$wipe" = 1 ]; then
-    rm -rf "$K_DATA" "$K_DIR/cluster.id"
-    say "broker data wiped ($(rel "$K_DATA"))"
+    local d wiped=()
+    for d in "$K_BASE"/*/; do
+      d="${d%/}"
+      if [ -e "$d/data" ] || [ -e "$d/cluster.id" ]; then
+        rm -rf "$d/data" "$d/cluster.id"
+        wiped+=("$(rel "$d")/data")
+      fi
+    done
+    if [ ${#wiped[@]} -gt 0 ]; then say "broker data wiped (${wiped[*]})"; else say "no broker data to wipe"; fi
   fi
 }
 
@@ -524,18 +673,30 @@ cmd_status() {
       echo "kafka     DOWN  $KAFKA_BOOTSTRAP_SERVERS (existing cluster, KAFKA_BOOTSTRAP_SERVERS)"
     fi
   else
+    local props other_pid="" other_props="" others=() p
+    while read -r pid props; do
+      [ "$props" = "$K_PROPS" ] && continue
+      for p in $(config_ports "$props"); do
+        if [ "$p" = "$K_PORT" ]; then other_pid="$pid" other_props="$props"; fi
+      done
+      [ "$pid" = "$other_pid" ] ||
+        others+=("Kafka $(broker_version "$props") (pid $pid, port$(config_ports "$props" | head -n1 | sed 's/^/ /'))")
+    done < <(stack_brokers)
     pid="$(broker_pid)"
     if [ -n "$pid" ] && port_open "$K_HOST" "$K_PORT"; then
       echo "kafka     up    $K_HOST:$K_PORT (Apache Kafka $KAFKA_VERSION from Maven Central jars, pid $pid, logs $(rel "$K_LOGS")/server.log)"
     elif [ -n "$pid" ]; then
       echo "kafka     starting  $K_HOST:$K_PORT (pid $pid)"
+    elif [ -n "$other_pid" ]; then
+      echo "kafka     up    $K_HOST:$K_PORT (Apache Kafka $(broker_version "$other_props") from $(rel "$(dirname "$other_props")")/, pid $other_pid; scripts/stack.sh up replaces it with $KAFKA_VERSION)"
     elif [ "$mode" = docker ] && [ -n "$(compose ps -q kafka 2>/dev/null)" ]; then
       echo "kafka     up    $K_HOST:$K_PORT (docker compose)"
     elif port_open "$K_HOST" "$K_PORT"; then
       echo "kafka     ??    $K_HOST:$K_PORT answers but is not managed here ($(port_owner "$K_PORT"))"
     else
-      echo "kafka     down  (scripts/stack.sh up starts it)"
+      echo "kafka     down  (scripts/stack.sh up starts Apache Kafka $KAFKA_VERSION)"
     fi
+    if [ ${#others[@]} -gt 0 ]; then echo "          also running from $(rel "$K_BASE"): ${others[*]}"; fi
   fi
   if command -v psql >/dev/null 2>&1 && pg_ready; then
     echo "postgres  up    ${DATABASE_URL:-postgres://$PG_USER@$PG_HOST:$PG_PORT/$PG_DB} (wal_level=$(pg_query postgres "show wal_level" 2>/dev/null))"
@@ -547,8 +708,8 @@ cmd_status() {
 }
 
 case "${1:-}" in
-  up) cmd_up ;;
+  up) shift; cmd_up "$@" ;;
   down) shift; cmd_down "$@" ;;
   status) cmd_status ;;
-  *) kp_die "usage: scripts/stack.sh up | down [--wipe] | status" ;;
+  *) kp_die "usage: scripts/stack.sh up [kafka] | down [--wipe] [kafka] | status" ;;
 esac

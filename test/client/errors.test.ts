@@ -1,6 +1,7 @@
 import {
   BrokerUnreachableError,
   createPlatformaticClientFactory,
+  TopicCreationError,
   TopicNotFoundError,
   TopicPartitionsMismatchError,
 } from '@kafka-pattern/streams-core/client';
@@ -48,6 +49,27 @@ describe('errors say what to do', () => {
         `Topic "${topic}" already exists with 2 partitions, not 3: delete it (kafka-topics.sh --delete) or ask for 2 partitions`,
       );
       expect((await admin.describeTopics([topic])).get(topic)).toEqual({ partitions: 2 });
+    } finally {
+      await admin.close();
+    }
+  });
+
+  it('a replication factor the cluster cannot hold names every topic of the request and the factor that fits', async () => {
+    const names = [uniqueName('err-rf'), uniqueName('err-rf')];
+    const admin = clientFactory().admin();
+    try {
+      const error = await admin
+        .createTopics(names.map((name) => ({ name, partitions: 1, replicationFactor: 3 })))
+        .catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(TopicCreationError);
+      expect(error).toMatchObject({ topics: names, errorCode: 'INVALID_REPLICATION_FACTOR' });
+      expect((error as Error).message).toMatch(
+        new RegExp(
+          `^Cannot create topics "${names[0]}", "${names[1]}": replicationFactor 3 is more than the (\\d+) broker\\(s\\) of the cluster \\(INVALID_REPLICATION_FACTOR: .+\\): set replicationFactor to at most \\1$`,
+        ),
+      );
+      const described = await admin.describeTopics(names);
+      expect([...described.values()]).toEqual([undefined, undefined]);
     } finally {
       await admin.close();
     }

@@ -1,9 +1,10 @@
 /**
  * Differential tests: every topology of topologies.ts runs in our TopologyTestDriver and, in one
- * JVM for the whole file, in Kafka Streams 4.1.1's, on the same generated inputs; outputs (key,
- * value, timestamp, order per topic) and store contents must agree byte for byte, up to the
- * deviations documented in README.md. DIFF_SEED=<n> replays a run; DIFF_RUNS=<n> sets the
- * number of cases per topology.
+ * JVM for the whole file, in Kafka Streams' (the version java/pom.xml names), on the same
+ * generated inputs; outputs (key, value, timestamp, order per topic) and store contents must
+ * agree byte for byte, up to the deviations documented in README.md. DIFF_SEED=<n> replays a
+ * run; DIFF_RUNS=<n> sets the number of cases per topology; DIFF_ROCKSDB=1 gives Kafka Streams
+ * its default RocksDB stores instead of in-memory ones (slow).
  */
 
 import { Serdes } from '@kafka-pattern/streams-core';
@@ -16,11 +17,20 @@ import {
   runOurs,
   withoutAbsentTableTombstones,
 } from './cases.ts';
-import { type CaseResult, type JavaCase, type OutputRecord, runJava } from './java-runner.ts';
+import {
+  type CaseResult,
+  type JavaCase,
+  kafkaStreamsVersion,
+  type OutputRecord,
+  runJava,
+} from './java-runner.ts';
 import { type DiffTopology, topologies } from './topologies.ts';
 
 const seed = process.env.DIFF_SEED ? Number(process.env.DIFF_SEED) : Math.floor(Math.random() * 2 ** 31);
 const runs = process.env.DIFF_RUNS ? Number(process.env.DIFF_RUNS) : 100;
+const rocksDb = process.env.DIFF_ROCKSDB === '1';
+/** One JVM runs every case; a RocksDB database per store per case makes it far slower. */
+const javaTimeoutMs = rocksDb ? 1_800_000 : 170_000;
 
 interface Planned {
   readonly topology: DiffTopology;
@@ -153,7 +163,7 @@ const java = new Map<string, CaseResult>();
 beforeAll(() => {
   const results = runJava([...planned.map((p) => p.javaCase), ...Object.values(fixedCases), ...regressions]);
   for (const r of results) java.set(r.id, r);
-}, 170_000);
+}, javaTimeoutMs);
 
 function show(topology: DiffTopology, topic: string, records: readonly OutputRecord[] | undefined): string {
   const spec = topology.outputs[topic]!;
@@ -201,7 +211,7 @@ function difference(p: Planned, ours: CaseResult, theirs: CaseResult): string | 
   return undefined;
 }
 
-describe(`Kafka Streams 4.1.1 and ours agree on generated inputs (seed ${seed}, ${runs} cases per topology)`, () => {
+describe(`Kafka Streams ${kafkaStreamsVersion()}${rocksDb ? ' (RocksDB stores)' : ''} and ours agree on generated inputs (seed ${seed}, ${runs} cases per topology)`, () => {
   for (const topology of topologies) {
     it(topology.name, () => {
       const failures: string[] = [];

@@ -73,13 +73,23 @@ function requireTool(command: string, args: string[], what: string): void {
   }
 }
 
+/** The Kafka Streams version java/ builds against: the kafka.version property of its pom.xml. */
+export function kafkaStreamsVersion(): string {
+  const pom = readFileSync(join(projectDir, 'pom.xml'), 'utf8');
+  const version = /<kafka\.version>([^<]+)<\/kafka\.version>/.exec(pom)?.[1]?.trim();
+  if (!version) throw new Error(`No <kafka.version> property in ${join(projectDir, 'pom.xml')}`);
+  return version;
+}
+
 /** Builds java/ into java/target/ unless the jar there was built from the current sources. */
 export function ensureJavaRunner(): void {
   requireTool('java', ['-version'], 'Java 17');
   const hash = sourceHash();
   if (existsSync(jar) && existsSync(hashFile) && readFileSync(hashFile, 'utf8') === hash) return;
   requireTool('mvn', ['-v'], 'Maven');
-  const r = spawnSync('mvn', ['-q', '-B', '-f', join(projectDir, 'pom.xml'), 'package'], {
+  // clean: copy-dependencies adds to target/lib and never removes, so the jars of an earlier
+  // Kafka Streams version would stay on the class path next to the new ones.
+  const r = spawnSync('mvn', ['-q', '-B', '-f', join(projectDir, 'pom.xml'), 'clean', 'package'], {
     encoding: 'utf8',
     maxBuffer: 64 * 1024 * 1024,
   });

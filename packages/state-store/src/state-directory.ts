@@ -4,7 +4,9 @@
 // exactly-once guarantee).
 
 import {
+  accessSync,
   closeSync,
+  constants,
   mkdirSync,
   openSync,
   readdirSync,
@@ -20,6 +22,51 @@ const NAME = /^[A-Za-z0-9._-]+$/;
 // How long a lock file without a pid counts as being written rather than abandoned.
 const FRESH_LOCK_MS = 2_000;
 
+/**
+ * The state directory cannot be created or written. The message names the stateDir, the path
+ * that failed, the OS reason and the fix; `code` is the OS error code (ENOTDIR, EACCES, ...).
+ */
+export class StateDirectoryError extends Error {
+  override name = 'StateDirectoryError';
+  readonly stateDir: string;
+  readonly path: string;
+  readonly code: string | undefined;
+  constructor(stateDir: string, path: string, error: unknown) {
+    const code = (error as NodeJS.ErrnoException | undefined)?.code;
+    const reason = (code && OS_REASONS[code]) ?? (error instanceof Error ? error.message : String(error));
+    super(
+      `stateDir "${stateDir}" cannot be used: ${path} cannot be created or written (${code ? `${code}, ` : ''}${reason}): ${(code && FIXES[code]) ?? 'set stateDir to a directory this process can create and write to'}`,
+      { cause: error },
+    );
+    this.stateDir = stateDir;
+    this.path = path;
+    this.code = code;
+  }
+}
+
+const OS_REASONS: Readonly<Record<string, string>> = {
+  ENOTDIR: 'a part of the path is a file, not a directory',
+  EEXIST: 'it exists and is not a directory',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EROFS: 'read-only file system',
+  ENOSPC: 'no space left on the device',
+  EDQUOT: 'disk quota exceeded',
+  ENAMETOOLONG: 'the path is too long for the file system',
+  ELOOP: 'too many symbolic links in the path',
+};
+
+const FIXES: Readonly<Record<string, string>> = {
+  EACCES:
+    'give the user running this process write access there, or set stateDir to a directory it can write to',
+  EPERM:
+    'give the user running this process write access there, or set stateDir to a directory it can write to',
+  EROFS: 'set stateDir to a directory on a writable file system',
+  ENOSPC: 'free space on that file system, or set stateDir to a directory on another one',
+  EDQUOT: 'free space within the quota, or set stateDir to a directory on another file system',
+  ENAMETOOLONG: 'use a shorter stateDir or applicationId',
+};
+
 export class StateDirectory {
   readonly stateDir: string;
   readonly applicationId: string;
@@ -27,19 +74,33 @@ export class StateDirectory {
   readonly appDir: string;
   readonly #locked = new Set<string>();
 
+  /**
+   * Creates `<stateDir>/<applicationId>` if missing and checks that this process can write in
+   * it; throws a StateDirectoryError naming the path, the OS reason and the fix when it cannot.
+   */
   constructor(stateDir: string, applicationId: string) {
     checkName('applicationId', applicationId);
     this.stateDir = stateDir;
     this.applicationId = applicationId;
     this.appDir = join(stateDir, applicationId);
+    this.#ensureDirectory(this.appDir);
   }
 
   /** The task's directory, created if missing. */
   taskDir(taskId: string): string {
     checkName('taskId', taskId);
     const dir = join(this.appDir, taskId);
-    mkdirSync(dir, { recursive: true });
+    this.#ensureDirectory(dir);
     return dir;
+  }
+
+  #ensureDirectory(dir: string): void {
+    try {
+      mkdirSync(dir, { recursive: true });
+      accessSync(dir, constants.W_OK | constants.X_OK);
+    } catch (error) {
+      throw new StateDirectoryError(this.stateDir, dir, error);
+    }
   }
 
   /**

@@ -1,8 +1,8 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { StateDirectory } from '../src/state-directory.ts';
+import { StateDirectory, StateDirectoryError } from '../src/state-directory.ts';
 import { tempDir } from './support/backends.ts';
 
 describe('StateDirectory', () => {
@@ -20,6 +20,35 @@ describe('StateDirectory', () => {
     expect(existsSync(join(tmp.dir, 'word-count', '0_1'))).toBe(true);
     expect(state.listTaskDirs()).toEqual(['0_1', '1_0']);
     expect(() => state.taskDir('../escape')).toThrow(/Invalid taskId/);
+  });
+
+  it('creates <stateDir>/<applicationId> when it is made', () => {
+    const stateDir = join(tmp.dir, 'nested', 'state');
+    const state = new StateDirectory(stateDir, 'app');
+    expect(statSync(state.appDir).isDirectory()).toBe(true);
+    expect(state.appDir).toBe(join(stateDir, 'app'));
+  });
+
+  it('a stateDir under a regular file fails naming the stateDir, the OS reason and the fix', () => {
+    const file = join(tmp.dir, 'file');
+    writeFileSync(file, 'x');
+    const stateDir = join(file, 'state');
+    const error = catching(() => new StateDirectory(stateDir, 'app'));
+    expect(error).toBeInstanceOf(StateDirectoryError);
+    expect(error).toMatchObject({ stateDir, path: join(stateDir, 'app'), code: 'ENOTDIR' });
+    expect(error.message).toBe(
+      `stateDir "${stateDir}" cannot be used: ${join(stateDir, 'app')} cannot be created or written (ENOTDIR, a part of the path is a file, not a directory): set stateDir to a directory this process can create and write to`,
+    );
+  });
+
+  it('an application directory that is a file, or a task directory that is one', () => {
+    writeFileSync(join(tmp.dir, 'app'), 'x');
+    expect(() => new StateDirectory(tmp.dir, 'app')).toThrow(
+      `stateDir "${tmp.dir}" cannot be used: ${join(tmp.dir, 'app')} cannot be created or written (EEXIST, it exists and is not a directory)`,
+    );
+    const state = new StateDirectory(tmp.dir, 'other');
+    writeFileSync(join(state.appDir, '0_0'), 'x');
+    expect(() => state.lock('0_0')).toThrow(StateDirectoryError);
   });
 
   it('locks with our pid and unlocks', () => {
@@ -70,3 +99,12 @@ describe('StateDirectory', () => {
     expect(state.listTaskDirs()).toEqual([]);
   });
 });
+
+function catching(f: () => unknown): Error {
+  try {
+    f();
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error('did not throw');
+}

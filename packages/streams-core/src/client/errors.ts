@@ -50,6 +50,42 @@ export class TopicPartitionsMismatchError extends KafkaClientError {
 }
 
 /**
+ * The broker refused to create topics. `errorCode` is the broker's error name (e.g.
+ * INVALID_REPLICATION_FACTOR); the message names the topics, the broker's reason and the fix.
+ */
+export class TopicCreationError extends KafkaClientError {
+  override name = 'TopicCreationError';
+  readonly topics: string[];
+  readonly errorCode: string;
+  /** What the broker said, as it said it. */
+  readonly brokerMessage: string | undefined;
+  constructor(
+    topics: string[],
+    errorCode: string,
+    brokerMessage: string | undefined,
+    problem: string,
+    fix: string,
+    options?: ErrorOptions,
+  ) {
+    const reason = brokerMessage ? `${errorCode}: ${brokerMessage.replace(/\.$/, '')}` : errorCode;
+    super(
+      `Cannot create ${topics.length === 1 ? 'topic' : 'topics'} ${quotedList(topics)}: ${problem} (${reason}): ${fix}`,
+      options,
+    );
+    this.topics = topics;
+    this.errorCode = errorCode;
+    this.brokerMessage = brokerMessage;
+  }
+}
+
+/** `"a", "b", "c"`, and past five names `and N more`. */
+function quotedList(names: readonly string[], max = 5): string {
+  const shown = names.slice(0, max).map((n) => `"${n}"`);
+  if (names.length > max) shown.push(`and ${names.length - max} more`);
+  return shown.join(', ');
+}
+
+/**
  * The group moved on (new generation) since the records were polled: their offsets can no longer
  * be committed by this member. Abort the transaction / drop the work; the partitions' new owner
  * reprocesses from the last committed offset.

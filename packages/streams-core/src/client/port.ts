@@ -295,7 +295,10 @@ export interface GroupMemberDescription {
 }
 
 export interface AdminPort {
-  /** Idempotent: an existing topic with the same partition count is fine; another count is a `TopicPartitionsMismatchError`. */
+  /**
+   * Idempotent: an existing topic with the same partition count is fine; another count is a
+   * `TopicPartitionsMismatchError`. A topic the broker refuses is a `TopicCreationError`.
+   */
   createTopics(topics: TopicSpec[]): Promise<void>;
   /** `undefined` for a topic that does not exist. */
   describeTopics(names: string[]): Promise<Map<string, { partitions: number } | undefined>>;

@@ -112,21 +112,31 @@ export interface ResolvedErrorHandling {
   readonly deadLetter: DeadLetterConfig;
 }
 
+const HANDLER_CHOICES = "'dead-letter', 'log-and-continue', 'log-and-fail' or a function";
+
 export function resolveHandler(choice: HandlerChoice | undefined): ExceptionHandler {
   if (choice === undefined || choice === 'dead-letter') return deadLetterHandler;
   if (choice === 'log-and-continue') return logAndContinueHandler;
   if (choice === 'log-and-fail') return logAndFailHandler;
   if (typeof choice === 'function') return choice;
-  throw new ConfigException(
-    `Unknown exception handler ${JSON.stringify(choice)}: use 'dead-letter', 'log-and-continue', 'log-and-fail' or a function`,
-  );
+  throw new ConfigException(`Unknown exception handler ${JSON.stringify(choice)}: use ${HANDLER_CHOICES}`);
+}
+
+/** Whether either exception handler may send records to a dead-letter topic (so it must exist). */
+export function usesDeadLetters(config: Partial<StreamsConfig>): boolean {
+  const viaDlt = (h: HandlerChoice | undefined) =>
+    h === undefined || h === 'dead-letter' || typeof h === 'function';
+  return viaDlt(config.processingExceptionHandler) || viaDlt(config.deserializationExceptionHandler);
 }
 
 export function resolveErrorHandling(config: Partial<StreamsConfig>): ResolvedErrorHandling {
   return {
     onDeserializationError: resolveHandler(config.deserializationExceptionHandler),
     onProcessingError: resolveHandler(config.processingExceptionHandler),
-    deadLetter: { ...defaultDeadLetterConfig, ...config.deadLetter },
+    deadLetter: {
+      topic: config.deadLetter?.topic ?? defaultDeadLetterConfig.topic,
+      headers: config.deadLetter?.headers ?? defaultDeadLetterConfig.headers,
+    },
   };
 }
 
@@ -139,8 +149,45 @@ export class ConfigException extends Error {
 
 const APPLICATION_ID = /^[A-Za-z0-9._-]+$/;
 
+/** Every option of StreamsConfig: the compiler keeps this in step with the interface. */
+const OPTIONS = {
+  applicationId: true,
+  bootstrapServers: true,
+  processingGuarantee: true,
+  stateDir: true,
+  commitIntervalMs: true,
+  defaultKeySerde: true,
+  defaultValueSerde: true,
+  defaultTimestampExtractor: true,
+  deserializationExceptionHandler: true,
+  processingExceptionHandler: true,
+  deadLetter: true,
+  productionExceptionHandler: true,
+  advanceIdleStreamTimeAfterMs: true,
+  replicationFactor: true,
+  numStandbyReplicas: true,
+  applicationServer: true,
+  cacheMaxBytes: true,
+  clientId: true,
+  client: true,
+  logger: true,
+  taskTimeoutMs: true,
+} satisfies Record<keyof StreamsConfig, true>;
+const OPTION_NAMES = Object.keys(OPTIONS);
+const DEAD_LETTER_OPTIONS = ['topic', 'headers'] satisfies Array<keyof DeadLetterConfig>;
+/** Kafka sends timeouts as 32-bit integers. */
+const MAX_INT32 = 2_147_483_647;
+
 /** Checks what can be checked before connecting; throws a ConfigException naming the fix. */
 export function validateConfig(config: StreamsConfig): void {
+  if (typeof config !== 'object' || config === null || Array.isArray(config)) {
+    throw new ConfigException(
+      `The configuration must be an object, got ${shown(config)}: give at least { applicationId, bootstrapServers }`,
+    );
+  }
+  for (const name of Object.keys(config)) {
+    if (!Object.hasOwn(OPTIONS, name)) throw new ConfigException(unknownName('option', name, OPTION_NAMES));
+  }
   if (typeof config.applicationId !== 'string' || !APPLICATION_ID.test(config.applicationId)) {
     throw new ConfigException(
       `applicationId ${JSON.stringify(config.applicationId)} is invalid: use letters, digits, '.', '_' or '-' (it names the consumer group and internal topics)`,
@@ -150,7 +197,11 @@ export function validateConfig(config: StreamsConfig): void {
     typeof config.bootstrapServers === 'string'
       ? config.bootstrapServers.split(',')
       : config.bootstrapServers;
-  if (!servers || servers.length === 0 || servers.some((s) => !/^[^:\s]+:\d+$/.test(s.trim()))) {
+  if (
+    !Array.isArray(servers) ||
+    servers.length === 0 ||
+    servers.some((s) => typeof s !== 'string' || !/^[^:\s]+:\d+$/.test(s.trim()))
+  ) {
     throw new ConfigException(
       `bootstrapServers ${JSON.stringify(config.bootstrapServers)} is invalid: give host:port pairs, e.g. ['127.0.0.1:9092']`,
     );
@@ -161,15 +212,25 @@ export function validateConfig(config: StreamsConfig): void {
       `processingGuarantee ${JSON.stringify(g)} is invalid: use 'at_least_once' or 'exactly_once_v2'`,
     );
   }
-  if (config.commitIntervalMs !== undefined && !(config.commitIntervalMs >= 0)) {
-    throw new ConfigException(`commitIntervalMs must be a number >= 0, got ${config.commitIntervalMs}`);
-  }
+  checkString('stateDir', config.stateDir, 'a directory path');
+  checkString('clientId', config.clientId, 'a name');
+  checkString('applicationServer', config.applicationServer, '"host:port"');
+  checkNumber('commitIntervalMs', config.commitIntervalMs, { min: 0, unit: 'milliseconds' });
+  checkNumber('advanceIdleStreamTimeAfterMs', config.advanceIdleStreamTimeAfterMs, {
+    min: 0,
+    unit: 'milliseconds',
+  });
+  checkNumber('numStandbyReplicas', config.numStandbyReplicas, { min: 0, integer: true });
+  checkNumber('replicationFactor', config.replicationFactor, { min: 1, integer: true });
+  checkNumber('cacheMaxBytes', config.cacheMaxBytes, { min: 0, integer: true, unit: 'bytes' });
+  checkSerde('defaultKeySerde', config.defaultKeySerde);
+  checkSerde('defaultValueSerde', config.defaultValueSerde);
   if (
-    config.numStandbyReplicas !== undefined &&
-    !(Number.isInteger(config.numStandbyReplicas) && config.numStandbyReplicas >= 0)
+    config.defaultTimestampExtractor !== undefined &&
+    typeof config.defaultTimestampExtractor !== 'function'
   ) {
     throw new ConfigException(
-      `numStandbyReplicas must be a whole number >= 0, got ${config.numStandbyReplicas}`,
+      `defaultTimestampExtractor must be a function (record, partitionTime) => timestamp, got ${shown(config.defaultTimestampExtractor)}`,
     );
   }
   if (
@@ -179,15 +240,44 @@ export function validateConfig(config: StreamsConfig): void {
       !Number.isFinite(config.taskTimeoutMs))
   ) {
     throw new ConfigException(
-      `taskTimeoutMs must be a number of milliseconds >= 0, got ${JSON.stringify(config.taskTimeoutMs)}`,
+      `taskTimeoutMs must be a finite number of milliseconds >= 0, got ${describe(config.taskTimeoutMs)}`,
     );
   }
-  for (const [name, value] of Object.entries(config.client ?? {})) {
+  for (const name of ['deserializationExceptionHandler', 'processingExceptionHandler'] as const) {
+    const h: unknown = config[name];
+    if (
+      h !== undefined &&
+      typeof h !== 'function' &&
+      !['dead-letter', 'log-and-continue', 'log-and-fail'].includes(h as string)
+    ) {
+      throw new ConfigException(`${name} ${describe(h)} is invalid: use ${HANDLER_CHOICES}`);
+    }
+  }
+  const p: unknown = config.productionExceptionHandler;
+  if (p !== undefined && p !== 'fail' && p !== 'continue' && typeof p !== 'function') {
+    throw new ConfigException(
+      `productionExceptionHandler ${describe(p)} is invalid: use 'fail', 'continue' or a function (error, records) => 'fail' | 'continue'`,
+    );
+  }
+  checkDeadLetter(config.deadLetter);
+  checkLogger(config.logger);
+  checkClient(config.client);
+}
+
+function checkClient(client: unknown): void {
+  if (client === undefined) return;
+  if (typeof client !== 'object' || client === null || Array.isArray(client)) {
+    throw new ConfigException(
+      `client must be an object of client settings (${CLIENT_SETTINGS.join(', ')}), got ${shown(client)}`,
+    );
+  }
+  for (const [name, value] of Object.entries(client)) {
     if (!CLIENT_SETTINGS.includes(name as keyof ClientSettings)) {
       throw new ConfigException(
-        `client.${name} is not a known client setting: use ${CLIENT_SETTINGS.join(', ')}`,
+        `client.${name} is not a known client setting: ${suggestion(name, CLIENT_SETTINGS) ?? ''}use ${CLIENT_SETTINGS.join(', ')}`,
       );
     }
+    if (value === undefined) continue;
     if (name === 'maxPollRecords') {
       if (!Number.isInteger(value) || (value as number) < 1)
         throw new ConfigException(
@@ -198,7 +288,151 @@ export function validateConfig(config: StreamsConfig): void {
         `client.${name} must be a positive number of milliseconds, got ${JSON.stringify(value)}`,
       );
     }
+    if (value > MAX_INT32) {
+      throw new ConfigException(
+        `client.${name} must be at most ${MAX_INT32} milliseconds (Kafka sends it as a 32-bit integer), got ${value}`,
+      );
+    }
   }
+}
+
+function checkDeadLetter(deadLetter: unknown): void {
+  if (deadLetter === undefined) return;
+  if (typeof deadLetter !== 'object' || deadLetter === null || Array.isArray(deadLetter)) {
+    throw new ConfigException(`deadLetter must be an object { topic?, headers? }, got ${shown(deadLetter)}`);
+  }
+  const d = deadLetter as Record<string, unknown>;
+  for (const name of Object.keys(d)) {
+    if (!(DEAD_LETTER_OPTIONS as string[]).includes(name)) {
+      throw new ConfigException(
+        unknownName(
+          'option',
+          `deadLetter.${name}`,
+          DEAD_LETTER_OPTIONS.map((o) => `deadLetter.${o}`),
+        ),
+      );
+    }
+  }
+  if (d.topic !== undefined && typeof d.topic !== 'function') {
+    throw new ConfigException(
+      `deadLetter.topic must be a function (sourceTopic) => topic name, got ${shown(d.topic)}: e.g. (t) => \`\${t}-dlt\``,
+    );
+  }
+  if (d.headers !== undefined && d.headers !== 'spring' && d.headers !== 'kip1034') {
+    throw new ConfigException(
+      `deadLetter.headers ${describe(d.headers)} is invalid: use 'spring' or 'kip1034'`,
+    );
+  }
+}
+
+function checkLogger(logger: unknown): void {
+  if (logger === undefined) return;
+  const methods = ['debug', 'info', 'warn', 'error'] as const;
+  const missing =
+    typeof logger === 'object' && logger !== null
+      ? methods.filter((m) => typeof (logger as Record<string, unknown>)[m] !== 'function')
+      : [...methods];
+  if (missing.length > 0) {
+    throw new ConfigException(
+      `logger must have debug, info, warn and error methods taking (obj, msg), as pino's do; ${typeof logger === 'object' && logger !== null ? `it has no ${missing.join(', ')}` : `got ${shown(logger)}`}`,
+    );
+  }
+}
+
+function checkSerde(name: string, serde: unknown): void {
+  if (serde === undefined) return;
+  const s = serde as Partial<Serde<unknown>> | null;
+  if (
+    typeof s !== 'object' ||
+    s === null ||
+    typeof s.serialize !== 'function' ||
+    typeof s.deserialize !== 'function'
+  ) {
+    throw new ConfigException(
+      `${name} must be a Serde (an object with serialize and deserialize), got ${shown(serde)}: use one of Serdes, e.g. Serdes.String()`,
+    );
+  }
+}
+
+function checkString(name: string, value: unknown, what: string): void {
+  if (value === undefined) return;
+  if (typeof value !== 'string' || value.trim() === '') {
+    throw new ConfigException(`${name} must be ${what} (a non-empty string), got ${shown(value)}`);
+  }
+}
+
+function checkNumber(
+  name: string,
+  value: unknown,
+  rule: { min: number; integer?: boolean; unit?: string },
+): void {
+  if (value === undefined) return;
+  if (
+    typeof value === 'number' &&
+    Number.isFinite(value) &&
+    value >= rule.min &&
+    (!rule.integer || Number.isInteger(value))
+  ) {
+    return;
+  }
+  const kind = rule.integer ? 'a whole number' : 'a finite number';
+  const unit = rule.unit ? ` of ${rule.unit}` : '';
+  const asNumber = typeof value === 'string' && value.trim() !== '' ? Number(value) : Number.NaN;
+  const hint = Number.isFinite(asNumber) ? `: write ${asNumber} without quotes` : '';
+  throw new ConfigException(`${name} must be ${kind}${unit} >= ${rule.min}, got ${shown(value)}${hint}`);
+}
+
+/** A value as a message shows it: numbers as written, strings quoted and said to be strings. */
+function shown(value: unknown): string {
+  if (typeof value === 'string') return `${JSON.stringify(value)} (a string)`;
+  if (typeof value === 'bigint') return `${value}n (a bigint)`;
+  if (typeof value === 'function') return 'a function';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'object' && value !== null) return 'an object';
+  return String(value);
+}
+
+/** A handler choice as the existing messages show it: strings quoted, anything else by its kind. */
+function describe(value: unknown): string {
+  return typeof value === 'string' ? JSON.stringify(value) : shown(value);
+}
+
+function unknownName(what: string, name: string, known: readonly string[]): string {
+  const close = suggestion(name, known);
+  return close
+    ? `Unknown ${what} "${name}": ${close.replace(/ $/, '')}`
+    : `Unknown ${what} "${name}": the ${what}s are ${known.join(', ')}`;
+}
+
+/** "did you mean X? " for the known name nearest to `name`, when one is close enough to be a typo. */
+function suggestion(name: string, known: readonly string[]): string | undefined {
+  // Java-style names (commit.interval.ms) and case slips count as close.
+  const norm = (s: string) => s.toLowerCase().replace(/[^a-z0-9]/g, '');
+  const target = norm(name);
+  let best: string | undefined;
+  let bestDistance = Number.POSITIVE_INFINITY;
+  for (const k of known) {
+    const d = editDistance(target, norm(k));
+    if (d < bestDistance) {
+      best = k;
+      bestDistance = d;
+    }
+  }
+  return best !== undefined && bestDistance <= Math.max(2, Math.floor(target.length / 4))
+    ? `did you mean ${best}? `
+    : undefined;
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    prev = row;
+  }
+  return prev[b.length]!;
 }
 
 export function bootstrapList(servers: string | readonly string[]): string[] {

@@ -17,7 +17,9 @@ import type { TopicPlan } from '../runtime/internal-topics.ts';
 import type { StreamsState } from '../runtime/kafka-streams.ts';
 import type { ActiveTask } from '../runtime/task-manager.ts';
 import type { Serde } from '../serdes/serde.ts';
+import { type KeyValueStore, PlainValueView } from '../state/key-value-store.ts';
 import { changelogTopicName } from '../state/store-builder.ts';
+import type { ValueAndTimestamp } from '../state/value-and-timestamp.ts';
 import type { Topology } from '../topology/topology.ts';
 import { type TopologyGraph, topologyGraph } from '../topology/topology-graph.ts';
 import { type LocalStoreLookup, LocalStores } from './composite-stores.ts';
@@ -49,6 +51,8 @@ export interface InteractiveQueriesHost {
   activeTasks(): ActiveTask[];
   plan(): TopicPlan | undefined;
   admin(): AdminPort | undefined;
+  /** The global stores, by name, while the instance runs. */
+  globalStores(): ReadonlyMap<string, unknown> | undefined;
   onStateChange(listener: (state: StreamsState) => void): void;
 }
 
@@ -129,6 +133,20 @@ export class InteractiveQueries implements LocalStoreLookup {
 
   /** A read-only view of the store over this instance's active tasks; see `KafkaStreams.store`. */
   store<K, V, T extends QueryableStoreType>(name: string, type: T): QueryableStoreTypes<K, V>[T] {
+    if (this.#topology.isGlobalStore(name)) {
+      // A global store is complete on every instance: read it locally.
+      const store = this.#host.globalStores()?.get(name);
+      if (!store)
+        throw new InvalidStateStoreException(
+          `Global store "${name}" is not open: the application is not running`,
+        );
+      const kind = this.#topology.storeBuilder(name)!.spec.kind;
+      return (
+        kind === 'timestampedKeyValue'
+          ? new PlainValueView(store as KeyValueStore<K, ValueAndTimestamp<V>>)
+          : store
+      ) as QueryableStoreTypes<K, V>[T];
+    }
     const info = this.describeStore(name);
     if (info.type !== type) {
       throw new InvalidStateStoreException(

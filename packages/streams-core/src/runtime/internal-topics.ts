@@ -5,6 +5,7 @@
  * co-partitioned with); co-partitioned inputs must agree.
  */
 import type { AdminPort, TopicSpec } from '../client/port.ts';
+import { ConfigException } from '../config/streams-config.ts';
 import { StreamsException } from '../errors/exception-handlers.ts';
 import { changelogTopicName } from '../state/store-builder.ts';
 import type { Subtopology, TopologyGraph } from '../topology/topology-graph.ts';
@@ -32,11 +33,121 @@ export function resolveTopicName(applicationId: string, topic: string, internal:
   return internal ? `${applicationId}-${topic}` : topic;
 }
 
+/** Kafka's longest topic name. */
+export const MAX_TOPIC_NAME_LENGTH = 249;
+const LEGAL_TOPIC_NAME = /^[A-Za-z0-9._-]+$/;
+const LEGAL_CHARACTERS = "letters, digits, '.', '_' and '-'";
+
+/** An internal topic's name and what it is made from. */
+interface InternalTopicName {
+  readonly name: string;
+  readonly from:
+    | { readonly kind: 'store'; readonly store: string }
+    | { readonly kind: 'repartition'; readonly topic: string }
+    | { readonly kind: 'dead-letter'; readonly source: string; readonly internal: boolean };
+}
+
+function internalTopicNames(topology: TopologyGraph, options: TopicPlanOptions): InternalTopicName[] {
+  const { applicationId } = options;
+  const names: InternalTopicName[] = [];
+  for (const r of topology.repartitionTopics()) {
+    names.push({
+      name: resolveTopicName(applicationId, r.name, true),
+      from: { kind: 'repartition', topic: r.name },
+    });
+  }
+  for (const s of topology.subtopologies()) {
+    for (const store of s.stores) {
+      if (!topology.storeBuilder(store)!.spec.logging) continue;
+      names.push({ name: changelogTopicName(applicationId, store), from: { kind: 'store', store } });
+    }
+    if (!options.deadLetterTopic) continue;
+    for (const t of s.sourceTopics) {
+      const source = resolveTopicName(applicationId, t.topic, t.internal);
+      names.push({
+        name: options.deadLetterTopic(source),
+        from: { kind: 'dead-letter', source, internal: t.internal },
+      });
+    }
+  }
+  return names;
+}
+
+function origin(t: InternalTopicName): string {
+  switch (t.from.kind) {
+    case 'store':
+      return `store "${t.from.store}"`;
+    case 'repartition':
+      return `repartition topic "${t.from.topic}"`;
+    case 'dead-letter':
+      return `the dead-letter topic of "${t.from.source}"`;
+  }
+}
+
+/**
+ * Checks the names of the internal topics before any request: Kafka refuses a topic name longer
+ * than 249 characters or with other characters than letters, digits, '.', '_' and '-'. Names
+ * are built from the applicationId, store and repartition names and deadLetter.topic, so the
+ * message says which of those to change.
+ */
+export function checkInternalTopicNames(topology: TopologyGraph, options: TopicPlanOptions): void {
+  const { applicationId } = options;
+  const names = internalTopicNames(topology, options);
+  const illegal = names.filter(
+    (t) => typeof t.name !== 'string' || !LEGAL_TOPIC_NAME.test(t.name) || t.name === '.' || t.name === '..',
+  );
+  if (illegal.length > 0) {
+    const problems = illegal.map((t) => {
+      const fix =
+        t.from.kind === 'dead-letter'
+          ? `make deadLetter.topic return a name of ${LEGAL_CHARACTERS} only`
+          : `rename ${origin(t)} with ${LEGAL_CHARACTERS} only`;
+      return `${JSON.stringify(t.name)} (${origin(t)}): ${fix}`;
+    });
+    throw new ConfigException(
+      `Internal topic ${illegal.length === 1 ? 'name is' : 'names are'} not legal in Kafka: ${problems.join('; ')}`,
+    );
+  }
+  const long = names.filter((t) => t.name.length > MAX_TOPIC_NAME_LENGTH);
+  if (long.length === 0) return;
+  const fixes: string[] = [];
+  // Names that start with the applicationId get shorter with it; the others only by renaming.
+  const derived = long.filter((t) => t.from.kind !== 'dead-letter' || t.from.internal);
+  if (derived.length > 0) {
+    const longestSuffix = Math.max(...derived.map((t) => t.name.length - applicationId.length));
+    const maxApplicationId = MAX_TOPIC_NAME_LENGTH - longestSuffix;
+    const parts = [...new Set(derived.map((t) => (t.from.kind === 'dead-letter' ? undefined : origin(t))))]
+      .filter((p) => p !== undefined)
+      .slice(0, 3);
+    const rename = parts.length > 0 ? `give ${parts.join(', ')} a shorter name` : undefined;
+    if (maxApplicationId >= 1) {
+      fixes.push(
+        `shorten applicationId (${applicationId.length} characters) to at most ${maxApplicationId}${rename ? `, or ${rename}` : ''}`,
+      );
+    } else if (rename) {
+      fixes.push(rename);
+    }
+  }
+  if (long.some((t) => t.from.kind === 'dead-letter')) {
+    fixes.push(
+      `set deadLetter.topic to a function that returns names of at most ${MAX_TOPIC_NAME_LENGTH} characters`,
+    );
+  }
+  const shown = long
+    .slice(0, 3)
+    .map((t) => `"${t.name}" (${t.name.length} characters, ${origin(t)})`)
+    .concat(long.length > 3 ? [`and ${long.length - 3} more`] : []);
+  throw new ConfigException(
+    `Internal topic ${long.length === 1 ? 'name is' : 'names are'} longer than the ${MAX_TOPIC_NAME_LENGTH} characters Kafka allows: ${shown.join(', ')}: ${fixes.join('; ')}`,
+  );
+}
+
 export async function planTopics(
   topology: TopologyGraph,
   admin: AdminPort,
   options: TopicPlanOptions,
 ): Promise<TopicPlan> {
+  checkInternalTopicNames(topology, options);
   const { applicationId } = options;
   const subs = topology.subtopologies();
   const userSources = [

@@ -5,9 +5,7 @@
  * work itself is the stream thread's (`stream-thread.ts`); producing and committing under each
  * guarantee is `streams-producer.ts`'s.
  */
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { StateDirectory } from '@kafka-pattern/state-store';
+import type { StateDirectory } from '@kafka-pattern/state-store';
 import { createPlatformaticClientFactory } from '../client/platformatic/factory.ts';
 import type { AdminPort, KafkaClientFactory } from '../client/port.ts';
 import {
@@ -16,22 +14,21 @@ import {
   type ResolvedErrorHandling,
   resolveErrorHandling,
   type StreamsConfig,
+  usesDeadLetters,
   validateConfig,
 } from '../config/streams-config.ts';
-import { StreamsException } from '../errors/exception-handlers.ts';
+import { errorMessage, StreamsException } from '../errors/exception-handlers.ts';
 import { consoleLogger, type Logger } from '../observability/logger.ts';
 import { InteractiveQueries } from '../query/interactive-queries.ts';
 import type { KeyQueryMetadata, StreamsMetadata } from '../query/metadata.ts';
 import type { QueryableStoreType, QueryableStoreTypes } from '../query/store-views.ts';
 import type { Serde } from '../serdes/serde.ts';
-import { type KeyValueStore, PlainValueView } from '../state/key-value-store.ts';
-import type { ValueAndTimestamp } from '../state/value-and-timestamp.ts';
 import type { Topology } from '../topology/topology.ts';
 import { type TopologyGraph, topologyGraph } from '../topology/topology-graph.ts';
 import { GlobalStateManager } from './global-state-manager.ts';
 import { createInternalTopics, planTopics, type TopicPlan } from './internal-topics.ts';
 import { type StreamsMetrics, toPrometheus } from './metrics.ts';
-import { processId } from './process-id.ts';
+import { openStateDirectory } from './process-id.ts';
 import { StreamThread, type UncaughtExceptionHandler } from './stream-thread.ts';
 import { type StateListener, type StreamsState, StreamsStateMachine } from './streams-state.ts';
 import type { TaskId } from './task-id.ts';
@@ -98,6 +95,7 @@ export class KafkaStreams {
       activeTasks: () => this.activeTasks(),
       plan: () => this.#plan,
       admin: () => this.#admin,
+      globalStores: () => this.#globals?.stores,
       onStateChange: (listener) => this.onStateChange(listener),
     });
   }
@@ -159,7 +157,7 @@ export class KafkaStreams {
       this.#plan = await planTopics(this.#topology, admin, {
         applicationId: cfg.applicationId,
         replicationFactor: cfg.replicationFactor ?? 1,
-        deadLetterTopic: this.#usesDeadLetters() ? this.#errors.deadLetter.topic : undefined,
+        deadLetterTopic: usesDeadLetters(cfg) ? this.#errors.deadLetter.topic : undefined,
       });
       await createInternalTopics(this.#plan, admin);
     } catch (error) {
@@ -168,12 +166,16 @@ export class KafkaStreams {
       throw error;
     }
     if (this.#state.state !== 'CREATED') await this.#abandonStart();
-    const stateDirectory = new StateDirectory(
-      cfg.stateDir ?? join(tmpdir(), 'kafka-pattern'),
-      cfg.applicationId,
-    );
+    let stateDirectory: StateDirectory;
+    let pid: string;
+    try {
+      ({ directory: stateDirectory, pid } = openStateDirectory(cfg.stateDir, cfg.applicationId));
+    } catch (error) {
+      await admin.close().catch(() => {});
+      this.#fail(error);
+      throw error;
+    }
     this.#stateDirectory = stateDirectory;
-    const pid = processId(stateDirectory.appDir);
     const clientId = `${cfg.clientId ?? cfg.applicationId}-${pid}`;
     this.#state.transition('REBALANCING');
     if (this.#topology.globalStores().length > 0) {
@@ -244,33 +246,7 @@ export class KafkaStreams {
 
   /** Resolves when the instance is RUNNING (tasks assigned and restored); rejects on ERROR or timeout. */
   waitForRunning(timeoutMs = 60_000): Promise<void> {
-    if (this.#state.state === 'RUNNING') return Promise.resolve();
-    const stopped = (s: StreamsState) =>
-      this.#fatal ??
-      new StreamsException(`"${this.#config.applicationId}" stopped (state ${s}) before it was running`);
-    // Already stopped: it will never run, so say why now rather than after the timeout.
-    if (this.#state.state === 'ERROR' || this.#state.state === 'NOT_RUNNING')
-      return Promise.reject(stopped(this.#state.state));
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(
-        () =>
-          reject(
-            new StreamsException(
-              `"${this.#config.applicationId}" did not reach RUNNING within ${timeoutMs} ms (state ${this.#state.state})`,
-            ),
-          ),
-        timeoutMs,
-      );
-      this.onStateChange((s) => {
-        if (s === 'RUNNING') {
-          clearTimeout(timer);
-          resolve();
-        } else if (s === 'ERROR' || s === 'NOT_RUNNING') {
-          clearTimeout(timer);
-          reject(stopped(s));
-        }
-      });
-    });
+    return this.#state.waitForRunning(this.#config.applicationId, timeoutMs, () => this.#fatal);
   }
 
   /** Stops processing: commits what was processed, closes the tasks and leaves the group. */
@@ -331,18 +307,6 @@ export class KafkaStreams {
     name: string,
     type?: T,
   ): QueryableStoreTypes<K, V>[T] {
-    if (this.#topology.isGlobalStore(name)) {
-      // A global store is complete on every instance: read it locally.
-      const store = this.#globals?.stores.get(name);
-      if (!store)
-        throw new StreamsException(`Global store "${name}" is not open: the application is not running`);
-      const kind = this.#topology.storeBuilder(name)!.spec.kind;
-      return (
-        kind === 'timestampedKeyValue'
-          ? new PlainValueView(store as KeyValueStore<K, ValueAndTimestamp<V>>)
-          : store
-      ) as QueryableStoreTypes<K, V>[T];
-    }
     return this.#queries.store<K, V, T>(name, type ?? ('keyValue' as T));
   }
 
@@ -359,13 +323,6 @@ export class KafkaStreams {
   /** @internal interactive queries' machinery, for the query server */
   get interactiveQueries(): InteractiveQueries {
     return this.#queries;
-  }
-
-  #usesDeadLetters(): boolean {
-    const c = this.#config;
-    const viaDlt = (h: StreamsConfig['processingExceptionHandler']) =>
-      h === undefined || h === 'dead-letter' || typeof h === 'function';
-    return viaDlt(c.processingExceptionHandler) || viaDlt(c.deserializationExceptionHandler);
   }
 
   #fail(error: unknown): void {

@@ -23,6 +23,7 @@ import type { Logger } from '../observability/logger.ts';
 import type { TopologyGraph } from '../topology/topology-graph.ts';
 import type { GlobalStateManager } from './global-state-manager.ts';
 import type { TopicPlan } from './internal-topics.ts';
+import { Outage } from './outage.ts';
 import { RecordBuffer } from './record-buffer.ts';
 import { StandbyManager } from './standby-manager.ts';
 import { type PlacementMember, standbyPlacement } from './standby-placement.ts';
@@ -68,15 +69,18 @@ export class StreamThread {
   #lastCommit = 0;
   #tasks: TaskManager | undefined;
   #standbys: StandbyManager | undefined;
-  /** When the current run of transient failures began (performance.now()), while one lasts. */
-  #outageSince: number | undefined;
-  #retries = 0;
-  #wakeUp: (() => void) | undefined;
+  readonly #outage: Outage;
 
   constructor(options: StreamThreadOptions) {
     this.#o = options;
     this.#eos = options.config.processingGuarantee === 'exactly_once_v2';
     this.#commitIntervalMs = options.config.commitIntervalMs ?? (this.#eos ? 100 : 30_000);
+    this.#outage = new Outage(
+      options.config.applicationId,
+      options.config.taskTimeoutMs,
+      options.logger,
+      options.metrics,
+    );
   }
 
   /** The tasks the thread runs now. */
@@ -96,7 +100,7 @@ export class StreamThread {
   /** Asks the loop to finish: what was processed is committed, then the thread ends. */
   stop(): void {
     this.#stopping = true;
-    this.#wakeUp?.();
+    this.#outage.interrupt();
   }
 
   /** Runs until stopped or failed for good; never rejects. */
@@ -134,7 +138,13 @@ export class StreamThread {
           this.#o.state.transition('REBALANCING');
           continue;
         }
-        if (isRetriable(error) && (await this.#rideOut(error))) continue;
+        if (isRetriable(error)) {
+          // Uncommitted work went with the clients (exactly-once: aborted, stores rolled back;
+          // at-least-once: nothing past the last acknowledged commit was committed), so the thread
+          // backs off and starts again from what Kafka committed.
+          this.#o.state.transition('REBALANCING');
+          if (await this.#outage.retry(error)) continue;
+        }
         let response: UncaughtExceptionResponse = 'SHUTDOWN_CLIENT';
         try {
           response = this.#o.uncaughtExceptionHandler()(error);
@@ -153,57 +163,6 @@ export class StreamThread {
         return;
       }
     }
-  }
-
-  /**
-   * A transient failure (broker unreachable, coordinator moving, a leader election): uncommitted
-   * work was dropped with the clients (exactly-once: its transaction is aborted and the stores
-   * rolled back; at-least-once: nothing past the last acknowledged commit was committed), so the
-   * thread backs off and starts again from what Kafka committed. False once the outage has lasted
-   * longer than `taskTimeoutMs`.
-   */
-  async #rideOut(error: unknown): Promise<boolean> {
-    const o = this.#o;
-    const now = performance.now();
-    this.#outageSince ??= now;
-    const budget = o.config.taskTimeoutMs ?? DEFAULT_TASK_TIMEOUT_MS;
-    const elapsed = now - this.#outageSince;
-    if (elapsed > budget) {
-      o.logger.error(
-        { elapsedMs: Math.round(elapsed), taskTimeoutMs: budget },
-        `"${o.config.applicationId}" gives up after ${Math.round(elapsed / 1000)} s of broker errors (taskTimeoutMs ${budget}): ${errorMessage(error)}`,
-      );
-      return false;
-    }
-    const delay = Math.min(MAX_BACKOFF_MS, MIN_BACKOFF_MS * 2 ** Math.min(this.#retries, 10));
-    this.#retries++;
-    o.metrics.transientFailure(error, this.#outageSince);
-    o.logger.warn(
-      { retry: this.#retries, delayMs: delay, outageMs: Math.round(elapsed) },
-      `"${o.config.applicationId}" lost the broker, retrying in ${delay} ms (${Math.round(elapsed / 1000)} s into the outage, gives up after ${Math.round(budget / 1000)} s): ${errorMessage(error)}`,
-    );
-    o.state.transition('REBALANCING');
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, delay);
-      this.#wakeUp = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
-    this.#wakeUp = undefined;
-    return true;
-  }
-
-  /** The thread made progress: an outage, if one was going on, is over. */
-  #recovered(): void {
-    if (this.#outageSince === undefined) return;
-    this.#o.logger.info(
-      { outageMs: Math.round(performance.now() - this.#outageSince), retries: this.#retries },
-      `"${this.#o.config.applicationId}" is back after ${this.#retries} retries`,
-    );
-    this.#outageSince = undefined;
-    this.#retries = 0;
-    this.#o.metrics.recovered();
   }
 
   #open(): Session {
@@ -394,7 +353,7 @@ export class StreamThread {
     const started = performance.now();
     const outcome = await session.producer.commit(session.consumer);
     this.#lastCommit = outcome === 'committed' ? performance.now() : started;
-    if (outcome !== 'aborted') this.#recovered();
+    if (outcome !== 'aborted') this.#outage.recovered();
     if (outcome === 'aborted') await this.#restartTasks(session);
   }
 
@@ -455,10 +414,6 @@ export class StreamThread {
     }
   }
 }
-
-const DEFAULT_TASK_TIMEOUT_MS = 300_000;
-const MIN_BACKOFF_MS = 100;
-const MAX_BACKOFF_MS = 5_000;
 
 interface Session {
   readonly consumer: ConsumerPort;

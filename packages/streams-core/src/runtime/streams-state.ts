@@ -3,7 +3,7 @@
  * and telling the listeners. A transition the table does not allow is ignored (a late event
  * from a stopping thread), so callers may ask for a state without checking first.
  */
-import { errorMessage } from '../errors/exception-handlers.ts';
+import { errorMessage, StreamsException } from '../errors/exception-handlers.ts';
 import type { Logger } from '../observability/logger.ts';
 
 export type StreamsState =
@@ -57,6 +57,38 @@ export class StreamsStateMachine {
         this.#logger.warn({ state: next }, `state listener failed: ${errorMessage(e)}`);
       }
     }
+  }
+
+  /**
+   * Resolves once RUNNING; rejects with the instance's error (`fatal()`) when it stops first or
+   * has stopped already, or after `timeoutMs`.
+   */
+  waitForRunning(applicationId: string, timeoutMs: number, fatal: () => unknown): Promise<void> {
+    if (this.#state === 'RUNNING') return Promise.resolve();
+    const stopped = (s: StreamsState) =>
+      fatal() ?? new StreamsException(`"${applicationId}" stopped (state ${s}) before it was running`);
+    // Already stopped: it will never run, so say why now rather than after the timeout.
+    if (this.#state === 'ERROR' || this.#state === 'NOT_RUNNING') return Promise.reject(stopped(this.#state));
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () =>
+          reject(
+            new StreamsException(
+              `"${applicationId}" did not reach RUNNING within ${timeoutMs} ms (state ${this.#state})`,
+            ),
+          ),
+        timeoutMs,
+      );
+      this.onChange((s) => {
+        if (s === 'RUNNING') {
+          clearTimeout(timer);
+          resolve();
+        } else if (s === 'ERROR' || s === 'NOT_RUNNING') {
+          clearTimeout(timer);
+          reject(stopped(s));
+        }
+      });
+    });
   }
 
   /** PENDING_ERROR then ERROR, telling the listeners both. */

@@ -109,6 +109,7 @@ function instance(
     applicationServer,
     defaultKeySerde: undefined,
     logger: silentLogger,
+    globalStores: () => undefined,
     state: () => state,
     activeTasks: () => tasks,
     plan: () => thePlan,

@@ -1,7 +1,7 @@
 /**
  * AdminPort on the client's Admin: idempotent topic creation with a clear error on a partition
- * count mismatch, topic descriptions that say "missing" instead of throwing, and offsets keyed by
- * partition.
+ * count mismatch or a broker's refusal, topic descriptions that say "missing" instead of
+ * throwing, and offsets keyed by partition.
  */
 import { Admin, FetchIsolationLevels, type Group, ListOffsetTimestamps } from '@platformatic/kafka';
 import { TopicPartitionsMismatchError } from '../errors.ts';
@@ -16,7 +16,7 @@ import type {
 import { topicPartitionKey } from '../port.ts';
 import { committedOffsets } from './committed.ts';
 import { baseOptions, type ConnectionConfig } from './connection.ts';
-import { hasApiError, mapped, toPortError } from './errors.ts';
+import { hasApiError, mapped, toPortError, toTopicCreationError } from './errors.ts';
 
 export class PlatformaticAdmin implements AdminPort {
   readonly #admin: Admin;
@@ -28,7 +28,7 @@ export class PlatformaticAdmin implements AdminPort {
   }
 
   async createTopics(topics: TopicSpec[]): Promise<void> {
-    for (const spec of topics) {
+    for (const [i, spec] of topics.entries()) {
       try {
         await this.#admin.createTopics({
           topics: [spec.name],
@@ -37,7 +37,14 @@ export class PlatformaticAdmin implements AdminPort {
           configs: Object.entries(spec.configs ?? {}).map(([name, value]) => ({ name, value })),
         });
       } catch (error) {
-        if (!hasApiError(error, 'TOPIC_ALREADY_EXISTS')) throw toPortError(error, this.#context([spec.name]));
+        if (!hasApiError(error, 'TOPIC_ALREADY_EXISTS')) {
+          throw toTopicCreationError(error, {
+            ...this.#context([spec.name]),
+            spec,
+            pending: topics.slice(i + 1),
+            brokers: hasApiError(error, 'INVALID_REPLICATION_FACTOR') ? await this.#brokerCount() : undefined,
+          });
+        }
         const existing = (await this.describeTopics([spec.name])).get(spec.name);
         if (existing && existing.partitions !== spec.partitions) {
           throw new TopicPartitionsMismatchError(spec.name, spec.partitions, existing.partitions);
@@ -152,6 +159,15 @@ export class PlatformaticAdmin implements AdminPort {
 
   async close(): Promise<void> {
     await this.#admin.close();
+  }
+
+  /** How many brokers the cluster has, or undefined when it cannot be asked. */
+  async #brokerCount(): Promise<number | undefined> {
+    try {
+      return (await this.#admin.metadata({ topics: [], forceUpdate: true })).brokers.size;
+    } catch {
+      return undefined;
+    }
   }
 
   #context(topics?: string[]) {

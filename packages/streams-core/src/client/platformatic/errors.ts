@@ -9,15 +9,19 @@ import {
   OffsetOutOfRangeError,
   ProducerFencedError,
   RebalanceError,
+  TopicCreationError,
   TopicNotFoundError,
   TransientBrokerError,
 } from '../errors.ts';
+import type { TopicSpec } from '../port.ts';
 
 interface ErrorFacts {
   apiIds: Set<string>;
   socketCodes: Set<string>;
   network: boolean;
   unknownTopics: Set<string>;
+  /** Broker error names with the broker's own message, in the order found. */
+  protocolErrors: Array<{ apiId: string; serverMessage: string | undefined }>;
 }
 
 const SOCKET_CODES = new Set([
@@ -36,6 +40,7 @@ export function errorFacts(error: unknown): ErrorFacts {
     socketCodes: new Set(),
     network: false,
     unknownTopics: new Set(),
+    protocolErrors: [],
   };
   const seen = new Set<unknown>();
   const visit = (e: unknown): void => {
@@ -47,8 +52,16 @@ export function errorFacts(error: unknown): ErrorFacts {
       message?: unknown;
       errors?: unknown;
       cause?: unknown;
+      serverErrorMessage?: unknown;
     };
-    if (typeof err.apiId === 'string') facts.apiIds.add(err.apiId);
+    if (typeof err.apiId === 'string') {
+      facts.apiIds.add(err.apiId);
+      const serverMessage =
+        typeof err.serverErrorMessage === 'string' && err.serverErrorMessage !== ''
+          ? err.serverErrorMessage
+          : undefined;
+      facts.protocolErrors.push({ apiId: err.apiId, serverMessage });
+    }
     if (typeof err.code === 'string') {
       if (err.code === 'PLT_KFK_NETWORK' || err.code === 'PLT_KFK_TIMEOUT') facts.network = true;
       if (SOCKET_CODES.has(err.code)) facts.socketCodes.add(err.code);
@@ -150,4 +163,98 @@ export async function mapped<T>(promise: Promise<T>, context: MapContext): Promi
   } catch (error) {
     throw toPortError(error, context);
   }
+}
+
+export interface TopicCreationContext extends MapContext {
+  /** The topic whose creation failed. */
+  spec: TopicSpec;
+  /** Topics of the same request not created yet: named too when they fail for the same reason. */
+  pending: readonly TopicSpec[];
+  /** Brokers in the cluster, when known. */
+  brokers: number | undefined;
+}
+
+const LEGAL_TOPIC = "use at most 249 characters from letters, digits, '.', '_' and '-'";
+
+/**
+ * The port error for a failed CreateTopics of `context.spec`: a connection or coordinator
+ * problem keeps its own class; a broker refusal becomes a TopicCreationError that names the
+ * topics, the broker's reason and what to change.
+ */
+export function toTopicCreationError(error: unknown, context: TopicCreationContext): Error {
+  const port = toPortError(error, context);
+  if (port instanceof KafkaClientError) return port;
+  const facts = errorFacts(error);
+  const refusal = facts.protocolErrors[0];
+  if (!refusal) return port;
+  const { spec } = context;
+  const cause = { cause: error };
+  const create = (topics: string[], problem: string, fix: string) =>
+    new TopicCreationError(topics, refusal.apiId, refusal.serverMessage, problem, fix, cause);
+  switch (refusal.apiId) {
+    case 'INVALID_REPLICATION_FACTOR': {
+      const rf = spec.replicationFactor;
+      // Every topic of the request asking for as many replicas fails the same way.
+      const topics = [
+        spec.name,
+        ...context.pending.filter((t) => t.replicationFactor === rf).map((t) => t.name),
+      ];
+      const brokers = context.brokers ?? brokersFromMessage(refusal.serverMessage);
+      if (rf !== undefined && rf < 1) {
+        return create(topics, `replicationFactor ${rf} is below 1`, 'set replicationFactor to 1 or more');
+      }
+      const asked = rf === undefined ? "the broker's default.replication.factor" : `replicationFactor ${rf}`;
+      if (brokers === undefined) {
+        return create(
+          topics,
+          `${asked} is more than the number of brokers of the cluster`,
+          'set replicationFactor to at most the number of brokers',
+        );
+      }
+      return create(
+        topics,
+        `${asked} is more than the ${brokers} broker(s) of the cluster`,
+        `set replicationFactor to at most ${brokers}`,
+      );
+    }
+    case 'INVALID_TOPIC_EXCEPTION':
+      return create([spec.name], 'the name is not a legal Kafka topic name', LEGAL_TOPIC);
+    case 'INVALID_PARTITIONS':
+      return create(
+        [spec.name],
+        `${spec.partitions} is not a valid partition count`,
+        'ask for 1 partition or more',
+      );
+    case 'INVALID_CONFIG':
+      return create(
+        [spec.name],
+        'the broker refused its configuration',
+        "fix the setting the broker names (a changelog's settings come from the store's logging option)",
+      );
+    case 'TOPIC_AUTHORIZATION_FAILED':
+    case 'CLUSTER_AUTHORIZATION_FAILED':
+      return create(
+        [spec.name],
+        'this client is not allowed to create topics',
+        "grant the client's principal CREATE on the topic (or the cluster), or create the topic beforehand",
+      );
+    case 'POLICY_VIOLATION':
+      return create(
+        [spec.name],
+        "the broker's topic creation policy refused it",
+        'create the topic as the policy allows, or change the policy',
+      );
+    default:
+      return create(
+        [spec.name],
+        'the broker refused it',
+        "change what the broker's reason names, or create the topic beforehand (kafka-topics.sh --create)",
+      );
+  }
+}
+
+/** Kafka's "only 1 broker(s) are registered" (4.x) or "available brokers: 1" (older). */
+function brokersFromMessage(message: string | undefined): number | undefined {
+  const m = message && /only (\d+) broker\(s\)|available brokers: (\d+)/.exec(message);
+  return m ? Number(m[1] ?? m[2]) : undefined;
 }
