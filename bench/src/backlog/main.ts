@@ -8,15 +8,16 @@
  * writes bench/results/backlog.json.
  *
  *   node bench/src/backlog/main.ts [--records 1000000] [--workloads stateless,count]
- *                                  [--guarantees at_least_once,exactly_once_v2]
+ *                                  [--guarantees at_least_once,exactly_once_v2] [--stack <scripts/stack.sh>]
  *
  * A drain here is a single cold run (a fresh process each, no warm-up), timed as the main
  * bench's drains are (harness/measure.ts): from the pipe owning its partitions until every
  * output is written (at_least_once) or every input offset committed (exactly_once_v2).
+ * `--stack` only says which checkout's local stack runs the broker, for its version in the report.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Broker, bootstrapServers, prefill, sleep } from '../harness/broker.ts';
@@ -31,6 +32,8 @@ const { values: args } = parseArgs({
     records: { type: 'string', default: '1000000' },
     workloads: { type: 'string', default: 'stateless,count' },
     guarantees: { type: 'string', default: 'at_least_once,exactly_once_v2' },
+    // Only to report the broker's version: the scripts/stack.sh of the checkout that runs it.
+    stack: { type: 'string' },
   },
 });
 
@@ -218,7 +221,10 @@ async function main(): Promise<void> {
   } finally {
     await broker.close();
   }
-  const machine = machineInfo(broker.servers);
+  const machine = machineInfo(
+    broker.servers,
+    args.stack === undefined ? undefined : join(dirname(args.stack), '..'),
+  );
   print(rows, machine.loadAverage);
   const run = {
     date: new Date().toISOString(),

@@ -4,6 +4,7 @@
  * with the framework it measures.
  */
 import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Admin, FetchIsolationLevels, type MessageToProduce, Producer } from '@platformatic/kafka';
 
@@ -29,17 +30,66 @@ export function bootstrapServers(): string[] {
 }
 
 /**
- * The Kafka protocol does not report a broker's version; the local stack runs it from jars whose
- * names carry it. Another cluster is reported as unknown unless KP_KAFKA_VERSION says.
+ * The broker the local stack (`<root>/scripts/stack.sh`) runs, if one runs: its pid and the
+ * directory of its jars, data and pid file. The stack keeps one directory per broker version,
+ * `.stack/kafka/<version>/`; before that, everything was in `.stack/kafka/` itself.
  */
-export function brokerVersion(): string {
+export function stackBroker(root: string = ROOT): { pid: number; dir: string } | undefined {
+  const base = join(root, '.stack', 'kafka');
+  let dirs = [base];
   try {
-    for (const jar of readdirSync(`${ROOT}.stack/kafka/libs`)) {
-      const m = /^kafka-server-(\d[\w.-]*)\.jar$/.exec(jar);
-      if (m?.[1]) return m[1];
-    }
+    dirs = [
+      base,
+      ...readdirSync(base, { withFileTypes: true })
+        .filter((d) => d.isDirectory())
+        .map((d) => join(base, d.name)),
+    ];
   } catch {
-    // not the jar-based stack
+    return undefined;
+  }
+  for (const dir of dirs) {
+    try {
+      const pid = Number(readFileSync(join(dir, 'broker.pid'), 'utf8').trim());
+      if (
+        Number.isInteger(pid) &&
+        pid > 0 &&
+        readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('kafka.Kafka')
+      ) {
+        return { pid, dir };
+      }
+    } catch {
+      // no pid file here, or its process is gone
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The Kafka protocol does not report a broker's version; the local stack runs it from jars whose
+ * names carry it (the running broker's, else any the stack holds). Another cluster is reported
+ * as unknown unless KP_KAFKA_VERSION says.
+ */
+export function brokerVersion(root: string = ROOT): string {
+  const running = stackBroker(root);
+  const base = join(root, '.stack', 'kafka');
+  const candidates = running ? [running.dir] : [base];
+  if (!running) {
+    try {
+      for (const d of readdirSync(base, { withFileTypes: true }))
+        if (d.isDirectory()) candidates.push(join(base, d.name));
+    } catch {
+      // not the jar-based stack
+    }
+  }
+  for (const dir of candidates) {
+    try {
+      for (const jar of readdirSync(join(dir, 'libs'))) {
+        const m = /^kafka-server-(\d[\w.-]*)\.jar$/.exec(jar);
+        if (m?.[1]) return m[1];
+      }
+    } catch {
+      // no jars here
+    }
   }
   return process.env.KP_KAFKA_VERSION ?? 'unknown';
 }

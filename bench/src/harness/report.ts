@@ -70,7 +70,8 @@ export interface Report {
   };
 }
 
-export function machineInfo(servers: string[]): MachineInfo {
+/** `stackRoot`: the checkout whose local stack runs the broker (default: this one). */
+export function machineInfo(servers: string[], stackRoot?: string): MachineInfo {
   const clientPackage = JSON.parse(
     readFileSync(new URL('../../node_modules/@platformatic/kafka/package.json', import.meta.url), 'utf8'),
   ) as { version: string };
@@ -81,7 +82,7 @@ export function machineInfo(servers: string[]): MachineInfo {
     os: `${platform()} ${release()}`,
     node: process.version,
     client: `@platformatic/kafka ${clientPackage.version}`,
-    broker: { version: brokerVersion(), bootstrapServers: servers },
+    broker: { version: brokerVersion(stackRoot), bootstrapServers: servers },
     loadAverage: Math.round(loadavg()[0]! * 100) / 100,
   };
 }

@@ -4,10 +4,9 @@
  * its port refuses connections and back once it accepts them.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { dirname, join } from 'node:path';
-import { sleep } from './broker.ts';
+import { sleep, stackBroker } from './broker.ts';
 
 export interface Endpoint {
   readonly host: string;
@@ -93,16 +92,14 @@ export function runStack(script: string, command: 'up' | 'down'): Promise<StackR
   });
 }
 
-/** The pid the stack script wrote for its broker, if any. */
+/** The root of the checkout whose `scripts/stack.sh` this is. */
+export function stackRoot(script: string): string {
+  return join(dirname(script), '..');
+}
+
+/** The pid of the broker the stack script runs, if one runs. */
 export function brokerPid(script: string): number | undefined {
-  try {
-    const pid = Number(
-      readFileSync(join(dirname(script), '..', '.stack', 'kafka', 'broker.pid'), 'utf8').trim(),
-    );
-    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
-  } catch {
-    return undefined;
-  }
+  return stackBroker(stackRoot(script))?.pid;
 }
 
 /** SIGKILLs the stack's broker (a crash rather than a controlled shutdown); false if none runs. */

@@ -70,7 +70,8 @@ export class PacedInput {
     const deadline = performance.now() + timeoutMs;
     while (this.#pending.length > 0 && performance.now() < deadline) await sleep(TICK_MS);
     this.#abandoned = true;
-    await this.#loop;
+    // A send in flight to a broker that does not answer may not end: do not wait for it forever.
+    await Promise.race([this.#loop, sleep(5_000)]);
     await this.#producer?.close().catch(() => {});
     if (this.#pending.length > 0)
       throw new Error(`input: ${this.#pending.length} records still unsent after ${timeoutMs} ms`);

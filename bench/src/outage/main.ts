@@ -22,12 +22,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { Broker, bootstrapServers, type InputRecord, sleep } from '../harness/broker.ts';
+import { Broker, bootstrapServers, brokerVersion, type InputRecord, sleep } from '../harness/broker.ts';
 import { PipeProcess } from '../harness/measure.ts';
 import type { Guarantee } from '../harness/pipe.ts';
 import { machineInfo, writeJson } from '../harness/report.ts';
 import { readAll, readTo, type ScannedRecord } from '../harness/scan.ts';
-import { accepts, brokerPid, endpointOf, killBroker, runStack, waitForPort } from '../harness/stack.ts';
+import {
+  accepts,
+  brokerPid,
+  endpointOf,
+  killBroker,
+  runStack,
+  stackRoot,
+  waitForPort,
+} from '../harness/stack.ts';
 import { COMMIT_INTERVAL_MS } from '../scenarios.ts';
 import { keyedRecord } from '../stateful/workload.ts';
 import { orderRecord } from '../stateless/workload.ts';
@@ -228,6 +236,7 @@ async function runOne(guarantee: Guarantee, stamp: string): Promise<OutageResult
       throw new Error(`${PIPE} (${guarantee}): no output after ${s(BEFORE_MS)}, before any outage`);
     await broker.close();
 
+    const versionBefore = brokerVersion(stackRoot(STACK));
     const stopAt = performance.now();
     const refused = waitForPort(ENDPOINT, false, 120_000, 10);
     refused.catch(() => {});
@@ -265,6 +274,12 @@ async function runOne(guarantee: Guarantee, stamp: string): Promise<OutageResult
     const started = await up;
     if (started.code !== 0) throw new Error(`${STACK} up failed (${started.code}):\n${started.output}`);
     brokerStopped = false;
+    const version = brokerVersion(stackRoot(STACK));
+    if (version !== versionBefore) {
+      throw new Error(
+        `${STACK} up started Kafka ${version}, not the ${versionBefore} that was stopped: a broker of another version has its own data, without this run's topics`,
+      );
+    }
 
     await sleep(Math.max(0, acceptedAt + AFTER_MS - performance.now()));
     const fed = await feed.stop();
@@ -363,7 +378,7 @@ async function main(): Promise<void> {
   }
   const report = {
     date: new Date().toISOString(),
-    machine: machineInfo(SERVERS),
+    machine: machineInfo(SERVERS, stackRoot(STACK)),
     settings: {
       pipe: PIPE,
       ratePerSec: RATE,
