@@ -1,0 +1,520 @@
+/**
+ * Shared machinery of the fault tests: the application as a child process (fixtures/fault-app.ts)
+ * that can be killed, frozen and resumed; condition waits with bounded timeouts; reading counts
+ * back under read_committed and checking them; stopping and starting the broker; and printing
+ * each case's figures.
+ *
+ * Every file here uses the one shared broker and some stop it: run them one file at a time, as
+ * the `integration` project does, holding the broker lock when the machine is shared.
+ */
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ProcessingGuarantee } from '@kafka-pattern/streams-core';
+import type { ConsumedRecord, IsolationLevel, ProducedRecord } from '@kafka-pattern/streams-core/client';
+import { clientFactory, collect, produce } from '../support/kafka.ts';
+
+const APP = fileURLToPath(new URL('./fixtures/fault-app.ts', import.meta.url));
+
+export interface AppSpec {
+  topology: 'count' | 'slow' | 'window-join';
+  topics: {
+    input?: string;
+    output?: string;
+    windowInput?: string;
+    windowOutput?: string;
+    left?: string;
+    right?: string;
+    joinOutput?: string;
+  };
+  applicationId: string;
+  stateDir: string;
+  guarantee: ProcessingGuarantee;
+  /** StreamsConfig fields on top of the ones above (commitIntervalMs, client, numStandbyReplicas, ...). */
+  config?: Record<string, unknown>;
+  busyWaitMicros?: number;
+  windowSizeMs?: number;
+  graceMs?: number;
+  joinDiffMs?: number;
+  statsIntervalMs?: number;
+}
+
+export interface AppEvent {
+  event: string;
+  at: number;
+  // biome-ignore lint/suspicious/noExplicitAny: events are JSON from the child, read by field
+  [field: string]: any;
+}
+
+export interface Stats extends AppEvent {
+  state: string;
+  commits: number;
+  processed: number;
+  produced: number;
+  restoredRecords: number;
+  standbyRecords: number;
+  maxRssMiB: number;
+  active: string[];
+  standby: string[];
+}
+
+// ---------------------------------------------------------------------------------------------
+// The application as a child process
+// ---------------------------------------------------------------------------------------------
+
+/** Every child started by this module, so a failing test still kills what it started. */
+const running = new Set<AppProcess>();
+
+export class AppProcess {
+  readonly name: string;
+  readonly child: ChildProcess;
+  readonly events: AppEvent[] = [];
+  readonly log: string[] = [];
+  readonly startedAt = Date.now();
+  #listeners = new Set<() => void>();
+  #partial = '';
+  exited: Promise<void>;
+
+  constructor(spec: AppSpec, name: string) {
+    this.name = name;
+    this.child = spawn(process.execPath, [APP, JSON.stringify(spec)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    running.add(this);
+    this.exited = new Promise((resolve) =>
+      this.child.once('exit', (code, signal) => {
+        running.delete(this);
+        this.log.push(`exit ${code ?? signal}`);
+        this.#notify();
+        resolve();
+      }),
+    );
+    this.child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+      const lines = (this.#partial + chunk).split('\n');
+      this.#partial = lines.pop()!;
+      for (const line of lines) {
+        if (line.startsWith('@kp ')) {
+          this.events.push(JSON.parse(line.slice(4)) as AppEvent);
+        } else if (line.trim()) this.log.push(line);
+      }
+      this.#notify();
+    });
+    this.child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+      for (const line of chunk.split('\n')) if (line.trim()) this.log.push(`stderr: ${line}`);
+    });
+  }
+
+  get pid(): number {
+    return this.child.pid!;
+  }
+
+  get alive(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  #notify(): void {
+    for (const l of [...this.#listeners]) l();
+  }
+
+  states(): string[] {
+    return this.events.filter((e) => e.event === 'state').map((e) => e.state as string);
+  }
+
+  get state(): string | undefined {
+    return this.states().at(-1);
+  }
+
+  lastStats(): Stats | undefined {
+    for (let i = this.events.length - 1; i >= 0; i--)
+      if (this.events[i]!.event === 'stats') return this.events[i] as Stats;
+    return undefined;
+  }
+
+  restored(): AppEvent[] {
+    return this.events.filter((e) => e.event === 'restored');
+  }
+
+  /** Resolves with the first event (from index `from` on) that satisfies `match`. */
+  waitForEvent(
+    match: (e: AppEvent) => boolean,
+    timeoutMs: number,
+    what: string,
+    from = 0,
+  ): Promise<AppEvent> {
+    return new Promise((resolve, reject) => {
+      let seen = from;
+      const check = () => {
+        for (; seen < this.events.length; seen++) {
+          const e = this.events[seen]!;
+          if (match(e)) {
+            done();
+            resolve(e);
+            return;
+          }
+        }
+        if (!this.alive) {
+          done();
+          reject(new Error(`${this.name} exited while waiting for ${what}\n${this.tail()}`));
+        }
+      };
+      const timer = setTimeout(() => {
+        done();
+        reject(
+          new Error(`${this.name}: timed out after ${timeoutMs} ms waiting for ${what}\n${this.tail()}`),
+        );
+      }, timeoutMs);
+      const done = () => {
+        clearTimeout(timer);
+        this.#listeners.delete(check);
+      };
+      this.#listeners.add(check);
+      check();
+    });
+  }
+
+  /** Waits for state RUNNING reached after event index `from`. */
+  waitForRunning(timeoutMs = 60_000, from = 0): Promise<AppEvent> {
+    return this.waitForEvent((e) => e.event === 'state' && e.state === 'RUNNING', timeoutMs, 'RUNNING', from);
+  }
+
+  /** Waits for a stats report that satisfies `match` (reports come every statsIntervalMs). */
+  waitForStats(match: (s: Stats) => boolean, timeoutMs: number, what: string): Promise<Stats> {
+    return this.waitForEvent(
+      (e) => e.event === 'stats' && match(e as Stats),
+      timeoutMs,
+      what,
+      0,
+    ) as Promise<Stats>;
+  }
+
+  async kill(): Promise<void> {
+    if (this.alive) this.child.kill('SIGKILL');
+    await this.exited;
+  }
+
+  freeze(): void {
+    this.child.kill('SIGSTOP');
+  }
+
+  resume(): void {
+    this.child.kill('SIGCONT');
+  }
+
+  /** A clean close (SIGTERM); SIGKILL when it takes longer than `timeoutMs`. */
+  async stop(timeoutMs = 30_000): Promise<boolean> {
+    if (!this.alive) return false;
+    this.child.kill('SIGCONT');
+    this.child.kill('SIGTERM');
+    const closed = await Promise.race([this.exited.then(() => true), sleep(timeoutMs).then(() => false)]);
+    if (!closed) await this.kill();
+    return closed;
+  }
+
+  tail(lines = 25): string {
+    const events = this.events
+      .filter((e) => e.event !== 'stats')
+      .slice(-lines)
+      .map((e) => JSON.stringify(e));
+    const last = this.lastStats();
+    return [
+      `---- ${this.name} (pid ${this.child.pid}) events ----`,
+      ...events,
+      ...(last ? [`last stats: ${JSON.stringify(last)}`] : []),
+      `---- ${this.name} log ----`,
+      ...this.log.slice(-lines),
+    ].join('\n');
+  }
+}
+
+/** Kills every child process still running (for afterEach/afterAll). */
+export async function killAll(): Promise<void> {
+  await Promise.all([...running].map((p) => p.kill()));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Waiting, timing, figures
+// ---------------------------------------------------------------------------------------------
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Polls `check` every `intervalMs` until it returns a value other than undefined; throws after `timeoutMs`. */
+export async function waitUntil<T>(
+  check: () => Promise<T | undefined> | T | undefined,
+  timeoutMs: number,
+  what: string,
+  intervalMs = 200,
+  diagnostics?: () => string,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline)
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}${diagnostics ? `\n${diagnostics()}` : ''}`,
+      );
+    await sleep(intervalMs);
+  }
+}
+
+/** Prints one case's figures on one line, so CI output shows them case by case. */
+export function figures(caseName: string, values: Record<string, unknown>): void {
+  const text = Object.entries(values)
+    .map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : String(v)}`)
+    .join(' ');
+  console.log(`[faults] ${caseName}: ${text}`);
+}
+
+export function seconds(sinceMs: number): number {
+  return Math.round((Date.now() - sinceMs) / 100) / 10;
+}
+
+export function tempDir(prefix: string): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export function removeDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+/** The task directories (`<sub>_<partition>`) under a state directory, by task id. */
+export function taskDirs(stateDir: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const app of readdirSync(stateDir, { withFileTypes: true })) {
+    if (!app.isDirectory()) continue;
+    for (const task of readdirSync(join(stateDir, app.name))) {
+      if (/^\d+_\d+$/.test(task)) out.set(task, join(stateDir, app.name, task));
+    }
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Input and offsets
+// ---------------------------------------------------------------------------------------------
+
+const factory = clientFactory('faults');
+
+/** Produces with the idempotent producer helper, in chunks so a large input never sits in one request. */
+export async function produceAll(records: ProducedRecord[], chunk = 10_000): Promise<void> {
+  for (let i = 0; i < records.length; i += chunk) await produce(records.slice(i, i + chunk), factory);
+}
+
+async function withAdmin<T>(fn: (admin: ReturnType<typeof factory.admin>) => Promise<T>): Promise<T> {
+  const admin = factory.admin();
+  try {
+    return await fn(admin);
+  } finally {
+    await admin.close();
+  }
+}
+
+async function partitionsOf(topic: string): Promise<Array<{ topic: string; partition: number }>> {
+  return withAdmin(async (admin) => {
+    const d = (await admin.describeTopics([topic])).get(topic);
+    if (!d) throw new Error(`topic ${topic} does not exist`);
+    return Array.from({ length: d.partitions }, (_, partition) => ({ topic, partition }));
+  });
+}
+
+/** End offsets by partition ('latest'; under read_committed the last stable offsets). */
+export async function endOffsets(
+  topic: string,
+  isolation: IsolationLevel = 'read_uncommitted',
+): Promise<bigint[]> {
+  const partitions = await partitionsOf(topic);
+  const ends = await withAdmin((admin) => admin.listOffsets(partitions, 'latest', isolation));
+  return partitions.map((tp) => ends.get(`${tp.topic}:${tp.partition}`) ?? 0n);
+}
+
+export async function endOffsetSum(
+  topic: string,
+  isolation: IsolationLevel = 'read_uncommitted',
+): Promise<number> {
+  return Number((await endOffsets(topic, isolation)).reduce((a, b) => a + b, 0n));
+}
+
+/** The group's committed offsets on `topic`, by partition (0 where none). */
+export async function committedOffsets(groupId: string, topic: string): Promise<bigint[]> {
+  const partitions = await partitionsOf(topic);
+  const committed = await withAdmin((admin) => admin.groupOffsets(groupId, partitions));
+  return partitions.map((tp) => committed.get(`${tp.topic}:${tp.partition}`) ?? 0n);
+}
+
+/** Input records the group has not committed yet: end offsets minus committed offsets. */
+export async function uncommittedInput(groupId: string, topic: string): Promise<number> {
+  const [ends, committed] = await Promise.all([endOffsets(topic), committedOffsets(groupId, topic)]);
+  return ends.reduce((n, end, p) => n + Number(end - (committed[p] ?? 0n)), 0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading counts back and checking them
+// ---------------------------------------------------------------------------------------------
+
+export interface CountCheck {
+  /** Output records read (read_committed). */
+  records: number;
+  latest: Map<string, number>;
+  /** Updates of a key that did not increase its count: an update applied twice (or replayed). */
+  duplicates: string[];
+  /** Keys whose last count is below the expected one, and by how much in all. */
+  short: string[];
+  lost: number;
+  /** Keys whose last count is above the expected one (at-least-once may do this), and by how much. */
+  over: string[];
+  excess: number;
+  /** Expected keys that never appeared in the output. */
+  missing: string[];
+  /** Keys in the output that were not expected. */
+  unexpected: string[];
+}
+
+export function checkCounts(
+  records: ConsumedRecord[],
+  expected: ReadonlyMap<string, number>,
+  decode: (r: ConsumedRecord) => { key: string; count: number } = longCount,
+): CountCheck {
+  const latest = new Map<string, number>();
+  const duplicates: string[] = [];
+  for (const r of records) {
+    const { key, count } = decode(r);
+    const before = latest.get(key) ?? 0;
+    if (count <= before) duplicates.push(`${key}: ${count} after ${before}`);
+    latest.set(key, count);
+  }
+  const short: string[] = [];
+  const over: string[] = [];
+  const missing: string[] = [];
+  let lost = 0;
+  let excess = 0;
+  for (const [k, n] of expected) {
+    const got = latest.get(k);
+    if (got === undefined) missing.push(k);
+    if ((got ?? 0) < n) {
+      short.push(`${k}: ${got ?? 0} < ${n}`);
+      lost += n - (got ?? 0);
+    } else if (got! > n) {
+      over.push(`${k}: ${got} > ${n}`);
+      excess += got! - n;
+    }
+  }
+  const unexpected = [...latest.keys()].filter((k) => !expected.has(k));
+  return { records: records.length, latest, duplicates, short, lost, over, excess, missing, unexpected };
+}
+
+/** A string key and a Long (8-byte big-endian) count. */
+export function longCount(r: ConsumedRecord): { key: string; count: number } {
+  return { key: r.key!.toString(), count: Number(r.value!.readBigInt64BE(0)) };
+}
+
+export function readCommitted(topic: string, timeoutMs = 20_000): Promise<ConsumedRecord[]> {
+  return collect(topic, { isolationLevel: 'read_committed', timeoutMs }, factory);
+}
+
+/**
+ * Waits until the output's latest counts reach `expected` for every key (or the timeout), and
+ * returns the check of the output as then read.
+ */
+export async function waitForCounts(
+  output: string,
+  expected: ReadonlyMap<string, number>,
+  timeoutMs: number,
+  decode: (r: ConsumedRecord) => { key: string; count: number } = longCount,
+  diagnostics?: () => string,
+): Promise<CountCheck> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const check = checkCounts(await readCommitted(output), expected, decode);
+    if (check.short.length === 0 || Date.now() > deadline) {
+      if (check.short.length > 0 && diagnostics) console.log(diagnostics());
+      return check;
+    }
+    await sleep(1_000);
+  }
+}
+
+/** The figures of a count check worth printing. */
+export function countFigures(c: CountCheck): Record<string, unknown> {
+  return {
+    outputRecords: c.records,
+    keys: c.latest.size,
+    duplicates: c.duplicates.length,
+    lost: c.lost,
+    shortKeys: c.short.length,
+    missingKeys: c.missing.length,
+    excess: c.excess,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The broker
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * The stack script that manages the broker the tests use: KP_STACK_SCRIPT when set, else the
+ * checkout whose `.stack/kafka/server.properties` the running broker was started with, else
+ * this repository's own scripts/stack.sh.
+ */
+export function stackScript(): string {
+  if (process.env.KP_STACK_SCRIPT) return process.env.KP_STACK_SCRIPT;
+  try {
+    for (const pid of readdirSync('/proc')) {
+      if (!/^\d+$/.test(pid)) continue;
+      let cmdline: string;
+      try {
+        cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      } catch {
+        continue;
+      }
+      const m = /kafka\.Kafka\0(.+)\/\.stack\/kafka\/server\.properties/.exec(cmdline);
+      if (m) return join(m[1]!, 'scripts', 'stack.sh');
+    }
+  } catch {
+    // no /proc: fall back to this checkout
+  }
+  return fileURLToPath(new URL('../../scripts/stack.sh', import.meta.url));
+}
+
+/**
+ * Runs `stack.sh <command>`. Descriptors of the caller's lock file are closed first, so a
+ * broker started from here never holds the lock the test run was started under.
+ */
+function stack(command: 'up' | 'down' | 'status', timeoutMs = 120_000): Promise<string> {
+  const script = stackScript();
+  const wrapper = `for f in /proc/$$/fd/*; do n=\${f##*/}; [ "$n" -gt 2 ] 2>/dev/null && case "$(readlink "$f")" in *.lock) eval "exec $n<&-";; esac; done; exec bash "$0" "$1"`;
+  return new Promise((resolve, reject) => {
+    execFile('bash', ['-c', wrapper, script, command], { timeout: timeoutMs }, (error, stdout, stderr) => {
+      if (error) reject(new Error(`stack.sh ${command} failed: ${error.message}\n${stdout}\n${stderr}`));
+      else resolve(`${stdout}${stderr}`.trim());
+    });
+  });
+}
+
+export class Broker {
+  #stopped = false;
+
+  get stopped(): boolean {
+    return this.#stopped;
+  }
+
+  /** Stops the broker (controlled shutdown, as `stack.sh down`). */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    await stack('down');
+  }
+
+  /** Starts it again and waits until it accepts connections (`stack.sh up`). */
+  async start(): Promise<void> {
+    await stack('up');
+    this.#stopped = false;
+  }
+
+  /** For afterAll/finally: starts the broker if this test stopped it and did not restart it. */
+  async ensureStarted(): Promise<void> {
+    if (this.#stopped) await this.start();
+  }
+
+  status(): Promise<string> {
+    return stack('status');
+  }
+}
