@@ -9,15 +9,15 @@
  * not committed.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { createTopic, record, uniqueName } from '../support/kafka.ts';
+import { createTopic, uniqueName } from '../support/kafka.ts';
 import {
   AppProcess,
   type AppSpec,
   countFigures,
   endOffsetSum,
   figures,
+  KeyedInput,
   killAll,
-  produceAll,
   removeDir,
   seconds,
   tempDir,
@@ -55,20 +55,12 @@ describe('SIGKILL x10 under exactly_once_v2', () => {
       guarantee: 'exactly_once_v2',
       config: { commitIntervalMs: 100, client: { sessionTimeoutMs: 6_000, heartbeatIntervalMs: 500 } },
     };
-    const expected = new Map<string, number>();
-    let produced = 0;
+    const keyed = new KeyedInput(input, KEYS);
+    const expected = keyed.expected;
     const produceNext = async (n: number) => {
-      if (produced + n > RECORDS)
-        throw new Error(`the kills used up the input budget (${produced} + ${n} > ${RECORDS} records)`);
-      const from = produced;
-      produced += n;
-      await produceAll(
-        Array.from({ length: n }, (_, i) => {
-          const key = `key-${(from + i) % KEYS}`;
-          expected.set(key, (expected.get(key) ?? 0) + 1);
-          return record(input, key, String(from + i));
-        }),
-      );
+      if (keyed.produced + n > RECORDS)
+        throw new Error(`the kills used up the input budget (${keyed.produced} + ${n} > ${RECORDS} records)`);
+      await keyed.produce(n);
     };
 
     const kills: Array<{
@@ -112,7 +104,7 @@ describe('SIGKILL x10 under exactly_once_v2', () => {
       maxRssMiB = Math.max(maxRssMiB, child.lastStats()?.maxRssMiB ?? 0);
     }
     // What remains of the input is the last incarnation's backlog.
-    await produceNext(RECORDS - produced);
+    await produceNext(RECORDS - keyed.produced);
 
     const drainStarted = Date.now();
     const last = new AppProcess(spec, 'last incarnation');

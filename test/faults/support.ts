@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ProcessingGuarantee } from '@kafka-pattern/streams-core';
 import type { ConsumedRecord, IsolationLevel, ProducedRecord } from '@kafka-pattern/streams-core/client';
-import { clientFactory, collect, produce } from '../support/kafka.ts';
+import { clientFactory, collect, produce, record } from '../support/kafka.ts';
 
 const APP = fileURLToPath(new URL('./fixtures/fault-app.ts', import.meta.url));
 
@@ -289,6 +289,16 @@ export function taskDirs(stateDir: string): Map<string, string> {
   return out;
 }
 
+/** Bytes a process has read (every read(2): sockets included), from /proc; undefined where there is no /proc. */
+export function bytesRead(pid: number): number | undefined {
+  try {
+    const m = /^rchar:\s*(\d+)/m.exec(readFileSync(`/proc/${pid}/io`, 'utf8'));
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Input and offsets
 // ---------------------------------------------------------------------------------------------
@@ -298,6 +308,59 @@ const factory = clientFactory('faults');
 /** Produces with the idempotent producer helper, in chunks so a large input never sits in one request. */
 export async function produceAll(records: ProducedRecord[], chunk = 10_000): Promise<void> {
   for (let i = 0; i < records.length; i += chunk) await produce(records.slice(i, i + chunk), factory);
+}
+
+/**
+ * The input of a per-key count: records `key-<i mod keys>` with value `<i>`, produced with the
+ * idempotent producer, and the count each key must end with. `feed` keeps the stream flowing
+ * in the background (a chunk every interval) until `stopFeeding`.
+ */
+export class KeyedInput {
+  readonly topic: string;
+  readonly keys: number;
+  readonly expected = new Map<string, number>();
+  produced = 0;
+  #feeding: Promise<void> | undefined;
+  #stop = false;
+
+  constructor(topic: string, keys: number) {
+    this.topic = topic;
+    this.keys = keys;
+  }
+
+  /** Produces the next `n` records (acknowledged when this resolves). */
+  async produce(n: number, timestamp?: (i: number) => number): Promise<void> {
+    const from = this.produced;
+    this.produced += n;
+    await produceAll(
+      Array.from({ length: n }, (_, i) => {
+        const key = `key-${(from + i) % this.keys}`;
+        this.expected.set(key, (this.expected.get(key) ?? 0) + 1);
+        return {
+          ...record(this.topic, key, String(from + i)),
+          ...(timestamp ? { timestamp: timestamp(from + i) } : {}),
+        };
+      }),
+    );
+  }
+
+  feed(chunk: number, intervalMs: number): void {
+    if (this.#feeding) throw new Error('already feeding');
+    this.#stop = false;
+    this.#feeding = (async () => {
+      while (!this.#stop) {
+        await this.produce(chunk);
+        await sleep(intervalMs);
+      }
+    })();
+  }
+
+  async stopFeeding(): Promise<void> {
+    this.#stop = true;
+    const f = this.#feeding;
+    this.#feeding = undefined;
+    await f;
+  }
 }
 
 async function withAdmin<T>(fn: (admin: ReturnType<typeof factory.admin>) => Promise<T>): Promise<T> {
@@ -345,6 +408,25 @@ export async function committedOffsets(groupId: string, topic: string): Promise<
 export async function uncommittedInput(groupId: string, topic: string): Promise<number> {
   const [ends, committed] = await Promise.all([endOffsets(topic), committedOffsets(groupId, topic)]);
   return ends.reduce((n, end, p) => n + Number(end - (committed[p] ?? 0n)), 0);
+}
+
+/** Waits until the group has committed all of its input on `topics` (cheap: offsets only). */
+export async function waitForInputCommitted(
+  groupId: string,
+  topics: string[],
+  timeoutMs: number,
+  diagnostics?: () => string,
+): Promise<void> {
+  await waitUntil(
+    async () => {
+      for (const t of topics) if ((await uncommittedInput(groupId, t)) > 0) return undefined;
+      return true;
+    },
+    timeoutMs,
+    `group ${groupId} committing all of ${topics.join(', ')}`,
+    500,
+    diagnostics,
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -479,8 +561,7 @@ export function stackScript(): string {
  * Runs `stack.sh <command>`. Descriptors of the caller's lock file are closed first, so a
  * broker started from here never holds the lock the test run was started under.
  */
-function stack(command: 'up' | 'down' | 'status', timeoutMs = 120_000): Promise<string> {
-  const script = stackScript();
+function stack(script: string, command: 'up' | 'down' | 'status', timeoutMs = 120_000): Promise<string> {
   const wrapper = `for f in /proc/$$/fd/*; do n=\${f##*/}; [ "$n" -gt 2 ] 2>/dev/null && case "$(readlink "$f")" in *.lock) eval "exec $n<&-";; esac; done; exec bash "$0" "$1"`;
   return new Promise((resolve, reject) => {
     execFile('bash', ['-c', wrapper, script, command], { timeout: timeoutMs }, (error, stdout, stderr) => {
@@ -491,21 +572,29 @@ function stack(command: 'up' | 'down' | 'status', timeoutMs = 120_000): Promise<
 }
 
 export class Broker {
+  /** Resolved while the broker runs, and kept: once it is stopped no process tells where it came from. */
+  #script: string | undefined;
   #stopped = false;
 
   get stopped(): boolean {
     return this.#stopped;
   }
 
+  #stackScript(): string {
+    this.#script ??= stackScript();
+    return this.#script;
+  }
+
   /** Stops the broker (controlled shutdown, as `stack.sh down`). */
   async stop(): Promise<void> {
+    const script = this.#stackScript();
     this.#stopped = true;
-    await stack('down');
+    await stack(script, 'down');
   }
 
   /** Starts it again and waits until it accepts connections (`stack.sh up`). */
   async start(): Promise<void> {
-    await stack('up');
+    await stack(this.#stackScript(), 'up');
     this.#stopped = false;
   }
 
@@ -515,6 +604,6 @@ export class Broker {
   }
 
   status(): Promise<string> {
-    return stack('status');
+    return stack(this.#stackScript(), 'status');
   }
 }
