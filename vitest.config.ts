@@ -4,6 +4,12 @@ import { defineConfig } from 'vitest/config';
 // tests that cross packages or need the real stack live in test/.
 export default defineConfig({
   test: {
+    // `pnpm test:coverage`: line coverage of the runtime and the client port (off otherwise).
+    coverage: {
+      provider: 'v8',
+      include: ['packages/streams-core/src/runtime/**/*.ts', 'packages/streams-core/src/client/**/*.ts'],
+      reporter: [['text', { maxCols: 120 }], 'text-summary'],
+    },
     projects: [
       {
         test: {

@@ -93,3 +93,33 @@ export class OffsetOutOfRangeError extends KafkaClientError {
     this.partitions = partitions;
   }
 }
+
+/**
+ * A broker-side condition that passes by itself: a partition leader being elected, a request
+ * that timed out, a transaction still completing, too few in-sync replicas for a moment.
+ */
+export class TransientBrokerError extends KafkaClientError {
+  override name = 'TransientBrokerError';
+  /** The broker's error code, e.g. NOT_LEADER_OR_FOLLOWER. */
+  readonly reason: string;
+  constructor(reason: string, options?: ErrorOptions) {
+    super(`The broker answered ${reason}, which passes by itself: retry`, options);
+    this.reason = reason;
+  }
+}
+
+/**
+ * Whether `error`, or an error it was caused by, is one that waiting out fixes: the broker was
+ * unreachable, a coordinator was moving, or the broker answered with a transient error.
+ */
+export function isRetriable(error: unknown): boolean {
+  for (let e = error, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
+    if (
+      e instanceof BrokerUnreachableError ||
+      e instanceof CoordinatorUnavailableError ||
+      e instanceof TransientBrokerError
+    )
+      return true;
+  }
+  return false;
+}

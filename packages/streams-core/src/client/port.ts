@@ -143,8 +143,13 @@ export interface ConsumerOptions {
   rebalanceTimeoutMs?: number;
   /** Longest a `poll()` waits for records before returning an empty batch. */
   maxWaitMs?: number;
-  /** Upper bound on bytes fetched per partition per poll. */
+  /** Upper bound on bytes fetched per partition per fetch. */
   maxBytesPerPartition?: number;
+  /**
+   * Most records one `poll()` returns (Kafka's max.poll.records, default 1000); the rest of a
+   * fetch waits for the next polls.
+   */
+  maxPollRecords?: number;
   /**
    * Opaque bytes every other member can read from this member's group subscription (Kafka's
    * subscription userData): how the instances of an application learn each other's
@@ -184,6 +189,12 @@ export interface ConsumerPort {
    */
   poll(): Promise<PartitionBatch[]>;
   assignment(): TopicPartition[];
+  /**
+   * Next offset `poll()` hands out per assigned partition that has a position, by
+   * `topicPartitionKey`: past transaction markers, so a caught-up partition's position equals
+   * its end offset.
+   */
+  positions(): Map<string, bigint>;
   onRebalance(listener: RebalanceListener): void;
   /** Commits exactly these offsets (the next offset to read). Fenced by the poll's generation. */
   commit(offsets: TopicPartitionOffset[]): Promise<void>;

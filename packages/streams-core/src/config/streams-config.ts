@@ -66,6 +66,13 @@ export interface StreamsConfig {
   clientId?: string;
   /** Settings of the Kafka clients the application opens. */
   client?: ClientSettings;
+  /**
+   * How long the stream thread keeps retrying a broker it cannot reach, a coordinator that moved
+   * or another transient broker error (Kafka Streams' task.timeout.ms): it backs off, reopens its
+   * clients and resumes from what was committed. Only when an outage lasts longer does the
+   * application go to ERROR. Default 5 minutes.
+   */
+  taskTimeoutMs?: number;
   /** Where warnings and errors go: any logger with pino's `(obj, msg)` methods. Default: the console. */
   logger?: Logger;
 }
@@ -82,6 +89,12 @@ export interface ClientSettings {
   maxWaitMs?: number;
   /** exactly_once_v2: the broker aborts a transaction left open this long. Default 10 s. */
   transactionTimeoutMs?: number;
+  /**
+   * Most records one poll hands to the tasks (Kafka's max.poll.records). Between polls the thread
+   * sends, commits when due and lets heartbeats and timers run, so a slow step facing a backlog
+   * slows the application down instead of stalling the group. Default 1000.
+   */
+  maxPollRecords?: number;
 }
 
 const CLIENT_SETTINGS: ReadonlyArray<keyof ClientSettings> = [
@@ -90,6 +103,7 @@ const CLIENT_SETTINGS: ReadonlyArray<keyof ClientSettings> = [
   'rebalanceTimeoutMs',
   'maxWaitMs',
   'transactionTimeoutMs',
+  'maxPollRecords',
 ];
 
 export interface ResolvedErrorHandling {
@@ -158,13 +172,28 @@ export function validateConfig(config: StreamsConfig): void {
       `numStandbyReplicas must be a whole number >= 0, got ${config.numStandbyReplicas}`,
     );
   }
+  if (
+    config.taskTimeoutMs !== undefined &&
+    (typeof config.taskTimeoutMs !== 'number' ||
+      !(config.taskTimeoutMs >= 0) ||
+      !Number.isFinite(config.taskTimeoutMs))
+  ) {
+    throw new ConfigException(
+      `taskTimeoutMs must be a number of milliseconds >= 0, got ${JSON.stringify(config.taskTimeoutMs)}`,
+    );
+  }
   for (const [name, value] of Object.entries(config.client ?? {})) {
     if (!CLIENT_SETTINGS.includes(name as keyof ClientSettings)) {
       throw new ConfigException(
         `client.${name} is not a known client setting: use ${CLIENT_SETTINGS.join(', ')}`,
       );
     }
-    if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    if (name === 'maxPollRecords') {
+      if (!Number.isInteger(value) || (value as number) < 1)
+        throw new ConfigException(
+          `client.maxPollRecords must be a whole number >= 1, got ${JSON.stringify(value)}`,
+        );
+    } else if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
       throw new ConfigException(
         `client.${name} must be a positive number of milliseconds, got ${JSON.stringify(value)}`,
       );

@@ -67,6 +67,8 @@ export class KafkaStreams {
   #globals: GlobalStateManager | undefined;
   #thread: StreamThread | undefined;
   #running: Promise<void> | undefined;
+  /** A start() still checking topics or loading global stores. */
+  #starting: Promise<void> | undefined;
   #fatal: unknown;
 
   constructor(topology: Topology, config: StreamsConfig, options: KafkaStreamsOptions = {}) {
@@ -132,12 +134,23 @@ export class KafkaStreams {
   /**
    * Checks the topics, creates the internal ones, and starts processing. Resolves once the
    * stream thread runs (state REBALANCING); `waitForRunning()` waits for the first assignment.
+   * Rejects, having started nothing, when `close()` is called before it gets that far.
    */
   async start(): Promise<void> {
     if (this.#state.state !== 'CREATED')
       throw new StreamsException(
         `start() was called in state ${this.#state.state}: a KafkaStreams instance starts once; create a new one`,
       );
+    const starting = this.#start();
+    this.#starting = starting;
+    try {
+      await starting;
+    } finally {
+      this.#starting = undefined;
+    }
+  }
+
+  async #start(): Promise<void> {
     const cfg = this.#config;
     const eos = cfg.processingGuarantee === 'exactly_once_v2';
     const admin = this.#clients.admin();
@@ -154,6 +167,7 @@ export class KafkaStreams {
       this.#fail(error);
       throw error;
     }
+    if (this.#state.state !== 'CREATED') await this.#abandonStart();
     const stateDirectory = new StateDirectory(
       cfg.stateDir ?? join(tmpdir(), 'kafka-pattern'),
       cfg.applicationId,
@@ -184,6 +198,7 @@ export class KafkaStreams {
         this.#fail(error);
         throw error;
       }
+      if (this.#state.state !== 'REBALANCING') await this.#abandonStart();
     }
     const thread = new StreamThread({
       config: cfg,
@@ -203,16 +218,39 @@ export class KafkaStreams {
       members: async () => await this.#queries.allMetadata(),
       uncaughtExceptionHandler: () => this.#uncaught,
       onRestore: (p) => this.#restoreListener?.onRestoreEnd?.(p),
-      onFatal: (error) => this.#fail(error),
+      onFatal: (error) => {
+        this.#fatal = error;
+        this.#state.transition('PENDING_ERROR');
+      },
     });
     this.#thread = thread;
     this.#metrics.standbyRecords = () => thread.standbyRecords;
-    this.#running = thread.run().then(() => this.#closeResources());
+    // ERROR is told once everything is released, so a listener can start a replacement at once.
+    this.#running = thread.run().then(async () => {
+      await this.#closeResources();
+      if (this.#state.state === 'PENDING_ERROR') this.#state.transition('ERROR');
+    });
+  }
+
+  /** close() was called while start() waited on the cluster: let go of what it opened, and say so. */
+  async #abandonStart(): Promise<never> {
+    await this.#closeResources();
+    this.#state.transition('PENDING_SHUTDOWN');
+    this.#state.transition('NOT_RUNNING');
+    throw new StreamsException(
+      `"${this.#config.applicationId}" was closed while it was starting: it did not start`,
+    );
   }
 
   /** Resolves when the instance is RUNNING (tasks assigned and restored); rejects on ERROR or timeout. */
   waitForRunning(timeoutMs = 60_000): Promise<void> {
     if (this.#state.state === 'RUNNING') return Promise.resolve();
+    const stopped = (s: StreamsState) =>
+      this.#fatal ??
+      new StreamsException(`"${this.#config.applicationId}" stopped (state ${s}) before it was running`);
+    // Already stopped: it will never run, so say why now rather than after the timeout.
+    if (this.#state.state === 'ERROR' || this.#state.state === 'NOT_RUNNING')
+      return Promise.reject(stopped(this.#state.state));
     return new Promise((resolve, reject) => {
       const timer = setTimeout(
         () =>
@@ -229,12 +267,7 @@ export class KafkaStreams {
           resolve();
         } else if (s === 'ERROR' || s === 'NOT_RUNNING') {
           clearTimeout(timer);
-          reject(
-            this.#fatal ??
-              new StreamsException(
-                `"${this.#config.applicationId}" stopped (state ${s}) before it was running`,
-              ),
-          );
+          reject(stopped(s));
         }
       });
     });
@@ -247,10 +280,13 @@ export class KafkaStreams {
     if (state === 'CREATED') {
       this.#state.transition('PENDING_SHUTDOWN');
       this.#state.transition('NOT_RUNNING');
+      // A start() in flight gives up at its next step; wait until it has let go of its clients.
+      await this.#starting?.catch(() => {});
       return;
     }
     this.#thread?.stop();
     if (state !== 'PENDING_SHUTDOWN' && state !== 'PENDING_ERROR') this.#state.transition('PENDING_SHUTDOWN');
+    await this.#starting?.catch(() => {});
     await this.#running;
   }
 

@@ -33,6 +33,10 @@ export interface StreamsMetrics {
   producedRecords: number;
   /** Records dropped after the broker refused them (productionExceptionHandler 'continue'). */
   productionErrors: number;
+  /** Transient broker failures the stream thread retried (see `taskTimeoutMs`). */
+  transientFailures: number;
+  /** While the thread is riding out a broker outage: how long so far, and the last error. */
+  outage: { durationMs: number; lastError: string } | undefined;
 }
 
 export function emptyTaskMetrics(): TaskMetricsSnapshot {
@@ -122,6 +126,16 @@ export function toPrometheus(m: StreamsMetrics): string {
     '# HELP kafka_pattern_production_errors_total Records dropped after the broker refused them',
     '# TYPE kafka_pattern_production_errors_total counter',
     `kafka_pattern_production_errors_total{${app}} ${m.productionErrors}`,
+  );
+  lines.push(
+    '# HELP kafka_pattern_transient_failures_total Transient broker failures the stream thread retried',
+    '# TYPE kafka_pattern_transient_failures_total counter',
+    `kafka_pattern_transient_failures_total{${app}} ${m.transientFailures}`,
+  );
+  gauge(
+    'broker_outage_seconds',
+    'How long the stream thread has been riding out a broker outage (0 when there is none)',
+    m.outage ? m.outage.durationMs / 1000 : 0,
   );
   lines.push(
     '# HELP kafka_pattern_records_restored_total Changelog records restored',

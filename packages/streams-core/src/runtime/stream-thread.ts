@@ -4,8 +4,10 @@
  * callbacks, and what happens after an error: rejoin with fresh clients when the group moved on
  * or the producer was fenced, otherwise whatever the uncaught exception handler says.
  */
+
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { StateDirectory } from '@kafka-pattern/state-store';
-import { ProducerFencedError, RebalanceError } from '../client/errors.ts';
+import { isRetriable, ProducerFencedError, RebalanceError } from '../client/errors.ts';
 import type {
   AdminPort,
   ConsumedRecord,
@@ -66,6 +68,10 @@ export class StreamThread {
   #lastCommit = 0;
   #tasks: TaskManager | undefined;
   #standbys: StandbyManager | undefined;
+  /** When the current run of transient failures began (performance.now()), while one lasts. */
+  #outageSince: number | undefined;
+  #retries = 0;
+  #wakeUp: (() => void) | undefined;
 
   constructor(options: StreamThreadOptions) {
     this.#o = options;
@@ -90,6 +96,7 @@ export class StreamThread {
   /** Asks the loop to finish: what was processed is committed, then the thread ends. */
   stop(): void {
     this.#stopping = true;
+    this.#wakeUp?.();
   }
 
   /** Runs until stopped or failed for good; never rejects. */
@@ -127,6 +134,7 @@ export class StreamThread {
           this.#o.state.transition('REBALANCING');
           continue;
         }
+        if (isRetriable(error) && (await this.#rideOut(error))) continue;
         let response: UncaughtExceptionResponse = 'SHUTDOWN_CLIENT';
         try {
           response = this.#o.uncaughtExceptionHandler()(error);
@@ -145,6 +153,57 @@ export class StreamThread {
         return;
       }
     }
+  }
+
+  /**
+   * A transient failure (broker unreachable, coordinator moving, a leader election): uncommitted
+   * work was dropped with the clients (exactly-once: its transaction is aborted and the stores
+   * rolled back; at-least-once: nothing past the last acknowledged commit was committed), so the
+   * thread backs off and starts again from what Kafka committed. False once the outage has lasted
+   * longer than `taskTimeoutMs`.
+   */
+  async #rideOut(error: unknown): Promise<boolean> {
+    const o = this.#o;
+    const now = performance.now();
+    this.#outageSince ??= now;
+    const budget = o.config.taskTimeoutMs ?? DEFAULT_TASK_TIMEOUT_MS;
+    const elapsed = now - this.#outageSince;
+    if (elapsed > budget) {
+      o.logger.error(
+        { elapsedMs: Math.round(elapsed), taskTimeoutMs: budget },
+        `"${o.config.applicationId}" gives up after ${Math.round(elapsed / 1000)} s of broker errors (taskTimeoutMs ${budget}): ${errorMessage(error)}`,
+      );
+      return false;
+    }
+    const delay = Math.min(MAX_BACKOFF_MS, MIN_BACKOFF_MS * 2 ** Math.min(this.#retries, 10));
+    this.#retries++;
+    o.metrics.transientFailure(error, this.#outageSince);
+    o.logger.warn(
+      { retry: this.#retries, delayMs: delay, outageMs: Math.round(elapsed) },
+      `"${o.config.applicationId}" lost the broker, retrying in ${delay} ms (${Math.round(elapsed / 1000)} s into the outage, gives up after ${Math.round(budget / 1000)} s): ${errorMessage(error)}`,
+    );
+    o.state.transition('REBALANCING');
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, delay);
+      this.#wakeUp = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    this.#wakeUp = undefined;
+    return true;
+  }
+
+  /** The thread made progress: an outage, if one was going on, is over. */
+  #recovered(): void {
+    if (this.#outageSince === undefined) return;
+    this.#o.logger.info(
+      { outageMs: Math.round(performance.now() - this.#outageSince), retries: this.#retries },
+      `"${this.#o.config.applicationId}" is back after ${this.#retries} retries`,
+    );
+    this.#outageSince = undefined;
+    this.#retries = 0;
+    this.#o.metrics.recovered();
   }
 
   #open(): Session {
@@ -206,6 +265,7 @@ export class StreamThread {
       heartbeatIntervalMs: client.heartbeatIntervalMs ?? 1_000,
       rebalanceTimeoutMs: client.rebalanceTimeoutMs ?? 30_000,
       maxWaitMs: client.maxWaitMs ?? 200,
+      maxPollRecords: client.maxPollRecords ?? 1000,
       // Tells the other instances where this one answers interactive queries.
       userData: o.userData,
     });
@@ -285,8 +345,9 @@ export class StreamThread {
       for (const t of tasks.tasks.values()) if (t.task.takeCommitRequest()) commitRequested = true;
       if (commitRequested || performance.now() - this.#lastCommit >= this.#commitIntervalMs)
         await this.#commit(session);
-      if (o.metrics.processed(records))
-        void o.metrics.measureLag(consumer, o.admin, tasks, this.#isolation());
+      if (o.metrics.processed(records)) void o.metrics.measureLag(consumer, o.admin, this.#isolation());
+      // Heartbeats, timers and the query endpoint run between polls, however large the backlog.
+      await yieldToEventLoop();
     }
     // A clean close commits what was processed.
     await this.#commit(session);
@@ -333,6 +394,7 @@ export class StreamThread {
     const started = performance.now();
     const outcome = await session.producer.commit(session.consumer);
     this.#lastCommit = outcome === 'committed' ? performance.now() : started;
+    if (outcome !== 'aborted') this.#recovered();
     if (outcome === 'aborted') await this.#restartTasks(session);
   }
 
@@ -393,6 +455,10 @@ export class StreamThread {
     }
   }
 }
+
+const DEFAULT_TASK_TIMEOUT_MS = 300_000;
+const MIN_BACKOFF_MS = 100;
+const MAX_BACKOFF_MS = 5_000;
 
 interface Session {
   readonly consumer: ConsumerPort;

@@ -6,7 +6,7 @@
 import type { AdminPort, ConsumerPort, IsolationLevel } from '../client/port.ts';
 import { topicPartitionKey } from '../client/port.ts';
 import { addTaskMetrics, emptyTaskMetrics, type StreamsMetrics } from './metrics.ts';
-import type { ActiveTask, TaskManager } from './task-manager.ts';
+import type { ActiveTask } from './task-manager.ts';
 
 const RATE_WINDOW_MS = 1_000;
 const LAG_CHECK_INTERVAL_MS = 5_000;
@@ -26,6 +26,20 @@ export class ThreadMetrics {
   #processRate = 0;
   #lag: Record<string, number> = {};
   #lastLagCheck = 0;
+  #transientFailures = 0;
+  #outageSince: number | undefined;
+  #lastTransientError: string | undefined;
+
+  /** A transient broker failure the thread is riding out. */
+  transientFailure(error: unknown, outageSince: number): void {
+    this.#transientFailures++;
+    this.#outageSince = outageSince;
+    this.#lastTransientError = error instanceof Error ? error.message : String(error);
+  }
+
+  recovered(): void {
+    this.#outageSince = undefined;
+  }
 
   commitTook(latencyMs: number): void {
     this.commits++;
@@ -54,12 +68,7 @@ export class ThreadMetrics {
   }
 
   /** Records behind the end of each assigned partition; informational, so a failed check is retried later. */
-  async measureLag(
-    consumer: ConsumerPort,
-    admin: AdminPort,
-    tasks: TaskManager,
-    isolationLevel: IsolationLevel,
-  ): Promise<void> {
+  async measureLag(consumer: ConsumerPort, admin: AdminPort, isolationLevel: IsolationLevel): Promise<void> {
     const assignment = consumer.assignment();
     if (assignment.length === 0) return;
     try {
@@ -67,10 +76,12 @@ export class ThreadMetrics {
         admin.listOffsets(assignment, 'latest', isolationLevel),
         consumer.committed(assignment),
       ]);
+      // The consumer's position is past transaction markers, which the end offset counts.
+      const positions = consumer.positions();
       const lag: Record<string, number> = {};
       for (const tp of assignment) {
         const k = topicPartitionKey(tp);
-        const position = tasks.taskFor(tp)?.consumed.get(k) ?? committed.get(k) ?? 0n;
+        const position = positions.get(k) ?? committed.get(k) ?? 0n;
         const end = ends.get(k) ?? 0n;
         lag[k] = Number(end > position ? end - position : 0n);
       }
@@ -104,6 +115,14 @@ export class ThreadMetrics {
       restoreRatePerSec: this.restoreRate,
       producedRecords: this.produced,
       productionErrors: this.productionErrors,
+      transientFailures: this.#transientFailures,
+      outage:
+        this.#outageSince === undefined
+          ? undefined
+          : {
+              durationMs: performance.now() - this.#outageSince,
+              lastError: this.#lastTransientError ?? '',
+            },
     };
   }
 }

@@ -12,6 +12,10 @@
  *   (everything owned now), resets every position to the committed offset, and only then fetches.
  *   Records fetched across a generation change are dropped.
  * - An `error` event (a rejoin that failed after its retries) makes the next `poll()` throw.
+ * A poll returns at most `maxPollRecords` records; the rest of a fetch is held back and returned
+ * by the next polls before anything is fetched again, so one poll's work stays small however
+ * large the backlog, and memory holds one fetch at most. A seek, rewind or rebalance drops what
+ * is held back for the partitions concerned; a paused partition keeps it for later.
  * Work polled in a generation can only be committed in that generation: `commit()` and
  * `sendOffsets()` check it locally and carry it to the broker, which rejects a stale one.
  */
@@ -68,6 +72,8 @@ export class PlatformaticConsumer implements ConsumerPort {
   #failure: Error | undefined;
   #closed = false;
   #wake: (() => void) | undefined;
+  /** Fetched records not handed out yet, per partition, in fetch order. */
+  #held: PartitionBatch[] = [];
 
   constructor(config: ConnectionConfig, options: ConsumerOptions) {
     this.#config = config;
@@ -78,6 +84,7 @@ export class PlatformaticConsumer implements ConsumerPort {
       rebalanceTimeoutMs: 30_000,
       maxWaitMs: 500,
       maxBytesPerPartition: 1_048_576,
+      maxPollRecords: 1000,
       ...options,
     };
     const isolationLevel =
@@ -141,9 +148,11 @@ export class PlatformaticConsumer implements ConsumerPort {
     this.#throwIfFailed();
     while (this.#pending) await this.#applyRebalance(this.#pending);
     if (this.#rebalancing) {
+      this.#held = [];
       await this.#sleep(this.#options.maxWaitMs);
       return [];
     }
+    if (this.#held.some((b) => !this.#fetcher.paused.has(topicPartitionKey(b)))) return this.#take();
     await this.#position();
     if (this.#fetcher.active().length === 0) {
       await this.#sleep(this.#options.maxWaitMs);
@@ -163,7 +172,49 @@ export class PlatformaticConsumer implements ConsumerPort {
     }
     // A generation change while fetching voids the answer; the next poll() runs the callbacks.
     if (this.#closed || this.#pending || this.#rebalancing || generation !== this.#generationId) return [];
-    return batches;
+    this.#held.push(...batches);
+    return this.#take();
+  }
+
+  /** Up to `maxPollRecords` of the held-back records, skipping paused partitions. */
+  #take(): PartitionBatch[] {
+    let budget = this.#options.maxPollRecords;
+    const out: PartitionBatch[] = [];
+    const kept: PartitionBatch[] = [];
+    for (const batch of this.#held) {
+      if (budget === 0 || this.#fetcher.paused.has(topicPartitionKey(batch))) {
+        kept.push(batch);
+        continue;
+      }
+      if (batch.records.length <= budget) {
+        out.push(batch);
+        budget -= batch.records.length;
+        continue;
+      }
+      out.push({ topic: batch.topic, partition: batch.partition, records: batch.records.slice(0, budget) });
+      kept.push({ topic: batch.topic, partition: batch.partition, records: batch.records.slice(budget) });
+      budget = 0;
+    }
+    this.#held = kept;
+    return out;
+  }
+
+  /** Drops held-back records of these partitions (they will be fetched again from the new position). */
+  #drop(keys: ReadonlySet<string>): void {
+    if (this.#held.length > 0) this.#held = this.#held.filter((b) => !keys.has(topicPartitionKey(b)));
+  }
+
+  positions(): Map<string, bigint> {
+    const out = new Map<string, bigint>();
+    for (const [key, p] of this.#fetcher.positions) out.set(key, p.offset);
+    // Held-back records are not consumed yet: the position is the first of them.
+    for (const b of this.#held) {
+      const key = topicPartitionKey(b);
+      const first = b.records[0]!.offset;
+      const current = out.get(key);
+      if (current === undefined || first < current) out.set(key, first);
+    }
+    return out;
   }
 
   assignment(): TopicPartition[] {
@@ -203,6 +254,7 @@ export class PlatformaticConsumer implements ConsumerPort {
       this.#fetcher.set({ topic: o.topic, partition: o.partition, offset: o.offset });
       this.#unpositioned.delete(key);
     }
+    this.#drop(new Set(offsets.map(topicPartitionKey)));
   }
 
   rewind(partitions: TopicPartition[] = this.#owned): void {
@@ -212,6 +264,7 @@ export class PlatformaticConsumer implements ConsumerPort {
       this.#fetcher.positions.delete(key);
       this.#unpositioned.add(key);
     }
+    this.#drop(new Set(partitions.map(topicPartitionKey)));
   }
 
   pause(partitions: TopicPartition[]): void {
@@ -275,6 +328,7 @@ export class PlatformaticConsumer implements ConsumerPort {
     this.#pending = undefined;
     const revoked = this.#owned;
     this.#fetcher.clear();
+    this.#held = [];
     this.#owned = join.assignment;
     this.#generationId = join.generationId;
     this.#memberId = join.memberId;

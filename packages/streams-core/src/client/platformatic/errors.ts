@@ -10,6 +10,7 @@ import {
   ProducerFencedError,
   RebalanceError,
   TopicNotFoundError,
+  TransientBrokerError,
 } from '../errors.ts';
 
 interface ErrorFacts {
@@ -88,6 +89,22 @@ const FENCED_IDS = [
   'INVALID_TXN_STATE',
 ];
 const COORDINATOR_IDS = ['COORDINATOR_NOT_AVAILABLE', 'NOT_COORDINATOR', 'COORDINATOR_LOAD_IN_PROGRESS'];
+/** Broker answers that pass by themselves (Kafka's RetriableException family). */
+const TRANSIENT_IDS = [
+  'NOT_LEADER_OR_FOLLOWER',
+  'LEADER_NOT_AVAILABLE',
+  'REQUEST_TIMED_OUT',
+  'NETWORK_EXCEPTION',
+  'NOT_ENOUGH_REPLICAS',
+  'NOT_ENOUGH_REPLICAS_AFTER_APPEND',
+  'CONCURRENT_TRANSACTIONS',
+  'KAFKA_STORAGE_ERROR',
+  'FENCED_LEADER_EPOCH',
+  'UNKNOWN_LEADER_EPOCH',
+  'OFFSET_NOT_AVAILABLE',
+  'UNSTABLE_OFFSET_COMMIT',
+  'THROTTLING_QUOTA_EXCEEDED',
+];
 
 /** The port error for `error`, or `error` itself when it has no better name. */
 export function toPortError(error: unknown, context: MapContext): Error {
@@ -121,6 +138,8 @@ export function toPortError(error: unknown, context: MapContext): Error {
     const reason = facts.socketCodes.size > 0 ? [...facts.socketCodes].join(', ') : 'no connection';
     return new BrokerUnreachableError(context.bootstrapServers, reason, cause);
   }
+  const transient = TRANSIENT_IDS.find((id) => facts.apiIds.has(id));
+  if (transient) return new TransientBrokerError(transient, cause);
   return error instanceof Error ? error : new KafkaClientError(String(error));
 }
 
