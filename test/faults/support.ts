@@ -449,6 +449,10 @@ export interface CountCheck {
   missing: string[];
   /** Keys in the output that were not expected. */
   unexpected: string[];
+  /** Keys whose updates went to more than one output partition (the sink's partitioning is not stable). */
+  splitKeys: string[];
+  /** The output records, in partition and offset order. */
+  rows: ConsumedRecord[];
 }
 
 export function checkCounts(
@@ -456,12 +460,27 @@ export function checkCounts(
   expected: ReadonlyMap<string, number>,
   decode: (r: ConsumedRecord) => { key: string; count: number } = longCount,
 ): CountCheck {
+  // Updates of one key are ordered within its partition only: check them in offset order.
+  const sorted = [...records].sort((x, y) =>
+    x.partition !== y.partition
+      ? x.partition - y.partition
+      : x.offset < y.offset
+        ? -1
+        : x.offset > y.offset
+          ? 1
+          : 0,
+  );
   const latest = new Map<string, number>();
+  const partitionOf = new Map<string, number>();
+  const split = new Set<string>();
   const duplicates: string[] = [];
-  for (const r of records) {
+  for (const r of sorted) {
     const { key, count } = decode(r);
+    const p = partitionOf.get(key);
+    if (p === undefined) partitionOf.set(key, r.partition);
+    else if (p !== r.partition) split.add(key);
     const before = latest.get(key) ?? 0;
-    if (count <= before) duplicates.push(`${key}: ${count} after ${before}`);
+    if (count <= before) duplicates.push(`${key}: ${count} after ${before} (p${r.partition}@${r.offset})`);
     latest.set(key, count);
   }
   const short: string[] = [];
@@ -481,7 +500,41 @@ export function checkCounts(
     }
   }
   const unexpected = [...latest.keys()].filter((k) => !expected.has(k));
-  return { records: records.length, latest, duplicates, short, lost, over, excess, missing, unexpected };
+  return {
+    records: records.length,
+    latest,
+    duplicates,
+    short,
+    lost,
+    over,
+    excess,
+    missing,
+    unexpected,
+    splitKeys: [...split],
+    rows: sorted,
+  };
+}
+
+/** Every update of `key` in the output, in partition and offset order: for failure messages. */
+export function historyOf(
+  records: ConsumedRecord[],
+  key: string,
+  decode: (r: ConsumedRecord) => { key: string; count: number } = longCount,
+): string {
+  return records
+    .filter((r) => decode(r).key === key)
+    .sort((x, y) => x.partition - y.partition || Number(x.offset - y.offset))
+    .map((r) => `p${r.partition}@${r.offset}=${decode(r).count}`)
+    .join(' ');
+}
+
+/** The first duplicate's key and its whole history, for a failure message ('' when there is none). */
+export function firstDuplicateHistory(
+  c: CountCheck,
+  decode: (r: ConsumedRecord) => { key: string; count: number } = longCount,
+): string {
+  const key = c.duplicates[0]?.split(': ')[0];
+  return key === undefined ? '' : `${key}: ${historyOf(c.rows, key, decode)}`;
 }
 
 /** A string key and a Long (8-byte big-endian) count. */
@@ -525,6 +578,7 @@ export function countFigures(c: CountCheck): Record<string, unknown> {
     shortKeys: c.short.length,
     missingKeys: c.missing.length,
     excess: c.excess,
+    splitKeys: c.splitKeys.length,
   };
 }
 

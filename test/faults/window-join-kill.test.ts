@@ -6,6 +6,7 @@
  * emitted exactly once, none missing and none extra.
  */
 import { Serdes } from '@kafka-pattern/streams-core';
+import type { ConsumedRecord } from '@kafka-pattern/streams-core/client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTopic, record, uniqueName } from '../support/kafka.ts';
 import {
@@ -15,6 +16,7 @@ import {
   countFigures,
   endOffsetSum,
   figures,
+  firstDuplicateHistory,
   killAll,
   produceAll,
   readCommitted,
@@ -34,7 +36,8 @@ const JOIN_DIFF_MS = 100;
 const TICK_MS = 10;
 const WINDOW_KEYS = 20;
 const JOIN_KEYS = 4;
-const BASE = Date.UTC(2030, 0, 1);
+/** Event times start half an hour ago (the broker refuses timestamps far in the future), on a window boundary. */
+const BASE = Math.floor((Date.now() - 1_800_000) / WINDOW_MS) * WINDOW_MS;
 const CHUNK = 300;
 /** Records per input produced before each incarnation (the backlog it finds), and at the end. */
 const BACKLOG = 3_000;
@@ -100,7 +103,8 @@ describe('windowed aggregation and stream-stream join under SIGKILL', () => {
       return pairs;
     };
 
-    const kills: Array<{ uncommitted: number; windowGrowth: number; joinGrowth: number }> = [];
+    const kills: Array<{ uncommitted: number[]; windowGrowth: number; joinGrowth: number }> = [];
+    const producedAtKill: number[] = [];
     let maxRssMiB = 0;
     for (let k = 1; k <= KILLS; k++) {
       await produceNext(BACKLOG);
@@ -120,10 +124,15 @@ describe('windowed aggregation and stream-stream join under SIGKILL', () => {
             endOffsetSum(joinOutput, 'read_committed'),
           ]);
           if (w <= w0 || j <= j0) return undefined;
-          const uncommitted =
-            (await uncommittedInput(applicationId, windowInput)) +
-            (await uncommittedInput(applicationId, left));
-          return uncommitted > 0 ? { uncommitted, windowGrowth: w - w0, joinGrowth: j - j0 } : undefined;
+          const perInput = [
+            await uncommittedInput(applicationId, windowInput),
+            await uncommittedInput(applicationId, left),
+            await uncommittedInput(applicationId, right),
+          ];
+          const uncommitted = perInput.reduce((a, b) => a + b, 0);
+          return uncommitted > 0
+            ? { uncommitted: perInput, windowGrowth: w - w0, joinGrowth: j - j0 }
+            : undefined;
         },
         60_000,
         `incarnation ${k}: committed window and join output with input still uncommitted`,
@@ -132,6 +141,7 @@ describe('windowed aggregation and stream-stream join under SIGKILL', () => {
       );
       await child.kill();
       kills.push(at);
+      producedAtKill.push(produced);
       maxRssMiB = Math.max(maxRssMiB, child.lastStats()?.maxRssMiB ?? 0);
     }
     await produceNext(BACKLOG);
@@ -140,41 +150,65 @@ describe('windowed aggregation and stream-stream join under SIGKILL', () => {
     // Under exactly-once, outputs commit with the input offsets: all results are visible now.
     const joins = expectedJoins();
     const [windowOut, joinOut] = await Promise.all([readCommitted(windowOutput), readCommitted(joinOutput)]);
-    const windowCheck = checkCounts(windowOut, windowCounts, (r) => {
+    const decodeWindow = (r: ConsumedRecord) => {
       const w = windowed.deserialize(windowOutput, r.key)!;
       return { key: `${w.key}@${w.window.start}`, count: Number(r.value!.readBigInt64BE(0)) };
-    });
+    };
+    const windowCheck = checkCounts(windowOut, windowCounts, decodeWindow);
+    const duplicateHistory = firstDuplicateHistory(windowCheck, decodeWindow);
     const seen = new Map<string, number>();
     for (const r of joinOut) {
       const v = r.value!.toString();
       seen.set(v, (seen.get(v) ?? 0) + 1);
     }
+    // The inputs themselves hold each record once (else a duplicate below would be the input's).
+    const inputDuplicates = async (topic: string) => {
+      const values = (await readCommitted(topic)).map((r) => r.value!.toString());
+      return { records: values.length, duplicates: values.length - new Set(values).size };
+    };
+    const [leftIn, rightIn] = [await inputDuplicates(left), await inputDuplicates(right)];
     const joinDuplicates = [...seen].filter(([, n]) => n > 1).map(([v, n]) => `${v} x${n}`);
     const joinMissing = [...joins].filter((p) => !seen.has(p));
     const joinExtra = [...seen.keys()].filter((v) => !joins.has(v));
+    // Where a duplicated pair sits in the output: partition@offset of each copy.
+    const joinHistory = (pair: string | undefined) =>
+      pair === undefined
+        ? ''
+        : joinOut
+            .filter((r) => r.value!.toString() === pair.split(' ')[0])
+            .map((r) => `p${r.partition}@${r.offset}`)
+            .join(' ');
     const closedCleanly = await last.stop();
     maxRssMiB = Math.max(maxRssMiB, last.lastStats()?.maxRssMiB ?? 0);
     figures('7 window + join sigkill eos', {
       recordsInPerInput: produced,
       windows: windowCounts.size,
       window: countFigures(windowCheck),
+      leftInput: leftIn,
+      rightInput: rightIn,
       joinExpected: joins.size,
       joinOutputRecords: joinOut.length,
       joinDuplicates: joinDuplicates.length,
       joinMissing: joinMissing.length,
       joinExtra: joinExtra.length,
       kills: kills.length,
-      uncommittedAtKill: kills.map((k) => k.uncommitted),
+      uncommittedAtKillWindowLeftRight: kills.map((k) => k.uncommitted),
+      producedAtKill,
       durationS: seconds(started),
       maxRssMiB,
     });
 
     expect(kills).toHaveLength(KILLS);
-    expect(windowCheck.duplicates.slice(0, 10)).toEqual([]);
+    expect([leftIn, rightIn]).toEqual([
+      { records: produced, duplicates: 0 },
+      { records: produced, duplicates: 0 },
+    ]);
+    expect(windowCheck.splitKeys.slice(0, 10)).toEqual([]);
+    expect(windowCheck.duplicates.slice(0, 10), duplicateHistory).toEqual([]);
     expect(windowCheck.short.slice(0, 10), last.tail()).toEqual([]);
     expect(windowCheck.over.slice(0, 10)).toEqual([]);
     expect(windowCheck.unexpected).toEqual([]);
-    expect(joinDuplicates.slice(0, 10)).toEqual([]);
+    expect(joinDuplicates.slice(0, 10), joinHistory(joinDuplicates[0])).toEqual([]);
     expect(joinMissing.slice(0, 10)).toEqual([]);
     expect(joinExtra.slice(0, 10)).toEqual([]);
     expect(closedCleanly).toBe(true);
