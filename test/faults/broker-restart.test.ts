@@ -126,6 +126,8 @@ async function brokerRestart(guarantee: ProcessingGuarantee) {
     .filter((e) => e.event === 'state')
     .map((e) => `${e.state}@+${((e.at - stopAt) / 1000).toFixed(1)}s`);
   const stats = app.lastStats();
+  // Judged before the clean close below, which goes through PENDING_SHUTDOWN by design.
+  const failedState = failed();
   const closedCleanly = await app.stop();
   figures(`2 broker restart ${tag}`, {
     recordsIn: keyed.produced,
@@ -139,7 +141,7 @@ async function brokerRestart(guarantee: ProcessingGuarantee) {
     maxRssMiB: stats?.maxRssMiB,
     durationS: seconds(started),
   });
-  return { check, expected, app, failed: failed(), closedCleanly };
+  return { check, expected, app, failed: failedState, closedCleanly };
 }
 
 describe('broker stopped and started mid-stream (default settings)', () => {

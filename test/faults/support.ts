@@ -9,12 +9,13 @@
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ProcessingGuarantee } from '@kafka-pattern/streams-core';
 import type { ConsumedRecord, IsolationLevel, ProducedRecord } from '@kafka-pattern/streams-core/client';
-import { clientFactory, collect, produce, record } from '../support/kafka.ts';
+import { bootstrapServers, clientFactory, collect, produce, record } from '../support/kafka.ts';
 
 const APP = fileURLToPath(new URL('./fixtures/fault-app.ts', import.meta.url));
 
@@ -586,70 +587,162 @@ export function countFigures(c: CountCheck): Record<string, unknown> {
 // The broker
 // ---------------------------------------------------------------------------------------------
 
-/**
- * The stack script that manages the broker the tests use: KP_STACK_SCRIPT when set, else the
- * checkout whose `.stack/kafka/server.properties` the running broker was started with, else
- * this repository's own scripts/stack.sh.
- */
-export function stackScript(): string {
-  if (process.env.KP_STACK_SCRIPT) return process.env.KP_STACK_SCRIPT;
-  try {
-    for (const pid of readdirSync('/proc')) {
-      if (!/^\d+$/.test(pid)) continue;
-      let cmdline: string;
-      try {
-        cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-      } catch {
-        continue;
-      }
-      const m = /kafka\.Kafka\0(.+)\/\.stack\/kafka\/server\.properties/.exec(cmdline);
-      if (m) return join(m[1]!, 'scripts', 'stack.sh');
-    }
-  } catch {
-    // no /proc: fall back to this checkout
-  }
-  return fileURLToPath(new URL('../../scripts/stack.sh', import.meta.url));
+/** How to run `scripts/stack.sh` for the broker a test uses. */
+export interface StackLocation {
+  script: string;
+  /** Environment for the script: which stack directory, Kafka version and ports the broker has. */
+  env: Record<string, string>;
+  /** The broker process found, when it runs from Maven Central jars. */
+  pid?: number;
 }
 
 /**
- * Runs `stack.sh <command>`. Descriptors of the caller's lock file are closed first, so a
- * broker started from here never holds the lock the test run was started under.
+ * Finds the stack that runs the broker listening on `port`: the `kafka.Kafka` process whose
+ * server.properties has that listener. Its configuration path says the stack directory
+ * (`<root>/.stack...`) and, in the per-version layout (`kafka/<version>/server.properties`), the
+ * version, so `<root>/scripts/stack.sh` can stop and start exactly that broker. KP_STACK_SCRIPT
+ * overrides the script. Without such a process (Docker), this repository's script is used.
  */
-function stack(script: string, command: 'up' | 'down' | 'status', timeoutMs = 120_000): Promise<string> {
-  const wrapper = `for f in /proc/$$/fd/*; do n=\${f##*/}; [ "$n" -gt 2 ] 2>/dev/null && case "$(readlink "$f")" in *.lock) eval "exec $n<&-";; esac; done; exec bash "$0" "$1"`;
+export function locateStack(port: number): StackLocation {
+  const own = fileURLToPath(new URL('../../scripts/stack.sh', import.meta.url));
+  let pids: string[] = [];
+  try {
+    pids = readdirSync('/proc').filter((p) => /^\d+$/.test(p));
+  } catch {
+    // no /proc
+  }
+  for (const pid of pids) {
+    let args: string[];
+    let props: string;
+    try {
+      args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      const at = args.indexOf('kafka.Kafka');
+      if (at < 0 || !args[at + 1]) continue;
+      props = args[at + 1]!;
+    } catch {
+      continue;
+    }
+    let config: string;
+    try {
+      config = readFileSync(props, 'utf8');
+    } catch {
+      continue;
+    }
+    const listeners = /^listeners=(.*)$/m.exec(config)?.[1] ?? '';
+    const ports = new Map(
+      [...listeners.matchAll(/(\w+):\/\/[^:,]*:(\d+)/g)].map((m) => [m[1]!, Number(m[2])]),
+    );
+    if (![...ports.values()].includes(port)) continue;
+    const layout = /^(.*)\/kafka(?:\/([^/]+))?\/server\.properties$/.exec(props);
+    if (!layout) continue;
+    const stackDir = layout[1]!;
+    const root = stackDir.includes('/.stack') ? stackDir.slice(0, stackDir.indexOf('/.stack')) : undefined;
+    const script = process.env.KP_STACK_SCRIPT ?? (root ? join(root, 'scripts', 'stack.sh') : own);
+    const controller = ports.get('CONTROLLER');
+    return {
+      script,
+      pid: Number(pid),
+      env: {
+        KP_STACK_DIR: stackDir,
+        KP_KAFKA_MODE: 'jars',
+        KP_KAFKA_PORT: String(port),
+        ...(controller ? { KP_KAFKA_CONTROLLER_PORT: String(controller) } : {}),
+        ...(layout[2] ? { KP_KAFKA_VERSION: layout[2] } : {}),
+      },
+    };
+  }
+  return { script: process.env.KP_STACK_SCRIPT ?? own, env: {} };
+}
+
+/**
+ * Runs `stack.sh <command> kafka` (the broker only). Descriptors of the caller's lock file are
+ * closed first, so a broker started from here never holds the lock the test run was started
+ * under. KAFKA_BOOTSTRAP_SERVERS is not passed on: with it the script manages no broker.
+ */
+function stack(
+  where: StackLocation,
+  command: 'up' | 'down' | 'status',
+  timeoutMs = 120_000,
+): Promise<string> {
+  const wrapper = `for f in /proc/$$/fd/*; do n=\${f##*/}; [ "$n" -gt 2 ] 2>/dev/null && case "$(readlink "$f")" in *.lock) eval "exec $n<&-";; esac; done; exec bash "$0" "$@"`;
+  const { KAFKA_BOOTSTRAP_SERVERS: _external, ...env } = process.env;
+  const args = command === 'status' ? [command] : [command, 'kafka'];
   return new Promise((resolve, reject) => {
-    execFile('bash', ['-c', wrapper, script, command], { timeout: timeoutMs }, (error, stdout, stderr) => {
-      if (error) reject(new Error(`stack.sh ${command} failed: ${error.message}\n${stdout}\n${stderr}`));
-      else resolve(`${stdout}${stderr}`.trim());
-    });
+    execFile(
+      'bash',
+      ['-c', wrapper, where.script, ...args],
+      { timeout: timeoutMs, env: { ...env, ...where.env } },
+      (error, stdout, stderr) => {
+        if (error) reject(new Error(`stack.sh ${command} failed: ${error.message}\n${stdout}\n${stderr}`));
+        else resolve(`${stdout}${stderr}`.trim());
+      },
+    );
   });
 }
 
+/** True when something accepts TCP connections at host:port. */
+export function portOpen(host: string, port: number, timeoutMs = 1_000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port });
+    const done = (open: boolean) => {
+      socket.destroy();
+      resolve(open);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
+
+/**
+ * The broker the tests use (the first bootstrap server), stopped and started with the stack
+ * script that runs it. Where that is is found while the broker runs and kept: once it is
+ * stopped, no process tells where it came from.
+ */
 export class Broker {
-  /** Resolved while the broker runs, and kept: once it is stopped no process tells where it came from. */
-  #script: string | undefined;
+  readonly host: string;
+  readonly port: number;
+  #where: StackLocation | undefined;
   #stopped = false;
+
+  constructor() {
+    const [host, port] = bootstrapServers()[0]!.split(':');
+    this.host = host!;
+    this.port = Number(port);
+  }
 
   get stopped(): boolean {
     return this.#stopped;
   }
 
-  #stackScript(): string {
-    this.#script ??= stackScript();
-    return this.#script;
+  /** Where it runs from: the stack script and its environment. */
+  location(): StackLocation {
+    this.#where ??= locateStack(this.port);
+    return this.#where;
   }
 
-  /** Stops the broker (controlled shutdown, as `stack.sh down`). */
-  async stop(): Promise<void> {
-    const script = this.#stackScript();
+  /** Stops the broker (controlled shutdown, as `stack.sh down kafka`) and checks that it is gone. */
+  async stop(): Promise<string> {
+    const where = this.location();
     this.#stopped = true;
-    await stack(script, 'down');
+    const out = await stack(where, 'down');
+    if (await portOpen(this.host, this.port)) {
+      // Nothing was stopped: this test must not start a broker of its own next to the running one.
+      this.#stopped = false;
+      throw new Error(
+        `${this.host}:${this.port} still answers after ${where.script} down (${JSON.stringify(where.env)}): set KP_STACK_SCRIPT to the script that runs this broker\n${out}`,
+      );
+    }
+    return out;
   }
 
-  /** Starts it again and waits until it accepts connections (`stack.sh up`). */
-  async start(): Promise<void> {
-    await stack(this.#stackScript(), 'up');
+  /** Starts it again (`stack.sh up kafka`) and checks that it answers. */
+  async start(): Promise<string> {
+    const out = await stack(this.location(), 'up');
+    if (!(await portOpen(this.host, this.port)))
+      throw new Error(`the broker does not answer after up\n${out}`);
     this.#stopped = false;
+    return out;
   }
 
   /** For afterAll/finally: starts the broker if this test stopped it and did not restart it. */
@@ -658,6 +751,6 @@ export class Broker {
   }
 
   status(): Promise<string> {
-    return stack(this.#stackScript(), 'status');
+    return stack(this.location(), 'status');
   }
 }
