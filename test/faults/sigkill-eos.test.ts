@@ -4,15 +4,17 @@
  * key's last count is its number of input records, and each key's emitted counts strictly
  * increase (no update applied twice, none lost).
  *
- * Each kill lands mid-stream by construction, not by timing: the incarnation is killed once
- * its committed output has grown since it started and while the group still has input it has
- * not committed.
+ * Each kill lands mid-stream by construction, not by timing: every incarnation finds a backlog
+ * and more input keeps arriving while it runs; it is killed once its committed output has grown
+ * since it started, it has committed at least half a backlog of input, and the group still has
+ * input it has not committed.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTopic, uniqueName } from '../support/kafka.ts';
 import {
   AppProcess,
   type AppSpec,
+  committedSum,
   countFigures,
   endOffsetSum,
   figures,
@@ -22,7 +24,6 @@ import {
   removeDir,
   seconds,
   tempDir,
-  uncommittedInput,
   waitForCounts,
   waitUntil,
 } from './support.ts';
@@ -31,8 +32,8 @@ const RECORDS = 200_000;
 const KILLS = 10;
 const KEYS = 100;
 /** Produced before each incarnation starts, and then in chunks of CHUNK until it is killed. */
-const BACKLOG = 12_000;
-const CHUNK = 500;
+const BACKLOG = 10_000;
+const CHUNK = 300;
 
 const dirs: string[] = [];
 afterEach(async () => {
@@ -68,6 +69,7 @@ describe('SIGKILL x10 under exactly_once_v2', () => {
       outputBefore: number;
       outputAtKill: number;
       uncommittedAtKill: number;
+      committedByIncarnation: number;
       streamed: number;
       upMs: number;
     }> = [];
@@ -79,6 +81,7 @@ describe('SIGKILL x10 under exactly_once_v2', () => {
       const child = new AppProcess(spec, `incarnation ${k}`);
       await child.waitForRunning(60_000);
       const outputBefore = await endOffsetSum(output, 'read_committed');
+      const committedBefore = await committedSum(applicationId, input);
       let streamed = 0;
       const atKill = await waitUntil(
         async () => {
@@ -86,11 +89,13 @@ describe('SIGKILL x10 under exactly_once_v2', () => {
           streamed += CHUNK;
           const out = await endOffsetSum(output, 'read_committed');
           if (out <= outputBefore) return undefined;
-          const uncommitted = await uncommittedInput(applicationId, input);
-          return uncommitted > 0 ? { out, uncommitted } : undefined;
+          const committed = await committedSum(applicationId, input);
+          if (committed - committedBefore < BACKLOG / 2) return undefined;
+          const uncommitted = (await endOffsetSum(input)) - committed;
+          return uncommitted > 0 ? { out, uncommitted, committed: committed - committedBefore } : undefined;
         },
         60_000,
-        `incarnation ${k}: committed output beyond ${outputBefore} with input still uncommitted`,
+        `incarnation ${k}: committed output beyond ${outputBefore} and ${BACKLOG / 2} input records, with input still uncommitted`,
         50,
         () => child.tail(),
       );
@@ -99,6 +104,7 @@ describe('SIGKILL x10 under exactly_once_v2', () => {
         outputBefore,
         outputAtKill: atKill.out,
         uncommittedAtKill: atKill.uncommitted,
+        committedByIncarnation: atKill.committed,
         streamed,
         upMs: Date.now() - child.startedAt,
       });
@@ -119,6 +125,7 @@ describe('SIGKILL x10 under exactly_once_v2', () => {
       recordsIn: inputRecords,
       ...countFigures(check),
       kills: kills.length,
+      committedByIncarnation: kills.map((k) => k.committedByIncarnation),
       uncommittedAtKill: kills.map((k) => k.uncommittedAtKill),
       streamedPerIncarnation: kills.map((k) => k.streamed),
       committedOutputGrowthAtKill: kills.map((k) => k.outputAtKill - k.outputBefore),
@@ -134,6 +141,7 @@ describe('SIGKILL x10 under exactly_once_v2', () => {
     for (const k of kills) {
       expect(k.outputAtKill).toBeGreaterThan(k.outputBefore);
       expect(k.uncommittedAtKill).toBeGreaterThan(0);
+      expect(k.committedByIncarnation).toBeGreaterThanOrEqual(BACKLOG / 2);
     }
     expect(check.splitKeys).toEqual([]);
     expect(check.duplicates.slice(0, 10), firstDuplicateHistory(check)).toEqual([]);

@@ -405,6 +405,10 @@ export async function committedOffsets(groupId: string, topic: string): Promise<
   return partitions.map((tp) => committed.get(`${tp.topic}:${tp.partition}`) ?? 0n);
 }
 
+export async function committedSum(groupId: string, topic: string): Promise<number> {
+  return (await committedOffsets(groupId, topic)).reduce((n, o) => n + Number(o), 0);
+}
+
 /** Input records the group has not committed yet: end offsets minus committed offsets. */
 export async function uncommittedInput(groupId: string, topic: string): Promise<number> {
   const [ends, committed] = await Promise.all([endOffsets(topic), committedOffsets(groupId, topic)]);
