@@ -145,7 +145,8 @@ export async function collect(
     );
     const deadline = Date.now() + (options.timeoutMs ?? 20_000);
     while (Date.now() < deadline) {
-      out.push(...recordsOf(await reader.poll()));
+      // One poll may return more records than a spread call can take as arguments.
+      for (const r of recordsOf(await reader.poll())) out.push(r);
       if (options.count !== undefined ? out.length >= options.count : reader.pending().length === 0) break;
     }
     return out;
