@@ -90,6 +90,10 @@ try {
   const ok = [...expected].every(([w, n]) => counts.get(w) === n);
   console.log(ok ? '\nall counts are exact' : '\nsome counts did not arrive in time');
   process.exitCode = ok ? 0 : 1;
+  if (app.state === 'ERROR') {
+    console.error(`the application stopped in ERROR: ${String(app.error)}`);
+    process.exitCode = 1;
+  }
 } finally {
   await app.close();
   await admin.deleteTopics([INPUT, OUTPUT, `${INPUT}-dlt`, ...app.internalTopicNames()]).catch(() => {});

@@ -99,6 +99,11 @@ async function runVariant(label: string, advanceMs: number | undefined): Promise
     console.log(
       `  ${all.length} readings in, ${results.length} averages out, ${m.lateRecords} too late to count`,
     );
+    if (results.length < expectedWindows) process.exitCode = 1;
+    if (app.state === 'ERROR') {
+      console.error(`the application stopped in ERROR: ${String(app.error)}`);
+      process.exitCode = 1;
+    }
   } finally {
     await app.close();
     await admin.deleteTopics([input, output, ...app.internalTopicNames()]).catch(() => {});
