@@ -40,7 +40,12 @@ export async function readAll(
   isolation: 'read_uncommitted' | 'read_committed',
   timeoutMs = 120_000,
 ): Promise<ScannedRecord[][]> {
-  const producer = new Producer({ clientId: 'bench-scan-end', bootstrapBrokers: servers, acks: -1 });
+  const producer = new Producer({
+    clientId: 'bench-scan-end',
+    bootstrapBrokers: servers,
+    idempotent: true,
+    acks: -1,
+  });
   try {
     await producer.send({
       messages: range(partitions).map((p) => ({
