@@ -4,28 +4,16 @@
  * metrics show the outage while it lasts. Under exactly_once_v2 the output stays exact.
  */
 
-import { Serdes, StreamsBuilder, type StreamsState } from '@kafka-pattern/streams-core';
+import type { StreamsState } from '@kafka-pattern/streams-core';
 import {
   BrokerUnreachableError,
   CoordinatorUnavailableError,
   TransientBrokerError,
 } from '@kafka-pattern/streams-core/client';
 import { describe, expect, it } from 'vitest';
-import { eventually, rec, useHarness } from '../support/harness.ts';
+import { counting, eventually, rec, useHarness } from '../support/harness.ts';
 
-const S = Serdes.String();
 const harness = useHarness();
-
-function counting() {
-  const builder = new StreamsBuilder();
-  builder
-    .stream('in', { key: S, value: S })
-    .groupByKey()
-    .count({ name: 'counts' })
-    .toStream()
-    .to('out', { key: S, value: Serdes.Long() });
-  return builder.build();
-}
 
 const unreachable = () => new BrokerUnreachableError(['127.0.0.1:9092'], 'ECONNREFUSED');
 

@@ -4,25 +4,12 @@
  * readers, rolls the task's local state back and is processed again from the committed offset.
  */
 
-import { Serdes, StreamsBuilder } from '@kafka-pattern/streams-core';
 import { KafkaClientError, RebalanceError } from '@kafka-pattern/streams-core/client';
 import { describe, expect, it } from 'vitest';
-import { changelogLongs, eventually, Gate, longs, rec, useHarness } from '../support/harness.ts';
+import { changelogLongs, counting, eventually, Gate, longs, rec, useHarness } from '../support/harness.ts';
 
-const S = Serdes.String();
 const harness = useHarness();
 const CHANGELOG = 'eos-counts-changelog';
-
-function counting() {
-  const builder = new StreamsBuilder();
-  builder
-    .stream('in', { key: S, value: S })
-    .groupByKey()
-    .count({ name: 'counts' })
-    .toStream()
-    .to('out', { key: S, value: Serdes.Long() });
-  return builder.build();
-}
 
 function setup() {
   const h = harness();

@@ -3,23 +3,11 @@
  * transactional id, the instance's open transaction is aborted by the broker; the instance
  * rejoins with fresh clients and carries on, and the committed output stays exact.
  */
-import { Serdes, StreamsBuilder, type StreamsState } from '@kafka-pattern/streams-core';
+import type { StreamsState } from '@kafka-pattern/streams-core';
 import { describe, expect, it } from 'vitest';
-import { eventually, Gate, longs, rec, useHarness } from '../support/harness.ts';
+import { counting, eventually, Gate, longs, rec, useHarness } from '../support/harness.ts';
 
-const S = Serdes.String();
 const harness = useHarness();
-
-function counting() {
-  const builder = new StreamsBuilder();
-  builder
-    .stream('in', { key: S, value: S })
-    .groupByKey()
-    .count({ name: 'counts' })
-    .toStream()
-    .to('out', { key: S, value: Serdes.Long() });
-  return builder.build();
-}
 
 async function running() {
   const h = harness();

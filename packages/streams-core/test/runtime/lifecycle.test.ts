@@ -14,7 +14,16 @@ import {
 } from '@kafka-pattern/streams-core';
 import { KafkaClientError } from '@kafka-pattern/streams-core/client';
 import { describe, expect, it } from 'vitest';
-import { changelogLongs, eventually, Gate, longs, rec, strings, useHarness } from '../support/harness.ts';
+import {
+  changelogLongs,
+  counting,
+  eventually,
+  Gate,
+  longs,
+  rec,
+  strings,
+  useHarness,
+} from '../support/harness.ts';
 
 const S = Serdes.String();
 const harness = useHarness();
@@ -22,17 +31,6 @@ const harness = useHarness();
 function passThrough() {
   const builder = new StreamsBuilder();
   builder.stream('in', { key: S, value: S }).to('out', { key: S, value: S });
-  return builder.build();
-}
-
-function counting() {
-  const builder = new StreamsBuilder();
-  builder
-    .stream('in', { key: S, value: S })
-    .groupByKey()
-    .count({ name: 'counts' })
-    .toStream()
-    .to('out', { key: S, value: Serdes.Long() });
   return builder.build();
 }
 

@@ -3,23 +3,11 @@
  * cluster: which instance (by applicationServer) holds a key, every instance's tasks and stores,
  * and local store reads answering only for local partitions.
  */
-import { partitionForKey, Serdes, StreamsBuilder } from '@kafka-pattern/streams-core';
+import { partitionForKey } from '@kafka-pattern/streams-core';
 import { describe, expect, it } from 'vitest';
-import { eventually, rec, useHarness } from '../support/harness.ts';
+import { counting, eventually, rec, useHarness } from '../support/harness.ts';
 
-const S = Serdes.String();
 const harness = useHarness();
-
-function counting() {
-  const builder = new StreamsBuilder();
-  builder
-    .stream('in', { key: S, value: S })
-    .groupByKey()
-    .count({ name: 'counts' })
-    .toStream()
-    .to('out', { key: S, value: Serdes.Long() });
-  return builder.build();
-}
 
 /** A key that the partitioner puts on `partition` of 2. */
 function keyOn(partition: number): string {

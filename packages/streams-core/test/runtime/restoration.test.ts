@@ -15,23 +15,12 @@ import {
   TimeWindows,
 } from '@kafka-pattern/streams-core';
 import { describe, expect, it } from 'vitest';
-import { eventually, type Harness, latest, longs, rec, useHarness } from '../support/harness.ts';
+import { counting, eventually, type Harness, latest, longs, rec, useHarness } from '../support/harness.ts';
 
 const S = Serdes.String();
 const harness = useHarness();
 const APP = 'restore';
 const CHANGELOG = `${APP}-counts-changelog`;
-
-function counting() {
-  const builder = new StreamsBuilder();
-  builder
-    .stream('in', { key: S, value: S })
-    .groupByKey()
-    .count({ name: 'counts' })
-    .toStream()
-    .to('out', { key: S, value: Serdes.Long() });
-  return builder.build();
-}
 
 const keys = ['k0', 'k1', 'k2'];
 

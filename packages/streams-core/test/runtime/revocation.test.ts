@@ -5,21 +5,10 @@
  */
 import { Serdes, StreamsBuilder } from '@kafka-pattern/streams-core';
 import { describe, expect, it } from 'vitest';
-import { eventually, Gate, longs, rec, strings, useHarness } from '../support/harness.ts';
+import { counting, eventually, Gate, longs, rec, strings, useHarness } from '../support/harness.ts';
 
 const S = Serdes.String();
 const harness = useHarness();
-
-function counting() {
-  const builder = new StreamsBuilder();
-  builder
-    .stream('in', { key: S, value: S })
-    .groupByKey()
-    .count({ name: 'counts' })
-    .toStream()
-    .to('out', { key: S, value: Serdes.Long() });
-  return builder.build();
-}
 
 function upperCase() {
   const builder = new StreamsBuilder();

@@ -1,25 +1,7 @@
-/**
- * Standby replicas: placement from the group description (the instances after a task's owner in
- * client-id order keep its standbys, never the owner), replication of the changelog into them,
- * and a takeover that restores only what the standby had not applied.
- */
-import { Serdes, StreamsBuilder } from '@kafka-pattern/streams-core';
 import { describe, expect, it } from 'vitest';
-import { eventually, longs, rec, useHarness } from '../support/harness.ts';
+import { counting, eventually, longs, rec, useHarness } from '../support/harness.ts';
 
-const S = Serdes.String();
 const harness = useHarness();
-
-function counting() {
-  const builder = new StreamsBuilder();
-  builder
-    .stream('in', { key: S, value: S })
-    .groupByKey()
-    .count({ name: 'counts' })
-    .toStream()
-    .to('out', { key: S, value: Serdes.Long() });
-  return builder.build();
-}
 
 const tasksOf = (assignment: Array<{ partition: number }>) =>
   assignment.map((tp) => `0_${tp.partition}`).sort();

@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import {
   KafkaStreams,
   type KafkaStreamsOptions,
+  Serdes,
+  StreamsBuilder,
   type StreamsConfig,
   type Topology,
 } from '@kafka-pattern/streams-core';
@@ -165,4 +167,17 @@ export function latest<V>(pairs: Array<[string | null, V]>): Map<string | null, 
 /** `[key, count]` of a timestamped count store's changelog: an 8-byte timestamp, then the Long. */
 export function changelogLongs(records: ConsumedRecord[]): Array<[string | null, number | null]> {
   return records.map((r) => [r.key?.toString() ?? null, r.value ? Number(r.value.readBigInt64BE(8)) : null]);
+}
+
+/** The count most runtime tests run: 'in' (string keys and values) counted per key into 'out' (Long), store "counts". */
+export function counting(): Topology {
+  const S = Serdes.String();
+  const builder = new StreamsBuilder();
+  builder
+    .stream('in', { key: S, value: S })
+    .groupByKey()
+    .count({ name: 'counts' })
+    .toStream()
+    .to('out', { key: S, value: Serdes.Long() });
+  return builder.build();
 }

@@ -57,6 +57,8 @@ export class StreamTask {
   readonly metrics = new TaskMetrics();
   readonly stores = new Map<string, unknown>();
   readonly #options: TaskOptions;
+  /** Fixed once the nodes exist; the runtime asks per batch. */
+  #inputTopics: readonly string[] | undefined;
   readonly #state = new TaskState();
   readonly #punctuations: PunctuationQueue;
   readonly #failures: RecordFailureHandler;
@@ -103,8 +105,9 @@ export class StreamTask {
   }
 
   /** Topics (as named at run time) this task reads. */
-  get inputTopics(): string[] {
-    return [...this.#sourcesByTopic.keys()];
+  get inputTopics(): readonly string[] {
+    this.#inputTopics ??= [...this.#sourcesByTopic.keys()];
+    return this.#inputTopics;
   }
 
   get streamTime(): number {
