@@ -3,7 +3,7 @@
  * topology prints one final 60-second average per sensor and window, tumbling and then hopping
  * (a 60 s average every 20 s). A few readings arrive out of order and one arrives too late.
  *
- * Run: `pnpm demo:windowing` (the local stack must be up: `pnpm stack:up`).
+ * Run: `pnpm demo windowing` (it starts the local stack when needed).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
