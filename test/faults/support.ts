@@ -434,6 +434,29 @@ export async function waitForInputCommitted(
   );
 }
 
+/**
+ * Waits until no transaction is pending on `topics`: a committed transaction's offsets can be
+ * visible before its markers reach the output partitions, and until then a read_committed reader
+ * stops short of its records.
+ */
+export async function waitForSettledOutput(topics: string[], timeoutMs: number): Promise<void> {
+  await waitUntil(
+    async () => {
+      for (const t of topics) {
+        const [stable, high] = await Promise.all([
+          endOffsetSum(t, 'read_committed'),
+          endOffsetSum(t, 'read_uncommitted'),
+        ]);
+        if (stable < high) return undefined;
+      }
+      return true;
+    },
+    timeoutMs,
+    `no pending transaction on ${topics.join(', ')}`,
+    100,
+  );
+}
+
 // ---------------------------------------------------------------------------------------------
 // Reading counts back and checking them
 // ---------------------------------------------------------------------------------------------
