@@ -210,6 +210,13 @@ export interface ConsumerPort {
   rewind(partitions?: TopicPartition[]): void;
   pause(partitions: TopicPartition[]): void;
   resume(partitions: TopicPartition[]): void;
+  /**
+   * Makes the `poll()` that is waiting for records (or the next one) return early with what it
+   * holds, possibly nothing: work finished outside the loop (an asynchronous step) and is ready
+   * to go on. A fetch in flight is kept for the next `poll()`; rebalance callbacks still run only
+   * inside `poll()`.
+   */
+  wakeup(): void;
   groupMetadata(): GroupMetadata;
   /** Leaves the group (a clean handover, no session timeout to wait out). */
   close(): Promise<void>;

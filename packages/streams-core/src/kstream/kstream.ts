@@ -4,22 +4,26 @@
  * and repartitions each, so their wiring lives in internals/ beside their processors and this
  * class keeps only the public surface.
  */
+import type { Headers } from '../processor/api/headers.ts';
 import type { ProcessorSupplier } from '../processor/api/processor.ts';
 import type { Serde } from '../serdes/serde.ts';
 import type { TopicNameExtractor } from '../topology/extractors.ts';
 import { TopologyException } from '../topology/topology-errors.ts';
 import { GlobalKTable } from './global-ktable.ts';
+import { foreachAsyncProcessor, mapValuesAsyncProcessor } from './internals/async-processors.ts';
 import type { BuilderContext } from './internals/builder-context.ts';
 import {
   branchProcessor,
   filterProcessor,
   flatMapProcessor,
   flatMapValuesProcessor,
+  holdProcessor,
   mapProcessor,
   mapValuesProcessor,
   passThroughProcessor,
   peekProcessor,
   selectKeyProcessor,
+  withHeadersProcessor,
 } from './internals/stateless.ts';
 import { addStreamStreamJoin, type StreamJoinKind } from './internals/stream-stream-join.ts';
 import { addStreamGlobalTableJoin, addStreamTableJoin } from './internals/stream-table-join.ts';
@@ -27,6 +31,7 @@ import { tableSourceProcessor } from './internals/table-source.ts';
 import { KGroupedStream } from './kgrouped-stream.ts';
 import { KTable } from './ktable.ts';
 import type {
+  AsyncOptions,
   Grouped,
   Joined,
   Materialized,
@@ -82,9 +87,12 @@ export class KStream<K, V> {
     return new KStream<KR, VR>(this.ctx, name, keySerde, valueSerde, this.repartitionRequired || keyChanged);
   }
 
-  filter<T extends V>(predicate: (key: K, value: V) => value is T, named?: Named): KStream<K, T>;
-  filter(predicate: (key: K, value: V) => boolean, named?: Named): KStream<K, V>;
-  filter(predicate: (key: K, value: V) => boolean, named?: Named): KStream<K, V> {
+  filter<T extends V>(
+    predicate: (key: K, value: V, headers: Headers) => value is T,
+    named?: Named,
+  ): KStream<K, T>;
+  filter(predicate: (key: K, value: V, headers: Headers) => boolean, named?: Named): KStream<K, V>;
+  filter(predicate: (key: K, value: V, headers: Headers) => boolean, named?: Named): KStream<K, V> {
     return this.#next(
       'KSTREAM-FILTER',
       filterProcessor(predicate),
@@ -95,7 +103,7 @@ export class KStream<K, V> {
     );
   }
 
-  filterNot(predicate: (key: K, value: V) => boolean, named?: Named): KStream<K, V> {
+  filterNot(predicate: (key: K, value: V, headers: Headers) => boolean, named?: Named): KStream<K, V> {
     return this.#next(
       'KSTREAM-FILTER',
       filterProcessor(predicate, true),
@@ -111,7 +119,8 @@ export class KStream<K, V> {
     return this.#next('KSTREAM-MAP', mapProcessor(mapper), named, undefined, undefined, true);
   }
 
-  mapValues<VR>(mapper: (value: V, key: K) => VR, named?: Named): KStream<K, VR> {
+  /** New value per record; the mapper can read the record's headers (write them with `withHeaders`). */
+  mapValues<VR>(mapper: (value: V, key: K, headers: Headers) => VR, named?: Named): KStream<K, VR> {
     return this.#next(
       'KSTREAM-MAPVALUES',
       mapValuesProcessor(mapper),
@@ -137,7 +146,10 @@ export class KStream<K, V> {
     return this.#next('KSTREAM-FLATMAP', flatMapProcessor(mapper), named, undefined, undefined, true);
   }
 
-  flatMapValues<VR>(mapper: (value: V, key: K) => Iterable<VR>, named?: Named): KStream<K, VR> {
+  flatMapValues<VR>(
+    mapper: (value: V, key: K, headers: Headers) => Iterable<VR>,
+    named?: Named,
+  ): KStream<K, VR> {
     return this.#next(
       'KSTREAM-FLATMAPVALUES',
       flatMapValuesProcessor(mapper),
@@ -149,7 +161,7 @@ export class KStream<K, V> {
   }
 
   /** Side effect per record; the stream continues unchanged. */
-  peek(action: (key: K, value: V) => void, named?: Named): KStream<K, V> {
+  peek(action: (key: K, value: V, headers: Headers) => void, named?: Named): KStream<K, V> {
     return this.#next(
       'KSTREAM-PEEK',
       peekProcessor(action, true),
@@ -161,8 +173,69 @@ export class KStream<K, V> {
   }
 
   /** Terminal side effect per record. */
-  foreach(action: (key: K, value: V) => void, named?: Named): void {
+  foreach(action: (key: K, value: V, headers: Headers) => void, named?: Named): void {
     this.ctx.addProcessor('KSTREAM-FOREACH', peekProcessor(action, false), [this.nodeName], named?.name);
+  }
+
+  /**
+   * Changes a record's headers: `update` gets a copy of them to add, set or remove entries on
+   * (the record's siblings in other branches keep theirs), and the record goes on with the copy.
+   */
+  withHeaders(update: (headers: Headers, key: K, value: V) => void, named?: Named): KStream<K, V> {
+    return this.#next(
+      'KSTREAM-HEADERS',
+      withHeadersProcessor(update),
+      named,
+      this.keySerde,
+      this.valueSerde,
+      false,
+    );
+  }
+
+  /**
+   * New value per record from an asynchronous call (HTTP, a database, a cache). Calls of one key
+   * run one at a time in offset order; calls of different keys overlap, up to `concurrency` per
+   * task. Results go on downstream in the order their records arrived, with the record's key,
+   * timestamp and headers. A record's offset is committed only once it and every record before
+   * it in its partition are done; under exactly_once_v2 every call in flight finishes before a
+   * commit, so its outputs go into the transaction that commits its offset. A rejection or a
+   * timeout goes to the processing exception handler (dead letter by default).
+   */
+  mapValuesAsync<VR>(
+    mapper: (value: V, key: K, headers: Headers) => Promise<VR>,
+    options: AsyncOptions = {},
+  ): KStream<K, VR> {
+    return this.#next(
+      'KSTREAM-MAPVALUES-ASYNC',
+      mapValuesAsyncProcessor(mapper, resolveAsyncOptions(options)),
+      options,
+      this.keySerde,
+      undefined,
+      false,
+    );
+  }
+
+  /** Terminal asynchronous side effect per record, with `mapValuesAsync`'s order, commit and failure rules. */
+  foreachAsync(
+    action: (key: K, value: V, headers: Headers) => Promise<void>,
+    options: AsyncOptions = {},
+  ): void {
+    this.ctx.addProcessor(
+      'KSTREAM-FOREACH-ASYNC',
+      foreachAsyncProcessor(action, resolveAsyncOptions(options)),
+      [this.nodeName],
+      options.name,
+    );
+  }
+
+  /**
+   * Holds a record's source partition until the time `dueTime` returns (wall clock, ms since the
+   * epoch), when that is in the future: the partition pauses at this record, which is not
+   * committed and is processed again once due; other partitions keep flowing. A record that is
+   * due goes on at once. Put it straight after the source, before anything acts on the record.
+   */
+  holdUntil(dueTime: (key: K, value: V, headers: Headers) => number, named?: Named): KStream<K, V> {
+    return this.#next('KSTREAM-HOLD', holdProcessor(dueTime), named, this.keySerde, this.valueSerde, false);
   }
 
   merge(other: KStream<K, V>, named?: Named): KStream<K, V> {
@@ -429,4 +502,18 @@ export class KStream<K, V> {
     // A processor may change keys: grouping after it repartitions, as after map.
     return new KStream<KR, VR>(this.ctx, name, undefined, undefined, true);
   }
+}
+
+function resolveAsyncOptions(options: AsyncOptions): { concurrency: number; timeoutMs: number } {
+  const concurrency = options.concurrency ?? 16;
+  const timeoutMs = options.timeoutMs ?? 5_000;
+  if (!Number.isInteger(concurrency) || concurrency < 1)
+    throw new TopologyException(
+      `AsyncOptions.concurrency must be a whole number of at least 1, got ${concurrency}`,
+    );
+  if (!(timeoutMs > 0) || !Number.isFinite(timeoutMs))
+    throw new TopologyException(
+      `AsyncOptions.timeoutMs must be a positive number of milliseconds, got ${timeoutMs}`,
+    );
+  return { concurrency, timeoutMs };
 }

@@ -93,3 +93,16 @@ export interface ForeignKeyJoined<K, V, KO, VO, VR> {
   /** The other table's value serde, when that table does not carry one. */
   otherValue?: Serde<VO>;
 }
+
+/** An asynchronous step (`mapValuesAsync`, `foreachAsync`). */
+export interface AsyncOptions {
+  /** Most calls in flight at once per task, each for a different key; default 16. */
+  concurrency?: number;
+  /**
+   * A call not settled by then fails (to the processing exception handler); default 5000 ms.
+   * Under exactly_once_v2 it must be below the producer's transaction timeout.
+   */
+  timeoutMs?: number;
+  /** Names the step's node. */
+  name?: string;
+}

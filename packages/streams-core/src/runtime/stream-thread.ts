@@ -14,6 +14,7 @@ import type {
   ConsumerPort,
   KafkaClientFactory,
   PartitionBatch,
+  TopicPartition,
 } from '../client/port.ts';
 import { topicPartitionKey } from '../client/port.ts';
 import type { ResolvedErrorHandling, StreamsConfig } from '../config/streams-config.ts';
@@ -32,6 +33,12 @@ import type { StreamsStateMachine } from './streams-state.ts';
 import { type TaskId, taskId } from './task-id.ts';
 import { type ActiveTask, type RestoreProgress, TaskManager } from './task-manager.ts';
 import type { ThreadMetrics } from './thread-metrics.ts';
+
+/**
+ * Longest wait for an asynchronous step's calls in flight when its task closes; each call is
+ * also bounded by its own timeout.
+ */
+const ASYNC_CLOSE_WAIT_MS = 30_000;
 
 /** What to do after an error escaped processing: start the thread again, or stop this instance. */
 export type UncaughtExceptionResponse = 'REPLACE_THREAD' | 'SHUTDOWN_CLIENT';
@@ -70,11 +77,22 @@ export class StreamThread {
   #tasks: TaskManager | undefined;
   #standbys: StandbyManager | undefined;
   readonly #outage: Outage;
+  #consumer: ConsumerPort | undefined;
+  /** An asynchronous call settled since the thread last looked. */
+  #asyncSignalled = false;
+  #asyncWaiter: (() => void) | undefined;
+  /** Held source partitions (holdPartitionUntil) and when each is due, by topic-partition key. */
+  readonly #holds = new Map<string, { tp: TopicPartition; due: number }>();
+  #holdTimer: NodeJS.Timeout | undefined;
+  /** Partitions paused because their task's asynchronous steps have too much waiting. */
+  readonly #backpressured = new Set<ActiveTask>();
+  readonly #asyncBacklogLimit: number;
 
   constructor(options: StreamThreadOptions) {
     this.#o = options;
     this.#eos = options.config.processingGuarantee === 'exactly_once_v2';
     this.#commitIntervalMs = options.config.commitIntervalMs ?? (this.#eos ? 100 : 30_000);
+    this.#asyncBacklogLimit = 2 * (options.config.client?.maxPollRecords ?? 1000);
     this.#outage = new Outage(
       options.config.applicationId,
       options.config.taskTimeoutMs,
@@ -101,6 +119,29 @@ export class StreamThread {
   stop(): void {
     this.#stopping = true;
     this.#outage.interrupt();
+    this.#consumer?.wakeup();
+  }
+
+  /** An asynchronous step's call settled: wake the loop (in poll, or waiting before a commit). */
+  readonly #onAsyncProgress = (): void => {
+    this.#asyncSignalled = true;
+    const waiter = this.#asyncWaiter;
+    this.#asyncWaiter = undefined;
+    waiter?.();
+    this.#consumer?.wakeup();
+  };
+
+  #nextAsyncProgress(): Promise<void> {
+    if (this.#asyncSignalled) {
+      this.#asyncSignalled = false;
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve) => {
+      this.#asyncWaiter = () => {
+        this.#asyncSignalled = false;
+        resolve();
+      };
+    });
   }
 
   /** Runs until stopped or failed for good; never rejects. */
@@ -198,6 +239,7 @@ export class StreamThread {
       onRestoreBatch: (records, durationMs) => {
         if (durationMs > 0) o.metrics.restoreRate = (records / durationMs) * 1000;
       },
+      onAsyncProgress: this.#onAsyncProgress,
     });
     this.#tasks = tasks;
     const producer = createStreamsProducer(this.#eos, {
@@ -241,6 +283,7 @@ export class StreamThread {
         logger: o.logger,
       });
     }
+    this.#consumer = consumer;
     const session: Session = { consumer, producer, tasks };
     consumer.onRebalance({
       revoked: async (partitions) => {
@@ -275,10 +318,12 @@ export class StreamThread {
       const polled = performance.now();
       const batches = await consumer.poll();
       if (this.#stopping && batches.length === 0) break;
+      // Results of asynchronous calls go on before newer records, in the order theirs arrived.
+      tasks.releaseAsync();
       let records = 0;
       if (batches.length > 0) {
         const started = performance.now();
-        records = this.#process(batches, tasks);
+        records = this.#process(batches, tasks, consumer);
         if (diagnostics.poll.hasSubscribers)
           diagnostics.poll.publish({
             applicationId: o.config.applicationId,
@@ -296,9 +341,13 @@ export class StreamThread {
       const now = Date.now();
       for (const t of tasks.tasks.values()) t.task.punctuateWallClock(now);
       if (idleAfter !== undefined) {
+        // A task still waiting for asynchronous results has records in hand: it is not idle.
         for (const t of tasks.tasks.values())
-          if (now - t.lastRecordAt >= idleAfter) t.task.advanceStreamTime(now - idleAfter);
+          if (now - t.lastRecordAt >= idleAfter && t.task.asyncPending === 0)
+            t.task.advanceStreamTime(now - idleAfter);
       }
+      if (this.#holds.size > 0) this.#resumeDueHolds(consumer, now);
+      this.#applyBackpressure(consumer, tasks);
       await producer.send();
       let commitRequested = false;
       for (const t of tasks.tasks.values()) if (t.task.takeCommitRequest()) commitRequested = true;
@@ -308,8 +357,68 @@ export class StreamThread {
       // Heartbeats, timers and the query endpoint run between polls, however large the backlog.
       await yieldToEventLoop();
     }
-    // A clean close commits what was processed.
+    // A clean close commits what was processed, once the asynchronous calls in hand are done.
+    await this.#settleAsync(tasks, ASYNC_CLOSE_WAIT_MS);
     await this.#commit(session);
+  }
+
+  /**
+   * Waits until every record taken in by an asynchronous step went on downstream (each call is
+   * bounded by its own timeout), releasing results as they settle; gives up after `timeoutMs`.
+   */
+  async #settleAsync(tasks: TaskManager, timeoutMs = Number.POSITIVE_INFINITY): Promise<void> {
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      tasks.releaseAsync();
+      if (tasks.asyncPending() === 0 || performance.now() >= deadline) return;
+      await this.#nextAsyncProgress();
+    }
+  }
+
+  /** Resumes held partitions that are due; arms a timer that wakes the loop for the next one. */
+  #resumeDueHolds(consumer: ConsumerPort, now: number): void {
+    let next = Number.POSITIVE_INFINITY;
+    const due: TopicPartition[] = [];
+    for (const [k, h] of this.#holds) {
+      if (h.due <= now) {
+        this.#holds.delete(k);
+        if (!this.#isBackpressured(h.tp)) due.push(h.tp);
+      } else if (h.due < next) next = h.due;
+    }
+    if (due.length > 0) consumer.resume(due);
+    clearTimeout(this.#holdTimer);
+    this.#holdTimer = undefined;
+    if (next !== Number.POSITIVE_INFINITY)
+      this.#holdTimer = setTimeout(() => this.#consumer?.wakeup(), Math.max(0, next - now));
+  }
+
+  #isBackpressured(tp: TopicPartition): boolean {
+    const t = this.#tasks?.taskFor(tp);
+    return t !== undefined && this.#backpressured.has(t);
+  }
+
+  /**
+   * Pauses a task's partitions while its asynchronous steps hold more records than two polls
+   * bring, and resumes them once half of those went on: memory stays bounded however slow the
+   * calls are, and other tasks keep flowing.
+   */
+  #applyBackpressure(consumer: ConsumerPort, tasks: TaskManager): void {
+    for (const t of tasks.tasks.values()) {
+      const pending = t.task.asyncPending;
+      if (pending === 0 && !this.#backpressured.has(t)) continue;
+      const paused = this.#backpressured.has(t);
+      if (!paused && pending > this.#asyncBacklogLimit) {
+        this.#backpressured.add(t);
+        consumer.pause(this.#partitionsOf(t));
+      } else if (paused && pending <= this.#asyncBacklogLimit / 2) {
+        this.#backpressured.delete(t);
+        consumer.resume(this.#partitionsOf(t).filter((tp) => !this.#holds.has(topicPartitionKey(tp))));
+      }
+    }
+  }
+
+  #partitionsOf(t: ActiveTask): TopicPartition[] {
+    return t.task.inputTopics.map((topic) => ({ topic, partition: t.partition }));
   }
 
   /**
@@ -317,7 +426,7 @@ export class StreamThread {
    * partitions takes their records in timestamp order. Offsets and activity are noted once per
    * partition, not per record.
    */
-  #process(batches: PartitionBatch[], tasks: TaskManager): number {
+  #process(batches: PartitionBatch[], tasks: TaskManager, consumer: ConsumerPort): number {
     let records = 0;
     let byTask: Map<ActiveTask, PartitionBatch[]> | undefined;
     for (const batch of batches) {
@@ -326,8 +435,17 @@ export class StreamThread {
       if (!t) continue; // a partition revoked while its records were in flight
       if (t.task.inputTopics.length === 1) {
         const task = t.task;
-        for (const r of batch.records) task.process(r);
-        this.#consumed(t, batch);
+        let held = false;
+        for (const r of batch.records) {
+          task.process(r);
+          const due = task.takeHold();
+          if (due !== undefined) {
+            this.#hold(t, r, due, consumer);
+            held = true;
+            break;
+          }
+        }
+        if (!held) this.#consumed(t, batch);
         continue;
       }
       byTask ??= new Map();
@@ -337,11 +455,29 @@ export class StreamThread {
     }
     if (byTask) {
       for (const [t, queued] of byTask) {
-        mergeByTimestamp(queued, t.task);
-        for (const batch of queued) this.#consumed(t, batch);
+        const heldAt = mergeByTimestamp(queued, t.task);
+        for (let i = 0; i < queued.length; i++) {
+          const at = heldAt[i];
+          if (at === undefined) this.#consumed(t, queued[i]!);
+          else this.#hold(t, at.record, at.due, consumer);
+        }
       }
     }
     return records;
+  }
+
+  /**
+   * A processor held `record`'s partition: it is not done, so its offset is where a commit
+   * stops; the partition reads from it again once resumed.
+   */
+  #hold(t: ActiveTask, record: ConsumedRecord, due: number, consumer: ConsumerPort): void {
+    const tp = { topic: record.topic, partition: record.partition };
+    const k = topicPartitionKey(tp);
+    t.consumed.set(k, record.offset);
+    t.lastRecordAt = Date.now();
+    consumer.seek([{ ...tp, offset: record.offset }]);
+    consumer.pause([tp]);
+    this.#holds.set(k, { tp, due });
   }
 
   #consumed(t: ActiveTask, batch: PartitionBatch): void {
@@ -350,6 +486,8 @@ export class StreamThread {
   }
 
   async #commit(session: Session): Promise<void> {
+    // Exactly-once: a transaction holds only finished work, so every record's outputs commit with its offset.
+    if (this.#eos && session.tasks.asyncPending() > 0) await this.#settleAsync(session.tasks);
     const started = performance.now();
     const outcome = await session.producer.commit(session.consumer);
     this.#lastCommit = outcome === 'committed' ? performance.now() : started;
@@ -378,14 +516,30 @@ export class StreamThread {
 
   async #closeTasks(session: Session): Promise<void> {
     const { tasks, producer } = session;
+    this.#forgetPauses(session.consumer);
     if (tasks.tasks.size === 0) return;
+    // Calls in flight finish (bounded) but go nowhere: the next owner of a task redoes them.
+    await tasks.abandonAsync(ASYNC_CLOSE_WAIT_MS);
     const clean = await producer.prepareClose();
     for (const t of tasks.tasks.values()) this.#o.metrics.taskClosed(t);
     tasks.closeAll(clean);
   }
 
+  /** A rebalance or restart resumes every partition from its committed offset. */
+  #forgetPauses(consumer: ConsumerPort): void {
+    const paused = [...this.#holds.values()].map((h) => h.tp);
+    for (const t of this.#backpressured) paused.push(...this.#partitionsOf(t));
+    if (paused.length > 0) consumer.resume(paused);
+    this.#holds.clear();
+    this.#backpressured.clear();
+    clearTimeout(this.#holdTimer);
+    this.#holdTimer = undefined;
+  }
+
   async #shutdown(session: Session, clean: boolean): Promise<void> {
     const { tasks, producer, consumer } = session;
+    this.#forgetPauses(consumer);
+    await tasks.abandonAsync(ASYNC_CLOSE_WAIT_MS);
     if (!clean) await producer.discard();
     for (const t of tasks.tasks.values()) this.#o.metrics.taskClosed(t);
     tasks.closeAll(clean);
@@ -421,20 +575,32 @@ interface Session {
   readonly tasks: TaskManager;
 }
 
-/** Processes the batches of a task's co-partitioned inputs in timestamp order (ties: the earlier batch). */
-function mergeByTimestamp(batches: PartitionBatch[], task: { process(r: ConsumedRecord): void }): void {
+/**
+ * Processes the batches of a task's co-partitioned inputs in timestamp order (ties: the earlier
+ * batch). A batch whose partition a processor held stops at that record; returns, per batch, the
+ * record it was held at and until when.
+ */
+function mergeByTimestamp(
+  batches: PartitionBatch[],
+  task: { process(r: ConsumedRecord): void; takeHold(): number | undefined },
+): Array<{ record: ConsumedRecord; due: number } | undefined> {
   const heads = batches.map(() => 0);
+  const held: Array<{ record: ConsumedRecord; due: number } | undefined> = batches.map(() => undefined);
   for (;;) {
     let best = -1;
     let bestTime = 0;
     for (let i = 0; i < batches.length; i++) {
+      if (held[i]) continue;
       const r = batches[i]!.records[heads[i]!];
       if (r && (best < 0 || r.timestamp < bestTime)) {
         best = i;
         bestTime = r.timestamp;
       }
     }
-    if (best < 0) return;
-    task.process(batches[best]!.records[heads[best]!++]!);
+    if (best < 0) return held;
+    const record = batches[best]!.records[heads[best]!++]!;
+    task.process(record);
+    const due = task.takeHold();
+    if (due !== undefined) held[best] = { record, due };
   }
 }

@@ -172,7 +172,7 @@ class AtLeastOnceProducer extends PipelinedSends implements StreamsProducer {
         // The partitions moved on: their new owner reprocesses from the last commit.
       }
     }
-    tasks.clearConsumed();
+    tasks.committedOffsets(offsets);
     this.commitTook(started, offsets.length, 'at_least_once');
     return 'committed';
   }
@@ -260,7 +260,7 @@ class ExactlyOnceProducer extends PipelinedSends implements StreamsProducer {
     }
     // Local state becomes durable only once Kafka has committed the same work.
     tasks.commitStores();
-    tasks.clearConsumed();
+    tasks.committedOffsets(offsets);
     this.commitTook(started, offsets.length, 'exactly_once_v2');
     return 'committed';
   }

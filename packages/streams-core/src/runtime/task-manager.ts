@@ -40,6 +40,8 @@ export interface ActiveTask {
   readonly stores: TaskStores;
   /** Next offset to read per input partition, by topic-partition key: what a commit commits. */
   readonly consumed: Map<string, bigint>;
+  /** Offset last committed per input partition while this task ran. */
+  readonly committed: Map<string, bigint>;
   /** Next changelog offset per logged store's changelog, by checkpoint key `topic-partition`. */
   readonly changelogPositions: Map<string, bigint>;
   /** Wall-clock time of the last record this task processed (or of its creation). */
@@ -78,6 +80,8 @@ export interface TaskManagerOptions {
   readonly cacheMaxBytes: number;
   /** Global stores every task may read. */
   readonly globalStores?: ReadonlyMap<string, unknown>;
+  /** A call of a task's asynchronous step settled. */
+  readonly onAsyncProgress?: () => void;
 }
 
 export class TaskManager {
@@ -160,6 +164,7 @@ export class TaskManager {
       now: Date.now,
       resolveTopic: (topic, internal) => resolveTopicName(o.applicationId, topic, internal),
       ...(o.globalStores ? { globalStores: o.globalStores } : {}),
+      ...(o.onAsyncProgress ? { onAsyncProgress: o.onAsyncProgress } : {}),
     });
     taskRef = task;
     const active: ActiveTask = {
@@ -169,6 +174,7 @@ export class TaskManager {
       task,
       stores,
       consumed: new Map(),
+      committed: new Map(),
       changelogPositions: new Map(),
       lastRecordAt: Date.now(),
     };
@@ -345,16 +351,58 @@ export class TaskManager {
     for (const t of this.tasks.values()) t.stores.commit();
   }
 
-  /** Offsets to commit: the next offset of every input partition processed since the last commit. */
+  /**
+   * Offsets to commit: per input partition processed since the last commit, the next offset to
+   * read, or the lowest offset an asynchronous step has not finished when that is lower. A
+   * partition whose commit would not move is left out.
+   */
   consumedOffsets(): TopicPartitionOffset[] {
     const out: TopicPartitionOffset[] = [];
-    for (const t of this.tasks.values())
-      for (const [k, offset] of t.consumed) out.push({ ...parseTopicPartitionKey(k), offset });
+    for (const t of this.tasks.values()) {
+      if (t.consumed.size === 0) continue;
+      let unfinished: Map<string, bigint> | undefined;
+      if (t.task.asyncPending > 0) {
+        unfinished = new Map();
+        t.task.lowestPendingOffsets(unfinished);
+      }
+      for (const [k, next] of t.consumed) {
+        const pending = unfinished?.get(k);
+        const offset = pending !== undefined && pending < next ? pending : next;
+        if (t.committed.get(k) === offset) continue;
+        out.push({ ...parseTopicPartitionKey(k), offset });
+      }
+    }
     return out;
   }
 
-  clearConsumed(): void {
-    for (const t of this.tasks.values()) t.consumed.clear();
+  /** These offsets are committed: a partition whose every processed record is committed is done. */
+  committedOffsets(offsets: readonly TopicPartitionOffset[]): void {
+    for (const o of offsets) {
+      const k = topicPartitionKey(o);
+      const t = this.#byInput.get(k);
+      if (!t) continue;
+      t.committed.set(k, o.offset);
+      if (t.consumed.get(k) === o.offset) t.consumed.delete(k);
+    }
+  }
+
+  /** Records taken in by asynchronous steps and not sent on yet, over every task. */
+  asyncPending(): number {
+    let n = 0;
+    for (const t of this.tasks.values()) n += t.task.asyncPending;
+    return n;
+  }
+
+  /** Sends every settled asynchronous result downstream (the stream thread's turn). */
+  releaseAsync(): number {
+    let n = 0;
+    for (const t of this.tasks.values()) n += t.task.releaseAsync();
+    return n;
+  }
+
+  /** Stops every task's asynchronous steps; calls in flight are awaited up to `timeoutMs`. */
+  async abandonAsync(timeoutMs: number): Promise<void> {
+    await Promise.all([...this.tasks.values()].map((t) => t.task.abandonAsync(timeoutMs)));
   }
 
   /**

@@ -1101,6 +1101,7 @@ class InMemoryConsumer implements ConsumerPort {
   readonly #positions = new Map<string, bigint>();
   #unpositioned = new Set<string>();
   readonly #paused = new Set<string>();
+  #woken = false;
 
   constructor(kafka: InMemoryKafka, options: ConsumerOptions, record: ClientRecord) {
     this.kafka = kafka;
@@ -1175,8 +1176,17 @@ class InMemoryConsumer implements ConsumerPort {
         this.#advance(batch, records);
         return records;
       }
+      if (this.#woken) {
+        this.#woken = false;
+        return [];
+      }
       await this.kafka.changed(deadline - Date.now());
     }
+  }
+
+  wakeup(): void {
+    this.#woken = true;
+    this.kafka.notify();
   }
 
   #collect(): { records: ConsumedRecord[]; next: Map<string, bigint> } {

@@ -72,6 +72,10 @@ export class PlatformaticConsumer implements ConsumerPort {
   #failure: Error | undefined;
   #closed = false;
   #wake: (() => void) | undefined;
+  /** wakeup() was called: the next wait in poll() returns at once. */
+  #wakeRequested = false;
+  /** A fetch a woken poll() stopped waiting for; the next poll() picks its answer up. */
+  #inflight: { generation: number; answer: Promise<PartitionBatch[]> } | undefined;
   /** Fetched records not handed out yet, per partition, in fetch order. */
   #held: PartitionBatch[] = [];
 
@@ -158,11 +162,18 @@ export class PlatformaticConsumer implements ConsumerPort {
       await this.#sleep(this.#options.maxWaitMs);
       return [];
     }
-    const generation = this.#generationId;
     let batches: PartitionBatch[];
+    let generation: number;
     try {
-      batches = await this.#fetcher.fetch();
+      this.#inflight ??= { generation: this.#generationId, answer: this.#fetcher.fetch() };
+      const inflight = this.#inflight;
+      generation = inflight.generation;
+      const answer = await this.#untilWoken(inflight.answer);
+      if (answer === undefined) return [];
+      this.#inflight = undefined;
+      batches = answer;
     } catch (error) {
+      this.#inflight = undefined;
       if (this.#closed) return [];
       if (error instanceof OffsetOutOfRangeError) {
         await this.#reset(error.partitions.length > 0 ? error.partitions : this.#owned);
@@ -403,12 +414,50 @@ export class PlatformaticConsumer implements ConsumerPort {
     if (this.#failure) throw this.#failure;
   }
 
+  wakeup(): void {
+    this.#wakeRequested = true;
+    this.#wake?.();
+  }
+
+  /** The answer, or undefined when wakeup() came first (the answer is kept for the next poll). */
+  async #untilWoken(answer: Promise<PartitionBatch[]>): Promise<PartitionBatch[] | undefined> {
+    if (this.#wakeRequested) {
+      this.#wakeRequested = false;
+      answer.catch(() => {});
+      return undefined;
+    }
+    let woken = false;
+    const wake = new Promise<void>((resolve) => {
+      this.#wake = () => {
+        woken = true;
+        resolve();
+      };
+    });
+    try {
+      await Promise.race([answer, wake]);
+    } finally {
+      this.#wake = undefined;
+    }
+    if (woken) {
+      this.#wakeRequested = false;
+      // Its failure is seen by the poll that takes the answer up.
+      answer.catch(() => {});
+      return undefined;
+    }
+    return answer;
+  }
+
   #sleep(ms: number): Promise<void> {
+    if (this.#wakeRequested) {
+      this.#wakeRequested = false;
+      return Promise.resolve();
+    }
     return new Promise((resolve) => {
       const timer = setTimeout(done, ms);
       const self = this;
       function done() {
         clearTimeout(timer);
+        self.#wakeRequested = false;
         if (self.#wake === done) self.#wake = undefined;
         resolve();
       }

@@ -2,6 +2,8 @@
  * Stateless record-at-a-time processors behind the KStream operators. Each is a small factory
  * returning a supplier; the processors keep no state beyond their context.
  */
+
+import type { Headers } from '../../processor/api/headers.ts';
 import type { Processor, ProcessorContext, ProcessorSupplier } from '../../processor/api/processor.ts';
 import type { StreamRecord } from '../../processor/api/record.ts';
 
@@ -25,11 +27,11 @@ function simple<K, V>(
 }
 
 export function filterProcessor<K, V>(
-  predicate: (key: K, value: V) => boolean,
+  predicate: (key: K, value: V, headers: Headers) => boolean,
   negate = false,
 ): ProcessorSupplier<K, V, K, V> {
   return simple<K, V>((ctx, r) => {
-    if (predicate(r.key, r.value) !== negate) ctx.forward(r);
+    if (predicate(r.key, r.value, r.headers) !== negate) ctx.forward(r);
   });
 }
 
@@ -43,10 +45,15 @@ export function mapProcessor<K, V, KR, VR>(
 }
 
 export function mapValuesProcessor<K, V, VR>(
-  mapper: (value: V, key: K) => VR,
+  mapper: (value: V, key: K, headers: Headers) => VR,
 ): ProcessorSupplier<K, V, K, VR> {
   return simple<K, V>((ctx, r) => {
-    ctx.forward({ key: r.key, value: mapper(r.value, r.key), timestamp: r.timestamp, headers: r.headers });
+    ctx.forward({
+      key: r.key,
+      value: mapper(r.value, r.key, r.headers),
+      timestamp: r.timestamp,
+      headers: r.headers,
+    });
   });
 }
 
@@ -74,21 +81,21 @@ export function flatMapProcessor<K, V, KR, VR>(
 }
 
 export function flatMapValuesProcessor<K, V, VR>(
-  mapper: (value: V, key: K) => Iterable<VR>,
+  mapper: (value: V, key: K, headers: Headers) => Iterable<VR>,
 ): ProcessorSupplier<K, V, K, VR> {
   return simple<K, V>((ctx, r) => {
-    for (const value of mapper(r.value, r.key)) {
+    for (const value of mapper(r.value, r.key, r.headers)) {
       ctx.forward({ key: r.key, value, timestamp: r.timestamp, headers: r.headers });
     }
   });
 }
 
 export function peekProcessor<K, V>(
-  action: (key: K, value: V) => void,
+  action: (key: K, value: V, headers: Headers) => void,
   forward: boolean,
 ): ProcessorSupplier<K, V, K, V> {
   return simple<K, V>((ctx, r) => {
-    action(r.key, r.value);
+    action(r.key, r.value, r.headers);
     if (forward) ctx.forward(r);
   });
 }
@@ -108,5 +115,27 @@ export function branchProcessor<K, V>(
         return;
       }
     }
+  });
+}
+
+/** Forwards each record with a copy of its headers that `update` changed. */
+export function withHeadersProcessor<K, V>(
+  update: (headers: Headers, key: K, value: V) => void,
+): ProcessorSupplier<K, V, K, V> {
+  return simple<K, V>((ctx, r) => {
+    const headers = r.headers.clone();
+    update(headers, r.key, r.value);
+    ctx.forward({ key: r.key, value: r.value, timestamp: r.timestamp, headers });
+  });
+}
+
+/** Holds the source partition at a record that is not due yet; forwards the ones that are. */
+export function holdProcessor<K, V>(
+  dueTime: (key: K, value: V, headers: Headers) => number,
+): ProcessorSupplier<K, V, K, V> {
+  return simple<K, V>((ctx, r) => {
+    const due = dueTime(r.key, r.value, r.headers);
+    if (due > ctx.currentSystemTimeMs()) ctx.holdPartitionUntil(due);
+    else ctx.forward(r);
   });
 }

@@ -33,6 +33,14 @@ export interface ProcessorContext<KForward = unknown, VForward = unknown> {
   currentSystemTimeMs(): number;
   /** Asks for a commit after the current record; the runtime decides when it happens. */
   commit(): void;
+  /**
+   * Puts the record being processed back, and holds its source partition until `dueMs` (wall
+   * clock, ms since the epoch): the partition is paused from this record on, its offset is not
+   * committed, and the record is processed again once it is due. The task's other partitions,
+   * and every other task, keep flowing. Call it before the record had any effect (forward
+   * nothing for it); records made by a punctuator cannot be held.
+   */
+  holdPartitionUntil(dueMs: number): void;
 }
 
 export interface Processor<KIn, VIn, KOut = never, VOut = never> {

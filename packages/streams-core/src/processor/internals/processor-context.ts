@@ -7,6 +7,8 @@
 import { StreamsException } from '../../errors/exception-handlers.ts';
 import type { ProcessorNodeDef } from '../../topology/topology-graph.ts';
 import type { Cancellable, ProcessorContext, PunctuationType, Punctuator } from '../api/processor.ts';
+import type { StreamRecord } from '../api/record.ts';
+import type { AsyncStep, AsyncStepOptions, AsyncStepTarget } from './async-step.ts';
 import type { PunctuationQueue } from './punctuation-queue.ts';
 import type { RuntimeNode } from './runtime-nodes.ts';
 import type { TaskMetrics } from './task-metrics.ts';
@@ -21,8 +23,27 @@ export interface ContextScope {
   readonly metrics: TaskMetrics;
   readonly state: TaskState;
   readonly punctuations: PunctuationQueue;
+  readonly asyncSteps: AsyncStepFactory;
   /** The task's options: its wall clock and the instance's global stores. */
   readonly options: { now(): number; readonly globalStores?: ReadonlyMap<string, unknown> | undefined };
+}
+
+/** Creates a task's asynchronous steps (the DSL's async operators reach it from their context). */
+export type AsyncStepFactory = <R>(
+  name: string,
+  options: AsyncStepOptions,
+  call: (record: StreamRecord<unknown, unknown>) => Promise<R>,
+  emit: AsyncStepTarget<R>['emit'],
+) => AsyncStep<R>;
+
+/** What the DSL's own processors read from their context beyond the public API. */
+export interface InternalContext {
+  readonly taskMetrics: TaskMetrics;
+  asyncStep<R>(
+    options: AsyncStepOptions,
+    call: (record: StreamRecord<unknown, unknown>) => Promise<R>,
+    emit: AsyncStepTarget<R>['emit'],
+  ): AsyncStep<R>;
 }
 
 export function createProcessorContext(
@@ -71,7 +92,19 @@ export function createProcessorContext(
     commit() {
       state.commitRequested = true;
     },
-    // Read by the DSL's own processors to count dropped and late records.
+    holdPartitionUntil(dueMs: number) {
+      if (!state.current)
+        throw new StreamsException(
+          `${def.name} asked to hold a partition for a record made by a punctuator: only records read from a source topic can be held`,
+        );
+      if (!Number.isFinite(dueMs))
+        throw new StreamsException(
+          `${def.name} asked to hold a partition until ${dueMs}: give a time in ms since the epoch`,
+        );
+      state.holdUntil = dueMs;
+    },
+    // Read by the DSL's own processors: dropped and late record counts, asynchronous steps.
     taskMetrics: scope.metrics,
-  } as ProcessorContext<any, any>;
+    asyncStep: (options, call, emit) => scope.asyncSteps(def.name, options, call, emit),
+  } satisfies ProcessorContext<any, any> & InternalContext as ProcessorContext<any, any>;
 }

@@ -19,6 +19,7 @@ import type { StoreContext } from '../../state/store-builder.ts';
 import type { TimestampExtractor } from '../../topology/extractors.ts';
 import type { Subtopology, TopologyGraph } from '../../topology/topology-graph.ts';
 import type { StreamRecord } from '../api/record.ts';
+import { AsyncStep } from './async-step.ts';
 import { type ContextScope, createProcessorContext } from './processor-context.ts';
 import { PunctuationQueue } from './punctuation-queue.ts';
 import type { RecordCollector } from './record-collector.ts';
@@ -48,6 +49,8 @@ export interface TaskOptions {
   readonly resolveTopic: (topic: string, internal: boolean) => string;
   /** Global stores, shared by every task of the instance (read-only for them). */
   readonly globalStores?: ReadonlyMap<string, unknown>;
+  /** A call of an asynchronous step settled: its record may be ready to release. */
+  readonly onAsyncProgress?: () => void;
 }
 
 export class StreamTask {
@@ -64,6 +67,8 @@ export class StreamTask {
   readonly #failures: RecordFailureHandler;
   readonly #processors: readonly TaskProcessor[];
   readonly #sourcesByTopic: ReadonlyMap<string, TaskSource>;
+  /** Asynchronous steps, parents before children. */
+  readonly #asyncSteps: AsyncStep<any>[] = [];
   #initialized = false;
 
   constructor(options: TaskOptions) {
@@ -95,6 +100,21 @@ export class StreamTask {
       metrics: this.metrics,
       state,
       punctuations: this.#punctuations,
+      asyncSteps: (name, stepOptions, call, emit) => {
+        const step = new AsyncStep(
+          name,
+          stepOptions,
+          call,
+          {
+            emit: (record, result) => this.#emitAsync(emit, record, result),
+            fail: (raw, e) => this.#failAsync(raw, e),
+          },
+          state,
+          options.onAsyncProgress ?? noop,
+        );
+        this.#asyncSteps.push(step);
+        return step;
+      },
       options,
     };
     const nodes = createTaskNodes(topology, subtopology, options, state, (def, node) =>
@@ -157,6 +177,7 @@ export class StreamTask {
     const state = this.#state;
     const meta = { topic: raw.topic, partition: raw.partition, offset: raw.offset, timestamp: raw.timestamp };
     state.current = meta;
+    state.raw = raw;
     state.currentNode = source.def.name;
     try {
       let key: unknown;
@@ -198,8 +219,69 @@ export class StreamTask {
       this.metrics.processedRecords++;
     } finally {
       state.current = undefined;
+      state.raw = undefined;
     }
     this.#punctuations.punctuateStreamTime(state.streamTime);
+  }
+
+  /** The hold a processor asked for while the last record ran (due time, ms), once. */
+  takeHold(): number | undefined {
+    const due = this.#state.holdUntil;
+    this.#state.holdUntil = undefined;
+    return due;
+  }
+
+  /** Records taken in by asynchronous steps and not yet sent on downstream. */
+  get asyncPending(): number {
+    let n = 0;
+    for (const s of this.#asyncSteps) n += s.pending;
+    return n;
+  }
+
+  /**
+   * Sends the settled results of asynchronous steps downstream, in the order their records
+   * arrived, on the caller's (the stream thread's) turn. Returns how many records went.
+   */
+  releaseAsync(): number {
+    let n = 0;
+    for (const s of this.#asyncSteps) n += s.release();
+    return n;
+  }
+
+  /** The lowest source offset per `topic:partition` that an asynchronous step has not finished. */
+  lowestPendingOffsets(into: Map<string, bigint>): void {
+    for (const s of this.#asyncSteps) s.lowestPendingOffsets(into);
+  }
+
+  /** Stops the asynchronous steps: calls in flight are awaited up to `timeoutMs`, nothing is released. */
+  async abandonAsync(timeoutMs: number): Promise<void> {
+    await Promise.all(this.#asyncSteps.map((s) => s.abandon(timeoutMs)));
+  }
+
+  #emitAsync<R>(
+    emit: (record: StreamRecord<unknown, unknown>, result: R) => void,
+    record: StreamRecord<unknown, unknown>,
+    result: R,
+  ): void {
+    try {
+      emit(record, result);
+    } catch (error) {
+      if (error instanceof StreamsException) throw error;
+      this.#failAsync(this.#state.raw, error);
+    }
+  }
+
+  #failAsync(raw: ConsumedRecord | undefined, error: unknown): void {
+    if (raw) {
+      this.#failures.fail('processing', raw, error);
+      return;
+    }
+    // A record a punctuator made has no source bytes to move aside.
+    this.metrics.skippedRecords++;
+    this.#options.logger.warn(
+      { taskId: this.id, processor: this.#state.currentNode },
+      `${this.#state.currentNode} in task ${this.id} failed for a record made by a punctuator, which is skipped: ${errorMessage(error)}`,
+    );
   }
 
   /**
@@ -231,3 +313,5 @@ export class StreamTask {
     return this.#punctuations.punctuateWallClock(now);
   }
 }
+
+function noop(): void {}
