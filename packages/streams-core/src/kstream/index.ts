@@ -13,6 +13,7 @@ export type {
   Named,
   Produced,
   Repartitioned,
+  StreamConsumed,
   StreamJoined,
 } from './options.ts';
 export { SessionWindowedKStream } from './session-windowed-kstream.ts';

@@ -1,3 +1,4 @@
+import type { AsyncSerde } from '../serdes/async-serde.ts';
 import type { Serde } from '../serdes/serde.ts';
 import type { StreamPartitioner, TimestampExtractor } from '../topology/extractors.ts';
 
@@ -10,10 +11,19 @@ export interface Consumed<K, V> {
   name?: string;
 }
 
-/** How records are written to a topic. */
+/**
+ * How a stream reads its topics. The value serde may be asynchronous (a claim check): values are
+ * then decoded before each batch is processed, and the stream passes no value serde on to later
+ * operators (give `to`, a grouping or a store their own).
+ */
+export interface StreamConsumed<K, V> extends Omit<Consumed<K, V>, 'value'> {
+  value?: Serde<V> | AsyncSerde<V>;
+}
+
+/** How records are written to a topic. The value serde may be asynchronous (encoded before producing). */
 export interface Produced<K, V> {
   key?: Serde<K>;
-  value?: Serde<V>;
+  value?: Serde<V> | AsyncSerde<V>;
   partitioner?: StreamPartitioner<K, V>;
   name?: string;
 }

@@ -4,6 +4,7 @@
  */
 
 import type { ProcessorSupplier } from '../processor/api/processor.ts';
+import { isAsyncSerde } from '../serdes/async-serde.ts';
 import type { Serde } from '../serdes/serde.ts';
 import type { StoreBuilder } from '../state/store-builder.ts';
 import { Topology } from '../topology/topology.ts';
@@ -14,7 +15,7 @@ import { tableSourceProcessor } from './internals/table-source.ts';
 import { storeValueGetter } from './internals/table-value-getter.ts';
 import { KStream } from './kstream.ts';
 import { KTable } from './ktable.ts';
-import type { Consumed, Materialized } from './options.ts';
+import type { Consumed, Materialized, StreamConsumed } from './options.ts';
 
 export class StreamsBuilder {
   readonly #ctx = new BuilderContext();
@@ -23,7 +24,7 @@ export class StreamsBuilder {
   /** A stream of the records of one or more topics. */
   stream<K = unknown, V = unknown>(
     topics: string | readonly string[],
-    consumed: Consumed<K, V> = {},
+    consumed: StreamConsumed<K, V> = {},
   ): KStream<K, V> {
     const list = typeof topics === 'string' ? [topics] : [...topics];
     const name = this.#ctx.name(consumed.name, 'KSTREAM-SOURCE', `topics:${list.join(',')}`);
@@ -32,7 +33,9 @@ export class StreamsBuilder {
       ...(consumed.value ? { valueSerde: consumed.value } : {}),
       ...(consumed.timestampExtractor ? { timestampExtractor: consumed.timestampExtractor } : {}),
     });
-    return new KStream<K, V>(this.#ctx, name, consumed.key, consumed.value, false);
+    // An asynchronous serde is for this source only: a store or sink downstream gets its own.
+    const valueSerde = isAsyncSerde(consumed.value) ? undefined : (consumed.value as Serde<V> | undefined);
+    return new KStream<K, V>(this.#ctx, name, consumed.key, valueSerde, false);
   }
 
   /** A table of a topic's latest value per key; a null value deletes the key. */

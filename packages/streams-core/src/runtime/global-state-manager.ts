@@ -77,12 +77,14 @@ export class GlobalStateManager {
       database: () => openTaskDatabase(o.stateDirectory.taskDir(GLOBAL_TASK_DIR), GLOBAL_TASK_DIR, o.logger),
     });
     this.#taskStores = stores;
+    const refuse = (): void => {
+      throw new StreamsException(
+        'A global store processor cannot forward records: it only updates its store',
+      );
+    };
     const collector = {
-      send(): void {
-        throw new StreamsException(
-          'A global store processor cannot forward records: it only updates its store',
-        );
-      },
+      send: refuse,
+      sendEncoding: refuse,
       partitionsFor: () => undefined,
     };
     for (const [i, sub] of globals.entries()) {

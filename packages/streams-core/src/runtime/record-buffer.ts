@@ -4,11 +4,13 @@
  * partition, so a store's changelog partition always matches its task.
  */
 import type { ProducedRecord } from '../client/port.ts';
+import { errorMessage, StreamsException } from '../errors/exception-handlers.ts';
 import type { Headers } from '../processor/api/headers.ts';
 import type { RecordCollector } from '../processor/internals/record-collector.ts';
 
 export class RecordBuffer implements RecordCollector {
   #records: ProducedRecord[] = [];
+  #encodings: Promise<void>[] = [];
   readonly #partitions: Map<string, number>;
 
   constructor(partitions: Map<string, number>) {
@@ -33,6 +35,48 @@ export class RecordBuffer implements RecordCollector {
     this.#records.push(record);
   }
 
+  sendEncoding(
+    topic: string,
+    key: Buffer | null,
+    value: Promise<Buffer | null>,
+    headers: Headers,
+    timestamp: number,
+    partition: number | undefined,
+    serdeName: string,
+  ): void {
+    const record: ProducedRecord = { topic, key, value: null, timestamp };
+    if (partition !== undefined) record.partition = partition;
+    this.#records.push(record);
+    this.#encodings.push(
+      value.then(
+        (bytes) => {
+          record.value = bytes;
+          if (headers.size > 0) record.headers = headers.view();
+        },
+        (error: unknown) => {
+          throw new StreamsException(
+            `Encoding a value for "${topic}" with the asynchronous serde "${serdeName}" failed: ${errorMessage(error)}`,
+            { cause: error },
+          );
+        },
+      ),
+    );
+  }
+
+  /** Whether some buffered values are still being encoded. */
+  get encoding(): boolean {
+    return this.#encodings.length > 0;
+  }
+
+  /** Waits until every buffered value is encoded; throws the first failure. */
+  async encoded(): Promise<void> {
+    const pending = this.#encodings;
+    this.#encodings = [];
+    const results = await Promise.allSettled(pending);
+    const failed = results.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  }
+
   partitionsFor(topic: string): number | undefined {
     return this.#partitions.get(topic);
   }
@@ -47,5 +91,7 @@ export class RecordBuffer implements RecordCollector {
   /** Drops what was buffered (an aborted transaction's work). */
   clear(): void {
     this.#records = [];
+    for (const e of this.#encodings) e.catch(() => {});
+    this.#encodings = [];
   }
 }

@@ -21,6 +21,7 @@ import type { ResolvedErrorHandling, StreamsConfig } from '../config/streams-con
 import { errorMessage } from '../errors/exception-handlers.ts';
 import { diagnostics } from '../observability/diagnostics.ts';
 import type { Logger } from '../observability/logger.ts';
+import { isAsyncSerde } from '../serdes/async-serde.ts';
 import type { TopologyGraph } from '../topology/topology-graph.ts';
 import type { GlobalStateManager } from './global-state-manager.ts';
 import type { TopicPlan } from './internal-topics.ts';
@@ -87,12 +88,20 @@ export class StreamThread {
   /** Partitions paused because their task's asynchronous steps have too much waiting. */
   readonly #backpressured = new Set<ActiveTask>();
   readonly #asyncBacklogLimit: number;
+  /** A source of the topology decodes values with an asynchronous serde. */
+  readonly #asyncSources: boolean;
 
   constructor(options: StreamThreadOptions) {
     this.#o = options;
     this.#eos = options.config.processingGuarantee === 'exactly_once_v2';
     this.#commitIntervalMs = options.config.commitIntervalMs ?? (this.#eos ? 100 : 30_000);
     this.#asyncBacklogLimit = 2 * (options.config.client?.maxPollRecords ?? 1000);
+    this.#asyncSources = options.topology.subtopologies().some((sub) =>
+      sub.nodes.some((n) => {
+        const def = options.topology.node(n);
+        return def.kind === 'source' && isAsyncSerde(def.valueSerde);
+      }),
+    );
     this.#outage = new Outage(
       options.config.applicationId,
       options.config.taskTimeoutMs,
@@ -240,6 +249,14 @@ export class StreamThread {
         if (durationMs > 0) o.metrics.restoreRate = (records / durationMs) * 1000;
       },
       onAsyncProgress: this.#onAsyncProgress,
+      ...(this.#eos
+        ? {
+            asyncTimeoutLimit: {
+              ms: client.transactionTimeoutMs ?? 10_000,
+              setting: 'client.transactionTimeoutMs',
+            },
+          }
+        : {}),
     });
     this.#tasks = tasks;
     const producer = createStreamsProducer(this.#eos, {
@@ -323,6 +340,7 @@ export class StreamThread {
       let records = 0;
       if (batches.length > 0) {
         const started = performance.now();
+        if (this.#asyncSources) await decodeAhead(batches, tasks);
         records = this.#process(batches, tasks, consumer);
         if (diagnostics.poll.hasSubscribers)
           diagnostics.poll.publish({
@@ -573,6 +591,19 @@ interface Session {
   readonly consumer: ConsumerPort;
   readonly producer: StreamsProducer;
   readonly tasks: TaskManager;
+}
+
+/** Values of sources with asynchronous serdes are decoded, per task, before the poll is processed. */
+async function decodeAhead(batches: PartitionBatch[], tasks: TaskManager): Promise<void> {
+  const byTask = new Map<ActiveTask, ConsumedRecord[]>();
+  for (const batch of batches) {
+    const t = tasks.taskFor(batch);
+    if (!t?.task.hasAsyncSources) continue;
+    const list = byTask.get(t);
+    if (list) list.push(...batch.records);
+    else byTask.set(t, batch.records.slice());
+  }
+  await Promise.all([...byTask].map(([t, records]) => t.task.decodeAsync(records)));
 }
 
 /**

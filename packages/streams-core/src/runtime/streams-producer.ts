@@ -84,6 +84,7 @@ abstract class PipelinedSends {
   async send(): Promise<void> {
     await this.settle();
     if (this.o.buffer.size === 0) return;
+    if (this.o.buffer.encoding) await this.o.buffer.encoded();
     const records = this.o.buffer.drain();
     this.#inFlight = this.produce(records).then(
       (offsets) => {

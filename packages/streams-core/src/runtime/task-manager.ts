@@ -82,6 +82,8 @@ export interface TaskManagerOptions {
   readonly globalStores?: ReadonlyMap<string, unknown>;
   /** A call of a task's asynchronous step settled. */
   readonly onAsyncProgress?: () => void;
+  /** Exactly-once: asynchronous steps' timeouts must stay below this (the transaction timeout). */
+  readonly asyncTimeoutLimit?: { readonly ms: number; readonly setting: string };
 }
 
 export class TaskManager {
@@ -165,6 +167,7 @@ export class TaskManager {
       resolveTopic: (topic, internal) => resolveTopicName(o.applicationId, topic, internal),
       ...(o.globalStores ? { globalStores: o.globalStores } : {}),
       ...(o.onAsyncProgress ? { onAsyncProgress: o.onAsyncProgress } : {}),
+      ...(o.asyncTimeoutLimit ? { asyncTimeoutLimit: o.asyncTimeoutLimit } : {}),
     });
     taskRef = task;
     const active: ActiveTask = {

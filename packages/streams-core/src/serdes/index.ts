@@ -1,3 +1,4 @@
+export { type AsyncSerde, isAsyncSerde } from './async-serde.ts';
 export type { JsonSerdeOptions } from './primitives.ts';
 export type { Deserializer, Serde, SerdeType, Serializer } from './serde.ts';
 export { Serdes } from './serdes.ts';

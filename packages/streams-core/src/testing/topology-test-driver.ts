@@ -3,6 +3,12 @@
  * with wall-clock time under the test's control. Each piped record is processed, including what
  * it sends through repartition topics, before `pipeInput` returns. It behaves as if the record
  * cache were off and a commit followed every record: every update is emitted.
+ *
+ * Asynchronous work (mapValuesAsync, foreachAsync, asynchronous serdes) starts when a record is
+ * piped and finishes later: `await driver.settle()` waits until every call, decode and encode is
+ * done and its results are in the output topics. Results go on in the order their records were
+ * piped, as they would in the runtime. A held partition (holdUntil) keeps its records until the
+ * wall clock passes the due time (`advanceWallClockTime`).
  */
 
 import { SqliteDatabase } from '@kafka-pattern/state-store';
@@ -44,6 +50,13 @@ export class TopologyTestDriver {
   #closed = false;
   readonly #idleAdvanceMs: number | undefined;
   readonly #lastRecordAt = new Map<StreamTask, number>();
+  /** Asynchronous decodes and encodes, in order: later inputs and outputs wait their turn. */
+  #work: Promise<void> = Promise.resolve();
+  #queued = 0;
+  #failure: unknown;
+  #progressWaiters: Array<() => void> = [];
+  /** Held input topics: their records wait until the due time. */
+  readonly #held = new Map<string, { due: number; records: ConsumedRecord[] }>();
 
   constructor(topology: Topology, options: TopologyTestDriverOptions = {}) {
     const graph = topologyGraph(topology);
@@ -54,8 +67,15 @@ export class TopologyTestDriver {
     this.#idleAdvanceMs = config.advanceIdleStreamTimeAfterMs;
     const errors = resolveErrorHandling(config);
     const collector: RecordCollector = {
-      send: (topic, key, value, headers, timestamp, partition) =>
-        this.#capture(topic, key, value, headers, timestamp, partition),
+      send: (topic, key, value, headers, timestamp, partition) => {
+        if (this.#queued > 0)
+          this.#enqueue(async () => this.#capture(topic, key, value, headers, timestamp, partition));
+        else this.#capture(topic, key, value, headers, timestamp, partition);
+      },
+      sendEncoding: (topic, key, value, headers, timestamp, partition) => {
+        value.catch(() => {});
+        this.#enqueue(async () => this.#capture(topic, key, await value, headers, timestamp, partition));
+      },
       partitionsFor: () => 1,
     };
     const resolveTopic = (topic: string, internal: boolean) =>
@@ -87,6 +107,7 @@ export class TopologyTestDriver {
         now: () => this.#wallClock,
         resolveTopic,
         globalStores,
+        onAsyncProgress: () => queueMicrotask(() => this.#release()),
       });
       if (isGlobal) for (const [name, store] of task.stores) globalStores.set(name, store);
       this.#tasks.push(task);
@@ -188,10 +209,41 @@ export class TopologyTestDriver {
     );
   }
 
+  /**
+   * Waits until the asynchronous work of every piped record is done (calls, decodes, encodes)
+   * and its outputs are in the output topics; throws what failed the topology meanwhile.
+   */
+  async settle(timeoutMs = 10_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      await this.#work;
+      this.#release();
+      if (this.#failure !== undefined) {
+        const failure = this.#failure;
+        this.#failure = undefined;
+        throw failure;
+      }
+      const pending = this.#tasks.reduce((n, t) => n + t.asyncPending, 0);
+      if (pending === 0 && this.#queued === 0) return;
+      if (Date.now() > deadline)
+        throw new Error(
+          `settle(): after ${timeoutMs} ms, ${pending} records are still in asynchronous steps and ${this.#queued} decodes or encodes are not done`,
+        );
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 20);
+        this.#progressWaiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  }
+
   /** Moves the wall clock forward and runs the wall-clock punctuators that fall due. */
   advanceWallClockTime(ms: number): void {
     if (!(ms >= 0)) throw new Error(`advanceWallClockTime needs a duration >= 0, got ${ms}`);
     this.#wallClock += ms;
+    this.#resumeHeld();
     for (const task of this.#tasks) task.punctuateWallClock(this.#wallClock);
     const idleAfter = this.#idleAdvanceMs;
     if (idleAfter !== undefined) {
@@ -239,10 +291,76 @@ export class TopologyTestDriver {
     const offset = this.#offsets.get(record.topic) ?? 0n;
     this.#offsets.set(record.topic, offset + 1n);
     const task = this.#taskByTopic.get(record.topic)!;
-    task.process({ ...record, partition: 0, offset });
+    const raw: ConsumedRecord = { ...record, partition: 0, offset };
+    if (task.hasAsyncSources || this.#queued > 0) {
+      this.#enqueue(async () => {
+        await task.decodeAsync([raw]);
+        this.#processInput(task, raw);
+      });
+      return;
+    }
+    this.#processInput(task, raw);
+  }
+
+  #processInput(task: StreamTask, raw: ConsumedRecord): void {
+    const held = this.#held.get(raw.topic);
+    if (held) {
+      held.records.push(raw);
+      return;
+    }
+    task.process(raw);
+    const due = task.takeHold();
+    if (due !== undefined) this.#held.set(raw.topic, { due, records: [raw] });
     this.#lastRecordAt.set(task, this.#wallClock);
     this.#drain();
     this.#commit();
+  }
+
+  /** Held topics whose due time passed: their records are processed again, in order. */
+  #resumeHeld(): void {
+    for (const [topic, held] of [...this.#held]) {
+      if (held.due > this.#wallClock) continue;
+      this.#held.delete(topic);
+      const task = this.#taskByTopic.get(topic)!;
+      for (const raw of held.records) this.#processInput(task, raw);
+    }
+  }
+
+  /** Runs `step` after every decode and encode queued before it. */
+  #enqueue(step: () => Promise<void>): void {
+    this.#queued++;
+    this.#work = this.#work.then(async () => {
+      try {
+        if (this.#failure === undefined) await step();
+      } catch (error) {
+        this.#failure ??= error;
+      } finally {
+        this.#queued--;
+        this.#wake();
+      }
+    });
+  }
+
+  /** Asynchronous steps' settled results go on downstream. */
+  #release(): void {
+    if (this.#closed) return;
+    let released = 0;
+    try {
+      for (const task of this.#tasks) released += task.releaseAsync();
+    } catch (error) {
+      this.#failure ??= error;
+    }
+    if (released > 0) {
+      this.#drain();
+      this.#commit();
+    }
+    this.#wake();
+  }
+
+  #wake(): void {
+    const waiters = this.#progressWaiters;
+    this.#progressWaiters = [];
+    for (const w of waiters) w();
   }
 
   /** Records sent to topics the topology reads itself (repartition topics) are processed now. */

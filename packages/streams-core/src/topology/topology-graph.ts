@@ -9,6 +9,7 @@
  * behind it with `topologyGraph()`. Not exported from the package.
  */
 import type { ProcessorSupplier } from '../processor/api/processor.ts';
+import { type AsyncSerde, isAsyncSerde } from '../serdes/async-serde.ts';
 import type { Serde } from '../serdes/serde.ts';
 import type { StoreBuilder } from '../state/store-builder.ts';
 import type { StreamPartitioner, TimestampExtractor, TopicNameExtractor } from './extractors.ts';
@@ -23,7 +24,7 @@ export interface SourceNodeDef {
   readonly topics: readonly string[];
   readonly internal: boolean;
   readonly keySerde: Serde<any> | undefined;
-  readonly valueSerde: Serde<any> | undefined;
+  readonly valueSerde: Serde<any> | AsyncSerde<any> | undefined;
   readonly timestampExtractor: TimestampExtractor | undefined;
   /** Feeds a global store: read in full by every instance, outside the tasks. */
   readonly global?: boolean;
@@ -47,7 +48,7 @@ export interface SinkNodeDef {
   readonly topic: string | TopicNameExtractor<any, any>;
   readonly internal: boolean;
   readonly keySerde: Serde<any> | undefined;
-  readonly valueSerde: Serde<any> | undefined;
+  readonly valueSerde: Serde<any> | AsyncSerde<any> | undefined;
   readonly partitioner: StreamPartitioner<any, any> | undefined;
   readonly parents: string[];
   readonly children: string[];
@@ -81,7 +82,8 @@ export interface Subtopology {
 
 export interface SourceOptions<K, V> {
   keySerde?: Serde<K>;
-  valueSerde?: Serde<V>;
+  /** An asynchronous serde decodes a batch's values before the batch is processed. */
+  valueSerde?: Serde<V> | AsyncSerde<V>;
   timestampExtractor?: TimestampExtractor;
   /** Internal topic (repartition): the runtime prefixes the application id and creates it. */
   internal?: boolean;
@@ -89,7 +91,8 @@ export interface SourceOptions<K, V> {
 
 export interface SinkOptions<K, V> {
   keySerde?: Serde<K>;
-  valueSerde?: Serde<V>;
+  /** An asynchronous serde encodes values before the records are produced. */
+  valueSerde?: Serde<V> | AsyncSerde<V>;
   partitioner?: StreamPartitioner<K, V>;
   internal?: boolean;
 }
@@ -113,6 +116,7 @@ export class TopologyGraph {
     this.#mutable();
     const list = typeof topics === 'string' ? [topics] : [...topics];
     if (list.length === 0) throw new TopologyException(`Source "${name}" needs at least one topic`);
+    syncKeySerde(`source "${name}"`, options.keySerde);
     for (const t of list) {
       const owner = this.#sourceTopicOwner.get(t);
       if (owner)
@@ -157,6 +161,7 @@ export class TopologyGraph {
     this.#mutable();
     if (parentNames.length === 0)
       throw new TopologyException(`Sink "${name}" needs at least one parent node`);
+    syncKeySerde(`sink "${name}"`, options.keySerde);
     this.#add({
       kind: 'sink',
       name,
@@ -175,6 +180,7 @@ export class TopologyGraph {
   addStateStore(builder: StoreBuilder, ...processorNames: string[]): this {
     this.#mutable();
     const name = builder.spec.name;
+    syncStoreSerdes(builder);
     if (this.#stores.has(name))
       throw new TopologyException(`Store "${name}" is added twice: store names must be unique`);
     this.#stores.set(name, { builder, processors: [] });
@@ -196,6 +202,11 @@ export class TopologyGraph {
   ): this {
     this.#mutable();
     const storeName = builder.spec.name;
+    syncStoreSerdes(builder);
+    if (isAsyncSerde(options.valueSerde))
+      throw new TopologyException(
+        `Global store "${storeName}" reads "${topic}" with the asynchronous serde "${options.valueSerde.name}": a global store is filled outside the tasks, where values are not decoded ahead; use a synchronous serde`,
+      );
     if (this.#stores.has(storeName))
       throw new TopologyException(`Store "${storeName}" is added twice: store names must be unique`);
     if (
@@ -432,4 +443,25 @@ export function bindTopologyGraph(topology: Topology, graph: TopologyGraph): Top
   if (graphs.has(topology)) throw new TopologyException('This topology already has a graph');
   graphs.set(topology, graph);
   return topology;
+}
+
+/** Keys are hashed to partitions while a record is processed: their serde must be synchronous. */
+function syncKeySerde(where: string, serde: unknown): void {
+  if (isAsyncSerde(serde))
+    throw new TopologyException(
+      `The key serde "${serde.name}" of ${where} is asynchronous: keys pick the partition while the record is processed, so only value serdes may be asynchronous`,
+    );
+}
+
+/** A store reads and writes in the middle of processing, where nothing can be awaited. */
+function syncStoreSerdes(builder: StoreBuilder): void {
+  for (const [what, serde] of [
+    ['key', builder.keySerde],
+    ['value', builder.valueSerde],
+  ] as const) {
+    if (isAsyncSerde(serde))
+      throw new TopologyException(
+        `Store "${builder.spec.name}" was given the asynchronous ${what} serde "${serde.name}": a state store reads and writes while a record is processed, where nothing is awaited; give the store a synchronous serde (Materialized) and keep asynchronous serdes for sources and sinks`,
+      );
+  }
 }

@@ -257,3 +257,15 @@ describe('holdUntil', () => {
     await eventually(() => kafka.committedOffset('async', 'in', 0) === 2n, 'offset 2 committed');
   });
 });
+
+describe('asynchronous steps under exactly_once_v2', () => {
+  it('refuse a timeout at or above the transaction timeout, saying which setting to change', async () => {
+    const calls = new Calls();
+    const { app } = setup(asyncUpper(calls, { timeoutMs: 20_000 }), 'exactly_once_v2');
+    await app.start().catch(() => {});
+    await eventually(() => app.state === 'ERROR', 'the application in ERROR');
+    expect(String(app.error)).toMatch(
+      /timeoutMs 20000, not below client\.transactionTimeoutMs \(10000 ms\).*lower the step's timeoutMs or raise client\.transactionTimeoutMs/,
+    );
+  });
+});

@@ -19,6 +19,20 @@ export interface RecordCollector {
     partition: number | undefined,
   ): void;
   /**
+   * Like `send`, for a value an asynchronous serde is still encoding: the record keeps its place
+   * among the task's outputs and is produced once `value` resolves (with `headers` as the serde
+   * left them). A rejection fails the send, naming the serde.
+   */
+  sendEncoding(
+    topic: string,
+    key: Buffer | null,
+    value: Promise<Buffer | null>,
+    headers: Headers,
+    timestamp: number,
+    partition: number | undefined,
+    serdeName: string,
+  ): void;
+  /**
    * Partition count of a topic the task writes to, or undefined when it is not known yet (a topic
    * chosen per record): the record then goes to the partition the Java client would pick for its key.
    */

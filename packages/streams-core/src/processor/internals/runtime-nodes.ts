@@ -6,6 +6,7 @@
  */
 import { StreamsException } from '../../errors/exception-handlers.ts';
 import { partitionForKey } from '../../partitioning/partitioner.ts';
+import { type AsyncSerde, isAsyncSerde } from '../../serdes/async-serde.ts';
 import type { Serde } from '../../serdes/serde.ts';
 import type {
   ProcessorNodeDef,
@@ -30,7 +31,10 @@ export interface TaskSource {
   readonly def: SourceNodeDef;
   readonly node: RuntimeNode;
   readonly keySerde: Serde<any>;
+  /** The value serde when it is synchronous (else `asyncValueSerde`). */
   readonly valueSerde: Serde<any>;
+  /** An asynchronous value serde: values are decoded before the batch is processed. */
+  readonly asyncValueSerde: AsyncSerde<any> | undefined;
   /** Largest timestamp seen per partition of this topic (a global task reads several). */
   readonly partitionTime: Map<number, number>;
 }
@@ -95,11 +99,11 @@ function createNode(
   }
 }
 
-function requireSerde(
-  serde: Serde<any> | undefined,
+function requireSerde<S extends Serde<any> | AsyncSerde<any>>(
+  serde: S | undefined,
   fallback: Serde<any> | undefined,
   what: string,
-): Serde<any> {
+): S | Serde<any> {
   const s = serde ?? fallback;
   if (!s) {
     throw new StreamsException(
@@ -114,8 +118,18 @@ function createSource(
   options: NodeOptions,
   sourcesByTopic: Map<string, TaskSource>,
 ): RuntimeNode {
-  const keySerde = requireSerde(def.keySerde, options.defaultKeySerde, `key of source ${def.name}`);
-  const valueSerde = requireSerde(def.valueSerde, options.defaultValueSerde, `value of source ${def.name}`);
+  const keySerde = requireSerde(
+    def.keySerde,
+    options.defaultKeySerde,
+    `key of source ${def.name}`,
+  ) as Serde<any>;
+  const anyValueSerde = requireSerde(
+    def.valueSerde,
+    options.defaultValueSerde,
+    `value of source ${def.name}`,
+  );
+  const asyncValueSerde = isAsyncSerde(anyValueSerde) ? anyValueSerde : undefined;
+  const valueSerde = (asyncValueSerde ? undefined : anyValueSerde) as Serde<any>;
   const node: RuntimeNode = {
     name: def.name,
     children: [],
@@ -129,6 +143,7 @@ function createSource(
       node,
       keySerde,
       valueSerde,
+      asyncValueSerde,
       partitionTime: new Map(),
     });
   }
@@ -136,8 +151,14 @@ function createSource(
 }
 
 function createSink(def: SinkNodeDef, options: NodeOptions, state: TaskState): RuntimeNode {
-  const keySerde = requireSerde(def.keySerde, options.defaultKeySerde, `key of sink ${def.name}`);
-  const valueSerde = requireSerde(def.valueSerde, options.defaultValueSerde, `value of sink ${def.name}`);
+  const keySerde = requireSerde(
+    def.keySerde,
+    options.defaultKeySerde,
+    `key of sink ${def.name}`,
+  ) as Serde<any>;
+  const anyValueSerde = requireSerde(def.valueSerde, options.defaultValueSerde, `value of sink ${def.name}`);
+  const asyncValueSerde = isAsyncSerde(anyValueSerde) ? anyValueSerde : undefined;
+  const valueSerde = anyValueSerde as Serde<any>;
   const collector = options.collector;
   const fixedTopic =
     typeof def.topic === 'string' ? options.resolveTopic(def.topic, def.internal) : undefined;
@@ -152,7 +173,7 @@ function createSink(def: SinkNodeDef, options: NodeOptions, state: TaskState): R
       state.currentNode = def.name;
       const topic = fixedTopic ?? extractor!(record.key, record.value, record);
       const keyBytes = keySerde.serialize(topic, record.key, record.headers);
-      const valueBytes = valueSerde.serialize(topic, record.value, record.headers);
+      const valueBytes = asyncValueSerde ? null : valueSerde.serialize(topic, record.value, record.headers);
       let partition: number | undefined;
       let partitions: number | undefined;
       if (fixedTopic === undefined) partitions = collector.partitionsFor(topic);
@@ -167,6 +188,20 @@ function createSink(def: SinkNodeDef, options: NodeOptions, state: TaskState): R
       }
       if (partition === undefined && keyBytes !== null && partitions !== undefined) {
         partition = partitionForKey(keyBytes, partitions);
+      }
+      if (asyncValueSerde) {
+        // The serde may add headers while it works: it gets the record's own copy.
+        const headers = record.headers.clone();
+        collector.sendEncoding(
+          topic,
+          keyBytes,
+          asyncValueSerde.serializeAsync(topic, record.value, headers),
+          headers,
+          record.timestamp,
+          partition,
+          asyncValueSerde.name,
+        );
+        return;
       }
       collector.send(topic, keyBytes, valueBytes, record.headers, record.timestamp, partition);
     },

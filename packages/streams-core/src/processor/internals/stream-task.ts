@@ -51,6 +51,11 @@ export interface TaskOptions {
   readonly globalStores?: ReadonlyMap<string, unknown>;
   /** A call of an asynchronous step settled: its record may be ready to release. */
   readonly onAsyncProgress?: () => void;
+  /**
+   * Exactly-once: the transaction timeout. A commit waits for every call in flight, so a step
+   * whose calls may take longer would have its transactions aborted by the broker.
+   */
+  readonly asyncTimeoutLimit?: { readonly ms: number; readonly setting: string };
 }
 
 export class StreamTask {
@@ -67,6 +72,10 @@ export class StreamTask {
   readonly #failures: RecordFailureHandler;
   readonly #processors: readonly TaskProcessor[];
   readonly #sourcesByTopic: ReadonlyMap<string, TaskSource>;
+  /** Values decoded ahead by asynchronous source serdes, until their record is processed. */
+  readonly #decoded = new Map<ConsumedRecord, { value: unknown } | { error: unknown }>();
+  /** Whether a source of this task decodes values asynchronously. */
+  readonly hasAsyncSources: boolean;
   /** Asynchronous steps, parents before children. */
   readonly #asyncSteps: AsyncStep<any>[] = [];
   #initialized = false;
@@ -101,6 +110,12 @@ export class StreamTask {
       state,
       punctuations: this.#punctuations,
       asyncSteps: (name, stepOptions, call, emit) => {
+        const limit = options.asyncTimeoutLimit;
+        if (limit && stepOptions.timeoutMs >= limit.ms)
+          throw new StreamsException(
+            `${name} has timeoutMs ${stepOptions.timeoutMs}, not below ${limit.setting} (${limit.ms} ms): under exactly_once_v2 a commit waits for the calls in flight inside the open transaction; lower the step's timeoutMs or raise ${limit.setting}`,
+            { taskId: this.id },
+          );
         const step = new AsyncStep(
           name,
           stepOptions,
@@ -122,6 +137,7 @@ export class StreamTask {
     );
     this.#sourcesByTopic = nodes.sourcesByTopic;
     this.#processors = nodes.processors;
+    this.hasAsyncSources = [...nodes.sourcesByTopic.values()].some((s) => s.asyncValueSerde !== undefined);
   }
 
   /** Topics (as named at run time) this task reads. */
@@ -184,7 +200,9 @@ export class StreamTask {
       let value: unknown;
       try {
         key = source.keySerde.deserialize(raw.topic, raw.key, raw.headers);
-        value = source.valueSerde.deserialize(raw.topic, raw.value, raw.headers);
+        value = source.asyncValueSerde
+          ? this.#takeDecoded(raw)
+          : source.valueSerde.deserialize(raw.topic, raw.value, raw.headers);
       } catch (error) {
         this.#failures.fail('deserialization', raw, error);
         return;
@@ -222,6 +240,43 @@ export class StreamTask {
       state.raw = undefined;
     }
     this.#punctuations.punctuateStreamTime(state.streamTime);
+  }
+
+  /**
+   * Decodes, ahead of processing, the values of these records whose source serde is
+   * asynchronous (a few at a time); `process` then takes each decoded value, or its failure.
+   */
+  async decodeAsync(records: readonly ConsumedRecord[]): Promise<void> {
+    this.#decoded.clear();
+    const work: Array<{ raw: ConsumedRecord; serde: NonNullable<TaskSource['asyncValueSerde']> }> = [];
+    for (const raw of records) {
+      const serde = this.#sourcesByTopic.get(raw.topic)?.asyncValueSerde;
+      if (serde) work.push({ raw, serde });
+    }
+    let next = 0;
+    const worker = async () => {
+      while (next < work.length) {
+        const { raw, serde } = work[next++]!;
+        try {
+          this.#decoded.set(raw, { value: await serde.deserializeAsync(raw.topic, raw.value, raw.headers) });
+        } catch (error) {
+          this.#decoded.set(raw, { error });
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(DECODE_CONCURRENCY, work.length) }, worker));
+  }
+
+  #takeDecoded(raw: ConsumedRecord): unknown {
+    const d = this.#decoded.get(raw);
+    if (!d)
+      throw new StreamsException(
+        `Task ${this.id} got ${raw.topic}-${raw.partition}@${raw.offset} without its value decoded: an asynchronous serde decodes before the batch is processed`,
+        { taskId: this.id },
+      );
+    this.#decoded.delete(raw);
+    if ('error' in d) throw d.error;
+    return d.value;
   }
 
   /** The hold a processor asked for while the last record ran (due time, ms), once. */
@@ -315,3 +370,6 @@ export class StreamTask {
 }
 
 function noop(): void {}
+
+/** Values an asynchronous source serde decodes at once per task. */
+const DECODE_CONCURRENCY = 32;
