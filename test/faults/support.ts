@@ -20,7 +20,7 @@ import { bootstrapServers, clientFactory, collect, produce, record } from '../su
 const APP = fileURLToPath(new URL('./fixtures/fault-app.ts', import.meta.url));
 
 export interface AppSpec {
-  topology: 'count' | 'slow' | 'window-join';
+  topology: 'count' | 'slow' | 'window-join' | 'async-count';
   topics: {
     input?: string;
     output?: string;
