@@ -8,6 +8,8 @@
  * paced latency run), and divides each subject's records/s by each baseline's with the same
  * guarantee; a baseline may be a subject of an earlier scenario of the same run.
  */
+
+import { SERVICE_DELAY_MS } from './async-step/workload.ts';
 import type { InputRecord } from './harness/broker.ts';
 import type { Guarantee, PipeParams } from './harness/pipe.ts';
 import { onePerPair, orderSide, paymentSide } from './join/workload.ts';
@@ -111,6 +113,9 @@ function subjects(
 // record is the same in every run, the hand-rolled Map pipe's included.
 const NO_CACHE = { cacheMaxBytes: 0 };
 
+/** Calls in flight per task (partition) in the async-step scenario. */
+const ASYNC_CONCURRENCY = [1, 16, 64] as const;
+
 export const SCENARIOS: readonly Scenario[] = [
   {
     kind: 'drain',
@@ -213,6 +218,30 @@ export const SCENARIOS: readonly Scenario[] = [
     expectedOutputs: onePerPair,
     baselines: [{ scenario: 'stateless', subject: 'kafka-pattern', label: 'stateless' }],
     subjects: subjects('kafka-pattern SQLite', './join/kafka-streams.ts', { framework: true }),
+  },
+  {
+    kind: 'drain',
+    name: 'async step',
+    summary: `stream(in).mapValuesAsync(POST the value to a local HTTP service that answers after ${SERVICE_DELAY_MS} ms).to(out), per-key order, concurrency 1, 16 or 64 per task (partition); the baseline is a hand-written Promise-per-record loop on the raw client with the same calls, per-key order and per-partition concurrency`,
+    inputPartitions: 3,
+    inputs: [orderRecord],
+    recordsFactor: 0.05,
+    expectedOutputs: (count) => count,
+    baselines: ASYNC_CONCURRENCY.map((c) => ({ subject: `Promise loop c=${c}`, label: `loop c=${c}` })),
+    subjects: ASYNC_CONCURRENCY.flatMap((c) => [
+      ...subjects(`kafka-pattern c=${c}`, './async-step/kafka-streams.ts', {
+        framework: true,
+        params: { concurrency: c },
+        latency: false,
+        guarantees: ['at_least_once'],
+      }),
+      ...subjects(`Promise loop c=${c}`, './async-step/raw-promise-loop.ts', {
+        framework: false,
+        params: { concurrency: c },
+        latency: false,
+        guarantees: ['at_least_once'],
+      }),
+    ]),
   },
 ];
 

@@ -162,7 +162,7 @@ export async function startRawPipe(run: PipeRun, transform: Transform): Promise<
  * Everything the stream has buffered (at least one fetch response), or nothing once `timeoutMs`
  * passed without a record, so a due commit is not held back by an idle input.
  */
-function nextBatch(
+export function nextBatch(
   stream: Stream,
   timeoutMs: number,
   onWait: (wake: () => void) => void,
