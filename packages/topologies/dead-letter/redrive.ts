@@ -184,7 +184,7 @@ export async function redrive(options: RedriveOptions): Promise<RedriveReport> {
     const described = (await admin.describeTopics([dlt])).get(dlt);
     if (!described)
       throw new RedriveError(
-        `Dead-letter topic "${dlt}" does not exist: check its name (the engine's default is <topic>-dlt, as Spring Kafka's)`,
+        `Dead-letter topic "${dlt}" does not exist: check its name (the engine's default is <topic>-dlt, as Spring Kafka's @RetryableTopic)`,
       );
     const dltPartitions: TopicPartition[] = Array.from({ length: described.partitions }, (_, partition) => ({
       topic: dlt,
@@ -270,7 +270,7 @@ export async function redrive(options: RedriveOptions): Promise<RedriveReport> {
           const missingTopic = !!d.originalTopic && target === undefined;
           if (missingTopic && !dryRun)
             throw new RedriveError(
-              `${r.unroutable}: create it (or leave its dead letters out with --original-topic) and run again; this run stopped here and the next one continues from this dead letter`,
+              `${r.unroutable}: create it (or leave its dead letters out with --original-topic) and run again; this run stopped here, having re-driven ${report.redriven}, and the next one continues from this dead letter`,
             );
           batch.unroutable.push({
             partition: d.record.partition,
