@@ -4,13 +4,14 @@
  */
 
 import { type DeadLetterConfig, defaultDeadLetterConfig } from '../errors/dead-letter.ts';
+import { DeadLetterLog } from '../errors/dead-letter-log.ts';
 import {
   deadLetterHandler,
   type ExceptionHandler,
   logAndContinueHandler,
   logAndFailHandler,
 } from '../errors/exception-handlers.ts';
-import type { Logger } from '../observability/logger.ts';
+import { consoleLogger, type Logger } from '../observability/logger.ts';
 import type { Serde } from '../serdes/serde.ts';
 import type { TimestampExtractor } from '../topology/extractors.ts';
 
@@ -110,6 +111,8 @@ export interface ResolvedErrorHandling {
   readonly onDeserializationError: ExceptionHandler;
   readonly onProcessingError: ExceptionHandler;
   readonly deadLetter: DeadLetterConfig;
+  /** One per application: the rate limit is per source topic, whichever task the dead letter came from. */
+  readonly deadLetterLog: DeadLetterLog;
 }
 
 const HANDLER_CHOICES = "'dead-letter', 'log-and-continue', 'log-and-fail' or a function";
@@ -137,6 +140,7 @@ export function resolveErrorHandling(config: Partial<StreamsConfig>): ResolvedEr
       topic: config.deadLetter?.topic ?? defaultDeadLetterConfig.topic,
       headers: config.deadLetter?.headers ?? defaultDeadLetterConfig.headers,
     },
+    deadLetterLog: new DeadLetterLog({ logger: config.logger ?? consoleLogger }),
   };
 }
 

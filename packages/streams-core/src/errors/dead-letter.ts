@@ -61,7 +61,8 @@ function int64(n: bigint | number): Buffer {
   return b;
 }
 
-function errorName(error: unknown): string {
+/** The exception's class name as the dead letter's headers carry it. */
+export function errorName(error: unknown): string {
   if (error instanceof Error) return error.name || error.constructor.name;
   return typeof error;
 }

@@ -332,6 +332,7 @@ export class KafkaStreams {
 
   /** What lives as long as the instance, closed once its thread has ended. */
   async #closeResources(): Promise<void> {
+    this.#errors.deadLetterLog.close();
     await this.#globals?.close().catch(() => {});
     this.#globals = undefined;
     await this.#admin?.close().catch(() => {});

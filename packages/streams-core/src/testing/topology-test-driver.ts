@@ -14,6 +14,7 @@
 import { SqliteDatabase } from '@kafka-pattern/state-store';
 import type { ConsumedRecord } from '../client/port.ts';
 import { resolveErrorHandling, type StreamsConfig } from '../config/streams-config.ts';
+import type { DeadLetterLog } from '../errors/dead-letter-log.ts';
 import { consoleLogger } from '../observability/logger.ts';
 import type { Headers } from '../processor/api/headers.ts';
 import type { RecordCollector } from '../processor/internals/record-collector.ts';
@@ -48,6 +49,7 @@ export class TopologyTestDriver {
   readonly #offsets = new Map<string, bigint>();
   #wallClock: number;
   #closed = false;
+  readonly #deadLetterLog: DeadLetterLog;
   readonly #idleAdvanceMs: number | undefined;
   readonly #lastRecordAt = new Map<StreamTask, number>();
   /** Asynchronous decodes and encodes, in order: later inputs and outputs wait their turn. */
@@ -66,6 +68,7 @@ export class TopologyTestDriver {
     this.#wallClock = options.initialWallClockTime ?? Date.now();
     this.#idleAdvanceMs = config.advanceIdleStreamTimeAfterMs;
     const errors = resolveErrorHandling(config);
+    this.#deadLetterLog = errors.deadLetterLog;
     const collector: RecordCollector = {
       send: (topic, key, value, headers, timestamp, partition) => {
         if (this.#queued > 0)
@@ -276,6 +279,7 @@ export class TopologyTestDriver {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#deadLetterLog.close();
     for (const t of this.#tasks) t.close();
     for (const s of this.#taskStores) s.close();
   }

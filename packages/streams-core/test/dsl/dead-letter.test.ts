@@ -1,6 +1,7 @@
 import {
   type ErrorContext,
   Kip1034Headers,
+  type Logger,
   type ProcessorContext,
   Serdes,
   SpringDltHeaders,
@@ -164,6 +165,52 @@ describe('dead letters (default: Spring Kafka convention on <topic>-dlt)', () =>
     const [dead] = dlt.readRecordsToList();
     expect(dead!.headers.values(SpringDltHeaders.originalTopic).map(String)).toEqual(['in']);
     expect(dead!.headers.values(SpringDltHeaders.exceptionMessage)).toHaveLength(1);
+  });
+});
+
+describe('dead letters in the log', () => {
+  it("each dead letter is a warning in the application's logger: where from, the dead-letter topic and why", () => {
+    const warnings: Array<{ obj: Record<string, unknown>; msg: string }> = [];
+    const logger: Logger = {
+      debug: () => {},
+      info: () => {},
+      warn: (obj, msg) => warnings.push({ obj, msg }),
+      error: () => {},
+    };
+    const { raw, input } = pipeline({ logger });
+    input.pipeInput('a', 13);
+    raw.pipeInput('b', Buffer.from([1, 2, 3]));
+    input.pipeInput('c', 1);
+    expect(warnings.map((w) => w.msg)).toEqual([
+      expect.stringMatching(
+        /^dead letter: in-0@0 moved to in-dlt after a processing error in KSTREAM-MAPVALUES-\w+ \(task 0_0\): RangeError: unlucky value 13$/,
+      ),
+      expect.stringMatching(
+        /^dead letter: in-0@1 moved to in-dlt after a deserialization error in KSTREAM-SOURCE-\w+ \(task 0_0\): SerializationException: Size of data received by LongDeserializer is not 8/,
+      ),
+    ]);
+    expect(warnings[0]!.obj).toMatchObject({
+      source: { topic: 'in', partition: 0, offset: 0n },
+      deadLetterTopic: 'in-dlt',
+      exception: 'RangeError',
+    });
+  });
+
+  it('a flood is summed up on close rather than logged record by record', () => {
+    const warnings: string[] = [];
+    const logger: Logger = {
+      debug: () => {},
+      info: () => {},
+      warn: (_obj, msg) => warnings.push(msg),
+      error: () => {},
+    };
+    const { input } = pipeline({ logger });
+    for (let i = 0; i < 1_000; i++) input.pipeInput(`k${i}`, 13);
+    driver!.close();
+    expect(warnings).toHaveLength(11);
+    expect(warnings.at(-1)).toMatch(
+      /^… and 990 more dead letters from in in the last [\d.]+ s, to in-dlt \(the last: in-0@999, RangeError: unlucky value 13\)$/,
+    );
   });
 });
 

@@ -7,6 +7,11 @@
  *   not split it, and the broker rejects a batch over `max.message.bytes` (1 MiB by default) with
  *   MESSAGE_TOO_LARGE. A poll's outputs can exceed that, so `send` splits them into requests that
  *   carry at most MAX_PARTITION_BYTES per partition, sent one after the other.
+ * - The client writes each record's timestamp as a delta from its batch's first one, and its
+ *   varint encoding is wrong for deltas of 2^31 ms (24.8 days) or more: such a record reads back
+ *   with another timestamp (or a negative one). A record that far from the first one of its
+ *   partition's batch starts a new request, so that every delta stays small. Re-driven dead
+ *   letters and replayed history mix timestamps weeks apart.
  * - Partitions are resolved here (Java-compatible, see partitioner.ts), which also gives each
  *   record its offset: the broker acknowledges one base offset per partition and the records of a
  *   partition keep their order within the request.
@@ -39,6 +44,8 @@ const DEFAULT_TRANSACTION_TIMEOUT_MS = 60_000;
 // framing, and a topic may be configured a little lower.
 const MAX_PARTITION_BYTES = 512 * 1024;
 const RECORD_OVERHEAD_BYTES = 24;
+/** Largest timestamp delta within one record batch that the client encodes correctly. */
+const MAX_TIMESTAMP_DELTA_MS = 2 ** 31 - 1;
 
 type Transaction = Awaited<ReturnType<Producer['beginTransaction']>>;
 
@@ -121,23 +128,30 @@ export class PlatformaticProducer implements ProducerPort {
       // Per `topic:partition`, within the request being filled: records placed and bytes taken.
       let perPartition = new Map<
         string,
-        { topic: string; partition: number; count: number; bytes: number }
+        { topic: string; partition: number; count: number; bytes: number; firstTimestamp: number }
       >();
       const placed: Array<typeof perPartition> = [perPartition];
+      // Records without a timestamp get it here rather than in the client, so that the deltas checked are the ones written.
+      const now = Date.now();
       for (const record of records) {
+        const timestamp = record.timestamp ?? now;
         const partition =
           record.partition ?? this.#partitioner.partition(record.key, counts.get(record.topic)!);
         const key = `${record.topic}:${partition}`;
         const size = recordBytes(record);
         let used = perPartition.get(key);
-        if (used && used.bytes + size > MAX_PARTITION_BYTES) {
+        if (
+          used &&
+          (used.bytes + size > MAX_PARTITION_BYTES ||
+            Math.abs(timestamp - used.firstTimestamp) > MAX_TIMESTAMP_DELTA_MS)
+        ) {
           requests.push([]);
           perPartition = new Map();
           placed.push(perPartition);
           used = undefined;
         }
         if (!used) {
-          used = { topic: record.topic, partition, count: 0, bytes: 0 };
+          used = { topic: record.topic, partition, count: 0, bytes: 0, firstTimestamp: timestamp };
           perPartition.set(key, used);
         }
         used.count++;
@@ -147,7 +161,7 @@ export class PlatformaticProducer implements ProducerPort {
           partition,
           key: record.key ?? undefined,
           value: record.value ?? undefined,
-          ...(record.timestamp !== undefined ? { timestamp: BigInt(record.timestamp) } : {}),
+          timestamp: BigInt(timestamp),
           ...(record.headers && record.headers.length > 0
             ? { headers: new Map(record.headers.map(([k, v]) => [Buffer.from(k), v] as [Buffer, Buffer])) }
             : {}),

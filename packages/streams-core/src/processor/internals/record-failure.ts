@@ -6,7 +6,8 @@
  */
 
 import type { ConsumedRecord } from '../../client/port.ts';
-import { type DeadLetterConfig, deadLetterHeaders } from '../../errors/dead-letter.ts';
+import { type DeadLetterConfig, deadLetterHeaders, errorName } from '../../errors/dead-letter.ts';
+import type { DeadLetterLog } from '../../errors/dead-letter-log.ts';
 import {
   type ErrorContext,
   type ExceptionHandler,
@@ -28,6 +29,8 @@ export interface FailureOptions {
   readonly deadLetter: DeadLetterConfig;
   readonly collector: RecordCollector;
   readonly logger: Logger;
+  /** Where dead letters are logged; the application's, shared by its tasks. */
+  readonly deadLetterLog?: DeadLetterLog;
 }
 
 export class RecordFailureHandler {
@@ -79,6 +82,15 @@ export class RecordFailureHandler {
       const partition = partitions !== undefined && raw.partition < partitions ? raw.partition : undefined;
       collector.send(topic, raw.key, raw.value, headers, raw.timestamp, partition);
       this.#metrics.deadLetteredRecords++;
+      this.#options.deadLetterLog?.log({
+        kind,
+        taskId: this.#taskId,
+        nodeName: this.#state.currentNode,
+        source: { topic: raw.topic, partition: raw.partition, offset: raw.offset },
+        deadLetterTopic: topic,
+        exception: errorName(error),
+        message: errorMessage(error),
+      });
       if (diagnostics.deadLetter.hasSubscribers)
         diagnostics.deadLetter.publish({
           applicationId: this.#applicationId,

@@ -12,6 +12,7 @@
 
 import type { ConsumedRecord } from '../../client/port.ts';
 import type { DeadLetterConfig } from '../../errors/dead-letter.ts';
+import type { DeadLetterLog } from '../../errors/dead-letter-log.ts';
 import { type ExceptionHandler, errorMessage, StreamsException } from '../../errors/exception-handlers.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { Serde } from '../../serdes/serde.ts';
@@ -42,6 +43,7 @@ export interface TaskOptions {
   readonly onDeserializationError: ExceptionHandler;
   readonly onProcessingError: ExceptionHandler;
   readonly deadLetter: DeadLetterConfig;
+  readonly deadLetterLog?: DeadLetterLog;
   readonly logger: Logger;
   /** Wall clock in ms; the test driver controls it. */
   readonly now: () => number;
