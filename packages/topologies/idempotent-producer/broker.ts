@@ -34,7 +34,10 @@ export interface DedicatedBrokerOptions {
   controllerPort?: number;
   /** Jars, data and logs; default `.stack/idempotent-producer` in the repository. */
   stackDir?: string;
-  /** Default 4.4.0, the stack's. */
+  /**
+   * Default KP_KAFKA_VERSION (so `scripts/test-on-kafka.sh <version>` runs this broker on the
+   * version under test too), else 4.4.0, the stack's.
+   */
   kafkaVersion?: string;
   /** JVM heap flags; default a small heap, since the demo's topics are small. */
   heap?: string;
@@ -74,7 +77,7 @@ export class DedicatedBroker {
   /** Starts the broker and resolves once it accepts connections on its own port. */
   static async start(options: DedicatedBrokerOptions): Promise<DedicatedBroker> {
     const stackDir = options.stackDir ?? DEFAULT_STACK_DIR;
-    const kafkaVersion = options.kafkaVersion ?? '4.4.0';
+    const kafkaVersion = options.kafkaVersion ?? process.env.KP_KAFKA_VERSION ?? '4.4.0';
     const [port, controllerPort] =
       options.port !== undefined && options.controllerPort !== undefined
         ? [options.port, options.controllerPort]
