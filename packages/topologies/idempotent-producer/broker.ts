@@ -171,9 +171,15 @@ function run(script: string, args: string[], env: NodeJS.ProcessEnv): Promise<st
         return;
       }
       const said = `${stdout}${stderr}`.trim().split('\n').slice(-15).join('\n');
+      // stack.sh's own advice names Docker and KAFKA_BOOTSTRAP_SERVERS, which cannot stand in here.
+      const note =
+        args[0] === 'up'
+          ? '\nThis broker always runs from the Kafka jars (Java 17+, and Maven once to fetch them): the fault proxy must be ' +
+            'its advertised listener and DumpLogSegments reads its data directory, so Docker or an existing cluster cannot replace it.'
+          : '';
       reject(
         new Error(
-          `scripts/stack.sh ${args.join(' ')} failed for the idempotent-producer broker (exit ${error.code ?? error.signal}):\n${said}`,
+          `scripts/stack.sh ${args.join(' ')} failed for the idempotent-producer broker (exit ${error.code ?? error.signal}):\n${said}${note}`,
           { cause: error },
         ),
       );

@@ -49,24 +49,24 @@ export interface FaultRunReport {
 export async function produceThroughFaults(options: FaultRunOptions): Promise<FaultRunReport> {
   const { cluster, clients, producer, topic } = options;
   const admin = clients.admin();
-  let sends = 0;
   try {
-    await admin.createTopics([{ name: topic, partitions: 1 }]);
-    cluster.proxy.setFaults(options.faults);
-    for (let from = 0; from < options.records; from += options.batchSize) {
-      const batch: ProducedRecord[] = [];
-      for (let i = from; i < Math.min(options.records, from + options.batchSize); i++) {
-        batch.push({ topic, partition: 0, key: null, value: Buffer.from(String(i)) });
+    let sends = 0;
+    try {
+      await admin.createTopics([{ name: topic, partitions: 1 }]);
+      cluster.proxy.setFaults(options.faults);
+      for (let from = 0; from < options.records; from += options.batchSize) {
+        const batch: ProducedRecord[] = [];
+        for (let i = from; i < Math.min(options.records, from + options.batchSize); i++) {
+          batch.push({ topic, partition: 0, key: null, value: Buffer.from(String(i)) });
+        }
+        sends++;
+        await producer.send(batch);
       }
-      sends++;
-      await producer.send(batch);
+    } finally {
+      await producer.close().catch(() => {});
     }
-  } finally {
-    await producer.close().catch(() => {});
-  }
-  const { produceResponses, droppedProduceResponses } = cluster.proxy.stats();
-  cluster.proxy.setFaults(undefined);
-  try {
+    const { produceResponses, droppedProduceResponses } = cluster.proxy.stats();
+    cluster.proxy.setFaults(undefined);
     const readBack = await readTopic(
       clients,
       topic,
@@ -87,6 +87,7 @@ export async function produceThroughFaults(options: FaultRunOptions): Promise<Fa
       readBack,
     };
   } finally {
+    cluster.proxy.setFaults(undefined);
     await admin.close();
   }
 }

@@ -170,6 +170,16 @@ describe('fault-injecting TCP proxy', () => {
     expect(await produceRounds(proxy.port, 6)).toEqual([false, false, true, false, false, true]);
   });
 
+  it('cuts a connection whose bytes are not Kafka framing', async () => {
+    const { proxy } = await setup();
+    const garbage = Buffer.alloc(8, 0xff); // a size of -1
+    expect((await exchange(proxy.port, [garbage], 1_000)).closedEarly).toBe(true);
+    // Other connections go on as before.
+    const answer = response(1, Buffer.from('answer-to-1'));
+    const r = await exchange(proxy.port, [request(METADATA, 1)], answer.length);
+    expect(r.data.equals(answer)).toBe(true);
+  });
+
   it('refuses a plan that cannot be followed, saying why', async () => {
     const { proxy } = await setup();
     expect(() => proxy.setFaults({ dropProduceResponses: 1.5, seed: 1 })).toThrow(/between 0 and 1/);

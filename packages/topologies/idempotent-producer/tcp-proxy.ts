@@ -139,12 +139,14 @@ export class FaultInjectingProxy {
       else client.destroy();
       broker.destroy();
     };
+    // Bytes that are not Kafka framing end the connection: nothing after them can be read.
+    const broken = () => cutBoth(true);
     const requests = new FrameReader((frame) => {
       // Request header: api key (int16), api version (int16), correlation id (int32).
       if (frame.length >= 12) outstanding.set(frame.readInt32BE(8), frame.readInt16BE(4));
       broker.write(frame);
       return true;
-    });
+    }, broken);
     const responses = new FrameReader((frame) => {
       // Response header: correlation id (int32).
       if (frame.length < 8) {
@@ -164,7 +166,7 @@ export class FaultInjectingProxy {
       }
       client.write(frame);
       return true;
-    });
+    }, broken);
     client.on('data', (chunk) => requests.push(chunk));
     broker.on('data', (chunk) => responses.push(chunk));
     client.on('error', () => cutBoth(false));
@@ -180,21 +182,32 @@ export class FaultInjectingProxy {
   }
 }
 
-/** Splits a byte stream into Kafka frames (size prefix included); `onFrame` false stops it. */
+/**
+ * Splits a byte stream into Kafka frames (size prefix included); `onFrame` false stops it, and
+ * so does a negative size (`onBroken`).
+ */
 class FrameReader {
   readonly #onFrame: (frame: Buffer) => boolean;
+  readonly #onBroken: () => void;
   #pending: Buffer = Buffer.alloc(0);
   #stopped = false;
 
-  constructor(onFrame: (frame: Buffer) => boolean) {
+  constructor(onFrame: (frame: Buffer) => boolean, onBroken: () => void) {
     this.#onFrame = onFrame;
+    this.#onBroken = onBroken;
   }
 
   push(chunk: Buffer): void {
     if (this.#stopped) return;
     let buffer = this.#pending.length === 0 ? chunk : Buffer.concat([this.#pending, chunk]);
     while (buffer.length >= 4) {
-      const end = 4 + buffer.readInt32BE(0);
+      const size = buffer.readInt32BE(0);
+      if (size < 0) {
+        this.#stopped = true;
+        this.#onBroken();
+        return;
+      }
+      const end = 4 + size;
       if (buffer.length < end) break;
       if (!this.#onFrame(buffer.subarray(0, end))) {
         this.#stopped = true;
