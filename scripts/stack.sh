@@ -28,7 +28,9 @@
 # Overrides: KP_KAFKA_MODE=auto|jars|docker, KP_KAFKA_VERSION (4.4.0), KP_KAFKA_PORT (9092),
 # KP_KAFKA_CONTROLLER_PORT (9093), KP_KAFKA_HEAP (-Xmx768m), KP_KAFKA_START_TIMEOUT (60 s),
 # KP_KAFKA_STOP_TIMEOUT (30 s), KP_JAVA (java), KP_MVN (mvn), KP_STACK_DIR (.stack: a second,
-# separate stack such as the one scripts/test-on-kafka.sh runs).
+# separate stack such as the one scripts/test-on-kafka.sh runs), KP_KAFKA_ADVERTISED_PORT
+# (KP_KAFKA_PORT: the port the broker tells clients to connect to, when something such as a
+# proxy listens there and forwards to KP_KAFKA_PORT).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 
@@ -50,6 +52,8 @@ COMPOSE_FILE="$KP_ROOT/docker-compose.yml"
 K_HOST=127.0.0.1
 K_PORT="${KP_KAFKA_PORT:-9092}"
 K_CPORT="${KP_KAFKA_CONTROLLER_PORT:-9093}"
+K_APORT="${KP_KAFKA_ADVERTISED_PORT:-$K_PORT}"
+[[ "$K_APORT" =~ ^[0-9]+$ ]] || kp_die "KP_KAFKA_ADVERTISED_PORT must be a port number (got '$K_APORT')"
 K_HEAP="${KP_KAFKA_HEAP:--Xmx768m -Xms256m}"
 K_START_TIMEOUT="${KP_KAFKA_START_TIMEOUT:-60}"
 K_STOP_TIMEOUT="${KP_KAFKA_STOP_TIMEOUT:-30}"
@@ -263,6 +267,7 @@ resolve_jars() {
 write_broker_config() {
   mkdir -p "$K_DATA" "$K_LOGS"
   sed -e "s|@HOST@|$K_HOST|g" -e "s|@PORT@|$K_PORT|g" -e "s|@CONTROLLER_PORT@|$K_CPORT|g" \
+    -e "s|@ADVERTISED_PORT@|$K_APORT|g" \
     -e "s|@DATA_DIR@|$K_DATA|g" "$K_TEMPLATES/server.properties" >"$K_PROPS.tmp"
   mv "$K_PROPS.tmp" "$K_PROPS"
   cp "$K_TEMPLATES/log4j2.properties" "$K_DIR/log4j2.properties"
@@ -363,7 +368,9 @@ kafka_up_jars() {
 
   local offset=0
   [ -f "$K_LOGS/server.log" ] && offset="$(stat -c %s "$K_LOGS/server.log")"
-  say "starting Apache Kafka $KAFKA_VERSION (KRaft, single node) at $K_HOST:$K_PORT"
+  local advertised=""
+  [ "$K_APORT" = "$K_PORT" ] || advertised=", advertised to clients as $K_HOST:$K_APORT"
+  say "starting Apache Kafka $KAFKA_VERSION (KRaft, single node) at $K_HOST:$K_PORT$advertised"
   # shellcheck disable=SC2086 # K_HEAP holds several JVM flags
   detached setsid nohup "$JAVA" $K_HEAP -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:+ExitOnOutOfMemoryError \
     -Djava.awt.headless=true -Dlog4j2.configurationFile="$K_DIR/log4j2.properties" \

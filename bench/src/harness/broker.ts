@@ -234,7 +234,14 @@ export async function producePaced(
   ratePerSec: number,
   durationMs: number,
 ): Promise<number> {
-  const producer = new Producer({ clientId: 'bench-paced', bootstrapBrokers: servers, acks: -1 });
+  // Idempotent like every producer here: a send the client retries after a lost acknowledgement
+  // would otherwise be written twice, and the scenario's outputs would count it.
+  const producer = new Producer({
+    clientId: 'bench-paced',
+    bootstrapBrokers: servers,
+    idempotent: true,
+    acks: -1,
+  });
   let sent = 0;
   try {
     const started = performance.now();

@@ -118,7 +118,12 @@ export interface KafkaClientFactory {
 
 export interface ProducerOptions {
   clientId: string;
-  /** Exactly-once per partition and session (acks=all, sequence numbers). Implied by transactionalId. */
+  /**
+   * Exactly-once per partition and session (acks=all, sequence numbers). Implied by transactionalId.
+   * Every producer the framework creates sets it or a transactionalId. `false` lets a send that the
+   * client retries after a lost acknowledgement write its batch twice: it exists only as the
+   * unsafe baseline the idempotent-producer pattern compares against.
+   */
   idempotent: boolean;
   /** Makes the producer transactional; one transactional id per producing unit (instance/thread). */
   transactionalId?: string;
