@@ -145,3 +145,18 @@ describe('asynchronous serdes', () => {
     expect(() => t.addSource('src', 'in', { keySerde: serde as never })).toThrow(TopologyException);
   });
 });
+
+describe('holds and asynchronous steps', () => {
+  it('a hold downstream of an asynchronous step fails and says where to put it', async () => {
+    const b = new StreamsBuilder();
+    b.stream('in', { key: S, value: S })
+      .mapValuesAsync(async (v) => v)
+      .holdUntil(() => Number.MAX_SAFE_INTEGER)
+      .to('out', { key: S, value: S });
+    driver = new TopologyTestDriver(b.build());
+    driver.createInputTopic('in', S, S).pipeInput('k', 'v');
+    await expect(driver.settle()).rejects.toThrow(
+      /hold right after the source, before any asynchronous step/,
+    );
+  });
+});

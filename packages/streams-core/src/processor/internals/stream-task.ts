@@ -302,6 +302,14 @@ export class StreamTask {
   releaseAsync(): number {
     let n = 0;
     for (const s of this.#asyncSteps) n += s.release();
+    if (this.#state.holdUntil !== undefined) {
+      const node = this.#state.currentNode;
+      this.#state.holdUntil = undefined;
+      throw new StreamsException(
+        `A partition hold was asked for downstream of an asynchronous step (after ${node}, task ${this.id}): by then later records of the partition were processed; hold right after the source, before any asynchronous step`,
+        { taskId: this.id },
+      );
+    }
     return n;
   }
 
