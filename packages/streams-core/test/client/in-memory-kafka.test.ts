@@ -172,6 +172,9 @@ describe('InMemoryKafka', () => {
     await expect(tx.sendOffsets(zombie, [{ ...owned[0]!, offset: 1n }])).rejects.toThrow(/UNKNOWN_MEMBER_ID/);
     await tx.abort();
     expect(kafka.committed('g')).toEqual(new Map());
+    // Refused: the generation has ended for it, it owns and reads nothing until it has rejoined.
+    expect(zombie.assignment()).toEqual([]);
+    expect(await zombie.poll()).toEqual([]);
     // Its next heartbeat is answered UNKNOWN_MEMBER_ID: it rejoins with a new member id.
     await eventually(() => heartbeat.waiting > 0, 'the heartbeat of the zombie');
     heartbeat.open();

@@ -11,7 +11,9 @@
  * - session timeouts (`expire()`): the coordinator removes a member that stopped heartbeating and
  *   the others get a new generation. The member is not told. Its offset commits carry its
  *   generation and member id and the coordinator checks them as Kafka's does (UNKNOWN_MEMBER_ID,
- *   ILLEGAL_GENERATION; a transactional commit without a generation is not checked at all); its
+ *   ILLEGAL_GENERATION; a transactional commit without a generation is not checked at all). Once
+ *   refused, or once a new generation is pending, the member owns nothing (`assignment()` is empty,
+ *   `poll()` returns nothing) until the next generation's callbacks have run; an expired member's
  *   next heartbeat (one heartbeat interval later, the `'heartbeat'` hook) makes it rejoin;
  * - committed offsets per group, read with require-stable semantics (a pending transactional
  *   offset commit is waited for);
@@ -1206,8 +1208,12 @@ class InMemoryConsumer implements ConsumerPort {
     }
     await this.kafka.run('poll', { clientId: this.clientId, groupId: this.groupId });
     while (this.#pending) await this.#applyRebalance(this.#pending);
-    await this.#position();
     const maxWaitMs = this.#options.maxWaitMs ?? 500;
+    if (this.#generationEnded()) {
+      await this.kafka.changed(maxWaitMs);
+      return [];
+    }
+    await this.#position();
     const deadline = Date.now() + maxWaitMs;
     for (;;) {
       if (this.closed || this.#pending) return [];
@@ -1268,7 +1274,13 @@ class InMemoryConsumer implements ConsumerPort {
   }
 
   assignment(): TopicPartition[] {
+    if (this.#generationEnded()) return [];
     return this.#owned.map((tp) => ({ ...tp }));
+  }
+
+  /** As the adapter: a pending join, or a commit the coordinator refused for this generation. */
+  #generationEnded(): boolean {
+    return this.#pending !== undefined || this.#lostGeneration === this.#generationId;
   }
 
   /**
@@ -1353,7 +1365,7 @@ class InMemoryConsumer implements ConsumerPort {
    * commit carries. A refusal by the coordinator ends the generation for this member.
    */
   fence(offsets: TopicPartition[], transactional: boolean): void {
-    if (this.#pending || this.#lostGeneration === this.#generationId) {
+    if (this.#generationEnded()) {
       throw new RebalanceError(
         `Generation ${this.#generationId} of group "${this.groupId}" has ended: its work cannot be committed`,
         offsets.map((o) => ({ topic: o.topic, partition: o.partition })),
@@ -1386,7 +1398,7 @@ class InMemoryConsumer implements ConsumerPort {
     this.#unpositioned = new Set(join.assignment.map(topicPartitionKey));
     if (revoked.length > 0)
       for (const l of this.#listeners) await l.revoked(revoked.map((tp) => ({ ...tp })));
-    for (const l of this.#listeners) await l.assigned(this.assignment());
+    for (const l of this.#listeners) await l.assigned(this.#owned.map((tp) => ({ ...tp })));
   }
 
   async #position(): Promise<void> {
