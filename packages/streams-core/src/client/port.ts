@@ -193,6 +193,11 @@ export interface ConsumerPort {
    * again: rebalance callbacks run inside this call.
    */
   poll(): Promise<PartitionBatch[]>;
+  /**
+   * The partitions this member owns in its generation: none once that generation has ended (a
+   * rebalance is pending, or a commit was refused because the coordinator no longer knows this
+   * member in it) until `poll()` has run the next generation's callbacks.
+   */
   assignment(): TopicPartition[];
   /**
    * Next offset `poll()` hands out per assigned partition that has a position, by

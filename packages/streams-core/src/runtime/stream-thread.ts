@@ -515,7 +515,10 @@ export class StreamThread {
 
   /**
    * Exactly-once, after an abort the group caused: the tasks' uncommitted state was rolled back
-   * with the transaction; they start again from what Kafka committed.
+   * with the transaction; they start again from what Kafka committed. When the generation has
+   * ended (the consumer owns nothing now: a rebalance is under way, or the coordinator no longer
+   * knows this member, as after a freeze past the session timeout) they are only closed: their
+   * partitions may be another member's already, and the next poll's rebalance says what runs here.
    */
   async #restartTasks(session: Session): Promise<void> {
     const { consumer, tasks } = session;

@@ -13,7 +13,7 @@ import {
   TopicPartitionsMismatchError,
 } from '@kafka-pattern/streams-core/client';
 import { describe, expect, it } from 'vitest';
-import { rec, strings } from '../support/harness.ts';
+import { eventually, Gate, rec, strings } from '../support/harness.ts';
 import { InMemoryKafka } from '../support/in-memory-kafka.ts';
 
 function consumer(kafka: InMemoryKafka, clientId: string, topics = ['t']): ConsumerPort {
@@ -136,6 +136,79 @@ describe('InMemoryKafka', () => {
     kafka.produce([rec('t', 'c', '3', { partition: 1 })]);
     expect(strings(await c1.poll())).toEqual([['c', '3']]);
     expect(c1.assignment()).toHaveLength(2);
+  });
+
+  it("session expiry: the coordinator checks an offset commit's generation and member id; the next heartbeat rejoins", async () => {
+    const kafka = new InMemoryKafka();
+    kafka.createTopic('t', 2);
+    kafka.produce([rec('t', 'a', '1', { partition: 0 }), rec('t', 'b', '2', { partition: 1 })]);
+    const zombie = kafka.factory().consumer({
+      groupId: 'g',
+      clientId: 'zombie',
+      topics: ['t'],
+      isolationLevel: 'read_committed',
+      copartitionGroups: [],
+      maxWaitMs: 10,
+      heartbeatIntervalMs: 5,
+    });
+    const other = consumer(kafka, 'other');
+    await zombie.poll();
+    await other.poll();
+    await zombie.poll();
+    const owned = zombie.assignment();
+    expect(owned).toHaveLength(1);
+    const before = zombie.groupMetadata();
+    const heartbeat = new Gate();
+    kafka.intercept('heartbeat', async (c) => {
+      if (c.clientId === 'zombie') await heartbeat.wait();
+    });
+    kafka.expire('zombie');
+    expect(kafka.members('g').map((m) => m.clientId)).toEqual(['other']);
+    await other.poll();
+    expect(other.assignment()).toHaveLength(2);
+    // The zombie does not know: its transactional offset commit carries the generation it lost.
+    const producer = kafka.factory().producer({ clientId: 'p', idempotent: true, transactionalId: 'tx' });
+    const tx = await producer.beginTransaction();
+    await expect(tx.sendOffsets(zombie, [{ ...owned[0]!, offset: 1n }])).rejects.toThrow(/UNKNOWN_MEMBER_ID/);
+    await tx.abort();
+    expect(kafka.committed('g')).toEqual(new Map());
+    // Refused: the generation has ended for it, it owns and reads nothing until it has rejoined.
+    expect(zombie.assignment()).toEqual([]);
+    expect(await zombie.poll()).toEqual([]);
+    // Its next heartbeat is answered UNKNOWN_MEMBER_ID: it rejoins with a new member id.
+    await eventually(() => heartbeat.waiting > 0, 'the heartbeat of the zombie');
+    heartbeat.open();
+    await eventually(() => kafka.members('g').some((m) => m.clientId === 'zombie'), 'the zombie rejoined');
+    await zombie.poll();
+    expect(zombie.assignment()).toHaveLength(1);
+    expect(zombie.groupMetadata().memberId).not.toBe(before.memberId);
+    expect(zombie.groupMetadata().generationId).toBeGreaterThan(before.generationId);
+    await zombie.commit([{ ...zombie.assignment()[0]!, offset: 1n }]);
+    expect(kafka.committed('g').size).toBe(1);
+  });
+
+  it('the coordinator checks nothing on a transactional offset commit without a generation, as Kafka', () => {
+    const kafka = new InMemoryKafka();
+    kafka.createTopic('t', 1);
+    const c = consumer(kafka, 'c');
+    const none = { groupId: 'g', generationId: -1, memberId: '' };
+    expect(() => kafka.validateOffsetCommit(none, true)).not.toThrow();
+    void c.poll();
+    expect(() => kafka.validateOffsetCommit(none, true)).not.toThrow();
+    expect(() => kafka.validateOffsetCommit(none, false)).toThrow(/UNKNOWN_MEMBER_ID/);
+    expect(() =>
+      kafka.validateOffsetCommit({ groupId: 'g', generationId: 7, memberId: 'nobody' }, true),
+    ).toThrow(/UNKNOWN_MEMBER_ID/);
+    const member = kafka.members('g')[0]!.memberId;
+    expect(() =>
+      kafka.validateOffsetCommit({ groupId: 'g', generationId: 7, memberId: member }, true),
+    ).toThrow(/ILLEGAL_GENERATION/);
+    expect(() =>
+      kafka.validateOffsetCommit(
+        { groupId: 'g', generationId: kafka.generation('g'), memberId: member },
+        true,
+      ),
+    ).not.toThrow();
   });
 
   it('co-partitioned topics: partition N of each goes to one member', async () => {

@@ -8,6 +8,13 @@
  *   set) inside its next `poll()`; commits and transactional offsets of an older generation fail
  *   with `RebalanceError` and rewind the member to its committed offsets, as the adapter does;
  *   partition N of co-partitioned topics goes to one member;
+ * - session timeouts (`expire()`): the coordinator removes a member that stopped heartbeating and
+ *   the others get a new generation. The member is not told. Its offset commits carry its
+ *   generation and member id and the coordinator checks them as Kafka's does (UNKNOWN_MEMBER_ID,
+ *   ILLEGAL_GENERATION; a transactional commit without a generation is not checked at all). Once
+ *   refused, or once a new generation is pending, the member owns nothing (`assignment()` is empty,
+ *   `poll()` returns nothing) until the next generation's callbacks have run; an expired member's
+ *   next heartbeat (one heartbeat interval later, the `'heartbeat'` hook) makes it rejoin;
  * - committed offsets per group, read with require-stable semantics (a pending transactional
  *   offset commit is waited for);
  * - transactions: records are written at once but invisible to read_committed readers until the
@@ -18,7 +25,7 @@
  *
  * What a test can script: `intercept(op, fn)` runs `fn` at an operation (throw to fail it, await
  * to hold it: `'ack'` holds a send's acknowledgement after its records are written), `failNext`
- * for one-off errors, `rebalance()` (optionally with a chosen assignment), `fence()`, the
+ * for one-off errors, `rebalance()` (optionally with a chosen assignment), `fence()`, `expire()`, the
  * `'poll'` hook that decides which records one consumer poll returns. And what it can inspect:
  * `records()`, `log()` (markers included), `committed()`, `transactions()`, `events`, `clients`.
  */
@@ -262,6 +269,8 @@ export interface OperationContexts {
   committed: { clientId: string; groupId: string; partitions: TopicPartition[] };
   /** Before a consumer poll (after the group join, before rebalance callbacks). */
   poll: { clientId: string; groupId: string };
+  /** The heartbeat of an expired member, before it rejoins: await to keep it a zombie. */
+  heartbeat: { clientId: string; groupId: string };
   readerPoll: { clientId: string };
   describeGroup: { groupId: string };
   listOffsets: { partitions: TopicPartition[]; which: 'earliest' | 'latest' };
@@ -557,6 +566,23 @@ export class InMemoryKafka {
   }
 
   /**
+   * The session of the member whose consumer is `clientId` times out, as when its process is
+   * frozen: the coordinator removes it from its groups and the other members get a new
+   * generation. The member goes on with what it had until a commit is refused or its next
+   * heartbeat makes it rejoin.
+   */
+  expire(clientId: string): void {
+    for (const g of this.#groups.values()) {
+      const i = g.members.findIndex((m) => m.consumer.clientId === clientId);
+      if (i < 0) continue;
+      const [gone] = g.members.splice(i, 1);
+      g.assignment.delete(gone!.memberId);
+      this.#newGeneration(g);
+      gone!.consumer.sessionExpired();
+    }
+  }
+
+  /**
    * Initialises `transactionalId` as a new producer would: its epoch goes up, the open
    * transaction of the previous epoch is aborted, and the producer holding that epoch is fenced.
    */
@@ -663,6 +689,30 @@ export class InMemoryKafka {
       if (o !== undefined) out.set(k, o);
     }
     return out;
+  }
+
+  /**
+   * The coordinator's check of an offset commit's group metadata (Kafka's classic group): a
+   * member it knows, in the current generation. Without a generation (-1, no member id) a plain
+   * commit is accepted only by an empty group, and a transactional one always: the older
+   * TxnOffsetCommit versions carry no generation, so there is nothing to check it against.
+   */
+  validateOffsetCommit(meta: GroupMetadata, transactional: boolean): void {
+    const g = this.#groups.get(meta.groupId);
+    if (meta.generationId < 0 && meta.memberId === '') {
+      if (transactional || !g || g.members.length === 0) return;
+      throw new RebalanceError(
+        `UNKNOWN_MEMBER_ID: group "${meta.groupId}" has members, a commit without a generation is refused`,
+      );
+    }
+    if (!g?.members.some((m) => m.memberId === meta.memberId))
+      throw new RebalanceError(
+        `UNKNOWN_MEMBER_ID: the coordinator of group "${meta.groupId}" does not know member "${meta.memberId}"`,
+      );
+    if (meta.generationId !== g.generation)
+      throw new RebalanceError(
+        `ILLEGAL_GENERATION: group "${meta.groupId}" is in generation ${g.generation}, not ${meta.generationId}`,
+      );
   }
 
   commitOffsets(groupId: string, offsets: TopicPartitionOffset[]): void {
@@ -1041,7 +1091,7 @@ class InMemoryTransaction implements TransactionPort {
         offsets: latest,
       });
       this.#producer.checkEpoch();
-      consumer.fence(latest);
+      consumer.fence(latest, true);
     } catch (error) {
       // As the adapter: a fenced offset commit voids every position of the generation.
       if (error instanceof RebalanceError) consumer.rewind();
@@ -1098,6 +1148,8 @@ class InMemoryConsumer implements ConsumerPort {
   #owned: TopicPartition[] = [];
   #generationId = -1;
   memberId = '';
+  /** The generation whose commit the coordinator refused: this member is no longer in it. */
+  #lostGeneration: number | undefined;
   readonly #positions = new Map<string, bigint>();
   #unpositioned = new Set<string>();
   readonly #paused = new Set<string>();
@@ -1157,8 +1209,12 @@ class InMemoryConsumer implements ConsumerPort {
     }
     await this.kafka.run('poll', { clientId: this.clientId, groupId: this.groupId });
     while (this.#pending) await this.#applyRebalance(this.#pending);
-    await this.#position();
     const maxWaitMs = this.#options.maxWaitMs ?? 500;
+    if (this.#generationEnded()) {
+      await this.kafka.changed(maxWaitMs);
+      return [];
+    }
+    await this.#position();
     const deadline = Date.now() + maxWaitMs;
     for (;;) {
       if (this.closed || this.#pending) return [];
@@ -1228,7 +1284,26 @@ class InMemoryConsumer implements ConsumerPort {
   }
 
   assignment(): TopicPartition[] {
+    if (this.#generationEnded()) return [];
     return this.#owned.map((tp) => ({ ...tp }));
+  }
+
+  /** As the adapter: a pending join, or a commit the coordinator refused for this generation. */
+  #generationEnded(): boolean {
+    return this.#pending !== undefined || this.#lostGeneration === this.#generationId;
+  }
+
+  /**
+   * Its session expired without it knowing: the next heartbeat, one interval later, is answered
+   * UNKNOWN_MEMBER_ID and the client rejoins with a new member id (the new generation's join is
+   * applied by the next poll, as any).
+   */
+  sessionExpired(): void {
+    const heartbeat = async () => {
+      await this.kafka.run('heartbeat', { clientId: this.clientId, groupId: this.groupId });
+      if (!this.closed) this.kafka.join(this);
+    };
+    setTimeout(() => void heartbeat(), this.#options.heartbeatIntervalMs ?? 1000).unref();
   }
 
   async commit(offsets: TopicPartitionOffset[]): Promise<void> {
@@ -1237,7 +1312,7 @@ class InMemoryConsumer implements ConsumerPort {
     if (latest.length === 0) return;
     try {
       await this.kafka.run('commit', { clientId: this.clientId, groupId: this.groupId, offsets: latest });
-      this.fence(latest);
+      this.fence(latest, false);
     } catch (error) {
       if (error instanceof RebalanceError) this.rewind();
       throw error;
@@ -1294,10 +1369,13 @@ class InMemoryConsumer implements ConsumerPort {
     this.kafka.notify();
   }
 
-  /** Offsets of this generation's work can be committed only while it lasts, for owned partitions. */
-  fence(offsets: TopicPartition[]): void {
-    const g = this.kafka.group(this.groupId);
-    if (this.#pending || !g || g.generation !== this.#generationId) {
+  /**
+   * Offsets of this generation's work can be committed only while it lasts, for owned partitions:
+   * checked here as the adapter does, then by the coordinator on the generation and member id the
+   * commit carries. A refusal by the coordinator ends the generation for this member.
+   */
+  fence(offsets: TopicPartition[], transactional: boolean): void {
+    if (this.#generationEnded()) {
       throw new RebalanceError(
         `Generation ${this.#generationId} of group "${this.groupId}" has ended: its work cannot be committed`,
         offsets.map((o) => ({ topic: o.topic, partition: o.partition })),
@@ -1310,6 +1388,12 @@ class InMemoryConsumer implements ConsumerPort {
         `Partitions ${foreign.map(topicPartitionKey).join(', ')} are not assigned to this member of group "${this.groupId}"`,
         foreign.map((o) => ({ topic: o.topic, partition: o.partition })),
       );
+    try {
+      this.kafka.validateOffsetCommit(this.groupMetadata(), transactional);
+    } catch (error) {
+      this.#lostGeneration = this.#generationId;
+      throw error;
+    }
   }
 
   async #applyRebalance(join: PendingJoin): Promise<void> {
@@ -1320,10 +1404,11 @@ class InMemoryConsumer implements ConsumerPort {
     this.#owned = join.assignment;
     this.#generationId = join.generationId;
     this.memberId = join.memberId;
+    this.#lostGeneration = undefined;
     this.#unpositioned = new Set(join.assignment.map(topicPartitionKey));
     if (revoked.length > 0)
       for (const l of this.#listeners) await l.revoked(revoked.map((tp) => ({ ...tp })));
-    for (const l of this.#listeners) await l.assigned(this.assignment());
+    for (const l of this.#listeners) await l.assigned(this.#owned.map((tp) => ({ ...tp })));
   }
 
   async #position(): Promise<void> {

@@ -17,7 +17,11 @@
  * large the backlog, and memory holds one fetch at most. A seek, rewind or rebalance drops what
  * is held back for the partitions concerned; a paused partition keeps it for later.
  * Work polled in a generation can only be committed in that generation: `commit()` and
- * `sendOffsets()` check it locally and carry it to the broker, which rejects a stale one.
+ * `sendOffsets()` check it locally and carry it to the broker, which rejects a stale one. Once the
+ * generation has ended (a new one is joined or pending, or the coordinator refused a commit because
+ * it no longer knows this member in it: a member frozen past its session timeout), the member owns
+ * nothing: `assignment()` is empty and `poll()` returns no records until the new generation's
+ * callbacks have run.
  */
 import { Admin, Consumer, FetchIsolationLevels } from '@platformatic/kafka';
 import { KafkaClientError, OffsetOutOfRangeError, RebalanceError } from '../errors.ts';
@@ -34,10 +38,12 @@ import { topicPartitionKey } from '../port.ts';
 import { copartitionedAssigner } from './assignor.ts';
 import { committedOffsets } from './committed.ts';
 import { baseOptions, type ConnectionConfig } from './connection.ts';
-import { toPortError } from './errors.ts';
+import { hasApiError, toPortError } from './errors.ts';
 import { Fetcher } from './fetcher.ts';
 
 const PROTOCOL = 'kafka-pattern-copartitioned';
+/** The coordinator's answers to a commit from a member it removed, or from an older generation. */
+const MEMBER_GONE_IDS = ['UNKNOWN_MEMBER_ID', 'ILLEGAL_GENERATION', 'FENCED_INSTANCE_ID'];
 
 interface PendingJoin {
   generationId: number;
@@ -68,6 +74,8 @@ export class PlatformaticConsumer implements ConsumerPort {
   #owned: TopicPartition[] = [];
   #generationId = -1;
   #memberId = '';
+  /** The generation whose commit the coordinator refused: this member is no longer in it. */
+  #lostGeneration: number | undefined;
   #unpositioned = new Set<string>();
   #failure: Error | undefined;
   #closed = false;
@@ -151,7 +159,7 @@ export class PlatformaticConsumer implements ConsumerPort {
     await this.#joining;
     this.#throwIfFailed();
     while (this.#pending) await this.#applyRebalance(this.#pending);
-    if (this.#rebalancing) {
+    if (this.#rebalancing || this.#generationEnded()) {
       this.#held = [];
       await this.#sleep(this.#options.maxWaitMs);
       return [];
@@ -229,7 +237,23 @@ export class PlatformaticConsumer implements ConsumerPort {
   }
 
   assignment(): TopicPartition[] {
+    // Partitions of an ended generation may be another member's already: nothing of them is to
+    // be restarted or committed here, the next poll's callbacks say what this member owns.
+    if (this.#generationEnded()) return [];
+    return this.#ownedCopy();
+  }
+
+  #ownedCopy(): TopicPartition[] {
     return this.#owned.map((tp) => ({ ...tp }));
+  }
+
+  /** The generation this member's work belongs to is over, whether or not the new one is known yet. */
+  #generationEnded(): boolean {
+    return (
+      this.#pending !== undefined ||
+      this.#group.generationId !== this.#generationId ||
+      this.#lostGeneration === this.#generationId
+    );
   }
 
   async commit(offsets: TopicPartitionOffset[]): Promise<void> {
@@ -307,6 +331,14 @@ export class PlatformaticConsumer implements ConsumerPort {
   /** Fences a transaction's offsets like `commit()` and hands over what the client needs. */
   transactionContext(offsets: TopicPartitionOffset[]): TransactionContext {
     this.#fence(offsets);
+    // The coordinator checks a transactional offset commit without a generation against nothing:
+    // it would commit whatever a zombie sends, so such a commit is never sent.
+    if (this.#generationId < 0 || this.#memberId === '') {
+      throw new RebalanceError(
+        `Member of group "${this.#options.groupId}" has no generation yet: its offsets cannot be committed in a transaction; poll until the group has assigned it partitions`,
+        offsets.map((o) => ({ topic: o.topic, partition: o.partition })),
+      );
+    }
     return {
       client: this.#group,
       groupId: this.#options.groupId,
@@ -343,10 +375,11 @@ export class PlatformaticConsumer implements ConsumerPort {
     this.#owned = join.assignment;
     this.#generationId = join.generationId;
     this.#memberId = join.memberId;
+    this.#lostGeneration = undefined;
     this.#unpositioned = new Set(join.assignment.map(topicPartitionKey));
     if (revoked.length > 0)
       for (const l of this.#listeners) await l.revoked(revoked.map((tp) => ({ ...tp })));
-    for (const l of this.#listeners) await l.assigned(this.assignment());
+    for (const l of this.#listeners) await l.assigned(this.#ownedCopy());
   }
 
   async #position(): Promise<void> {
@@ -383,17 +416,23 @@ export class PlatformaticConsumer implements ConsumerPort {
   }
 
   /**
-   * Maps a failed offset commit; a fenced one voids every position of this generation, so the
-   * next poll resumes from what is committed rather than after the work that was not.
+   * Maps a failed offset commit of work polled in `generationId`; a fenced one voids every
+   * position of this generation, so the next poll resumes from what is committed rather than after
+   * the work that was not. When the coordinator no longer knows this member in that generation,
+   * the generation has ended for it: its partitions are lost until the client has rejoined.
    */
-  failedCommit(error: unknown): Error {
+  failedCommit(error: unknown, generationId = this.#generationId): Error {
     const mapped = toPortError(error, this.#context());
-    if (mapped instanceof RebalanceError) this.rewind();
+    if (mapped instanceof RebalanceError) {
+      if (generationId === this.#generationId && hasApiError(error, ...MEMBER_GONE_IDS))
+        this.#lostGeneration = generationId;
+      this.rewind();
+    }
     return mapped;
   }
 
   #fence(offsets: TopicPartition[]): void {
-    if (this.#pending || this.#group.generationId !== this.#generationId) {
+    if (this.#generationEnded()) {
       this.rewind();
       throw new RebalanceError(
         `Generation ${this.#generationId} of group "${this.#options.groupId}" has ended: its work cannot be committed; abort it, the partitions' owner reprocesses from the committed offsets`,

@@ -8,10 +8,8 @@
  * group's heartbeats). A response is applied only if the partition's position did not move while
  * it was in flight, so a `seek` always wins.
  *
- * read_committed: the client drops records of aborted transactions only when the abort marker is
- * in the same response. When it is not (the response was cut by size), records from the first
- * offset of that open aborted range on are held back and fetched again, so an aborted record is
- * never delivered.
+ * read_committed: the records of aborted transactions are dropped here rather than by the client,
+ * whose filter misses some of them (see aborted-transactions.ts).
  */
 import { type Consumer, FetchIsolationLevels } from '@platformatic/kafka';
 import { Headers } from '../../processor/api/headers.ts';
@@ -23,9 +21,8 @@ import {
   type TopicPartition,
   topicPartitionKey,
 } from '../port.ts';
+import { abortedBatches, isControlBatch } from './aborted-transactions.ts';
 import { errorFacts } from './errors.ts';
-
-const IS_CONTROL = 0b10_0000;
 
 type FetchResponse = Awaited<ReturnType<Consumer['fetch']>>;
 
@@ -158,31 +155,16 @@ export class Fetcher {
           continue;
         const batches = partitionResponse.records;
         if (!batches || batches.length === 0) continue;
-        // Aborted ranges whose abort marker is not in this response: hold back from their start.
-        let holdFrom: bigint | undefined;
-        const aborted = partitionResponse.abortedTransactions ?? [];
-        if (this.#options.isolationLevel === 'read_committed' && aborted.length > 0) {
-          for (const range of aborted) {
-            const closed = batches.some(
-              (b: { attributes: number; producerId: bigint; firstOffset: bigint }) =>
-                (b.attributes & IS_CONTROL) !== 0 &&
-                b.producerId === range.producerId &&
-                b.firstOffset >= range.firstOffset,
-            );
-            if (!closed && (holdFrom === undefined || range.firstOffset < holdFrom))
-              holdFrom = range.firstOffset;
-          }
-        }
+        const aborted =
+          this.#options.isolationLevel === 'read_committed'
+            ? abortedBatches(batches, partitionResponse.abortedTransactions ?? [])
+            : undefined;
         let next = position.offset;
         const records: ConsumedRecord[] = [];
         for (const batch of batches) {
           const lastOffset = batch.firstOffset + BigInt(batch.lastOffsetDelta);
-          if (holdFrom !== undefined && lastOffset >= holdFrom) {
-            if (holdFrom > next) next = holdFrom;
-            break;
-          }
           if (position.until !== undefined && batch.firstOffset >= position.until) break;
-          if (!(batch.attributes & IS_CONTROL)) {
+          if (!isControlBatch(batch) && !aborted?.has(batch)) {
             for (const record of batch.records) {
               const offset = batch.firstOffset + BigInt(record.offsetDelta);
               if (offset < position.offset) continue;

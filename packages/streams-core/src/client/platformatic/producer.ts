@@ -239,7 +239,7 @@ class PlatformaticTransaction implements TransactionPort {
       }
     } catch (error) {
       const mapped = this.#producer.mapError(error);
-      throw mapped instanceof RebalanceError ? consumer.failedCommit(error) : mapped;
+      throw mapped instanceof RebalanceError ? consumer.failedCommit(error, context.generationId) : mapped;
     }
   }
 
