@@ -145,6 +145,9 @@ describe('abortedBatches', () => {
   });
 });
 
+/** Options of every fetch the fake client was asked for. */
+const fetchOptions: Array<Record<string, unknown>> = [];
+
 /** A client whose fetches answer the given partition answers in turn, for topic "out", partition 0. */
 function client(answers: Array<{ records: Batch[]; abortedTransactions: AbortedTransaction[] }>): Consumer {
   const tracked = new Set<string>();
@@ -156,7 +159,8 @@ function client(answers: Array<{ records: Batch[]; abortedTransactions: AbortedT
       },
     },
     metadata: async () => ({ topics: new Map([['out', { id: 'out-id', partitions: [{ leader: 1 }] }]]) }),
-    fetch: async () => {
+    fetch: async (o: Record<string, unknown>) => {
+      fetchOptions.push(o);
       const answer = answers.shift();
       if (!answer) throw new Error('no more answers scripted');
       return { responses: [{ topicId: 'out-id', partitions: [{ partitionIndex: 0, ...answer }] }] };
@@ -182,6 +186,31 @@ describe('Fetcher under read_committed', () => {
       ...Array.from({ length: 26 }, (_, i) => 351 + i),
     ]);
     expect(fetcher.positions.get('out:0')?.offset).toBe(378n);
+    // The client's own filter stays off: of a producer with two abort markers in one answer it
+    // drops everything between the first aborted transaction and the last marker, committed
+    // transactions included (seen on a windowed count's output after three SIGKILLs).
+    expect(fetchOptions.at(-1)).toMatchObject({ isolationLevel: 1, keepAbortedTransactions: true });
+  });
+
+  it('keeps a committed transaction between an aborted one and a later abort marker of the same producer', async () => {
+    // The fenced restart of a killed member aborts a transaction that had added the partition but
+    // written nothing to it: an abort marker with no aborted range listed for it.
+    const log = [
+      marker(2544, 1002, true),
+      data(2544, 1003, 5, 1),
+      marker(2544, 1008, false),
+      data(2544, 1009, 5, 2),
+      marker(2544, 1014, true),
+      marker(2544, 1015, false),
+    ];
+    const fetcher = new Fetcher(
+      client([{ records: log, abortedTransactions: [{ producerId: 2544n, firstOffset: 1003n }] }]),
+      options,
+    );
+    fetcher.set({ topic: 'out', partition: 0, offset: 1002n });
+    const [batch] = await fetcher.fetch();
+    expect(batch!.records.map((r) => Number(r.offset))).toEqual([1009, 1010, 1011, 1012, 1013]);
+    expect(fetcher.positions.get('out:0')?.offset).toBe(1016n);
   });
 
   it('moves past an aborted batch whose marker comes in the next answer', async () => {

@@ -9,7 +9,10 @@
  * it was in flight, so a `seek` always wins.
  *
  * read_committed: the records of aborted transactions are dropped here rather than by the client,
- * whose filter misses some of them (see aborted-transactions.ts).
+ * whose filter misses some of them and, for a producer with two abort markers in one answer,
+ * drops the committed transactions between them too (see aborted-transactions.ts). The client's
+ * filter is turned off per fetch by `keepAbortedTransactions`, an option the repository's patch of
+ * the client adds (patches/, applied by pnpm on install).
  */
 import { type Consumer, FetchIsolationLevels } from '@platformatic/kafka';
 import { Headers } from '../../processor/api/headers.ts';
@@ -124,6 +127,9 @@ export class Fetcher {
             maxWaitTime: this.#options.maxWaitMs,
             minBytes: 1,
             isolationLevel,
+            // The client's own read_committed filter drops committed batches of a producer that
+            // has two abort markers in one answer; the batches are filtered here instead.
+            keepAbortedTransactions: true,
           });
         } catch (error) {
           throw this.#outOfRange(error, names) ?? error;
