@@ -9,7 +9,7 @@
  */
 import { KafkaStreams, Serdes } from '@kafka-pattern/streams-core';
 import type { ConsumedRecord } from '@kafka-pattern/streams-core/client';
-import { retryTopics } from '@kafka-pattern/topologies/retry-topics';
+import { decodeBigInteger, retryTopics } from '@kafka-pattern/topologies/retry-topics';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
@@ -38,13 +38,7 @@ interface Result {
 }
 
 const int32s = (r: ConsumedRecord, name: string) => r.headers.values(name).map((b) => b.readInt32BE(0));
-const bigInt = (b: Buffer | undefined): number => {
-  if (!b) return Number.NaN;
-  let v = 0n;
-  for (const x of b) v = (v << 8n) | BigInt(x);
-  if (b[0]! & 0x80) v -= 1n << BigInt(b.length * 8);
-  return Number(v);
-};
+const bigInt = (b: Buffer | undefined): number => decodeBigInteger(b) ?? Number.NaN;
 
 async function start(
   topology: ReturnType<typeof retryTopics>['topology'],

@@ -28,6 +28,14 @@ import {
   type TopicSuffixing,
 } from './topic-names.ts';
 
+export {
+  attemptOf,
+  decodeBigInteger,
+  dueTimeOf,
+  encodeBigInteger,
+  RetryTopicHeaders,
+  SpringRetryHeaders,
+} from './headers.ts';
 export type { Backoff, TopicSuffixing } from './topic-names.ts';
 
 export interface RetryTopicsOptions<K, V, R> {
