@@ -83,5 +83,5 @@ export {
   type TopicNameExtractor,
   wallclockTimestampExtractor,
 } from './topology/extractors.ts';
-export { Topology } from './topology/topology.ts';
+export { type TopicDeclaration, Topology } from './topology/topology.ts';
 export { TopologyException } from './topology/topology-errors.ts';

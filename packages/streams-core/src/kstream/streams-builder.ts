@@ -7,7 +7,7 @@ import type { ProcessorSupplier } from '../processor/api/processor.ts';
 import { isAsyncSerde } from '../serdes/async-serde.ts';
 import type { Serde } from '../serdes/serde.ts';
 import type { StoreBuilder } from '../state/store-builder.ts';
-import { Topology } from '../topology/topology.ts';
+import { type TopicDeclaration, Topology } from '../topology/topology.ts';
 import { bindTopologyGraph } from '../topology/topology-graph.ts';
 import { GlobalKTable } from './global-ktable.ts';
 import { BuilderContext } from './internals/builder-context.ts';
@@ -104,6 +104,16 @@ export class StreamsBuilder {
   /** Adds a store for processors given to `KStream.process` (which name it). */
   addStateStore(builder: StoreBuilder): this {
     this.#ctx.topology.addStateStore(builder);
+    return this;
+  }
+
+  /**
+   * A topic the application creates at start when it does not exist yet, with the partition
+   * count of `partitionsOf`; an existing one is used as it is. Streams may read it: it need not
+   * exist before start (`builder.addTopic('payments-retry', { partitionsOf: 'payments' })`).
+   */
+  addTopic(name: string, declaration: TopicDeclaration): this {
+    this.#ctx.topology.addDeclaredTopic({ name, ...declaration });
     return this;
   }
 

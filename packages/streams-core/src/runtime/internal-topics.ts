@@ -2,13 +2,14 @@
  * Works out, before anything runs, which topics the application needs and how many partitions
  * each has: user source topics must exist; repartition and changelog topics are created with the
  * partition count of the sub-topology that writes them (or of the topic they are declared
- * co-partitioned with); co-partitioned inputs must agree.
+ * co-partitioned with); co-partitioned inputs must agree; topics the topology declares
+ * (`addTopic`) are created when absent with the partition count of the topic they name.
  */
 import type { AdminPort, TopicSpec } from '../client/port.ts';
 import { ConfigException } from '../config/streams-config.ts';
 import { StreamsException } from '../errors/exception-handlers.ts';
 import { changelogTopicName } from '../state/store-builder.ts';
-import type { Subtopology, TopologyGraph } from '../topology/topology-graph.ts';
+import type { DeclaredTopicDef, Subtopology, TopologyGraph } from '../topology/topology-graph.ts';
 
 export interface TopicPlan {
   /** Partitions per sub-topology id: the number of tasks it runs. */
@@ -20,6 +21,8 @@ export interface TopicPlan {
   /** Resolved source topic → sub-topology id. */
   readonly subtopologyOfTopic: Map<string, number>;
   readonly internalTopics: TopicSpec[];
+  /** Topics declared by the topology (`addTopic`): an existing one keeps its own partition count. */
+  readonly declaredTopics: ReadonlySet<string>;
 }
 
 export interface TopicPlanOptions {
@@ -154,21 +157,30 @@ export async function planTopics(
     ...new Set(subs.flatMap((s) => s.sourceTopics.filter((t) => !t.internal).map((t) => t.topic))),
   ];
   const sinkTopics = topology.sinkTopics();
-  const names = [...new Set([...userSources, ...sinkTopics])];
+  const declared = new Map(topology.declaredTopics().map((d) => [d.name, d]));
+  const names = [
+    ...new Set([
+      ...userSources,
+      ...sinkTopics,
+      ...declared.keys(),
+      ...[...declared.values()].map((d) => d.partitionsOf),
+    ]),
+  ];
+  const required = names.filter((t) => !declared.has(t));
   let described = await admin.describeTopics(names);
   // A topic created a moment ago may not be in every broker's metadata yet: look again briefly
-  // before calling it missing.
-  for (let attempt = 0; attempt < 15 && names.some((t) => described.get(t) === undefined); attempt++) {
+  // before calling it missing. Declared topics may well be absent: they are created below.
+  for (let attempt = 0; attempt < 15 && required.some((t) => described.get(t) === undefined); attempt++) {
     await new Promise((resolve) => setTimeout(resolve, 200));
     described = await admin.describeTopics(names);
   }
-  const missing = userSources.filter((t) => described.get(t) === undefined);
+  const missing = userSources.filter((t) => !declared.has(t) && described.get(t) === undefined);
   if (missing.length > 0) {
     throw new StreamsException(
       `Source ${missing.length === 1 ? 'topic' : 'topics'} ${missing.map((t) => `"${t}"`).join(', ')} ${missing.length === 1 ? 'does' : 'do'} not exist: create ${missing.length === 1 ? 'it' : 'them'} before starting "${applicationId}" (the application never creates its input topics)`,
     );
   }
-  const missingSinks = sinkTopics.filter((t) => described.get(t) === undefined);
+  const missingSinks = sinkTopics.filter((t) => !declared.has(t) && described.get(t) === undefined);
   if (missingSinks.length > 0) {
     throw new StreamsException(
       `Output ${missingSinks.length === 1 ? 'topic' : 'topics'} ${missingSinks.map((t) => `"${t}"`).join(', ')} ${missingSinks.length === 1 ? 'does' : 'do'} not exist: create ${missingSinks.length === 1 ? 'it' : 'them'} before starting "${applicationId}"`,
@@ -176,6 +188,7 @@ export async function planTopics(
   }
   const partitions = new Map<string, number>();
   for (const [t, d] of described) if (d) partitions.set(t, d.partitions);
+  const declaredSpecs = planDeclaredTopics(declared, partitions, options.replicationFactor);
 
   // Repartition topics take an explicit count or that of the sub-topology writing them; a
   // sub-topology runs as many tasks as its largest input. Resolve in dependency order.
@@ -290,13 +303,64 @@ export async function planTopics(
       }
     }
   }
-  return { tasksPerSubtopology, partitions, sourceTopics, subtopologyOfTopic, internalTopics };
+  internalTopics.push(...declaredSpecs);
+  return {
+    tasksPerSubtopology,
+    partitions,
+    sourceTopics,
+    subtopologyOfTopic,
+    internalTopics,
+    declaredTopics: new Set(declared.keys()),
+  };
+}
+
+/**
+ * Partition counts of the declared topics: an existing one keeps its own, an absent one takes
+ * that of the topic it names (itself possibly declared and absent). Sets them in `partitions`
+ * and returns the specs to create.
+ */
+function planDeclaredTopics(
+  declared: ReadonlyMap<string, DeclaredTopicDef>,
+  partitions: Map<string, number>,
+  replicationFactor: number,
+): TopicSpec[] {
+  const specs: TopicSpec[] = [];
+  const resolving = new Set<string>();
+  const countOf = (name: string): number => {
+    const known = partitions.get(name);
+    if (known !== undefined) return known;
+    const def = declared.get(name)!;
+    if (resolving.has(name))
+      throw new StreamsException(
+        `Declared topics ${[...resolving].map((t) => `"${t}"`).join(', ')} take their partition counts from each other: let one of them name a source or sink topic in partitionsOf`,
+      );
+    resolving.add(name);
+    const like = def.partitionsOf;
+    if (!partitions.has(like) && !declared.has(like))
+      throw new StreamsException(
+        `Topic "${name}" is to be created with the partition count of "${like}", which does not exist: create "${like}" first, or name an existing topic in partitionsOf`,
+      );
+    const n = countOf(like);
+    resolving.delete(name);
+    partitions.set(name, n);
+    return n;
+  };
+  for (const def of declared.values()) {
+    const n = countOf(def.name);
+    specs.push({
+      name: def.name,
+      partitions: n,
+      replicationFactor,
+      ...(def.configs ? { configs: { ...def.configs } } : {}),
+    });
+  }
+  return specs;
 }
 
 /**
  * Creates the internal topics that do not exist yet. An existing one must have the partitions the
- * plan needs, except a dead-letter topic, which keeps its own count (the original partition is
- * used where it fits).
+ * plan needs, except a dead-letter topic or a declared one, which keeps its own count (the
+ * original partition is used where it fits).
  */
 export async function createInternalTopics(plan: TopicPlan, admin: AdminPort): Promise<void> {
   const existing = await admin.describeTopics(plan.internalTopics.map((t) => t.name));
@@ -304,7 +368,7 @@ export async function createInternalTopics(plan: TopicPlan, admin: AdminPort): P
     const e = existing.get(t.name);
     if (e === undefined) return true;
     plan.partitions.set(t.name, e.partitions);
-    if (e.partitions !== t.partitions && !t.name.endsWith('-dlt')) {
+    if (e.partitions !== t.partitions && !t.name.endsWith('-dlt') && !plan.declaredTopics.has(t.name)) {
       throw new StreamsException(
         `Internal topic "${t.name}" has ${e.partitions} partitions but the application needs ${t.partitions}: the input topics' partition counts changed. Reset the application (delete its internal topics and state) to continue`,
       );

@@ -68,6 +68,18 @@ export interface RepartitionTopicDef {
   readonly copartitionWith?: string | undefined;
 }
 
+/**
+ * A topic the application creates at start when it does not exist yet (retry topics, a pattern's
+ * own dead-letter topic), with the partition count of another topic of the topology. Unlike
+ * internal topics its name is used as written, and an existing one is used as it is.
+ */
+export interface DeclaredTopicDef {
+  readonly name: string;
+  /** The topic whose partition count a new one gets: a source or sink topic, or another declared one. */
+  readonly partitionsOf: string;
+  readonly configs?: Readonly<Record<string, string>> | undefined;
+}
+
 export interface Subtopology {
   readonly id: number;
   /** Node names in an order where every parent comes before its children. */
@@ -104,6 +116,7 @@ export class TopologyGraph {
   readonly #copartition: string[][] = [];
   readonly #sourceTopicOwner = new Map<string, string>();
   readonly #globalStores = new Map<string, { source: string; processor: string; topic: string }>();
+  readonly #declaredTopics = new Map<string, DeclaredTopicDef>();
   #frozen = false;
   #subtopologies: Subtopology[] | undefined;
   #globalSubtopologies: Subtopology[] | undefined;
@@ -292,6 +305,32 @@ export class TopologyGraph {
     return this;
   }
 
+  /** Declares a topic the runtime creates at start when absent (see DeclaredTopicDef). */
+  addDeclaredTopic(def: DeclaredTopicDef): this {
+    this.#mutable();
+    if (typeof def.name !== 'string' || def.name.length === 0)
+      throw new TopologyException('A declared topic needs a name');
+    if (def.partitionsOf === def.name)
+      throw new TopologyException(
+        `Topic "${def.name}" cannot take its partition count from itself: name another topic of the topology in partitionsOf`,
+      );
+    const known = this.#declaredTopics.get(def.name);
+    if (known && known.partitionsOf !== def.partitionsOf)
+      throw new TopologyException(
+        `Topic "${def.name}" is declared twice, with the partition count of "${known.partitionsOf}" and of "${def.partitionsOf}": declare it once`,
+      );
+    this.#declaredTopics.set(def.name, {
+      name: def.name,
+      partitionsOf: def.partitionsOf,
+      configs: def.configs,
+    });
+    return this;
+  }
+
+  declaredTopics(): DeclaredTopicDef[] {
+    return [...this.#declaredTopics.values()];
+  }
+
   /** Declares that these source topics must be co-partitioned (a join reads them together). */
   addCopartitionGroup(topics: readonly string[]): this {
     this.#mutable();
@@ -361,6 +400,11 @@ export class TopologyGraph {
     for (const group of this.#copartition) copy.#copartition.push(deepFreeze([...group]));
     for (const [topic, owner] of this.#sourceTopicOwner) copy.#sourceTopicOwner.set(topic, owner);
     for (const [name, g] of this.#globalStores) copy.#globalStores.set(name, deepFreeze({ ...g }));
+    for (const [name, d] of this.#declaredTopics)
+      copy.#declaredTopics.set(
+        name,
+        Object.freeze({ ...d, configs: d.configs ? Object.freeze({ ...d.configs }) : undefined }),
+      );
     copy.#frozen = true;
     return copy;
   }

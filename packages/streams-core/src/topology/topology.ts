@@ -13,6 +13,14 @@ import { describeTopology, type TopologyDescription } from './describe.ts';
 import type { TopicNameExtractor } from './extractors.ts';
 import { type SinkOptions, type SourceOptions, topologyGraph } from './topology-graph.ts';
 
+/** How the runtime creates a declared topic that does not exist yet. */
+export interface TopicDeclaration {
+  /** The topic of the topology (source, sink or declared) whose partition count it gets. */
+  partitionsOf: string;
+  /** Topic configs for its creation, e.g. `{ 'retention.ms': '604800000' }`. */
+  configs?: Record<string, string>;
+}
+
 export class Topology {
   /** A source node reading one or more topics. */
   addSource<K = unknown, V = unknown>(
@@ -70,6 +78,16 @@ export class Topology {
   /** Gives processors access to a store that was added before. */
   connectProcessorAndStateStores(storeName: string, ...processorNames: string[]): this {
     topologyGraph(this).connectProcessorAndStateStores(storeName, ...processorNames);
+    return this;
+  }
+
+  /**
+   * A topic the application creates at start when it does not exist yet, with the partition
+   * count of `partitionsOf` (as Spring's retry topics take the main topic's). An existing one is
+   * used as it is. The topology may read it as a source: it need not exist before start.
+   */
+  addTopic(name: string, declaration: TopicDeclaration): this {
+    topologyGraph(this).addDeclaredTopic({ name, ...declaration });
     return this;
   }
 

@@ -60,6 +60,7 @@ function plan(): TopicPlan {
       [...sourceTopics].flatMap(([id, ts]) => ts.map((t) => [t, id] as [string, number])),
     ),
     internalTopics: [],
+    declaredTopics: new Set(),
   };
 }
 
