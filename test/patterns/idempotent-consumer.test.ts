@@ -5,116 +5,27 @@
  * event at its TTL, and work abandoned in a rebalance and redone by the new owner. The failures of
  * PostgreSQL itself and SIGKILLs between the steps are in test/faults/idempotent-consumer-*.
  */
-import { KafkaStreams } from '@kafka-pattern/streams-core';
-import { dedupCacheKey, type EventOutcome } from '@kafka-pattern/topologies/idempotent-consumer';
+import { dedupCacheKey } from '@kafka-pattern/topologies/idempotent-consumer';
 import fc from 'fast-check';
 import { Redis } from 'ioredis';
-import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import {
-  checkLedger,
-  createLedgerTable,
-  type Delivery,
   deliveriesArbitrary,
   distinctPayments,
   exact,
-  ledgerTopology,
-  type Payment,
-  paymentRecords,
+  type LedgerCaseOptions,
+  ledgerCase as newCase,
+  REDIS_DB,
   sampleDeliveries,
   tally,
 } from '../support/idempotent-ledger.ts';
-import {
-  bootstrapServers,
-  createTopic,
-  deleteTopics,
-  eventually,
-  produce,
-  uniqueName,
-} from '../support/kafka.ts';
-import { databaseUrl, hostPort, redisUrl } from '../support/services.ts';
+import { eventually } from '../support/kafka.ts';
+import { hostPort, redisUrl } from '../support/services.ts';
 import { TcpProxy } from '../support/tcp-proxy.ts';
-import { teardownAfterEach, tempStateDir } from '../support/teardown.ts';
+import { teardownAfterEach } from '../support/teardown.ts';
 
 const cleanups = teardownAfterEach();
-/** A Redis database of these tests' own, so flushing it touches nobody else's keys. */
-const REDIS_DB = 11;
-
-interface CaseOptions {
-  redis?: Redis;
-  ttlMs?: number;
-  holdMs?: number;
-}
-
-/** One ledger consumer: its topic, ledger table, consumer id, clients, and the outcomes it reported. */
-async function ledgerCase(name: string, o: CaseOptions = {}) {
-  const topic = await createTopic(uniqueName(`payments-${name}`), 3);
-  const table = `ledger_${uniqueName(name).replaceAll('-', '_')}`;
-  const consumerId = uniqueName(`ledger-${name}`);
-  const applicationId = uniqueName(`idem-${name}`);
-  const admin = new pg.Pool({ connectionString: databaseUrl(), max: 2 });
-  await createLedgerTable(admin, table);
-  const postgres = new pg.Pool({ connectionString: databaseUrl(), application_name: consumerId });
-  const redis = o.redis ?? new Redis(redisUrl(REDIS_DB));
-  redis.on('error', () => {});
-  const outcomes: EventOutcome<string>[] = [];
-  const apps: KafkaStreams[] = [];
-  let delivered = 0;
-  cleanups.push(async () => {
-    await admin.query(`DROP TABLE IF EXISTS ${table}`);
-    await admin.query('DELETE FROM processed_events WHERE consumer_id = $1', [consumerId]);
-    await Promise.allSettled([admin.end(), postgres.end()]);
-    redis.disconnect();
-    await deleteTopics([topic, ...apps.flatMap((a) => a.internalTopicNames())]).catch(() => {});
-  });
-  return {
-    topic,
-    consumerId,
-    redis,
-    outcomes,
-    async start(): Promise<KafkaStreams> {
-      const app = new KafkaStreams(
-        ledgerTopology({
-          topic,
-          table,
-          consumerId,
-          redis,
-          postgres,
-          ...(o.ttlMs ? { ttlMs: o.ttlMs } : {}),
-          ...(o.holdMs ? { holdMs: o.holdMs } : {}),
-          onOutcome: (outcome) => outcomes.push(outcome),
-        }),
-        {
-          applicationId,
-          bootstrapServers: bootstrapServers(),
-          // Each instance its own, as two machines would have.
-          stateDir: tempStateDir(cleanups, 'kp-idem-'),
-          commitIntervalMs: 200,
-          client: { sessionTimeoutMs: 6_000, heartbeatIntervalMs: 500 },
-        },
-      );
-      apps.push(app);
-      cleanups.push(() => app.close());
-      await app.start();
-      await app.waitForRunning();
-      return app;
-    },
-    async deliver(deliveries: readonly Delivery[]): Promise<void> {
-      await produce(paymentRecords(topic, deliveries));
-      delivered += deliveries.length;
-    },
-    /** Waits until every delivery so far was settled (applied or found a duplicate). */
-    settled(timeoutMs = 30_000): Promise<true> {
-      return eventually(
-        () => (outcomes.length >= delivered ? true : undefined),
-        timeoutMs,
-        `${delivered} deliveries settled (${outcomes.length} so far)`,
-      );
-    },
-    check: (expected: ReadonlyMap<string, Payment>) => checkLedger(admin, table, consumerId, expected),
-    deadLettered: () => apps.reduce((n, a) => n + a.metrics().totals.deadLetteredRecords, 0),
-  };
-}
+const ledgerCase = (name: string, o?: LedgerCaseOptions) => newCase(cleanups, name, o);
 
 describe('idempotent consumer: a ledger on the broker, PostgreSQL and Redis', () => {
   it('applies each payment once however often the input repeats it (generated with fast-check)', async () => {

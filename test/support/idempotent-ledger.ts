@@ -4,13 +4,15 @@
  * and the checks that every distinct payment has exactly one row and each account the exact
  * balance. The fault tests' child process builds the same topology from here.
  */
-
-import { Serdes, type Topology } from '@kafka-pattern/streams-core';
+import { KafkaStreams, Serdes, type Topology } from '@kafka-pattern/streams-core';
 import type { ProducedRecord } from '@kafka-pattern/streams-core/client';
 import { type EventOutcome, idempotentConsumer } from '@kafka-pattern/topologies/idempotent-consumer';
 import fc from 'fast-check';
-import type { Redis } from 'ioredis';
-import type pg from 'pg';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import { bootstrapServers, createTopic, deleteTopics, eventually, produce, uniqueName } from './kafka.ts';
+import { databaseUrl, redisUrl } from './services.ts';
+import { type Teardown, tempStateDir } from './teardown.ts';
 
 export interface Payment {
   id: string;
@@ -185,4 +187,102 @@ export function tally(
   const out = { applied: 0, 'duplicate-cache': 0, 'duplicate-db': 0 };
   for (const o of outcomes) out[o.result]++;
   return out;
+}
+
+/** A Redis database of these tests' own, so flushing it touches nobody else's keys. */
+export const REDIS_DB = 11;
+
+export interface LedgerCaseOptions {
+  /** Default: a client of REDIS_DB. */
+  redis?: Redis;
+  /** Default: DATABASE_URL (a proxy in front of it, for outages). */
+  postgresUrl?: string;
+  ttlMs?: number;
+  timeoutMs?: number;
+  holdMs?: number;
+}
+
+export type LedgerCase = Awaited<ReturnType<typeof ledgerCase>>;
+
+/**
+ * One ledger consumer in this process: its topic, ledger table, consumer id and clients, the
+ * outcomes it reported, and instances of it to start; all of it removed after the test.
+ */
+export async function ledgerCase(cleanups: Teardown, name: string, o: LedgerCaseOptions = {}) {
+  const topic = await createTopic(uniqueName(`payments-${name}`), 3);
+  const table = `ledger_${uniqueName(name).replaceAll('-', '_')}`;
+  const consumerId = uniqueName(`ledger-${name}`);
+  const applicationId = uniqueName(`idem-${name}`);
+  const admin = new pg.Pool({ connectionString: databaseUrl(), max: 2 });
+  await createLedgerTable(admin, table);
+  const postgres = new pg.Pool({
+    connectionString: o.postgresUrl ?? databaseUrl(),
+    application_name: consumerId,
+  });
+  const redis = o.redis ?? new Redis(redisUrl(REDIS_DB));
+  redis.on('error', () => {});
+  const outcomes: EventOutcome<string>[] = [];
+  const apps: KafkaStreams[] = [];
+  let delivered = 0;
+  cleanups.push(async () => {
+    await admin.query(`DROP TABLE IF EXISTS ${table}`);
+    await admin.query('DELETE FROM processed_events WHERE consumer_id = $1', [consumerId]);
+    await Promise.allSettled([admin.end(), postgres.end()]);
+    redis.disconnect();
+    await deleteTopics([topic, ...apps.flatMap((a) => a.internalTopicNames())]).catch(() => {});
+  });
+  return {
+    topic,
+    table,
+    consumerId,
+    applicationId,
+    redis,
+    admin,
+    outcomes,
+    get delivered() {
+      return delivered;
+    },
+    async start(): Promise<KafkaStreams> {
+      const app = new KafkaStreams(
+        ledgerTopology({
+          topic,
+          table,
+          consumerId,
+          redis,
+          postgres,
+          ...(o.ttlMs ? { ttlMs: o.ttlMs } : {}),
+          ...(o.timeoutMs ? { timeoutMs: o.timeoutMs } : {}),
+          ...(o.holdMs ? { holdMs: o.holdMs } : {}),
+          onOutcome: (outcome) => outcomes.push(outcome),
+        }),
+        {
+          applicationId,
+          bootstrapServers: bootstrapServers(),
+          // Each instance its own, as two machines would have.
+          stateDir: tempStateDir(cleanups, 'kp-idem-'),
+          commitIntervalMs: 200,
+          client: { sessionTimeoutMs: 6_000, heartbeatIntervalMs: 500 },
+        },
+      );
+      apps.push(app);
+      cleanups.push(() => app.close());
+      await app.start();
+      await app.waitForRunning();
+      return app;
+    },
+    async deliver(deliveries: readonly Delivery[]): Promise<void> {
+      await produce(paymentRecords(topic, deliveries));
+      delivered += deliveries.length;
+    },
+    /** Waits until every delivery so far was settled (applied or found a duplicate). */
+    settled(timeoutMs = 30_000): Promise<true> {
+      return eventually(
+        () => (outcomes.length >= delivered ? true : undefined),
+        timeoutMs,
+        `${delivered} deliveries settled (${outcomes.length} so far)`,
+      );
+    },
+    check: (expected: ReadonlyMap<string, Payment>) => checkLedger(admin, table, consumerId, expected),
+    deadLettered: () => apps.reduce((n, a) => n + a.metrics().totals.deadLetteredRecords, 0),
+  };
 }
