@@ -78,9 +78,12 @@ export class AppProcess {
   #partial = '';
   exited: Promise<void>;
 
-  constructor(spec: AppSpec, name: string) {
+  /** `script`: another fixture than fault-app.ts, given `spec` as its JSON argument the same way. */
+  constructor(spec: AppSpec | object, name: string, script = APP) {
     this.name = name;
-    this.child = spawn(process.execPath, [APP, JSON.stringify(spec)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = spawn(process.execPath, [script, JSON.stringify(spec)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     running.add(this);
     this.exited = new Promise((resolve) =>
       this.child.once('exit', (code, signal) => {
