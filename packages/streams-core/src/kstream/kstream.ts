@@ -199,10 +199,12 @@ export class KStream<K, V> {
    * timestamp and headers. A record's offset is committed only once it and every record before
    * it in its partition are done; under exactly_once_v2 every call in flight finishes before a
    * commit, so its outputs go into the transaction that commits its offset. A rejection or a
-   * timeout goes to the processing exception handler (dead letter by default).
+   * timeout goes to the processing exception handler (dead letter by default). `signal` aborts
+   * when the call timed out or its task closed: pass it on (fetch, pg, ioredis) so that an
+   * abandoned call stops rather than having its effect later.
    */
   mapValuesAsync<VR>(
-    mapper: (value: V, key: K, headers: Headers) => Promise<VR>,
+    mapper: (value: V, key: K, headers: Headers, signal: AbortSignal) => Promise<VR>,
     options: AsyncOptions = {},
   ): KStream<K, VR> {
     return this.#next(
@@ -217,7 +219,7 @@ export class KStream<K, V> {
 
   /** Terminal asynchronous side effect per record, with `mapValuesAsync`'s order, commit and failure rules. */
   foreachAsync(
-    action: (key: K, value: V, headers: Headers) => Promise<void>,
+    action: (key: K, value: V, headers: Headers, signal: AbortSignal) => Promise<void>,
     options: AsyncOptions = {},
   ): void {
     this.ctx.addProcessor(

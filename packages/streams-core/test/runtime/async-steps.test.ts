@@ -269,3 +269,33 @@ describe('asynchronous steps under exactly_once_v2', () => {
     );
   });
 });
+
+describe('the abort signal', () => {
+  it('aborts a call that timed out, so it can stop before having its effect', async () => {
+    const effects: string[] = [];
+    const aborted: string[] = [];
+    const b = new StreamsBuilder();
+    b.stream('in', { key: S, value: S }).foreachAsync(
+      (_k, v, _h, signal) =>
+        new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(() => {
+            effects.push(v);
+            resolve();
+          }, 300);
+          signal.addEventListener('abort', () => {
+            clearTimeout(timer);
+            aborted.push(`${v}: ${(signal.reason as Error).name}`);
+            reject(signal.reason);
+          });
+        }),
+      { timeoutMs: 50 },
+    );
+    const { kafka, app } = setup(b.build(), 'at_least_once');
+    await app.start();
+    kafka.produce([rec('in', 'a', 'slow')]);
+    await eventually(() => kafka.records('in-dlt').length === 1, 'the timed-out record dead-lettered');
+    await new Promise((r) => setTimeout(r, 400));
+    expect(aborted).toEqual(['slow: AsyncTimeoutError']);
+    expect(effects).toEqual([]);
+  });
+});

@@ -14,7 +14,7 @@ export interface ResolvedAsyncOptions {
 }
 
 export function mapValuesAsyncProcessor<K, V, VR>(
-  mapper: (value: V, key: K, headers: Headers) => Promise<VR>,
+  mapper: (value: V, key: K, headers: Headers, signal: AbortSignal) => Promise<VR>,
   options: ResolvedAsyncOptions,
 ): ProcessorSupplier<K, V, K, VR> {
   return () => {
@@ -23,7 +23,7 @@ export function mapValuesAsyncProcessor<K, V, VR>(
       init(ctx) {
         step = (ctx as unknown as InternalContext).asyncStep<VR>(
           options,
-          (r) => mapper(r.value as V, r.key as K, r.headers),
+          (r, signal) => mapper(r.value as V, r.key as K, r.headers, signal),
           (r, value) => ctx.forward({ key: r.key as K, value, timestamp: r.timestamp, headers: r.headers }),
         );
       },
@@ -35,7 +35,7 @@ export function mapValuesAsyncProcessor<K, V, VR>(
 }
 
 export function foreachAsyncProcessor<K, V>(
-  action: (key: K, value: V, headers: Headers) => Promise<void>,
+  action: (key: K, value: V, headers: Headers, signal: AbortSignal) => Promise<void>,
   options: ResolvedAsyncOptions,
 ): ProcessorSupplier<K, V, never, never> {
   return () => {
@@ -44,7 +44,7 @@ export function foreachAsyncProcessor<K, V>(
       init(ctx) {
         step = (ctx as unknown as InternalContext).asyncStep<void>(
           options,
-          (r) => action(r.key as K, r.value as V, r.headers),
+          (r, signal) => action(r.key as K, r.value as V, r.headers, signal),
           () => {},
         );
       },

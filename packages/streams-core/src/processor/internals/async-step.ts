@@ -51,7 +51,7 @@ interface Entry<R> {
 export class AsyncStep<R> {
   readonly name: string;
   readonly #options: AsyncStepOptions;
-  readonly #call: (record: StreamRecord<unknown, unknown>) => Promise<R>;
+  readonly #call: (record: StreamRecord<unknown, unknown>, signal: AbortSignal) => Promise<R>;
   readonly #target: AsyncStepTarget<R>;
   readonly #state: TaskState;
   readonly #notify: () => void;
@@ -64,13 +64,14 @@ export class AsyncStep<R> {
   #ready: Entry<R>[] = [];
   #readyHead = 0;
   #running = 0;
-  readonly #inFlight = new Set<Promise<void>>();
+  /** Calls in flight, each with the controller that aborts it. */
+  readonly #inFlight = new Map<Promise<void>, AbortController>();
   #closed = false;
 
   constructor(
     name: string,
     options: AsyncStepOptions,
-    call: (record: StreamRecord<unknown, unknown>) => Promise<R>,
+    call: (record: StreamRecord<unknown, unknown>, signal: AbortSignal) => Promise<R>,
     target: AsyncStepTarget<R>,
     state: TaskState,
     notify: () => void,
@@ -171,12 +172,14 @@ export class AsyncStep<R> {
     if (this.#inFlight.size === 0) return;
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
-      Promise.allSettled([...this.#inFlight]),
+      Promise.allSettled([...this.#inFlight.keys()]),
       new Promise<void>((resolve) => {
         timer = setTimeout(resolve, timeoutMs);
       }),
     ]);
     clearTimeout(timer);
+    for (const controller of this.#inFlight.values())
+      controller.abort(new AsyncTimeoutError(`${this.name} was abandoned: its task closed`));
   }
 
   #startReady(): void {
@@ -194,19 +197,22 @@ export class AsyncStep<R> {
   #start(e: Entry<R>): void {
     e.status = RUNNING;
     this.#running++;
+    const controller = new AbortController();
     let answer: Promise<R>;
     try {
-      answer = this.#call(e.record);
+      answer = this.#call(e.record, controller.signal);
     } catch (error) {
       answer = Promise.reject(error);
     }
     const timeoutMs = this.#options.timeoutMs;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new AsyncTimeoutError(`${this.name} did not settle within ${timeoutMs} ms`)),
-        timeoutMs,
-      );
+      timer = setTimeout(() => {
+        const error = new AsyncTimeoutError(`${this.name} did not settle within ${timeoutMs} ms`);
+        // The call learns it is no longer waited for, so it can stop before it has an effect.
+        controller.abort(error);
+        reject(error);
+      }, timeoutMs);
     });
     const settled = Promise.race([answer, timeout]).then(
       (result) => {
@@ -226,7 +232,7 @@ export class AsyncStep<R> {
       this.#next(e);
       this.#notify();
     });
-    this.#inFlight.add(tracked);
+    this.#inFlight.set(tracked, controller);
   }
 
   /** The key of `e` is free for its next record; slots go to the records that are ready. */

@@ -32,7 +32,7 @@ export interface ContextScope {
 export type AsyncStepFactory = <R>(
   name: string,
   options: AsyncStepOptions,
-  call: (record: StreamRecord<unknown, unknown>) => Promise<R>,
+  call: (record: StreamRecord<unknown, unknown>, signal: AbortSignal) => Promise<R>,
   emit: AsyncStepTarget<R>['emit'],
 ) => AsyncStep<R>;
 
@@ -41,7 +41,7 @@ export interface InternalContext {
   readonly taskMetrics: TaskMetrics;
   asyncStep<R>(
     options: AsyncStepOptions,
-    call: (record: StreamRecord<unknown, unknown>) => Promise<R>,
+    call: (record: StreamRecord<unknown, unknown>, signal: AbortSignal) => Promise<R>,
     emit: AsyncStepTarget<R>['emit'],
   ): AsyncStep<R>;
 }
