@@ -130,6 +130,52 @@ describe('reading dead letters and what a re-drive sends back', () => {
     expect(redriveRecord(d, 3, 'now')).not.toHaveProperty('timestamp');
   });
 
+  it('a Spring @RetryableTopic dead letter (kafka_original-*, kafka_exception-*) is read too', () => {
+    const int32 = (n: number) => {
+      const b = Buffer.alloc(4);
+      b.writeInt32BE(n);
+      return b;
+    };
+    const int64 = (n: number) => {
+      const b = Buffer.alloc(8);
+      b.writeBigInt64BE(BigInt(n));
+      return b;
+    };
+    const headers = new Headers([
+      ['trace', 't-9'],
+      ['kafka_original-topic', 'payments'],
+      ['kafka_original-partition', int32(2)],
+      ['kafka_original-offset', int64(41)],
+      ['kafka_original-timestamp', int64(5_000)],
+      ['kafka_exception-fqcn', 'ListenerExecutionFailedException'],
+      ['kafka_exception-cause-fqcn', 'GatewayUnavailable'],
+      ['kafka_exception-message', 'gateway down'],
+      ['retry_topic-attempts', int32(3)],
+      ['kafka_dlt-original-consumer-group', 'payments-group'],
+    ]);
+    const d = readDeadLetter({
+      topic: 'payments-dlt',
+      partition: 2,
+      offset: 0n,
+      timestamp: 9_000,
+      key: Buffer.from('p-1'),
+      value: Buffer.from('{}'),
+      headers,
+    });
+    expect(d).toMatchObject({
+      convention: 'spring',
+      originalTopic: 'payments',
+      originalPartition: 2,
+      originalOffset: 41n,
+      originalTimestamp: 5_000,
+      consumerGroup: 'payments-group',
+      exceptionClass: 'ListenerExecutionFailedException',
+      exceptionCauseClass: 'GatewayUnavailable',
+      exceptionMessage: 'gateway down',
+    });
+    expect(d.originalHeaders.map(([k, v]) => [k, v.toString()])).toEqual([['trace', 't-9']]);
+  });
+
   it("KIP-1034 headers (deadLetter: { headers: 'kip1034' }) are read too, their numbers being text", () => {
     const { input, dlt } = drive(undefined, { deadLetter: { headers: 'kip1034' } });
     input.pipeInput('o-2', Buffer.from('{nope'), 9_000);

@@ -2,8 +2,9 @@
  * Reading a dead letter: where it came from and why, from its headers in either convention the
  * engine writes (and the tools it interoperates with write): Spring Kafka's `kafka_dlt-*`, with
  * partition, offset and timestamp as big-endian binary integers, or Kafka Streams' KIP-1034
- * `__streams.errors.*`, all UTF-8 strings. What is left once those headers are stripped is the
- * record as its producer wrote it.
+ * `__streams.errors.*`, all UTF-8 strings. Spring's `@RetryableTopic` dead letters carry the same
+ * facts under `kafka_original-*` and `kafka_exception-*` (with `retry_topic-*` attempts): read as
+ * a fallback. What is left once those headers are stripped is the record as its producer wrote it.
  */
 import { Kip1034Headers, SpringDltHeaders } from '@kafka-pattern/streams-core';
 import type { ConsumedRecord, RawHeaders } from '@kafka-pattern/streams-core/client';
@@ -15,12 +16,23 @@ export const SpringDltKeyHeaders = {
   exceptionStacktrace: 'kafka_dlt-key-exception-stacktrace',
 } as const;
 
-const SPRING_PREFIX = 'kafka_dlt-';
-const KIP1034_PREFIX = '__streams.errors.';
+const PREFIXES = ['kafka_dlt-', '__streams.errors.', 'kafka_original-', 'kafka_exception-', 'retry_topic-'];
+
+/** Spring's retry topics: the failure and the first position under names of their own. */
+const SpringRetryTopicHeaders = {
+  exceptionFqcn: 'kafka_exception-fqcn',
+  exceptionCauseFqcn: 'kafka_exception-cause-fqcn',
+  exceptionMessage: 'kafka_exception-message',
+  exceptionStacktrace: 'kafka_exception-stacktrace',
+  originalTopic: 'kafka_original-topic',
+  originalPartition: 'kafka_original-partition',
+  originalOffset: 'kafka_original-offset',
+  originalTimestamp: 'kafka_original-timestamp',
+} as const;
 
 /** A header that says why and where from, not one the original producer wrote. */
 export function isDeadLetterHeader(name: string): boolean {
-  return name.startsWith(SPRING_PREFIX) || name.startsWith(KIP1034_PREFIX);
+  return PREFIXES.some((p) => name.startsWith(p));
 }
 
 export interface DeadLetter {
@@ -48,24 +60,37 @@ export interface DeadLetter {
 export function readDeadLetter(record: ConsumedRecord): DeadLetter {
   const h = record.headers;
   const text = (name: string) => h.lastValue(name)?.toString('utf8');
-  const spring = h.has(SpringDltHeaders.originalTopic) || h.has(SpringDltHeaders.exceptionFqcn);
+  const spring =
+    h.has(SpringDltHeaders.originalTopic) ||
+    h.has(SpringDltHeaders.exceptionFqcn) ||
+    h.has(SpringRetryTopicHeaders.originalTopic);
   const kip = h.has(Kip1034Headers.topic) || h.has(Kip1034Headers.exception);
   const originalHeaders = [...h].filter(([name]) => !isDeadLetterHeader(name));
   if (spring) {
-    const timestamp = binary(h.lastValue(SpringDltHeaders.originalTimestamp));
-    const partition = binary(h.lastValue(SpringDltHeaders.originalPartition));
+    const dlt = SpringDltHeaders;
+    const retry = SpringRetryTopicHeaders;
+    const either = (a: string, b: string) => h.lastValue(a) ?? h.lastValue(b);
+    const timestamp = binary(either(dlt.originalTimestamp, retry.originalTimestamp));
+    const partition = binary(either(dlt.originalPartition, retry.originalPartition));
     return {
       record,
       convention: 'spring',
-      originalTopic: text(SpringDltHeaders.originalTopic),
+      originalTopic: text(dlt.originalTopic) ?? text(retry.originalTopic),
       originalPartition: partition === undefined ? undefined : Number(partition),
-      originalOffset: binary(h.lastValue(SpringDltHeaders.originalOffset)),
+      originalOffset: binary(either(dlt.originalOffset, retry.originalOffset)),
       originalTimestamp: timestamp === undefined ? record.timestamp : Number(timestamp),
-      consumerGroup: text(SpringDltHeaders.originalConsumerGroup),
-      exceptionClass: text(SpringDltHeaders.exceptionFqcn) ?? text(SpringDltKeyHeaders.exceptionFqcn),
-      exceptionCauseClass: text(SpringDltHeaders.exceptionCauseFqcn),
-      exceptionMessage: text(SpringDltHeaders.exceptionMessage) ?? text(SpringDltKeyHeaders.exceptionMessage),
-      stacktrace: text(SpringDltHeaders.exceptionStacktrace) ?? text(SpringDltKeyHeaders.exceptionStacktrace),
+      consumerGroup: text(dlt.originalConsumerGroup),
+      exceptionClass:
+        text(dlt.exceptionFqcn) ?? text(SpringDltKeyHeaders.exceptionFqcn) ?? text(retry.exceptionFqcn),
+      exceptionCauseClass: text(dlt.exceptionCauseFqcn) ?? text(retry.exceptionCauseFqcn),
+      exceptionMessage:
+        text(dlt.exceptionMessage) ??
+        text(SpringDltKeyHeaders.exceptionMessage) ??
+        text(retry.exceptionMessage),
+      stacktrace:
+        text(dlt.exceptionStacktrace) ??
+        text(SpringDltKeyHeaders.exceptionStacktrace) ??
+        text(retry.exceptionStacktrace),
       originalHeaders,
     };
   }
