@@ -91,4 +91,84 @@ describe('transactions', () => {
       await Promise.allSettled([consumer.close(), producer.close(), admin.close()]);
     }
   });
+
+  it('hides every aborted transaction of one producer that a single fetch returns', async () => {
+    // A transactional id keeps its producer id across transactions and restarts, so one fetch
+    // answer can list several aborted transactions of the same producer.
+    const topic = uniqueName('tx-aborts');
+    const factory = clientFactory();
+    await createTopic(topic, 1);
+    const producer = factory.producer({
+      clientId: 'tx-aborts-producer',
+      idempotent: true,
+      transactionalId: uniqueName('tx-aborts-id'),
+      transactionTimeoutMs: 20_000,
+    });
+    try {
+      for (const [tag, outcome] of [
+        ['aborted-1', 'abort'],
+        ['committed-1', 'commit'],
+        ['aborted-2', 'abort'],
+        ['committed-2', 'commit'],
+        ['aborted-3', 'abort'],
+      ] as const) {
+        const tx = await producer.beginTransaction();
+        await tx.send([0, 1, 2].map((i) => record(topic, `k${i}`, `${tag}:${i}`, 0)));
+        await (outcome === 'commit' ? tx.commit() : tx.abort());
+      }
+      const visible = await collect(topic, { isolationLevel: 'read_committed' }, factory);
+      expect(visible.map((r) => r.value?.toString())).toEqual([
+        'committed-1:0',
+        'committed-1:1',
+        'committed-1:2',
+        'committed-2:0',
+        'committed-2:1',
+        'committed-2:2',
+      ]);
+    } finally {
+      await Promise.allSettled([producer.close(), deleteTopics([topic])]);
+    }
+  });
+
+  it('shows a committed transaction followed by an abort that wrote nothing to the partition', async () => {
+    const topic = uniqueName('tx-empty-abort');
+    const factory = clientFactory();
+    await createTopic(topic, 1);
+    const transactionalId = uniqueName('tx-empty-abort-id');
+    const open = () =>
+      factory.producer({
+        clientId: 'tx-empty-abort',
+        idempotent: true,
+        transactionalId,
+        transactionTimeoutMs: 20_000,
+      });
+    let producer = open();
+    try {
+      const run = async (tag: string, outcome: 'commit' | 'abort') => {
+        const tx = await producer.beginTransaction();
+        await tx.send([0, 1].map((i) => record(topic, `k${i}`, `${tag}:${i}`, 0)));
+        await (outcome === 'commit' ? tx.commit() : tx.abort());
+      };
+      await run('aborted-1', 'abort');
+      await run('committed-1', 'commit');
+      // The partition joins the transaction but the broker refuses the batch (over max.message.bytes):
+      // the abort marker ends a transaction with no records here, which the broker does not list as aborted.
+      const refused = await producer.beginTransaction();
+      await expect(refused.send([record(topic, 'big', 'x'.repeat(2 * 1024 * 1024), 0)])).rejects.toThrow();
+      await refused.abort();
+      await producer.close();
+      // A restart: the same transactional id, the same producer id, a new epoch.
+      producer = open();
+      await run('committed-2', 'commit');
+      const visible = await collect(topic, { isolationLevel: 'read_committed' }, factory);
+      expect(visible.map((r) => r.value?.toString())).toEqual([
+        'committed-1:0',
+        'committed-1:1',
+        'committed-2:0',
+        'committed-2:1',
+      ]);
+    } finally {
+      await Promise.allSettled([producer.close(), deleteTopics([topic])]);
+    }
+  });
 });
