@@ -239,14 +239,17 @@ describe('reading dead letters and what a re-drive sends back', () => {
     expect(keys({ where: (d) => (d.originalOffset ?? 0n) >= 1n })).toEqual(['o-3', 'o-4']);
   });
 
-  it('strips exactly the dead-letter headers', () => {
+  it("strips exactly the headers that say why and where from, Spring retry topics' included", () => {
     expect(
-      ['kafka_dlt-original-topic', 'kafka_dlt-key-exception-fqcn', '__streams.errors.offset'].every(
-        isDeadLetterHeader,
-      ),
+      [
+        'kafka_dlt-original-topic',
+        'kafka_dlt-key-exception-fqcn',
+        '__streams.errors.offset',
+        'kafka_original-topic',
+        'kafka_exception-message',
+        'retry_topic-attempts',
+      ].every(isDeadLetterHeader),
     ).toBe(true);
-    expect(
-      ['trace', 'kafka_original-topic', 'retry_topic-attempts', '__TypeId__'].some(isDeadLetterHeader),
-    ).toBe(false);
+    expect(['trace', '__TypeId__', 'kafka_correlationId', 'retry'].some(isDeadLetterHeader)).toBe(false);
   });
 });
