@@ -158,6 +158,12 @@ export class PlatformaticConsumer implements ConsumerPort {
     this.#joining ??= this.#join();
     await this.#joining;
     this.#throwIfFailed();
+    if (this.#pending && this.#inflight) {
+      // A fetch a woken poll left in flight moves positions when it lands: let it land before the
+      // new generation sets them, or it would move them past records no one handed out.
+      await this.#inflight.answer.catch(() => {});
+      this.#inflight = undefined;
+    }
     while (this.#pending) await this.#applyRebalance(this.#pending);
     if (this.#rebalancing || this.#generationEnded()) {
       this.#held = [];
