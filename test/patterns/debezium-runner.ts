@@ -1,0 +1,244 @@
+/**
+ * The Debezium side of the CDC and outbox compatibility tests: builds the Maven project in
+ * debezium/ when its sources changed, and runs Debezium's embedded PostgreSQL connector as a child
+ * process whose JSON lines on stdout are the records a Kafka Connect worker would have produced. A
+ * missing Java or Maven is a failure with a message that says what to install, never a skip:
+ * without Debezium there is nothing to be compatible with.
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+
+const projectDir = fileURLToPath(new URL('./debezium/', import.meta.url));
+const targetDir = join(projectDir, 'target');
+const jar = join(targetDir, 'debezium-capture.jar');
+const hashFile = join(targetDir, 'source.sha256');
+
+function files(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    return statSync(path).isDirectory() ? files(path) : [path];
+  });
+}
+
+function sourceHash(): string {
+  const hash = createHash('sha256');
+  for (const f of [join(projectDir, 'pom.xml'), ...files(join(projectDir, 'src')).sort()]) {
+    hash.update(f.slice(projectDir.length));
+    hash.update(readFileSync(f));
+  }
+  return hash.digest('hex');
+}
+
+function requireTool(command: string, args: string[], what: string): void {
+  const r = spawnSync(command, args, { encoding: 'utf8' });
+  if (r.error || r.status !== 0) {
+    throw new Error(
+      `The Debezium compatibility test needs ${what} ("${command} ${args.join(' ')}" failed: ${r.error?.message ?? r.stderr.trim()}). ` +
+        'Install Java 17 and Maven 3.8+ and put them on PATH: Debezium itself is what this test compares with.',
+    );
+  }
+}
+
+/** The Debezium version debezium/ builds against. */
+export function debeziumVersion(): string {
+  const pom = readFileSync(join(projectDir, 'pom.xml'), 'utf8');
+  const version = /<debezium\.version>([^<]+)<\/debezium\.version>/.exec(pom)?.[1]?.trim();
+  if (!version) throw new Error(`No <debezium.version> property in ${join(projectDir, 'pom.xml')}`);
+  return version;
+}
+
+/** Builds debezium/ into debezium/target/ unless the jar there was built from the current sources. */
+export function ensureDebeziumApp(): void {
+  requireTool('java', ['-version'], 'Java 17');
+  const hash = sourceHash();
+  if (existsSync(jar) && existsSync(hashFile) && readFileSync(hashFile, 'utf8') === hash) return;
+  requireTool('mvn', ['-v'], 'Maven');
+  const r = spawnSync('mvn', ['-q', '-B', '-f', join(projectDir, 'pom.xml'), 'clean', 'package'], {
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  if (r.status !== 0)
+    throw new Error(
+      `Building the Debezium application failed (mvn package in ${projectDir}):\n${r.stdout}\n${r.stderr}`,
+    );
+  writeFileSync(hashFile, hash);
+}
+
+/** A header as Kafka Connect's SimpleHeaderConverter would have written it: name and bytes as hex. */
+export type DebeziumHeader = [string, string | null];
+
+/** One record as a Kafka Connect worker with JsonConverter (schemas.enable=false) would produce it. */
+export interface DebeziumRecord {
+  topic: string;
+  key: unknown;
+  /** null: the tombstone that follows a delete. */
+  value: unknown;
+  headers: DebeziumHeader[];
+}
+
+interface DebeziumLine {
+  event: 'started' | 'record' | 'completed' | 'stopped';
+  // biome-ignore lint/suspicious/noExplicitAny: lines are JSON from the child, read by field
+  [field: string]: any;
+}
+
+export interface DebeziumSettings {
+  /** PostgreSQL connection string; host, port, user, password and database are passed on. */
+  databaseUrl: string;
+  /** The connector's logical name, also topic.prefix unless `topicPrefix` says otherwise. */
+  name: string;
+  topicPrefix?: string;
+  /** Unique per run, so that parallel runs neither share nor drop each other's slots. */
+  slot: string;
+  publication: string;
+  /** table.include.list entries, schema-qualified: `public.orders`. */
+  tables: string[];
+  /** Applies io.debezium.transforms.outbox.EventRouter, with the event type as a `type` header. */
+  outbox?: boolean;
+  /** Further connector properties, which win over the defaults (snapshot.mode=initial, …). */
+  properties?: Record<string, string>;
+}
+
+export class DebeziumApp {
+  readonly records: DebeziumRecord[] = [];
+  readonly stderr: string[] = [];
+  readonly #lines: DebeziumLine[] = [];
+  readonly #settings: DebeziumSettings;
+  readonly #child: ChildProcess;
+  readonly #exited: Promise<number | null>;
+
+  constructor(settings: DebeziumSettings) {
+    ensureDebeziumApp();
+    this.#settings = settings;
+    const url = new URL(settings.databaseUrl);
+    const opts: Record<string, string | undefined> = {
+      name: settings.name,
+      'topic-prefix': settings.topicPrefix,
+      slot: settings.slot,
+      publication: settings.publication,
+      tables: settings.tables.join(','),
+      host: url.hostname,
+      port: url.port || '5432',
+      user: decodeURIComponent(url.username) || 'postgres',
+      password: decodeURIComponent(url.password),
+      dbname: url.pathname.slice(1) || 'postgres',
+    };
+    const args = [
+      // Two cores: a small heap and the quick compiler keep the JVM from starving the test.
+      '-Xmx256m',
+      '-XX:+UseSerialGC',
+      '-XX:TieredStopAtLevel=1',
+      '-Dorg.slf4j.simpleLogger.defaultLogLevel=warn',
+      '-cp',
+      [jar, join(targetDir, 'lib', '*')].join(':'),
+      'cdc.DebeziumCapture',
+      ...Object.entries(opts)
+        .filter(([, v]) => v !== undefined && v !== '')
+        .flatMap(([k, v]) => [`--${k}`, v as string]),
+      ...(settings.outbox ? ['--outbox'] : []),
+      ...Object.entries(settings.properties ?? {}).flatMap(([k, v]) => ['--prop', `${k}=${v}`]),
+    ];
+    this.#child = spawn('java', args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    createInterface({ input: this.#child.stdout! }).on('line', (line) => {
+      if (!line.startsWith('{')) return;
+      const parsed = JSON.parse(line) as DebeziumLine;
+      this.#lines.push(parsed);
+      if (parsed.event === 'record')
+        this.records.push({
+          topic: parsed.topic,
+          key: parsed.key,
+          value: parsed.value,
+          headers: parsed.headers,
+        });
+    });
+    createInterface({ input: this.#child.stderr! }).on('line', (line) => this.stderr.push(line));
+    this.#exited = new Promise((resolve) => this.#child.on('exit', (code) => resolve(code)));
+  }
+
+  async #waitLine(
+    match: (l: DebeziumLine) => boolean,
+    what: string,
+    timeoutMs: number,
+  ): Promise<DebeziumLine> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = this.#lines.find(match);
+      if (found) return found;
+      const failed = this.#lines.find((l) => l.event === 'completed' && !l.success);
+      if (failed || Date.now() > deadline || this.#child.exitCode !== null)
+        throw new Error(
+          `Debezium: no ${what} within ${timeoutMs} ms (exit code ${this.#child.exitCode}${failed ? `, ${failed.message} ${failed.error ?? ''}` : ''}); stderr:\n${this.stderr.slice(-30).join('\n')}`,
+        );
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  /**
+   * Resolves once the connector task has started and its replication slot exists, so that every
+   * change committed afterwards is captured.
+   */
+  async started(timeoutMs = 60_000): Promise<void> {
+    await this.#waitLine((l) => l.event === 'started', 'task start', timeoutMs);
+  }
+
+  /** The records so far once there are at least `count` matching ones, waiting up to `timeoutMs`. */
+  async waitForRecords(
+    count: number,
+    match: (r: DebeziumRecord) => boolean = () => true,
+    timeoutMs = 30_000,
+  ): Promise<DebeziumRecord[]> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = this.records.filter(match);
+      if (found.length >= count) return found;
+      if (Date.now() > deadline || this.#child.exitCode !== null)
+        throw new Error(
+          `Debezium: ${found.length} of ${count} records within ${timeoutMs} ms (exit code ${this.#child.exitCode}); stderr:\n${this.stderr.slice(-30).join('\n')}`,
+        );
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  /**
+   * Stops the engine (stdin closes; it is killed if it has not gone after 20 s), then drops its
+   * replication slot and publication: a slot left behind would hold back WAL for good.
+   */
+  async stop(): Promise<void> {
+    if (this.#child.exitCode === null) {
+      this.#child.stdin!.end();
+      const timer = setTimeout(() => this.#child.kill('SIGKILL'), 20_000);
+      await this.#exited;
+      clearTimeout(timer);
+    }
+    const client = new pg.Client({ connectionString: this.#settings.databaseUrl });
+    await client.connect();
+    try {
+      // A killed engine may leave its walsender behind for a moment, and an active slot cannot be dropped.
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await client.query(
+            'SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1',
+            [this.#settings.slot],
+          );
+          break;
+        } catch (e) {
+          if (attempt >= 50) throw e;
+          await new Promise((r) => setTimeout(r, 200));
+        }
+      }
+      await client.query(`DROP PUBLICATION IF EXISTS "${this.#settings.publication.replaceAll('"', '""')}"`);
+    } finally {
+      await client.end();
+    }
+  }
+}
+
+/** Decodes a record's headers. */
+export function debeziumHeaders(r: DebeziumRecord): Array<[string, Buffer | null]> {
+  return r.headers.map(([name, hex]) => [name, hex === null ? null : Buffer.from(hex, 'hex')]);
+}
