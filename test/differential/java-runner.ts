@@ -3,17 +3,23 @@
  * sources changed, then runs every case in one JVM. A missing Java or Maven is a failure with a
  * message that says what to install, never a skip: without the reference there is no test.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { mavenProject } from '../support/maven-project.ts';
 
-const projectDir = fileURLToPath(new URL('./java/', import.meta.url));
-const targetDir = join(projectDir, 'target');
-const jar = join(targetDir, 'differential-runner.jar');
-const hashFile = join(targetDir, 'source.sha256');
+const project = mavenProject({
+  dir: fileURLToPath(new URL('./java/', import.meta.url)),
+  jarName: 'differential-runner.jar',
+  needs: 'The differential tests need',
+  reference: 'Kafka Streams itself',
+  versionProperty: 'kafka.version',
+  what: 'the Kafka Streams runner',
+});
+const targetDir = join(project.dir, 'target');
+const jar = project.jar;
 
 export interface JavaStep {
   readonly topic?: string;
@@ -47,57 +53,14 @@ export interface CaseResult {
   readonly error?: string;
 }
 
-function files(dir: string): string[] {
-  return readdirSync(dir).flatMap((name) => {
-    const path = join(dir, name);
-    return statSync(path).isDirectory() ? files(path) : [path];
-  });
-}
-
-function sourceHash(): string {
-  const hash = createHash('sha256');
-  for (const f of [join(projectDir, 'pom.xml'), ...files(join(projectDir, 'src')).sort()]) {
-    hash.update(f.slice(projectDir.length));
-    hash.update(readFileSync(f));
-  }
-  return hash.digest('hex');
-}
-
-function requireTool(command: string, args: string[], what: string): void {
-  const r = spawnSync(command, args, { encoding: 'utf8' });
-  if (r.error || r.status !== 0) {
-    throw new Error(
-      `The differential tests need ${what} ("${command} ${args.join(' ')}" failed: ${r.error?.message ?? r.stderr.trim()}). ` +
-        'Install Java 17 and Maven 3.8+ and put them on PATH: Kafka Streams itself is the reference these tests compare with.',
-    );
-  }
-}
-
 /** The Kafka Streams version java/ builds against: the kafka.version property of its pom.xml. */
 export function kafkaStreamsVersion(): string {
-  const pom = readFileSync(join(projectDir, 'pom.xml'), 'utf8');
-  const version = /<kafka\.version>([^<]+)<\/kafka\.version>/.exec(pom)?.[1]?.trim();
-  if (!version) throw new Error(`No <kafka.version> property in ${join(projectDir, 'pom.xml')}`);
-  return version;
+  return project.version();
 }
 
 /** Builds java/ into java/target/ unless the jar there was built from the current sources. */
 export function ensureJavaRunner(): void {
-  requireTool('java', ['-version'], 'Java 17');
-  const hash = sourceHash();
-  if (existsSync(jar) && existsSync(hashFile) && readFileSync(hashFile, 'utf8') === hash) return;
-  requireTool('mvn', ['-v'], 'Maven');
-  // clean: copy-dependencies adds to target/lib and never removes, so the jars of an earlier
-  // Kafka Streams version would stay on the class path next to the new ones.
-  const r = spawnSync('mvn', ['-q', '-B', '-f', join(projectDir, 'pom.xml'), 'clean', 'package'], {
-    encoding: 'utf8',
-    maxBuffer: 64 * 1024 * 1024,
-  });
-  if (r.status !== 0)
-    throw new Error(
-      `Building the Kafka Streams runner failed (mvn package in ${projectDir}):\n${r.stdout}\n${r.stderr}`,
-    );
-  writeFileSync(hashFile, hash);
+  project.ensureBuilt();
 }
 
 /** Runs all cases through Kafka Streams' TopologyTestDriver; results come back in case order. */

@@ -5,68 +5,32 @@
  * missing Java or Maven is a failure with a message that says what to install, never a skip:
  * without Debezium there is nothing to be compatible with.
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { mavenProject } from '../support/maven-project.ts';
 
-const projectDir = fileURLToPath(new URL('./debezium/', import.meta.url));
-const targetDir = join(projectDir, 'target');
-const jar = join(targetDir, 'debezium-capture.jar');
-const hashFile = join(targetDir, 'source.sha256');
-
-function files(dir: string): string[] {
-  return readdirSync(dir).flatMap((name) => {
-    const path = join(dir, name);
-    return statSync(path).isDirectory() ? files(path) : [path];
-  });
-}
-
-function sourceHash(): string {
-  const hash = createHash('sha256');
-  for (const f of [join(projectDir, 'pom.xml'), ...files(join(projectDir, 'src')).sort()]) {
-    hash.update(f.slice(projectDir.length));
-    hash.update(readFileSync(f));
-  }
-  return hash.digest('hex');
-}
-
-function requireTool(command: string, args: string[], what: string): void {
-  const r = spawnSync(command, args, { encoding: 'utf8' });
-  if (r.error || r.status !== 0) {
-    throw new Error(
-      `The Debezium compatibility test needs ${what} ("${command} ${args.join(' ')}" failed: ${r.error?.message ?? r.stderr.trim()}). ` +
-        'Install Java 17 and Maven 3.8+ and put them on PATH: Debezium itself is what this test compares with.',
-    );
-  }
-}
+const project = mavenProject({
+  dir: fileURLToPath(new URL('./debezium/', import.meta.url)),
+  jarName: 'debezium-capture.jar',
+  needs: 'The Debezium compatibility test needs',
+  reference: 'Debezium itself',
+  versionProperty: 'debezium.version',
+  what: 'the Debezium application',
+});
+const targetDir = join(project.dir, 'target');
+const jar = project.jar;
 
 /** The Debezium version debezium/ builds against. */
 export function debeziumVersion(): string {
-  const pom = readFileSync(join(projectDir, 'pom.xml'), 'utf8');
-  const version = /<debezium\.version>([^<]+)<\/debezium\.version>/.exec(pom)?.[1]?.trim();
-  if (!version) throw new Error(`No <debezium.version> property in ${join(projectDir, 'pom.xml')}`);
-  return version;
+  return project.version();
 }
 
 /** Builds debezium/ into debezium/target/ unless the jar there was built from the current sources. */
 export function ensureDebeziumApp(): void {
-  requireTool('java', ['-version'], 'Java 17');
-  const hash = sourceHash();
-  if (existsSync(jar) && existsSync(hashFile) && readFileSync(hashFile, 'utf8') === hash) return;
-  requireTool('mvn', ['-v'], 'Maven');
-  const r = spawnSync('mvn', ['-q', '-B', '-f', join(projectDir, 'pom.xml'), 'clean', 'package'], {
-    encoding: 'utf8',
-    maxBuffer: 64 * 1024 * 1024,
-  });
-  if (r.status !== 0)
-    throw new Error(
-      `Building the Debezium application failed (mvn package in ${projectDir}):\n${r.stdout}\n${r.stderr}`,
-    );
-  writeFileSync(hashFile, hash);
+  project.ensureBuilt();
 }
 
 /** A header as Kafka Connect's SimpleHeaderConverter would have written it: name and bytes as hex. */

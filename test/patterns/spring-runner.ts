@@ -4,67 +4,31 @@
  * JSON lines on stdout the test reads. A missing Java or Maven is a failure with a message that
  * says what to install, never a skip: without Spring there is nothing to interoperate with.
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { mavenProject } from '../support/maven-project.ts';
 
-const projectDir = fileURLToPath(new URL('./spring/', import.meta.url));
-const targetDir = join(projectDir, 'target');
-const jar = join(targetDir, 'retry-topics-spring.jar');
-const hashFile = join(targetDir, 'source.sha256');
-
-function files(dir: string): string[] {
-  return readdirSync(dir).flatMap((name) => {
-    const path = join(dir, name);
-    return statSync(path).isDirectory() ? files(path) : [path];
-  });
-}
-
-function sourceHash(): string {
-  const hash = createHash('sha256');
-  for (const f of [join(projectDir, 'pom.xml'), ...files(join(projectDir, 'src')).sort()]) {
-    hash.update(f.slice(projectDir.length));
-    hash.update(readFileSync(f));
-  }
-  return hash.digest('hex');
-}
-
-function requireTool(command: string, args: string[], what: string): void {
-  const r = spawnSync(command, args, { encoding: 'utf8' });
-  if (r.error || r.status !== 0) {
-    throw new Error(
-      `The Spring interoperation test needs ${what} ("${command} ${args.join(' ')}" failed: ${r.error?.message ?? r.stderr.trim()}). ` +
-        'Install Java 17 and Maven 3.8+ and put them on PATH: Spring Kafka itself is what this test compares with.',
-    );
-  }
-}
+const project = mavenProject({
+  dir: fileURLToPath(new URL('./spring/', import.meta.url)),
+  jarName: 'retry-topics-spring.jar',
+  needs: 'The Spring interoperation test needs',
+  reference: 'Spring Kafka itself',
+  versionProperty: 'spring-kafka.version',
+  what: 'the Spring application',
+});
+const targetDir = join(project.dir, 'target');
+const jar = project.jar;
 
 /** The spring-kafka version spring/ builds against. */
 export function springKafkaVersion(): string {
-  const pom = readFileSync(join(projectDir, 'pom.xml'), 'utf8');
-  const version = /<spring-kafka\.version>([^<]+)<\/spring-kafka\.version>/.exec(pom)?.[1]?.trim();
-  if (!version) throw new Error(`No <spring-kafka.version> property in ${join(projectDir, 'pom.xml')}`);
-  return version;
+  return project.version();
 }
 
 /** Builds spring/ into spring/target/ unless the jar there was built from the current sources. */
 export function ensureSpringApp(): void {
-  requireTool('java', ['-version'], 'Java 17');
-  const hash = sourceHash();
-  if (existsSync(jar) && existsSync(hashFile) && readFileSync(hashFile, 'utf8') === hash) return;
-  requireTool('mvn', ['-v'], 'Maven');
-  const r = spawnSync('mvn', ['-q', '-B', '-f', join(projectDir, 'pom.xml'), 'clean', 'package'], {
-    encoding: 'utf8',
-    maxBuffer: 64 * 1024 * 1024,
-  });
-  if (r.status !== 0)
-    throw new Error(
-      `Building the Spring application failed (mvn package in ${projectDir}):\n${r.stdout}\n${r.stderr}`,
-    );
-  writeFileSync(hashFile, hash);
+  project.ensureBuilt();
 }
 
 export interface SpringEvent {
