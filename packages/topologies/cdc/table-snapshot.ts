@@ -1,0 +1,99 @@
+/**
+ * The initial snapshot: every row of the captured tables as of the slot's starting point, read in
+ * one REPEATABLE READ transaction that imports the snapshot the slot exported. A row committed
+ * before the slot's first change is here; one committed after it is not (it arrives streamed).
+ * Rows are fetched through a cursor, a batch at a time, so a large table never sits in memory.
+ */
+import type pg from 'pg';
+import type { SnapshotMark, TableShape, Tuple } from './change-events.ts';
+import { connect, qualified, quoteIdent, type TableName } from './replication-slot.ts';
+import { shapeFromCatalog, type TypeCatalog } from './table-shapes.ts';
+
+export interface SnapshotRow {
+  shape: TableShape;
+  row: Tuple;
+  mark: SnapshotMark;
+}
+
+/** Session settings under which PostgreSQL's text output is what column-values.ts reads. */
+export const TEXT_OUTPUT_OPTIONS =
+  '-c DateStyle=ISO -c IntervalStyle=postgres -c TimeZone=UTC -c extra_float_digits=1';
+
+/** Values as PostgreSQL's text, unparsed: column-values.ts converts them the way streaming does. */
+const rawText = { getTypeParser: () => (value: string) => value } as unknown as pg.CustomTypesConfig;
+
+export class TableSnapshot {
+  readonly #client: pg.Client;
+  readonly #tables: readonly TableName[];
+  readonly #catalog: (client: pg.Client) => TypeCatalog;
+
+  private constructor(
+    client: pg.Client,
+    tables: readonly TableName[],
+    catalog: (client: pg.Client) => TypeCatalog,
+  ) {
+    this.#client = client;
+    this.#tables = tables;
+    this.#catalog = catalog;
+  }
+
+  /** Opens the snapshot transaction; once this resolves the snapshot is held, and the slot's exporting connection may close. */
+  static async open(
+    config: pg.ClientConfig,
+    snapshotName: string,
+    tables: readonly TableName[],
+    catalog: (client: pg.Client) => TypeCatalog,
+  ): Promise<TableSnapshot> {
+    const client = await connect(config);
+    try {
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      await client.query(`SET TRANSACTION SNAPSHOT '${snapshotName.replaceAll("'", "''")}'`);
+    } catch (e) {
+      await client.end().catch(() => undefined);
+      throw e;
+    }
+    return new TableSnapshot(client, tables, catalog);
+  }
+
+  /** Every row, table by table, each marked as Debezium marks snapshot records. */
+  async *rows(batchSize = 2_000): AsyncGenerator<SnapshotRow> {
+    const catalog = this.#catalog(this.#client);
+    let previous: SnapshotRow | undefined;
+    let first = true;
+    for (const table of this.#tables) {
+      const shape = await shapeFromCatalog(this.#client, table, catalog);
+      let firstInTable = true;
+      const cursor = quoteIdent(`kp_snapshot_${table.schema}_${table.table}`.slice(0, 60));
+      await this.#client.query(`DECLARE ${cursor} NO SCROLL CURSOR FOR SELECT * FROM ${qualified(table)}`);
+      for (;;) {
+        const { rows } = await this.#client.query<Record<string, string | null>>({
+          text: `FETCH ${batchSize} FROM ${cursor}`,
+          types: rawText,
+        });
+        for (const row of rows) {
+          if (previous) yield previous;
+          previous = {
+            shape,
+            row,
+            mark: first ? 'first' : firstInTable ? 'first_in_data_collection' : 'true',
+          };
+          first = false;
+          firstInTable = false;
+        }
+        if (rows.length < batchSize) break;
+      }
+      await this.#client.query(`CLOSE ${cursor}`);
+      if (previous && previous.shape === shape && previous.mark !== 'first')
+        previous.mark = 'last_in_data_collection';
+    }
+    if (previous) {
+      previous.mark = 'last';
+      yield previous;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.#client.query('COMMIT').catch(() => undefined);
+    await this.#client.end().catch(() => undefined);
+  }
+}
