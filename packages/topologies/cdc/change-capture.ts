@@ -56,6 +56,10 @@ export interface CaptureSettings {
   /** The Kafka records of one change. */
   toRecords(change: RowChange, database: string): ProducedRecord[];
   warn?(message: string): void;
+  /** A transaction's changes (or the snapshot's, at the slot's starting point) were handed to Kafka, up to `endLsn`. */
+  onTransactionEnd?(endLsn: bigint): void;
+  /** Kafka has everything up to `lsn`. */
+  onWritten?(lsn: bigint): void;
 }
 
 export type CaptureState = 'created' | 'snapshot' | 'streaming' | 'reconnecting' | 'closed' | 'failed';
@@ -254,6 +258,7 @@ export class ChangeCapture {
     if (lsn <= this.#written) return;
     this.#written = lsn;
     this.#stream?.confirm(lsn);
+    this.#settings.onWritten?.(lsn);
   }
 
   async #run(): Promise<void> {
@@ -294,6 +299,7 @@ export class ChangeCapture {
         }
       }
       await writer.append(chunk, this.#consistentPoint, { snapshot: 'completed' });
+      this.#settings.onTransactionEnd?.(this.#consistentPoint);
       await writer.flush();
       this.#resolveSnapshot();
     } finally {
@@ -418,7 +424,8 @@ export class ChangeCapture {
           if (!tx.skip) {
             this.#appended = end;
             if (tx.records.length > 0 || writer.busy()) await writer.append(tx.records, end);
-            else this.#markWritten(end);
+            this.#settings.onTransactionEnd?.(end);
+            if (tx.records.length === 0 && !writer.busy()) this.#markWritten(end);
           }
           lastCommitLsn = tx.commitLsn;
           tx = undefined;
