@@ -281,13 +281,16 @@ export class ChangeCapture {
     const writer = this.#writer!;
     try {
       let chunk: ProducedRecord[] = [];
+      // One time and one transaction for the whole snapshot, as Debezium's.
+      const commitMicros = BigInt(Date.now()) * 1000n;
+      const txId = await snapshot.transactionId();
       for await (const { shape, row, mark } of snapshot.rows()) {
         if (this.#closing) return;
         const position: ChangePosition = {
           lsn: this.#consistentPoint,
           lastCommitLsn: null,
-          txId: null,
-          commitMicros: BigInt(Date.now()) * 1000n,
+          txId,
+          commitMicros,
           snapshot: mark,
         };
         chunk.push(
@@ -427,7 +430,7 @@ export class ChangeCapture {
             this.#settings.onTransactionEnd?.(end);
             if (tx.records.length === 0 && !writer.busy()) this.#markWritten(end);
           }
-          lastCommitLsn = tx.commitLsn;
+          lastCommitLsn = end;
           tx = undefined;
           break;
         }

@@ -41,7 +41,7 @@ export type SnapshotMark =
 export interface ChangePosition {
   /** The change's WAL record (the snapshot's starting point for snapshot records). */
   lsn: bigint;
-  /** The commit LSN of the transaction streamed before this one, Debezium's `sequence[0]`. */
+  /** Where the commit record of the transaction streamed before this one ended, Debezium's `sequence[0]`. */
   lastCommitLsn: bigint | null;
   txId: number | null;
   /** Commit time (or, in the snapshot, the time the row was read), microseconds since the epoch. */
@@ -66,6 +66,8 @@ export interface EnvelopeSettings {
   database: string;
   /** `source.version`. */
   version: string;
+  /** A new UUID per start of the capture (Debezium's `__debezium.context.runId`). */
+  runId: string;
 }
 
 export function topicOf(prefix: string, shape: Pick<TableShape, 'schema' | 'table'>): string {
@@ -92,11 +94,15 @@ function keyJson(shape: TableShape, tuple: Tuple): Record<string, unknown> | nul
 
 const bytes = (value: unknown): Buffer => Buffer.from(JSON.stringify(value), 'utf8');
 
+/** The key's bytes; a table without a primary key has none (JsonConverter's null). */
+const keyBytes = (value: unknown): Buffer | null => (value === null ? null : bytes(value));
+
 function contextHeaders(settings: EnvelopeSettings): [string, Buffer][] {
   return [
     ['__debezium.context.connectorLogicalName', Buffer.from(settings.topicPrefix)],
     ['__debezium.context.taskId', Buffer.from('0')],
     ['__debezium.context.connectorName', Buffer.from('postgresql')],
+    ['__debezium.context.runId', Buffer.from(settings.runId)],
   ];
 }
 
@@ -108,33 +114,34 @@ function contextHeaders(settings: EnvelopeSettings): [string, Buffer][] {
 export function changeRecords(
   change: RowChange,
   settings: EnvelopeSettings,
-  nowMicros: bigint,
+  nowNanos: bigint,
 ): ProducedRecord[] {
   const { shape } = change;
   const topic = topicOf(settings.topicPrefix, shape);
   const headers = contextHeaders(settings);
   if (change.op === 'u' && change.before && change.after && keyChanged(shape, change.before, change.after)) {
-    const oldKey = bytes(keyJson(shape, change.before));
-    const newKey = bytes(keyJson(shape, change.after));
+    const oldKey = keyBytes(keyJson(shape, change.before));
+    const newKey = keyBytes(keyJson(shape, change.after));
+    const toNew: [string, Buffer][] = newKey ? [['__debezium.newkey', newKey], ...headers] : headers;
+    const fromOld: [string, Buffer][] = oldKey ? [['__debezium.oldkey', oldKey], ...headers] : headers;
     return [
       {
         topic,
         key: oldKey,
-        value: envelope({ ...change, op: 'd', after: null }, settings, nowMicros),
-        headers: [...headers, ['__debezium.newkey', newKey]],
+        value: envelope({ ...change, op: 'd', after: null }, settings, nowNanos),
+        headers: toNew,
       },
-      { topic, key: oldKey, value: null, headers: [...headers, ['__debezium.newkey', newKey]] },
+      { topic, key: oldKey, value: null, headers: toNew },
       {
         topic,
         key: newKey,
-        value: envelope({ ...change, op: 'c', before: null }, settings, nowMicros),
-        headers: [...headers, ['__debezium.oldkey', oldKey]],
+        value: envelope({ ...change, op: 'c', before: null }, settings, nowNanos),
+        headers: fromOld,
       },
     ];
   }
-  const keyRow = change.after ?? change.before!;
-  const key = bytes(keyJson(shape, keyRow));
-  const event: ProducedRecord = { topic, key, value: envelope(change, settings, nowMicros), headers };
+  const key = keyBytes(keyJson(shape, change.after ?? change.before!));
+  const event: ProducedRecord = { topic, key, value: envelope(change, settings, nowNanos), headers };
   if (change.op !== 'd') return [event];
   return [event, { topic, key, value: null, headers }];
 }
@@ -143,7 +150,7 @@ function keyChanged(shape: TableShape, before: Tuple, after: Tuple): boolean {
   return shape.keyColumns.some((k) => before[k] !== undefined && before[k] !== after[k]);
 }
 
-function envelope(change: RowChange, settings: EnvelopeSettings, nowMicros: bigint): Buffer {
+function envelope(change: RowChange, settings: EnvelopeSettings, nowNanos: bigint): Buffer {
   const { shape, position } = change;
   const commitMs = position.commitMicros / 1000n;
   const value = {
@@ -165,14 +172,16 @@ function envelope(change: RowChange, settings: EnvelopeSettings, nowMicros: bigi
       schema: shape.schema,
       table: shape.table,
       txId: position.txId,
-      lsn: Number(position.lsn),
+      lsn: longValue(position.lsn),
       xmin: null,
+      origin: null,
+      origin_lsn: null,
     },
     transaction: null,
     op: change.op,
-    ts_ms: Number(nowMicros / 1000n),
-    ts_us: Number(nowMicros),
-    ts_ns: longValue(nowMicros * 1000n),
+    ts_ms: Number(nowNanos / 1_000_000n),
+    ts_us: Number(nowNanos / 1000n),
+    ts_ns: longValue(nowNanos),
   };
   return bytes(value);
 }

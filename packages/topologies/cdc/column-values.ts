@@ -100,6 +100,9 @@ const ARRAY_ELEMENTS = new Map<number, number>([
   [651, OID.cidr],
 ]);
 
+/** Arrays of smallint, integer and bigint: Debezium fills an unchanged TOASTed one with the placeholder's bytes. */
+const INTEGER_ARRAYS = new Set([1005, 1007, 1016]);
+
 const KNOWN = new Set<number>([...Object.values(OID), ...ARRAY_ELEMENTS.keys()]);
 
 /** Whether converting a column of this type needs a pg_type lookup first. */
@@ -144,12 +147,19 @@ export function converterFor(
         : (t) => rawJSON(String(timeMicros(t)));
     case OID.timetz:
       return zonedTime;
-    case OID.timestamp:
-      return timePrecision(typeMod) <= 3
-        ? (t) => rawJSON(String(timestampMicros(t) / 1000n))
-        : (t) => rawJSON(String(timestampMicros(t)));
-    case OID.timestamptz:
-      return zonedTimestamp;
+    case OID.timestamp: {
+      const millis = timePrecision(typeMod) <= 3;
+      return (t) => {
+        // PgJDBC's infinity constants, as Debezium passes them on.
+        if (t === 'infinity') return rawJSON(millis ? '9223372036825200' : '9223372036825200000');
+        if (t === '-infinity') return rawJSON(millis ? '-9223372036832400' : '-9223372036832400000');
+        return rawJSON(String(millis ? floorDiv(timestampMicros(t), 1000n) : timestampMicros(t)));
+      };
+    }
+    case OID.timestamptz: {
+      const precision = timePrecision(typeMod);
+      return (t) => zonedTimestamp(t, precision);
+    }
     case OID.interval:
       return (t) => rawJSON(String(intervalMicros(t)));
     default: {
@@ -172,6 +182,7 @@ export function columnValue(convert: ValueConverter, oid: number, text: ColumnTe
 /** What Debezium writes for a TOASTed value that a change did not carry. */
 function unavailable(oid: number): unknown {
   if (oid === OID.bytea) return UNAVAILABLE_BYTES;
+  if (INTEGER_ARRAYS.has(oid)) return [...Buffer.from(UNAVAILABLE_VALUE, 'utf8')];
   if (ARRAY_ELEMENTS.has(oid)) return oid === 1001 ? [UNAVAILABLE_BYTES] : [UNAVAILABLE_VALUE];
   return UNAVAILABLE_VALUE;
 }
@@ -186,10 +197,44 @@ function flatten(values: unknown[]): unknown[] {
 }
 
 function floatValue(t: string): unknown {
-  if (t === 'NaN') return 'NaN';
-  if (t === 'Infinity') return 'Infinity';
-  if (t === '-Infinity') return '-Infinity';
-  return Number(t);
+  if (t === 'NaN' || t === 'Infinity' || t === '-Infinity') return t;
+  return rawJSON(javaDouble(t));
+}
+
+/**
+ * A float as Java's Double.toString / Float.toString spell it (Jackson writes them so): PostgreSQL
+ * already prints the shortest digits that read back as the same float4 or float8, so only the
+ * layout changes: `100` → `100.0`, `1e+20` → `1.0E20`, `0.0001` → `1.0E-4`.
+ */
+export function javaDouble(text: string): string {
+  const negative = text.startsWith('-');
+  const m = /^(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/.exec(negative ? text.slice(1) : text);
+  if (!m) return text;
+  let digits = `${m[1] ?? ''}${m[2] ?? ''}`;
+  // value = 0.digits × 10^point
+  let point = (m[1] ?? '').length + Number(m[3] ?? 0);
+  const lead = digits.length - digits.replace(/^0+/, '').length;
+  digits = digits.slice(lead).replace(/0+$/, '');
+  point -= lead;
+  const sign = negative ? '-' : '';
+  if (digits === '') return `${sign}0.0`;
+  // Java prints plainly when 10^-3 <= |v| < 10^7, otherwise as d.dddE±x.
+  if (point >= -2 && point <= 7) {
+    if (point <= 0) return `${sign}0.${'0'.repeat(-point)}${digits}`;
+    const whole = digits.slice(0, point).padEnd(point, '0');
+    const fraction = digits.slice(point) || '0';
+    return `${sign}${whole}.${fraction}`;
+  }
+  if (digits.length === 1) {
+    // Java writes two digits here, the pair nearest the exact value (Double.MIN_VALUE: 4.9E-324).
+    const pair = /^(\d)\.(\d)e([+-]\d+)$/.exec(Math.abs(Number(text)).toPrecision(2));
+    if (pair) return `${sign}${pair[1]}.${pair[2]}E${Number(pair[3])}`;
+  }
+  return `${sign}${digits[0]}.${digits.slice(1) || '0'}E${point - 1}`;
+}
+
+function isSpecialNumeric(t: string): boolean {
+  return t === 'NaN' || t === 'Infinity' || t === '-Infinity';
 }
 
 /** numeric(p, s): its scale; unconstrained numeric: -1. */
@@ -199,12 +244,16 @@ function numericScale(typeMod: number): number {
 
 function numericConverter(typeMod: number): ValueConverter {
   const scale = numericScale(typeMod);
-  if (scale >= 0) return (t) => decimalBytes(t, scale);
-  // Debezium's VariableScaleDecimal: the value's own scale beside its unscaled bytes.
+  // NaN and ±Infinity have no Decimal form: Debezium writes null (decimal.handling.mode=precise).
+  if (scale >= 0) return (t) => (isSpecialNumeric(t) ? null : decimalBytes(t, scale));
+  // Debezium's VariableScaleDecimal: the value's scale (trailing zeros dropped) beside its unscaled bytes.
   return (t) => {
+    if (isSpecialNumeric(t)) return null;
     const dot = t.indexOf('.');
-    const s = dot < 0 ? 0 : t.length - dot - 1;
-    return { scale: s, value: decimalBytes(t, s) };
+    const trimmed = dot < 0 ? t : t.replace(/\.?0+$/, '');
+    const tdot = trimmed.indexOf('.');
+    const s = tdot < 0 ? 0 : trimmed.length - tdot - 1;
+    return { scale: s, value: decimalBytes(trimmed, s) };
   };
 }
 
@@ -301,12 +350,18 @@ function isoFraction(micros: bigint): string {
   return s.endsWith('000') ? `.${s.slice(0, 3)}` : `.${s}`;
 }
 
-function isoTime(microsOfDay: bigint): string {
+/** Fraction digits without trailing zeros, none when zero (Debezium's ZonedTime). */
+function trimmedFraction(micros: bigint): string {
+  if (micros === 0n) return '';
+  return `.${micros.toString().padStart(6, '0').replace(/0+$/, '')}`;
+}
+
+function isoTime(microsOfDay: bigint, fraction: (micros: bigint) => string = isoFraction): string {
   const secs = Number(microsOfDay / 1_000_000n);
   const hh = String(Math.floor(secs / 3600)).padStart(2, '0');
   const mm = String(Math.floor((secs % 3600) / 60)).padStart(2, '0');
   const ss = String(secs % 60).padStart(2, '0');
-  return `${hh}:${mm}:${ss}${isoFraction(microsOfDay % 1_000_000n)}`;
+  return `${hh}:${mm}:${ss}${fraction(microsOfDay % 1_000_000n)}`;
 }
 
 const DAY_MICROS = 86_400_000_000n;
@@ -317,18 +372,27 @@ function zonedTime(t: string): unknown {
   if (!m) throw new Error(`unexpected time with time zone "${t}"`);
   let micros = timeMicros(m[1]!) - BigInt(offsetSeconds(m[2]!)) * 1_000_000n;
   micros = ((micros % DAY_MICROS) + DAY_MICROS) % DAY_MICROS;
-  return `${isoTime(micros)}Z`;
+  return `${isoTime(micros, trimmedFraction)}Z`;
 }
 
-/** timestamptz: Debezium's ZonedTimestamp, ISO-8601 in UTC (`2024-03-01T10:15:30.123456Z`). */
-function zonedTimestamp(t: string): unknown {
+/** timestamptz(p): Debezium's ZonedTimestamp, ISO-8601 in UTC with exactly p fraction digits. */
+function zonedTimestamp(t: string, precision: number): unknown {
   if (t === 'infinity' || t === '-infinity') return t;
   const m = /^(.*\d\d:\d\d:\d\d(?:\.\d+)?)([+-][\d:]+)( BC)?$/.exec(t);
   if (!m) throw new Error(`unexpected timestamp with time zone "${t}"`);
   const micros = timestampMicros(`${m[1]}${m[3] ?? ''}`) - BigInt(offsetSeconds(m[2]!)) * 1_000_000n;
   const fraction = ((micros % 1_000_000n) + 1_000_000n) % 1_000_000n;
   const iso = new Date(Number((micros - fraction) / 1000n)).toISOString();
-  return `${iso.slice(0, iso.lastIndexOf('.'))}${isoFraction(fraction)}Z`;
+  const digits =
+    precision > 0
+      ? `.${fraction.toString().padStart(6, '0').slice(0, precision).padEnd(precision, '0')}`
+      : '';
+  return `${iso.slice(0, iso.lastIndexOf('.'))}${digits}Z`;
+}
+
+function floorDiv(a: bigint, b: bigint): bigint {
+  const q = a / b;
+  return a % b !== 0n && a < 0n !== b < 0n ? q - 1n : q;
 }
 
 /** Debezium's MicroDuration: a month counts as 365.25 / 12 days. */
@@ -353,5 +417,7 @@ function intervalMicros(t: string): bigint {
       micros += m[3] === '-' ? -v : v;
     }
   }
-  return BigInt(Math.round(months * MONTH_MICROS)) + BigInt(days) * DAY_MICROS + micros;
+  const total = BigInt(Math.round(months * MONTH_MICROS)) + BigInt(days) * DAY_MICROS + micros;
+  const max = (1n << 63n) - 1n;
+  return total > max ? max : total < -max - 1n ? -max - 1n : total;
 }

@@ -3,6 +3,7 @@
  * from a TypeScript process instead of a Kafka Connect cluster. See README.md for the guarantee,
  * the type mapping and what can still go wrong.
  */
+import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
 import { type CaptureState, ChangeCapture, defaultClientId } from './change-capture.ts';
 import { changeRecords } from './change-events.ts';
@@ -43,6 +44,21 @@ export interface PostgresCdcOptions {
 /** `source.version` of the events: this package, where Debezium writes its own version. */
 export const CDC_VERSION = 'kafka-pattern-0.1.0';
 
+/** Wall-clock nanoseconds since the epoch. */
+function nowNanos(): bigint {
+  return BigInt(Math.round((performance.timeOrigin + performance.now()) * 1000)) * 1000n;
+}
+
+/** A UUID version 7 (time-ordered), as Debezium's run ids are. */
+function uuidv7(): string {
+  const b = randomBytes(16);
+  b.writeUIntBE(Date.now(), 0, 6);
+  b[6] = (b[6]! & 0x0f) | 0x70;
+  b[8] = (b[8]! & 0x3f) | 0x80;
+  const h = b.toString('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
 function identifier(prefix: string): string {
   return prefix.toLowerCase().replace(/[^a-z0-9_]/g, '_');
 }
@@ -59,7 +75,7 @@ export class PostgresCdc {
     const publicationName = options.publicationName ?? `${slotName}_pub`;
     this.slotName = slotName;
     this.publicationName = publicationName;
-    const settings = { topicPrefix: options.topicPrefix, version: CDC_VERSION };
+    const settings = { topicPrefix: options.topicPrefix, version: CDC_VERSION, runId: uuidv7() };
     this.#capture = new ChangeCapture({
       postgres: options.postgres,
       bootstrapServers: options.bootstrapServers,

@@ -55,15 +55,25 @@ export class TableSnapshot {
     return new TableSnapshot(client, tables, catalog);
   }
 
-  /** Every row, table by table, each marked as Debezium marks snapshot records. */
+  /** The snapshot transaction's id, Debezium's `source.txId` of snapshot records. */
+  async transactionId(): Promise<number> {
+    const { rows } = await this.#client.query<{ xid: string }>('SELECT txid_current()::text AS xid');
+    return Number(rows[0]!.xid);
+  }
+
+  /**
+   * Every row, table by table in the order given, each marked as Debezium marks snapshot records:
+   * "first" for the first row of the first table, "first_in_data_collection" for the first row of
+   * the others, "last_in_data_collection" for each table's last row, "last" for the snapshot's
+   * very last record, "true" between.
+   */
   async *rows(batchSize = 2_000): AsyncGenerator<SnapshotRow> {
     const catalog = this.#catalog(this.#client);
     let previous: SnapshotRow | undefined;
-    let first = true;
-    for (const table of this.#tables) {
+    for (const [index, table] of this.#tables.entries()) {
       const shape = await shapeFromCatalog(this.#client, table, catalog);
       let firstInTable = true;
-      const cursor = quoteIdent(`kp_snapshot_${table.schema}_${table.table}`.slice(0, 60));
+      const cursor = quoteIdent(`kp_snapshot_${index}`);
       await this.#client.query(`DECLARE ${cursor} NO SCROLL CURSOR FOR SELECT * FROM ${qualified(table)}`);
       for (;;) {
         const { rows } = await this.#client.query<Record<string, string | null>>({
@@ -75,16 +85,14 @@ export class TableSnapshot {
           previous = {
             shape,
             row,
-            mark: first ? 'first' : firstInTable ? 'first_in_data_collection' : 'true',
+            mark: firstInTable ? (index === 0 ? 'first' : 'first_in_data_collection') : 'true',
           };
-          first = false;
           firstInTable = false;
         }
         if (rows.length < batchSize) break;
       }
       await this.#client.query(`CLOSE ${cursor}`);
-      if (previous && previous.shape === shape && previous.mark !== 'first')
-        previous.mark = 'last_in_data_collection';
+      if (previous && previous.shape === shape) previous.mark = 'last_in_data_collection';
     }
     if (previous) {
       previous.mark = 'last';
