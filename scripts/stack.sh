@@ -527,8 +527,18 @@ postgres_up() { # sets PG_RESOLVED
       return 0
     fi
   fi
+  pg_drop_stale_slots
   PG_RESOLVED="$(if [ -n "${DATABASE_URL:-}" ]; then echo "$DATABASE_URL"; else echo "postgres://$PG_USER@$PG_HOST:$PG_PORT/$PG_DB"; fi)"
   say "PostgreSQL ready at $where (database ${DATABASE_URL:+from DATABASE_URL}${DATABASE_URL:-$PG_DB}, wal_level=logical)"
+}
+
+# A replication slot nobody reads holds WAL back for good. Slots of demos (kp_demo_*) and tests
+# (kpt_*, slot_*) that stopped without dropping theirs are dropped; other slots, such as those of
+# captures a team runs, are left alone.
+pg_drop_stale_slots() {
+  local dropped
+  dropped="$(pg_query "$PG_DB" "select count(pg_drop_replication_slot(slot_name)) from pg_replication_slots where not active and database = current_database() and (slot_name like 'kp\_demo\_%' or slot_name like 'kpt\_%' or slot_name like 'slot\_%')" 2>/dev/null || echo 0)"
+  [ "${dropped:-0}" = 0 ] || say "dropped $dropped replication slots left behind by stopped demos and tests"
 }
 
 # ---------------------------------------------------------------------------------------------
