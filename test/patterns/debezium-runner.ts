@@ -64,6 +64,16 @@ export interface DebeziumSettings {
   tables: string[];
   /** Applies io.debezium.transforms.outbox.EventRouter, with the event type as a `type` header. */
   outbox?: boolean;
+  /**
+   * Bootstrap servers to produce the records to, as a Kafka Connect worker would (acks=all,
+   * idempotent), instead of printing them: `records` stays empty. For the benchmark.
+   */
+  kafka?: string;
+  /**
+   * JVM options in place of the defaults, which keep the JVM small and quick to start for the
+   * tests (256 MiB heap, serial GC, the C1 compiler only); a benchmark wants the JVM's own.
+   */
+  jvmOptions?: string[];
   /** Further connector properties, which win over the defaults (snapshot.mode=initial, …). */
   properties?: Record<string, string>;
 }
@@ -94,9 +104,7 @@ export class DebeziumApp {
     };
     const args = [
       // Two cores: a small heap and the quick compiler keep the JVM from starving the test.
-      '-Xmx256m',
-      '-XX:+UseSerialGC',
-      '-XX:TieredStopAtLevel=1',
+      ...(settings.jvmOptions ?? ['-Xmx256m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1']),
       '-Dorg.slf4j.simpleLogger.defaultLogLevel=warn',
       '-cp',
       [jar, join(targetDir, 'lib', '*')].join(':'),
@@ -105,6 +113,7 @@ export class DebeziumApp {
         .filter(([, v]) => v !== undefined && v !== '')
         .flatMap(([k, v]) => [`--${k}`, v as string]),
       ...(settings.outbox ? ['--outbox'] : []),
+      ...(settings.kafka ? ['--kafka', settings.kafka] : []),
       ...Object.entries(settings.properties ?? {}).flatMap(([k, v]) => ['--prop', `${k}=${v}`]),
     ];
     this.#child = spawn('java', args, { stdio: ['pipe', 'pipe', 'pipe'] });
@@ -122,6 +131,11 @@ export class DebeziumApp {
     });
     createInterface({ input: this.#child.stderr! }).on('line', (line) => this.stderr.push(line));
     this.#exited = new Promise((resolve) => this.#child.on('exit', (code) => resolve(code)));
+  }
+
+  /** The JVM's process id (its CPU time is the benchmark's), undefined if it failed to spawn. */
+  get pid(): number | undefined {
+    return this.#child.pid;
   }
 
   async #waitLine(

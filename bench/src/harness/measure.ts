@@ -63,6 +63,11 @@ export class PipeProcess {
     });
   }
 
+  /** The process's id, to read its CPU time from /proc (undefined if it failed to spawn). */
+  get pid(): number | undefined {
+    return this.#child.pid;
+  }
+
   async start(module: URL, run: PipeRun): Promise<Measured | undefined> {
     const reply = await this.#request({ type: 'start', module: module.href, run }, 'running');
     return reply.type === 'running' ? reply.measured : undefined;

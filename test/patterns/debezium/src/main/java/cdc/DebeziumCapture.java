@@ -14,10 +14,17 @@ import java.nio.charset.StandardCharsets;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.List;
 import java.util.Properties;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.header.internals.RecordHeaders;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.connect.header.Header;
 import org.apache.kafka.connect.json.JsonConverter;
 import org.apache.kafka.connect.source.SourceRecord;
@@ -30,9 +37,15 @@ import org.apache.kafka.connect.storage.SimpleHeaderConverter;
  * default SimpleHeaderConverter writes, i.e. exactly the bytes a Kafka Connect worker would produce.
  * The engine runs until stdin closes.
  *
- * Arguments: --name N (engine and topic prefix), --slot S, --publication P, --tables a.b,c.d,
- * --outbox (apply io.debezium.transforms.outbox.EventRouter), and any number of --prop k=v that
- * override or add connector properties.
+ * <p>With --kafka host:port the records are not printed but produced to that broker, as a Kafka
+ * Connect worker would: the same converters' bytes, through a KafkaProducer with the worker's
+ * producer settings (acks=all, one request in flight, no delivery timeout) and idempotence on;
+ * each batch the engine hands over is flushed before its offsets are marked processed. The
+ * started, completed and stopped lines are printed all the same.
+ *
+ * <p>Arguments: --name N (engine and topic prefix), --slot S, --publication P, --tables a.b,c.d,
+ * --outbox (apply io.debezium.transforms.outbox.EventRouter), --kafka B (produce to B instead of
+ * printing), and any number of --prop k=v that override or add connector properties.
  */
 public final class DebeziumCapture {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -94,7 +107,7 @@ public final class DebeziumCapture {
     SimpleHeaderConverter headerConverter = new SimpleHeaderConverter();
     headerConverter.configure(Map.of());
 
-    DebeziumEngine<RecordChangeEvent<SourceRecord>> engine =
+    DebeziumEngine.Builder<RecordChangeEvent<SourceRecord>> builder =
         DebeziumEngine.create(ChangeEventFormat.of(Connect.class))
             .using(props)
             .using(
@@ -111,23 +124,55 @@ public final class DebeziumCapture {
                   done.put("success", success).put("message", message);
                   if (error != null) done.put("error", error.toString());
                   emit(done);
-                })
-            .notifying(
-                event -> {
-                  SourceRecord r = event.record();
-                  ObjectNode line = JSON.createObjectNode().put("event", "record");
-                  line.put("topic", r.topic());
-                  line.set("key", parse(keyConverter.fromConnectData(r.topic(), r.keySchema(), r.key())));
-                  line.set(
-                      "value", parse(valueConverter.fromConnectData(r.topic(), r.valueSchema(), r.value())));
-                  ArrayNode headers = line.putArray("headers");
-                  for (Header h : r.headers()) {
-                    byte[] bytes = headerConverter.fromConnectHeader(r.topic(), h.key(), h.schema(), h.value());
-                    headers.addArray().add(h.key()).add(bytes == null ? null : HexFormat.of().formatHex(bytes));
-                  }
-                  emit(line);
-                })
-            .build();
+                });
+    String kafka = opts.get("kafka");
+    KafkaProducer<byte[], byte[]> producer = kafka == null ? null : producer(kafka);
+    if (producer == null) {
+      builder = builder.notifying(
+          event -> {
+            SourceRecord r = event.record();
+            ObjectNode line = JSON.createObjectNode().put("event", "record");
+            line.put("topic", r.topic());
+            line.set("key", parse(keyConverter.fromConnectData(r.topic(), r.keySchema(), r.key())));
+            line.set("value", parse(valueConverter.fromConnectData(r.topic(), r.valueSchema(), r.value())));
+            ArrayNode headers = line.putArray("headers");
+            for (Header h : r.headers()) {
+              byte[] bytes = headerConverter.fromConnectHeader(r.topic(), h.key(), h.schema(), h.value());
+              headers.addArray().add(h.key()).add(bytes == null ? null : HexFormat.of().formatHex(bytes));
+            }
+            emit(line);
+          });
+    } else {
+      AtomicReference<Exception> failed = new AtomicReference<>();
+      builder = builder.notifying(
+          (List<RecordChangeEvent<SourceRecord>> events,
+              DebeziumEngine.RecordCommitter<RecordChangeEvent<SourceRecord>> committer) -> {
+            for (RecordChangeEvent<SourceRecord> event : events) {
+              SourceRecord r = event.record();
+              RecordHeaders headers = new RecordHeaders();
+              for (Header h : r.headers())
+                headers.add(h.key(), headerConverter.fromConnectHeader(r.topic(), h.key(), h.schema(), h.value()));
+              producer.send(
+                  new ProducerRecord<>(
+                      r.topic(),
+                      r.kafkaPartition(),
+                      r.timestamp(),
+                      keyConverter.fromConnectData(r.topic(), r.keySchema(), r.key()),
+                      valueConverter.fromConnectData(r.topic(), r.valueSchema(), r.value()),
+                      headers),
+                  (metadata, error) -> {
+                    if (error != null) failed.compareAndSet(null, error);
+                  });
+            }
+            // Offsets only for what the broker acknowledged, as the worker commits them.
+            producer.flush();
+            Exception error = failed.get();
+            if (error != null) throw new IllegalStateException("Producing to Kafka failed", error);
+            for (RecordChangeEvent<SourceRecord> event : events) committer.markProcessed(event);
+            committer.markBatchFinished();
+          });
+    }
+    DebeziumEngine<RecordChangeEvent<SourceRecord>> engine = builder.build();
 
     ExecutorService executor = Executors.newSingleThreadExecutor();
     executor.execute(engine);
@@ -138,8 +183,22 @@ public final class DebeziumCapture {
     engine.close();
     executor.shutdown();
     executor.awaitTermination(30, TimeUnit.SECONDS);
+    if (producer != null) producer.close();
     emit(JSON.createObjectNode().put("event", "stopped"));
     System.exit(0);
+  }
+
+  /** A Kafka Connect worker's producer (Worker.baseProducerConfigs), with idempotence on. */
+  private static KafkaProducer<byte[], byte[]> producer(String bootstrap) {
+    Map<String, Object> config = new LinkedHashMap<>();
+    config.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    config.put(ProducerConfig.CLIENT_ID_CONFIG, "debezium-capture");
+    config.put(ProducerConfig.ACKS_CONFIG, "all");
+    config.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
+    config.put(ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION, "1");
+    config.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, Integer.toString(Integer.MAX_VALUE));
+    config.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, Long.toString(Long.MAX_VALUE));
+    return new KafkaProducer<>(config, new ByteArraySerializer(), new ByteArraySerializer());
   }
 
   private static String required(Map<String, String> opts, String name) {
