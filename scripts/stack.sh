@@ -345,6 +345,7 @@ kafka_up_jars() {
   if [ -n "$pid" ]; then
     if port_open "$K_HOST" "$K_PORT"; then
       say "Kafka already running at $K_HOST:$K_PORT (pid $pid): nothing to do"
+      KAFKA_WAS_RUNNING=1
       return 0
     fi
     say "Kafka broker (pid $pid) is starting: waiting for it"
@@ -527,7 +528,9 @@ postgres_up() { # sets PG_RESOLVED
       return 0
     fi
   fi
-  pg_drop_stale_slots
+  # Only when the broker starts afresh: while it runs, a test or demo between restarts of its capture
+  # may hold an inactive slot it still needs.
+  [ "${KAFKA_WAS_RUNNING:-0}" = 1 ] || pg_drop_stale_slots
   PG_RESOLVED="$(if [ -n "${DATABASE_URL:-}" ]; then echo "$DATABASE_URL"; else echo "postgres://$PG_USER@$PG_HOST:$PG_PORT/$PG_DB"; fi)"
   say "PostgreSQL ready at $where (database ${DATABASE_URL:+from DATABASE_URL}${DATABASE_URL:-$PG_DB}, wal_level=logical)"
 }
