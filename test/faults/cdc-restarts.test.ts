@@ -8,11 +8,18 @@
  *   per key in commit order, nothing missing (repeats only as whole runs).
  * - The broker stopped and started again (Broker from ./support.ts): the capture's writes fail
  *   and are retried until it is back; the same checks hold.
+ * - The same broker restart under the OutboxRelay while events are appended: every committed
+ *   event on Kafka, per aggregate in commit order, nothing of a rolled-back transaction.
  *
  * This file restarts the shared PostgreSQL and broker: run it holding the broker lock. Both are
  * up again when each case ends, also when it fails.
  */
+
+import { dropCapture } from '@kafka-pattern/topologies/cdc';
+import pg from 'pg';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { bootstrapServers, collect, createTopics, deleteTopics, uniqueName } from '../support/kafka.ts';
+import { databaseUrl } from '../support/services.ts';
 import { teardownAfterEach } from '../support/teardown.ts';
 import {
   type CdcCase,
@@ -20,13 +27,16 @@ import {
   cdcCase,
   checkSequences,
   ensurePostgresUp,
+  PARTITIONS,
   pgCtl,
   readChanges,
   sequenceFigures,
   startCapture,
   VersionWriter,
 } from './cdc-support.ts';
-import { type AppProcess, Broker, endOffsetSum, figures, seconds, waitUntil } from './support.ts';
+import type { CdcAppSpec } from './fixtures/cdc-app.ts';
+import { checkOutbox, decodeOutbox, OutboxWriter } from './outbox-support.ts';
+import { type AppProcess, Broker, endOffsetSum, figures, killAll, seconds, waitUntil } from './support.ts';
 
 const KEYS = 300;
 const PACE_MS = 2;
@@ -58,6 +68,34 @@ async function growBy(topic: string, n: number, app: AppProcess, what: string): 
     100,
     () => app.tail(),
   );
+}
+
+/** Stops the broker until the capture has seen a write fail, starts it, and waits for a write to be taken again. */
+async function restartBroker(app: AppProcess): Promise<Record<string, unknown>> {
+  const from = app.events.length;
+  const at = Date.now();
+  let outage = 0;
+  try {
+    await broker.stop();
+    // Down until the capture has seen a write fail (and the writer has piled up changes).
+    await app.waitForEvent(
+      (e) => e.event === 'warn' && /to Kafka failed/.test(e.message as string),
+      60_000,
+      'a failed write to Kafka',
+      from,
+    );
+    await broker.start();
+    outage = Date.now() - at;
+  } finally {
+    await broker.ensureStarted();
+  }
+  const retried = await app.waitForEvent(
+    (e) => e.event === 'warn' && /Kafka took the changes after/.test(e.message as string),
+    60_000,
+    'the write taken after the restart',
+    from,
+  );
+  return { outageS: outage / 1000, writesTakenAgainAfterS: (retried.at - at) / 1000 };
 }
 
 /** Runs the capture and the writer, calls `fault` mid-stream, and checks the outcome. */
@@ -117,7 +155,7 @@ async function underFault(
   return { check, states, writer };
 }
 
-describe('PostgresCdc while PostgreSQL or the broker restarts mid-stream', () => {
+describe('change capture while PostgreSQL or the broker restarts mid-stream', () => {
   it('PostgreSQL restarted: the capture reconnects by itself, nothing lost, order per key kept', async () => {
     let streamingAgain = 0;
     const { states, writer } = await underFault('cdcpgrestart', async (_c, app) => {
@@ -154,34 +192,92 @@ describe('PostgresCdc while PostgreSQL or the broker restarts mid-stream', () =>
   });
 
   it('broker restarted: the capture retries its writes until Kafka is back, nothing lost, order per key kept', async () => {
-    const { states } = await underFault('cdcbrokerrestart', async (_c, app) => {
-      const from = app.events.length;
-      const at = Date.now();
-      let outage = 0;
-      try {
-        await broker.stop();
-        // Down until the capture has seen a write fail (and the writer has piled up changes).
-        await app.waitForEvent(
-          (e) => e.event === 'warn' && /to Kafka failed/.test(e.message as string),
-          60_000,
-          'a failed write to Kafka',
-          from,
-        );
-        await broker.start();
-        outage = Date.now() - at;
-      } finally {
-        await broker.ensureStarted();
-      }
-      const retried = await app.waitForEvent(
-        (e) => e.event === 'warn' && /Kafka took the changes after/.test(e.message as string),
-        60_000,
-        'the write taken after the restart',
-        from,
-      );
-      return { outageS: outage / 1000, writesTakenAgainAfterS: (retried.at - at) / 1000 };
-    });
+    const { states } = await underFault('cdcbrokerrestart', (_c, app) => restartBroker(app));
     // Kafka going away is no PostgreSQL failure: the stream stayed up all along.
     expect(states).not.toContain('reconnecting');
     expect(states.at(-1)).toBe('streaming');
+  });
+
+  it('OutboxRelay, broker restarted: every committed event on Kafka in commit order, none rolled back', async () => {
+    const started = Date.now();
+    const id = uniqueName('obbroker').replaceAll('-', '_');
+    const table = `ob_${id}`;
+    const slot = `s_${id}`;
+    const publication = `p_${id}`;
+    const offsetsTopic = `obbroker-offsets-${id}`;
+    const topicPrefix = `obbroker-${id}`;
+    const topic = `${topicPrefix}.order`;
+    const admin = new pg.Pool({ connectionString: databaseUrl(), max: 2 });
+    admin.on('error', () => undefined);
+    teardown.push(async () => {
+      await dropCapture(databaseUrl(), { slotName: slot, publicationName: publication }).catch((e) =>
+        console.warn(`[faults] dropCapture: ${e}`),
+      );
+      await admin.query(`DROP TABLE IF EXISTS ${table}`).catch(() => undefined);
+      await deleteTopics([topic, offsetsTopic]).catch(() => undefined);
+      await admin.end().catch(() => undefined);
+    });
+    teardown.push(() => killAll());
+    await createTopics([{ name: topic, partitions: PARTITIONS }]);
+    const spec: CdcAppSpec = {
+      kind: 'outbox',
+      postgres: databaseUrl(),
+      bootstrapServers: bootstrapServers(),
+      slotName: slot,
+      publicationName: publication,
+      guarantee: 'at_least_once',
+      offsetsTopic,
+      partitions: PARTITIONS,
+      table: `public.${table}`,
+      topicPrefix,
+    };
+    const app = await startCapture(spec, 'relay');
+    const writer = new OutboxWriter(`public.${table}`);
+    writer.start(PACE_MS);
+    let faultFigures: Record<string, unknown>;
+    try {
+      await growBy(topic, GROWTH / 2, app, 'events before the restart');
+      faultFigures = await restartBroker(app);
+      await growBy(topic, GROWTH / 2, app, 'events after the restart');
+    } finally {
+      await writer.stop();
+    }
+    const records = await waitUntil(
+      async () => {
+        const r = decodeOutbox(
+          await collect(topic, { isolationLevel: 'read_uncommitted', timeoutMs: 30_000 }),
+        );
+        const ids = new Set(r.map((x) => x.id));
+        return [...writer.committed.keys()].every((i) => ids.has(i)) ? r : undefined;
+      },
+      60_000,
+      'every committed event on Kafka',
+      1_000,
+      () => app.tail(),
+    );
+    const states = app.states();
+    const closed = await app.stop();
+    const c = checkOutbox(records, writer);
+    figures('outbox relay broker restart', {
+      committedEvents: writer.committed.size,
+      rolledBackEvents: writer.rolledBack.size,
+      outOfOrderPairs: writer.pairs,
+      records: records.length,
+      duplicates: c.duplicates.length,
+      missing: c.missing.length,
+      fromRolledBack: c.fromRolledBack.length,
+      aggregatesOutOfOrder: c.outOfOrder.length,
+      ...faultFigures,
+      states,
+      durationS: seconds(started),
+    });
+    expect(states).not.toContain('failed');
+    expect(c.wrong).toEqual([]);
+    expect(c.missing).toEqual([]);
+    expect(c.fromRolledBack).toEqual([]);
+    expect(c.notCommitted).toEqual([]);
+    expect(c.outOfOrder).toEqual([]);
+    expect(c.committedBeforeSmallerId).toBeGreaterThan(0);
+    expect(closed).toBe(true);
   });
 });
