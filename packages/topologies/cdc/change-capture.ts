@@ -58,8 +58,12 @@ export interface CaptureSettings {
   warn?(message: string): void;
   /** A transaction's changes (or the snapshot's, at the slot's starting point) were handed to Kafka, up to `endLsn`. */
   onTransactionEnd?(endLsn: bigint): void;
-  /** Kafka has everything up to `lsn`. */
-  onWritten?(lsn: bigint): void;
+  /**
+   * Kafka has everything up to `lsn`, which is confirmed to the slot once the returned work is
+   * done (at once when there is none; a rejection keeps the slot where it was, and the
+   * confirmation is tried again later).
+   */
+  beforeConfirm?(lsn: bigint): Promise<void> | undefined;
 }
 
 export type CaptureState = 'created' | 'snapshot' | 'streaming' | 'reconnecting' | 'closed' | 'failed';
@@ -84,6 +88,10 @@ export class ChangeCapture {
   #failure: Error | undefined;
   /** Highest end LSN Kafka has (or, idle, PostgreSQL has sent): what the slot may confirm. */
   #written = 0n;
+  /** What the slot was told. */
+  #confirmed = 0n;
+  #confirming: Promise<void> | undefined;
+  #confirmAgain = false;
   /** End LSN of the last transaction handed to the writer: after a reconnect, older ones are skipped. */
   #appended = 0n;
   #snapshotDone: Promise<void>;
@@ -121,7 +129,7 @@ export class ChangeCapture {
 
   /** The position the slot has been told is safe. */
   get confirmedLsn(): string {
-    return formatLsn(this.#written);
+    return formatLsn(this.#confirmed);
   }
 
   /** The error that stopped the capture, if one did. */
@@ -148,10 +156,11 @@ export class ChangeCapture {
       throw e;
     }
     this.#loop = this.#run();
-    this.#heartbeat = setInterval(
-      () => void this.#stream?.heartbeat(),
-      this.#settings.heartbeatIntervalMs ?? 10_000,
-    );
+    this.#heartbeat = setInterval(() => {
+      void this.#stream?.heartbeat();
+      // A confirmation whose beforeConfirm failed is tried again.
+      this.#markWritten(this.#written);
+    }, this.#settings.heartbeatIntervalMs ?? 10_000);
   }
 
   /** Stops reading, waits until Kafka has what was read, confirms it to the slot and disconnects. */
@@ -160,6 +169,8 @@ export class ChangeCapture {
     this.#closing = true;
     clearInterval(this.#heartbeat);
     await this.#writer?.flush().catch(() => undefined);
+    this.#markWritten(this.#written);
+    while (this.#confirming) await this.#confirming;
     await this.#stream?.stop();
     await this.#loop;
     await this.#release();
@@ -209,6 +220,7 @@ export class ChangeCapture {
           ? offset.lsn
           : (state.confirmed ?? 0n);
       this.#written = resumeAt;
+      this.#confirmed = state.confirmed ?? 0n;
       this.#appended = resumeAt;
       this.#resolveSnapshot();
       return;
@@ -236,6 +248,7 @@ export class ChangeCapture {
       await this.#writer.flush();
     }
     this.#written = created.consistentPoint;
+    this.#confirmed = created.consistentPoint;
     this.#appended = created.consistentPoint;
     if (!this.#snapshot) this.#resolveSnapshot();
   }
@@ -255,10 +268,41 @@ export class ChangeCapture {
   }
 
   #markWritten(lsn: bigint): void {
-    if (lsn <= this.#written) return;
-    this.#written = lsn;
-    this.#stream?.confirm(lsn);
-    this.#settings.onWritten?.(lsn);
+    if (lsn > this.#written) this.#written = lsn;
+    if (this.#written <= this.#confirmed) return;
+    if (this.#confirming) {
+      this.#confirmAgain = true;
+      return;
+    }
+    const target = this.#written;
+    const work = this.#settings.beforeConfirm?.(target);
+    if (!work) {
+      this.#confirmed = target;
+      this.#stream?.confirm(target);
+      return;
+    }
+    this.#confirming = this.#confirmWritten(work, target).finally(() => {
+      this.#confirming = undefined;
+      // Written while the last round was ending: another round.
+      if (this.#confirmAgain) {
+        this.#confirmAgain = false;
+        this.#markWritten(this.#written);
+      }
+    });
+  }
+
+  /** Confirms `target` once the work `beforeConfirm` started for it is done. */
+  async #confirmWritten(work: Promise<void>, target: bigint): Promise<void> {
+    try {
+      await work;
+    } catch (e) {
+      this.#warn(`the slot stays at ${formatLsn(this.#confirmed)} for now: ${(e as Error).message}`);
+      // Tried again with the next write or heartbeat.
+      this.#confirmAgain = false;
+      return;
+    }
+    this.#confirmed = target;
+    this.#stream?.confirm(target);
   }
 
   async #run(): Promise<void> {
@@ -301,8 +345,8 @@ export class ChangeCapture {
           chunk = [];
         }
       }
-      await writer.append(chunk, this.#consistentPoint, { snapshot: 'completed' });
       this.#settings.onTransactionEnd?.(this.#consistentPoint);
+      await writer.append(chunk, this.#consistentPoint, { snapshot: 'completed' });
       await writer.flush();
       this.#resolveSnapshot();
     } finally {
@@ -323,7 +367,7 @@ export class ChangeCapture {
         await stream.start();
         this.#stream = stream;
         this.#state = 'streaming';
-        stream.confirm(this.#written);
+        stream.confirm(this.#confirmed);
         if (attempt > 0) this.#warn('replication stream restored');
         attempt = 0;
         await this.#consume(stream);
@@ -393,7 +437,7 @@ export class ChangeCapture {
         case 'insert':
         case 'update':
         case 'delete': {
-          if (!tx || tx.skip) break;
+          if (!tx) break;
           const shape = shapes.get(m.relation.relationOid);
           if (!shape)
             throw new Error(
@@ -418,17 +462,20 @@ export class ChangeCapture {
                     position,
                   }
                 : { op: 'd', shape, before: (m.old ?? m.key) as Tuple, after: null, position };
-          tx.records.push(...this.#settings.toRecords(change, this.#database));
+          // A skipped transaction (Kafka has it) still goes through the mapping, for its side effects.
+          const records = this.#settings.toRecords(change, this.#database);
+          if (!tx.skip) tx.records.push(...records);
           break;
         }
         case 'commit': {
           if (!tx) break;
           const end = m.commitEndLsn ? parseLsn(m.commitEndLsn) : tx.commitLsn + 1n;
-          if (!tx.skip) {
+          this.#settings.onTransactionEnd?.(end);
+          if (tx.skip) this.#markWritten(end);
+          else {
             this.#appended = end;
             if (tx.records.length > 0 || writer.busy()) await writer.append(tx.records, end);
-            this.#settings.onTransactionEnd?.(end);
-            if (tx.records.length === 0 && !writer.busy()) this.#markWritten(end);
+            else this.#markWritten(end);
           }
           lastCommitLsn = end;
           tx = undefined;

@@ -59,7 +59,6 @@ export class OutboxRelay {
   /** Ids per transaction end, until Kafka has them. */
   readonly #pending: { end: bigint; ids: string[] }[] = [];
   #deletable: string[] = [];
-  #cleaning: Promise<void> | undefined;
   #cleaner: pg.Client | undefined;
   #published = 0;
 
@@ -89,9 +88,14 @@ export class OutboxRelay {
               if (this.#current.length > 0) this.#pending.push({ end, ids: this.#current });
               this.#current = [];
             },
-            onWritten: (lsn: bigint) => this.#written(lsn),
+            // Rows go before the slot moves past them: a crash in between only publishes them again.
+            beforeConfirm: (lsn: bigint) => this.#deleteUpTo(lsn),
           }
-        : {}),
+        : {
+            onTransactionEnd: () => {
+              this.#current = [];
+            },
+          }),
       ...(options.offsetsTopic ? { offsetsTopic: options.offsetsTopic } : {}),
       ...(options.partitions ? { partitions: options.partitions } : {}),
       ...(options.replicationFactor ? { replicationFactor: options.replicationFactor } : {}),
@@ -114,7 +118,6 @@ export class OutboxRelay {
   /** Waits until Kafka has what was read, deletes those rows, and disconnects. */
   async close(): Promise<void> {
     await this.#capture.close();
-    await this.#cleaning;
     await this.#cleaner?.end().catch(() => undefined);
   }
 
@@ -162,35 +165,30 @@ export class OutboxRelay {
     ];
   }
 
-  #written(lsn: bigint): void {
+  /** Deletes the rows of the transactions up to `lsn`, which Kafka has; undefined when there are none. */
+  #deleteUpTo(lsn: bigint): Promise<void> | undefined {
     while (this.#pending.length > 0 && this.#pending[0]!.end <= lsn)
       this.#deletable.push(...this.#pending.shift()!.ids);
-    if (this.#deletable.length > 0) this.#cleaning ??= this.#clean();
+    return this.#deletable.length > 0 ? this.#deleteRows() : undefined;
   }
 
-  /** Deletes published rows, a batch at a time; a failure keeps them for the next round. */
-  async #clean(): Promise<void> {
-    try {
-      while (this.#deletable.length > 0) {
-        const ids = this.#deletable.splice(0, 1_000);
-        try {
-          this.#cleaner ??= await connect(this.#connection());
-          await this.#cleaner.query(
-            `DELETE FROM ${outboxTableName(this.#table)} WHERE id = ANY($1::uuid[])`,
-            [ids],
-          );
-        } catch (e) {
-          this.#deletable.unshift(...ids);
-          await this.#cleaner?.end().catch(() => undefined);
-          this.#cleaner = undefined;
-          (this.#options.warn ?? console.warn)(
-            `deleting ${ids.length} published outbox rows at ${where(this.#connection())} failed (${(e as Error).message}); they stay until the next round`,
-          );
-          return;
-        }
+  async #deleteRows(): Promise<void> {
+    while (this.#deletable.length > 0) {
+      const batch = this.#deletable.slice(0, 1_000);
+      try {
+        this.#cleaner ??= await connect(this.#connection());
+        await this.#cleaner.query(`DELETE FROM ${outboxTableName(this.#table)} WHERE id = ANY($1::uuid[])`, [
+          batch,
+        ]);
+      } catch (e) {
+        await this.#cleaner?.end().catch(() => undefined);
+        this.#cleaner = undefined;
+        throw new Error(
+          `deleting ${this.#deletable.length} published outbox rows at ${where(this.#connection())} failed (${(e as Error).message}); the slot moves on once they are deleted`,
+          { cause: e },
+        );
       }
-    } finally {
-      this.#cleaning = undefined;
+      this.#deletable.splice(0, batch.length);
     }
   }
 }
