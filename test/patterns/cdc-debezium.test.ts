@@ -12,11 +12,26 @@
  * these: source.version, source.ts_ms/ts_us/ts_ns and the envelope's ts_ms/ts_us/ts_ns (times),
  * source.lsn and source.sequence (positions of each connector's own slot and stream), and
  * source.txId of snapshot records (each snapshot is its own transaction); their JSON types must
- * still agree. `__debezium.context.runId` differs per run: both must be UUIDv7s.
+ * still agree. `__debezium.context.runId` differs per run: both must be UUIDv7s. Debezium runs on
+ * Java 21+ when one is installed (see debeziumJava); under an older JVM real and double precision
+ * are compared by value, since Java 17 spells some of them with needless digits.
+ *
+ * The outbox half runs Debezium's EventRouter with table.expand.json.payload beside OutboxRelay
+ * with its default cleanup (delete once published): Debezium reads the inserts from the WAL, and
+ * the router drops the deletes, so both see the same events; Debezium reads the one snapshot row
+ * before the relay starts (and deletes it). Compared: topic, key (Debezium's is the aggregate id
+ * as a JSON string, ours its UTF-8 bytes), value bytes and parsed value, the id and type headers.
+ * Debezium adds the four `__debezium.context.*` headers to outbox records too; the relay does not:
+ * they name a connector task (logical name, task, run), which the relay is not. The payloads keep
+ * number types uniform inside arrays of objects: Debezium's expansion infers one schema per array
+ * and fails the engine otherwise (`{"price": 19.99}, {"price": 5}`), a Debezium limitation.
+ *
+ * KP_DIFF_DUMP=/tmp/x writes both sides' records, the report and Debezium's stderr next to /tmp/x.
  */
 import { randomBytes } from 'node:crypto';
 import type { ConsumedRecord } from '@kafka-pattern/streams-core/client';
 import { dropCapture, PostgresCdc } from '@kafka-pattern/topologies/cdc';
+import { appendToOutbox, ensureOutboxTable, OutboxRelay } from '@kafka-pattern/topologies/outbox';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { bootstrapServers, collect, deleteTopics, uniqueName } from '../support/kafka.ts';
@@ -419,4 +434,189 @@ describe(`PostgresCdc and OutboxRelay against Debezium ${debeziumVersion()}`, ()
     expect(report, `${total} differences between Debezium and PostgresCdc`).toEqual([]);
     expect(cdc.failure).toBeUndefined();
   }, 170_000);
+
+  it("relays outbox events as Debezium's EventRouter (table.expand.json.payload) routes them", async () => {
+    const u = `${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
+    const table = `public.dobox_${u}`;
+    const [order, customer, payment, marker] = ['order', 'customer', 'payment', 'marker'].map(
+      (t) => `${t}_${u}`,
+    );
+    const client = await connect();
+    const other = await connect();
+    teardown.push(async () => {
+      await client.query(`DROP TABLE IF EXISTS ${table}`);
+      await Promise.all([client.end(), other.end()]);
+    });
+    await ensureOutboxTable(client, table);
+    const append = (
+      c: pg.Client,
+      aggregateType: string,
+      aggregateId: string,
+      type: string,
+      payload: unknown,
+      id?: string,
+    ) => appendToOutbox(c, { aggregateType, aggregateId, type, payload, ...(id ? { id } : {}) }, { table });
+    // One event before either starts: both publish it from their snapshot.
+    await append(client, order!, 'o-0', 'OrderImported', { id: 0, total: 0.5 });
+
+    const dbz = new DebeziumApp({
+      databaseUrl: databaseUrl(),
+      name: 'dbz',
+      slot: uniqueIdent('dbz_slot'),
+      publication: uniqueIdent('dbz_pub'),
+      tables: [table],
+      outbox: true,
+      properties: { 'transforms.outbox.table.expand.json.payload': 'true' },
+    });
+    teardown.push(() => dbz.stop());
+    if (process.env.KP_DIFF_DUMP) {
+      const { writeFileSync } = await import('node:fs');
+      teardown.push(() => writeFileSync(`${process.env.KP_DIFF_DUMP}.outbox.stderr`, dbz.stderr.join('\n')));
+    }
+    await dbz.started();
+    // The relay deletes what it published; Debezium must have read the snapshot row first.
+    await dbz.waitForRecords(1, () => true, 90_000);
+
+    const offsetsTopic = uniqueName('kp-diff-outbox-offsets');
+    const relay = new OutboxRelay({
+      postgres: databaseUrl(),
+      bootstrapServers: bootstrapServers(),
+      table,
+      slotName: uniqueIdent('kp_obx_slot'),
+      publicationName: uniqueIdent('kp_obx_pub'),
+      offsetsTopic,
+    });
+    teardown.push(async () => {
+      await deleteTopics([
+        offsetsTopic,
+        ...[order, customer, payment, marker].map((t) => `outbox.event.${t}`),
+      ]).catch(() => undefined);
+    });
+    teardown.push(() =>
+      dropCapture(databaseUrl(), { slotName: relay.slotName, publicationName: relay.publicationName }),
+    );
+    teardown.push(() => relay.close());
+    await relay.start();
+
+    const tx = async (c: pg.Client, body: () => Promise<unknown>, rollback = false) => {
+      await c.query('BEGIN');
+      await body();
+      await c.query(rollback ? 'ROLLBACK' : 'COMMIT');
+    };
+    await tx(client, () =>
+      append(client, order!, 'o-1', 'OrderPlaced', {
+        id: 1,
+        customer: { name: 'Zoë Çelik', address: { city: 'Zürich', lines: ['Bahnhofstr. 1', '8001'] } },
+        items: [
+          { sku: 'A-1', qty: 2, price: 19.99 },
+          { sku: 'B-2', qty: 1, price: 5.25 },
+        ],
+        total: 44.98,
+        note: 'héllo ✓ 😀 中文 "quoted" \\ back\nline',
+        paid: false,
+      }),
+    );
+    await tx(client, async () => {
+      await append(client, customer!, 'c-1', 'CustomerRegistered', {
+        id: 'c-1',
+        name: 'Ann',
+        tier: 3,
+        vip: true,
+      });
+      await append(client, payment!, 'p-1', 'PaymentAuthorized', { amount: 12.5, currency: 'EUR', fee: 0.1 });
+      await append(client, order!, 'o-1', 'OrderPaid', { id: 1, at: '2024-01-02T03:04:05Z', ratio: 1.5e-7 });
+    });
+    await tx(client, () => append(client, order!, 'o-2', 'OrderPlaced', { id: 2, total: 1 }), true);
+    // Two transactions committing out of the order of their ids and inserts.
+    await client.query('BEGIN');
+    await append(
+      client,
+      payment!,
+      'p-2',
+      'PaymentCaptured',
+      { amount: 100 },
+      '00000000-0000-4000-8000-000000000001',
+    );
+    await tx(other, () =>
+      append(
+        other,
+        payment!,
+        'p-3',
+        'PaymentCaptured',
+        { amount: 200.25 },
+        '00000000-0000-4000-8000-000000000002',
+      ),
+    );
+    await client.query('COMMIT');
+    await tx(client, () =>
+      append(client, customer!, 'c-2', 'CustomerRenamed', {
+        id: 'c-2',
+        name: 'Бob',
+        aliases: ['b', 'bobby'],
+      }),
+    );
+    await tx(client, () => append(client, marker!, 'end', 'End', { done: true }));
+
+    await dbz.waitForRecords(1, (r) => r.topic === `outbox.event.${marker}`, 60_000);
+    const theirs = dbz.records.map(fromDebezium);
+    const expected = byTopic(theirs);
+    const ours = new Map<string, ConsumedRecord[]>();
+    for (const [topic, records] of expected) {
+      const deadline = Date.now() + 30_000;
+      for (;;) {
+        const got = await collect(topic, { isolationLevel: 'read_committed', timeoutMs: 10_000 }).catch(
+          () => [],
+        );
+        ours.set(topic, got);
+        if (got.length >= records.length || Date.now() > deadline) break;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    }
+
+    const report: string[] = [];
+    const extraHeaders = new Set<string>();
+    for (const [topic, records] of expected) {
+      const mine = ours.get(topic) ?? [];
+      if (mine.length !== records.length)
+        report.push(`${topic}: Debezium ${records.length} records, ours ${mine.length}`);
+      records.forEach((d, i) => {
+        const o = mine[i];
+        if (!o) return;
+        const where = `${topic} #${i}`;
+        // Debezium's key is the aggregate id as a JSON string (JsonConverter); ours its UTF-8 bytes.
+        if (d.key !== o.key?.toString('utf8'))
+          report.push(`${where} key: Debezium ${JSON.stringify(d.key)} ours ${o.key?.toString('utf8')}`);
+        const valueText = o.value?.toString('utf8') ?? null;
+        for (const diff of differences(d.value, valueText === null ? null : parseExact(valueText), 'value'))
+          report.push(`${where} ${diff.path}: Debezium ${diff.expected} ours ${diff.actual}`);
+        if (d.valueText !== valueText)
+          report.push(`${where} value bytes: Debezium ${d.valueText} ours ${valueText}`);
+        const header = (name: string) => {
+          const hex = d.headers.find(([n]) => n === name)?.[1];
+          return hex ? Buffer.from(hex, 'hex').toString('utf8') : undefined;
+        };
+        for (const name of ['id', 'type'])
+          if (header(name) !== o.headers.getString(name))
+            report.push(
+              `${where} header ${name}: Debezium ${header(name)} ours ${o.headers.getString(name)}`,
+            );
+        for (const [name] of d.headers) if (name !== 'id' && name !== 'type') extraHeaders.add(name);
+      });
+    }
+    console.log(
+      `Debezium outbox records: ${theirs.map((r) => `${r.topic.replace(`_${u}`, '')} ${r.keyText}`).join(', ')}`,
+    );
+    console.log(`Debezium's outbox headers besides id and type: ${[...extraHeaders].join(', ') || 'none'}`);
+    console.log(`first Debezium outbox record: ${dbz.records[1]?.line}`);
+    console.log(
+      `our headers: ${ours
+        .get(`outbox.event.${order}`)?.[1]
+        ?.headers.toArray()
+        .map(([n]) => n)
+        .join(', ')}`,
+    );
+    expect(report).toEqual([]);
+    const left = await client.query(`SELECT count(*)::int AS n FROM ${table}`);
+    expect(left.rows[0].n).toBe(0);
+  });
 });

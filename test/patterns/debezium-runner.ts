@@ -252,7 +252,11 @@ export class DebeziumApp {
     for (;;) {
       const found = this.records.filter(match);
       if (found.length >= count) return found;
-      if (Date.now() > deadline || this.#child.exitCode !== null)
+      if (
+        Date.now() > deadline ||
+        this.#child.exitCode !== null ||
+        this.#lines.some((l) => l.event === 'completed')
+      )
         throw new Error(
           `Debezium: ${found.length} of ${count} records within ${timeoutMs} ms (exit code ${this.#child.exitCode}); stderr:\n${this.stderr.slice(-30).join('\n')}`,
         );
