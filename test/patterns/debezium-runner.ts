@@ -5,7 +5,8 @@
  * missing Java or Maven is a failure with a message that says what to install, never a skip:
  * without Debezium there is nothing to be compatible with.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -28,6 +29,58 @@ export function debeziumVersion(): string {
   return project.version();
 }
 
+/** The major version `java -version` reports, or undefined when it does not run. */
+function javaMajor(java: string): number | undefined {
+  const r = spawnSync(java, ['-version'], { encoding: 'utf8' });
+  const m = /version "(\d+)(?:\.(\d+))?/.exec(`${r.stderr ?? ''}${r.stdout ?? ''}`);
+  if (r.status !== 0 || !m) return undefined;
+  return m[1] === '1' ? Number(m[2]) : Number(m[1]);
+}
+
+let chosenJava: { java: string; major: number } | undefined;
+
+/**
+ * The JVM that runs Debezium: DEBEZIUM_JAVA_HOME's when set; else the first of JAVA_HOME, `java`
+ * on PATH and the JDKs in /usr/lib/jvm that is Java 21 or later, as in Debezium's own container images (Fedora's
+ * java-21-openjdk); else `java` on PATH. It matters for the numbers: Java before 19 prints some
+ * floats and doubles with more digits than needed (JDK-4511638: 4.11811763E9 for 4.1181176E9).
+ */
+export function debeziumJava(): { java: string; major: number } {
+  if (chosenJava) return chosenJava;
+  const forced = process.env.DEBEZIUM_JAVA_HOME;
+  if (forced) {
+    const java = join(forced, 'bin', 'java');
+    chosenJava = { java, major: javaMajor(java) ?? 0 };
+    return chosenJava;
+  }
+  const homes = [process.env.JAVA_HOME].filter((h): h is string => !!h);
+  const jvmDir = '/usr/lib/jvm';
+  const installed = existsSync(jvmDir)
+    ? readdirSync(jvmDir)
+        .map((d) => join(jvmDir, d))
+        .sort()
+        .reverse()
+    : [];
+  const candidates = [
+    ...homes.map((h) => join(h, 'bin', 'java')),
+    'java',
+    ...installed.map((h) => join(h, 'bin', 'java')),
+  ];
+  let fallback: { java: string; major: number } | undefined;
+  for (const java of candidates) {
+    if (java !== 'java' && !existsSync(java)) continue;
+    const major = javaMajor(java);
+    if (major === undefined) continue;
+    if (major >= 21) {
+      chosenJava = { java, major };
+      return chosenJava;
+    }
+    if (java === 'java') fallback = { java, major };
+  }
+  chosenJava = fallback ?? { java: 'java', major: 0 };
+  return chosenJava;
+}
+
 /** Builds debezium/ into debezium/target/ unless the jar there was built from the current sources. */
 export function ensureDebeziumApp(): void {
   project.ensureBuilt();
@@ -36,13 +89,36 @@ export function ensureDebeziumApp(): void {
 /** A header as Kafka Connect's SimpleHeaderConverter would have written it: name and bytes as hex. */
 export type DebeziumHeader = [string, string | null];
 
-/** One record as a Kafka Connect worker with JsonConverter (schemas.enable=false) would produce it. */
+/**
+ * One record as a Kafka Connect worker with JsonConverter (schemas.enable=false) would produce it.
+ * Integers beyond 2^53 (bigint columns, `source.lsn`, `ts_ns`, infinities) are bigints, every other
+ * number a number; `line` is the child's line as printed, for comparing the exact number text
+ * (`0.0` against `0`), which a parsed number no longer tells.
+ */
 export interface DebeziumRecord {
   topic: string;
   key: unknown;
   /** null: the tombstone that follows a delete. */
   value: unknown;
   headers: DebeziumHeader[];
+  /** The JSON line the child printed: `{"event":"record","topic":…,"key":…,"value":…,"headers":…}`. */
+  line: string;
+}
+
+/** What JSON.parse hands a reviver (Node 22+): the source text of a primitive. */
+interface ReviverContext {
+  source?: string;
+}
+
+/** JSON.parse that keeps every digit of an integer a double cannot hold, as a bigint. */
+export function parseExactJson(text: string): unknown {
+  return JSON.parse(text, ((_key: string, value: unknown, context?: ReviverContext) =>
+    typeof value === 'number' &&
+    !Number.isSafeInteger(value) &&
+    context?.source !== undefined &&
+    /^-?\d+$/.test(context.source)
+      ? BigInt(context.source)
+      : value) as (key: string, value: unknown) => unknown);
 }
 
 interface DebeziumLine {
@@ -116,10 +192,10 @@ export class DebeziumApp {
       ...(settings.kafka ? ['--kafka', settings.kafka] : []),
       ...Object.entries(settings.properties ?? {}).flatMap(([k, v]) => ['--prop', `${k}=${v}`]),
     ];
-    this.#child = spawn('java', args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.#child = spawn(debeziumJava().java, args, { stdio: ['pipe', 'pipe', 'pipe'] });
     createInterface({ input: this.#child.stdout! }).on('line', (line) => {
       if (!line.startsWith('{')) return;
-      const parsed = JSON.parse(line) as DebeziumLine;
+      const parsed = parseExactJson(line) as DebeziumLine;
       this.#lines.push(parsed);
       if (parsed.event === 'record')
         this.records.push({
@@ -127,6 +203,7 @@ export class DebeziumApp {
           key: parsed.key,
           value: parsed.value,
           headers: parsed.headers,
+          line,
         });
     });
     createInterface({ input: this.#child.stderr! }).on('line', (line) => this.stderr.push(line));
@@ -164,6 +241,21 @@ export class DebeziumApp {
     await this.#waitLine((l) => l.event === 'started', 'task start', timeoutMs);
   }
 
+  /**
+   * Resolves once the initial snapshot's last record (`source.snapshot` "last") was emitted, and
+   * returns it. `started()` comes before the snapshot: a change of a table's columns before this
+   * can fail the snapshot, which Debezium then retries from a new slot. A snapshot of tables that
+   * are all empty has no such record: do not wait for it then.
+   */
+  async snapshotCompleted(timeoutMs = 90_000): Promise<DebeziumRecord> {
+    const [last] = await this.waitForRecords(
+      1,
+      (r) => (r.value as { source?: { snapshot?: unknown } } | null)?.source?.snapshot === 'last',
+      timeoutMs,
+    );
+    return last!;
+  }
+
   /** The records so far once there are at least `count` matching ones, waiting up to `timeoutMs`. */
   async waitForRecords(
     count: number,
@@ -174,7 +266,11 @@ export class DebeziumApp {
     for (;;) {
       const found = this.records.filter(match);
       if (found.length >= count) return found;
-      if (Date.now() > deadline || this.#child.exitCode !== null)
+      if (
+        Date.now() > deadline ||
+        this.#child.exitCode !== null ||
+        this.#lines.some((l) => l.event === 'completed')
+      )
         throw new Error(
           `Debezium: ${found.length} of ${count} records within ${timeoutMs} ms (exit code ${this.#child.exitCode}); stderr:\n${this.stderr.slice(-30).join('\n')}`,
         );

@@ -12,6 +12,11 @@ export interface Column {
   oid: number;
   typeMod: number;
   convert: ValueConverter;
+  /**
+   * The column default as PostgreSQL text, when Debezium puts it in the field's schema (a
+   * constant, see defaultText): JsonConverter writes it in place of a NULL.
+   */
+  default?: string;
 }
 
 /** A captured table as it is now (a column added later gives a new shape). */
@@ -77,8 +82,11 @@ export function topicOf(prefix: string, shape: Pick<TableShape, 'schema' | 'tabl
 function rowJson(shape: TableShape, tuple: Tuple | null): Record<string, unknown> | null {
   if (tuple === null) return null;
   const out: Record<string, unknown> = {};
-  for (const c of shape.columns)
-    out[c.name] = c.name in tuple ? columnValue(c.convert, c.oid, tuple[c.name]) : null;
+  for (const c of shape.columns) {
+    const text = c.name in tuple ? tuple[c.name] : null;
+    // JsonConverter's replace.null.with.default: a NULL (or a column the old row lacks) is the default.
+    out[c.name] = columnValue(c.convert, c.oid, text === null ? (c.default ?? null) : text);
+  }
   return out;
 }
 

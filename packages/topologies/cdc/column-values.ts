@@ -395,29 +395,97 @@ function floorDiv(a: bigint, b: bigint): bigint {
   return a % b !== 0n && a < 0n !== b < 0n ? q - 1n : q;
 }
 
-/** Debezium's MicroDuration: a month counts as 365.25 / 12 days. */
-const MONTH_MICROS = (365.25 / 12) * 24 * 3600 * 1e6;
-
-/** interval in the `postgres` IntervalStyle (`1 year 2 mons 3 days 04:05:06.5`): microseconds. */
-function intervalMicros(t: string): bigint {
+/**
+ * interval in the `postgres` IntervalStyle (`1 year 2 mons 3 days 04:05:06.5`): microseconds,
+ * computed as Debezium's MicroDuration does, in doubles: PgJDBC's PGInterval parses the parts
+ * (the seconds, fraction included, rounded to whole microseconds), then
+ * `(long) ((((years·12 + months)·30.4375 + days)·24 + hours)·60 + minutes)·60 + seconds) · 1e6)`,
+ * which truncates and, beyond a long, saturates. Exact integer arithmetic would differ from it by
+ * a microsecond now and then (`-3 years 7 mons … 18:46:17.377` and the like).
+ */
+export function intervalMicros(t: string): bigint {
+  let years = 0;
   let months = 0;
   let days = 0;
-  let micros = 0n;
-  const re = /(-?\d+) (year|years|mon|mons|day|days)|([+-])?(\d+):(\d\d):(\d\d)(?:\.(\d{1,6}))?/g;
+  let hours = 0;
+  let minutes = 0;
+  let seconds = 0;
+  const re = /(-?\d+) (year|years|mon|mons|day|days)|([+-])?(\d+):(\d\d):(\d\d(?:\.\d*)?)/g;
   for (let m = re.exec(t); m; m = re.exec(t)) {
     if (m[2]) {
       const n = Number(m[1]);
-      if (m[2].startsWith('year')) months += n * 12;
-      else if (m[2].startsWith('mon')) months += n;
-      else days += n;
+      if (m[2].startsWith('year')) years = n;
+      else if (m[2].startsWith('mon')) months = n;
+      else days = n;
     } else {
-      const v =
-        (BigInt(m[4]!) * 3600n + BigInt(m[5]!) * 60n + BigInt(m[6]!)) * 1_000_000n +
-        BigInt((m[7] ?? '').padEnd(6, '0') || '0');
-      micros += m[3] === '-' ? -v : v;
+      const sign = m[3] === '-' ? -1 : 1;
+      hours = sign * Number(m[4]);
+      minutes = sign * Number(m[5]);
+      seconds = sign * Number(m[6]);
     }
   }
-  const total = BigInt(Math.round(months * MONTH_MICROS)) + BigInt(days) * DAY_MICROS + micros;
+  // PGInterval.setSeconds / getSeconds: whole seconds plus rounded microseconds.
+  const rounded = BigInt(Math.round(seconds * 1e6));
+  const secs = Number(rounded / 1_000_000n) + Number(rounded % 1_000_000n) / 1e6;
+  const monthsTotal = (years * 12 + months) | 0;
+  const total = ((((monthsTotal * 30.4375 + days) * 24 + hours) * 60 + minutes) * 60 + secs) * 1e6;
   const max = (1n << 63n) - 1n;
-  return total > max ? max : total < -max - 1n ? -max - 1n : total;
+  if (Number.isNaN(total)) return 0n;
+  if (total >= 9.223372036854776e18) return max;
+  if (total <= -9.223372036854776e18) return -max - 1n;
+  return BigInt(Math.trunc(total));
+}
+
+/** What Debezium's default-value mappers give a column whose default is a function call (now(), nextval(…)). */
+const FUNCTION_DEFAULTS = new Map<number, string>([
+  [OID.int2, '0'],
+  [OID.int4, '0'],
+  [OID.int8, '0'],
+  [OID.float4, '0'],
+  [OID.float8, '0'],
+  [OID.numeric, '0'],
+  [OID.text, ''],
+  [OID.varchar, ''],
+  [OID.bpchar, ''],
+  [OID.date, '1970-01-01'],
+  [OID.time, '00:00:00'],
+  [OID.timestamp, '1970-01-01 00:00:00'],
+  [OID.timestamptz, '1970-01-01 00:00:00+00'],
+  [OID.uuid, '00000000-0000-0000-0000-000000000000'],
+]);
+
+/**
+ * The default Debezium puts in a column's schema, as PostgreSQL text for the column's converter,
+ * from the expression pg_get_expr prints: JsonConverter (replace.null.with.default, on by default)
+ * writes it in place of a NULL, so a delete's `before` and an explicit NULL show it. As measured
+ * with Debezium 3.6 (PostgresDefaultValueConverter):
+ * - a quoted constant (`'pending'::text`, `'-1'::integer`) gives the text up to the next quote,
+ *   as Debezium's `'(.*?)'` reads it (`'it''s'` gives `it`); a bare number or true/false itself;
+ * - a function call or CURRENT_DATE-like keyword (now(), nextval(…), gen_random_uuid()), and an
+ *   identity column, give the type's zero: 0, '', the epoch, the nil UUID;
+ * - NULL, other expressions, and numeric without a scale (a struct, which cannot be a default)
+ *   give undefined: no default.
+ */
+export function defaultText(
+  expression: string | null | undefined,
+  oid: number,
+  typeMod: number,
+  identity = false,
+): string | undefined {
+  if (oid === OID.numeric && numericScale(typeMod) < 0) return undefined;
+  if (identity) return FUNCTION_DEFAULTS.get(oid);
+  if (!expression) return undefined;
+  let e = expression.trim();
+  while (e.startsWith('(') && e.endsWith(')')) e = e.slice(1, -1).trim();
+  if (/^NULL(::.*)?$/i.test(e)) return undefined;
+  const quoted = /^'(.*?)'/s.exec(e);
+  if (quoted) return quoted[1];
+  if (/^-?\d+(?:\.\d+)?(?:e[+-]?\d+)?(?:::.*)?$/i.test(e)) return e.replace(/::.*$/, '');
+  if (e === 'true' || e === 'false') return e === 'true' ? 't' : 'f';
+  if (
+    /^[A-Za-z0-9_.]+\(.*\)$/s.test(e) ||
+    /^(current_date|current_time|current_timestamp|localtime|localtimestamp)(\(\d+\))?$/i.test(e)
+  )
+    return FUNCTION_DEFAULTS.get(oid);
+  return undefined;
 }

@@ -7,7 +7,7 @@
 import type pg from 'pg';
 import type { Pgoutput } from 'pg-logical-replication';
 import type { TableShape } from './change-events.ts';
-import { converterFor, needsTypeInfo, type TypeInfo } from './column-values.ts';
+import { converterFor, defaultText, needsTypeInfo, type TypeInfo } from './column-values.ts';
 import type { TableName } from './replication-slot.ts';
 
 export class TypeCatalog {
@@ -56,6 +56,41 @@ export class TypeCatalog {
     );
     return rows.map((r) => r.name);
   }
+
+  /** The constant defaults of a table's columns by name (see defaultText); generated columns have none. */
+  async defaults(relationOid: number): Promise<Map<string, string>> {
+    const { rows } = await this.#client.query<ColumnDefault>(
+      `SELECT a.attname AS name, a.atttypid::int AS oid, a.atttypmod AS mod,
+              pg_get_expr(d.adbin, d.adrelid) AS def, a.attidentity <> '' AS identity
+         FROM pg_attribute a
+         LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+        WHERE a.attrelid = $1::oid AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''
+          AND (d.adbin IS NOT NULL OR a.attidentity <> '')`,
+      [relationOid],
+    );
+    const out = new Map<string, string>();
+    for (const r of rows) {
+      const text = columnDefault(r);
+      if (text !== undefined) out.set(r.name, text);
+    }
+    return out;
+  }
+}
+
+interface ColumnDefault {
+  name: string;
+  oid: number;
+  mod: number;
+  def: string | null;
+  identity: boolean;
+}
+
+function columnDefault(c: ColumnDefault): string | undefined {
+  return defaultText(c.def, c.oid, c.mod, c.identity);
+}
+
+function withDefault(text: string | undefined): { default?: string } {
+  return text === undefined ? {} : { default: text };
 }
 
 export async function shapeFromRelation(
@@ -63,6 +98,7 @@ export async function shapeFromRelation(
   types: TypeCatalog,
 ): Promise<TableShape> {
   const known = await types.resolve(relation.columns.map((c) => c.typeOid));
+  const defaults = await types.defaults(relation.relationOid);
   return {
     schema: relation.schema,
     table: relation.name,
@@ -71,6 +107,7 @@ export async function shapeFromRelation(
       oid: c.typeOid,
       typeMod: c.typeMod,
       convert: converterFor(c.typeOid, c.typeMod, known),
+      ...withDefault(defaults.get(c.name)),
     })),
     keyColumns: await types.primaryKey(relation.relationOid),
   };
@@ -82,13 +119,23 @@ export async function shapeFromCatalog(
   table: TableName,
   types: TypeCatalog,
 ): Promise<TableShape> {
-  const { rows } = await client.query<{ name: string; oid: number; mod: number; key: boolean }>(
+  const { rows } = await client.query<{
+    name: string;
+    oid: number;
+    mod: number;
+    key: boolean;
+    def: string | null;
+    identity: boolean;
+  }>(
     `SELECT a.attname AS name, a.atttypid::int AS oid, a.atttypmod AS mod,
-            COALESCE(a.attnum = ANY(i.indkey), false) AS key
+            COALESCE(a.attnum = ANY(i.indkey), false) AS key,
+            CASE WHEN a.attgenerated = '' THEN pg_get_expr(d.adbin, d.adrelid) END AS def,
+            a.attidentity <> '' AS identity
        FROM pg_attribute a
        JOIN pg_class c ON c.oid = a.attrelid
        JOIN pg_namespace n ON n.oid = c.relnamespace
        LEFT JOIN pg_index i ON i.indrelid = c.oid AND i.indisprimary
+       LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
       WHERE n.nspname = $1 AND c.relname = $2 AND a.attnum > 0 AND NOT a.attisdropped
       ORDER BY a.attnum`,
     [table.schema, table.table],
@@ -102,6 +149,7 @@ export async function shapeFromCatalog(
       oid: r.oid,
       typeMod: r.mod,
       convert: converterFor(r.oid, r.mod, known),
+      ...withDefault(columnDefault(r)),
     })),
     keyColumns: rows.filter((r) => r.key).map((r) => r.name),
   };
