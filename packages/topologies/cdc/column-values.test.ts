@@ -95,7 +95,7 @@ describe('helpers', () => {
     expect(formatLsn(parseLsn('0/0'))).toBe('0/0');
   });
 
-  it('compacts JSON text as Debezium's router writes it: strings and integers as they are, fractions as doubles', () => {
+  it('compacts JSON text as Debezium writes it: strings and integers as they are, fractions as doubles', () => {
     expect(compactJson('{"a": [1, 2.50], "b": "x y", "n": 12345678901234567890}')).toBe(
       '{"a":[1,2.5],"b":"x y","n":12345678901234567890}',
     );
