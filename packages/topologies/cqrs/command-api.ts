@@ -129,13 +129,18 @@ export async function startCommandApi(options: CommandApiOptions): Promise<Comma
     });
   });
   const port = (server.address() as AddressInfo).port;
+  let closing: Promise<void> | undefined;
   return {
     url: `http://${options.host ?? '127.0.0.1'}:${port}`,
     port,
-    close: async () => {
-      await closeServer(server);
-      await producer.close();
-      await admin.close();
+    close: () => {
+      // Closing twice waits for the one close.
+      closing ??= (async () => {
+        await closeServer(server);
+        await producer.close();
+        await admin.close();
+      })();
+      return closing;
     },
   };
 }
