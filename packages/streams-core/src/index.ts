@@ -30,6 +30,11 @@ export type { KeyParser } from './query/http-codec.ts';
 export { type QueryServer, type QueryServerOptions, startQueryServer } from './query/http-server.ts';
 export type { KeyQueryMetadata, StreamsMetadata } from './query/metadata.ts';
 export {
+  formatRecordPosition,
+  parseRecordPosition,
+  type RecordPosition,
+} from './query/positions.ts';
+export {
   InvalidStateStoreException,
   type QueryableStoreInfo,
   type QueryableStoreType,

@@ -5,6 +5,9 @@
  *                                       `?from=&to=` (ms) and answer the key's windows; session
  *                                       stores answer the key's sessions. A key held by another
  *                                       instance is fetched from that instance's applicationServer.
+ *                                       `?position=topic:partition:offset` (read-your-writes)
+ *                                       answers once that record is processed, 504 after
+ *                                       `waitMs` (default 5 s).
  *   GET /stores/:store?from=&to=        a range of this instance's keys (kv: key bounds; window and
  *                                       session: time bounds), local only
  *   GET /metadata                       every instance with its address, partitions and stores
@@ -18,6 +21,7 @@ import { createServer, type IncomingMessage, request, type Server, type ServerRe
 import type { AddressInfo } from 'node:net';
 import type { KafkaStreams } from '../runtime/kafka-streams.ts';
 import { KeyParseError, type KeyParser, parseKeyText, toJson } from './http-codec.ts';
+import { formatRecordPosition, parseRecordPosition, type RecordPosition } from './positions.ts';
 import {
   InvalidStateStoreException,
   type QueryableStoreInfo,
@@ -32,9 +36,14 @@ export interface QueryServerOptions {
   host?: string;
   /** Reads keys of stores whose key serde is not String, UUID, Long, Integer, Short, Double or Float. */
   parseKey?: KeyParser;
-  /** How long a forwarded request may take before the answer is 503. Default 5 s. */
+  /** How long a forwarded request may take before the answer is 503 (plus its `waitMs`, if any). Default 5 s. */
   forwardTimeoutMs?: number;
 }
+
+/** How long a read bounded by a position waits when the request gives no `waitMs`. */
+const DEFAULT_WAIT_MS = 5_000;
+/** The longest `waitMs` a request may ask for. */
+const MAX_WAIT_MS = 60_000;
 
 export interface QueryServer {
   readonly host: string;
@@ -171,7 +180,9 @@ class QueryHandler {
     const iq = this.#app.interactiveQueries;
     const key = this.#key(text, info);
     const partition = iq.partitionOf(info, key);
-    const answerLocally = () => {
+    const bound = this.#positionBound(info, text, partition, query);
+    const answerLocally = async () => {
+      if (bound) await this.#waitFor(bound);
       const found = this.#readKey(info, key, query);
       if (found === undefined)
         throw new HttpError(404, `Key "${text}" is not in store "${info.name}"`, { partition });
@@ -198,7 +209,61 @@ class QueryHandler {
         where,
       );
     }
-    await this.#forward(req, res, target, where);
+    await this.#forward(req, res, target, where, bound?.waitMs ?? 0);
+  }
+
+  /**
+   * The `position` parameters of a key read and its `waitMs`: each position must be of the
+   * partition of the key in one of the store's input topics, since that partition's task is the
+   * one whose store answers.
+   */
+  #positionBound(
+    info: QueryableStoreInfo,
+    text: string,
+    partition: number,
+    query: URLSearchParams,
+  ): { positions: RecordPosition[]; waitMs: number } | undefined {
+    const given = query.getAll('position');
+    if (given.length === 0) return undefined;
+    const topics = this.#app.interactiveQueries.sourceTopics(info);
+    const positions = given.map((p) => {
+      const position = parseRecordPosition(p);
+      if (!position)
+        throw new HttpError(
+          400,
+          `"position" must be topic:partition:offset (the record a write produced), got "${p}"`,
+        );
+      if (!topics.includes(position.topic) || position.partition !== partition)
+        throw new HttpError(
+          400,
+          `Position ${p} cannot bound a read of key "${text}" in store "${info.name}": the key is in partition ${partition} of ${topics.map((t) => `"${t}"`).join(', ')}; pass the position a write of this key produced`,
+          { partition, topics },
+        );
+      return position;
+    });
+    const waitText = query.get('waitMs');
+    const waitMs = waitText === null || waitText === '' ? DEFAULT_WAIT_MS : Number(waitText);
+    if (!Number.isSafeInteger(waitMs) || waitMs < 0 || waitMs > MAX_WAIT_MS)
+      throw new HttpError(
+        400,
+        `"waitMs" must be a whole number of milliseconds from 0 to ${MAX_WAIT_MS}, got "${waitText}"`,
+      );
+    return { positions, waitMs };
+  }
+
+  /** Waits until every position of the bound is processed here; 504 when `waitMs` passes first. */
+  async #waitFor(bound: { positions: RecordPosition[]; waitMs: number }): Promise<void> {
+    const app = this.#app;
+    const deadline = Date.now() + bound.waitMs;
+    for (const p of bound.positions) {
+      if (await app.waitForProcessed(p, Math.max(0, deadline - Date.now()))) continue;
+      const next = app.processedOffset(p.topic, p.partition);
+      throw new HttpError(
+        504,
+        `The store has not caught up with ${formatRecordPosition(p)} within ${bound.waitMs} ms (${next === undefined ? 'its task is not running here yet' : `processed up to offset ${next - 1n}`}): retry, or give a longer waitMs`,
+        { position: formatRecordPosition(p), processedOffset: next === undefined ? null : next.toString() },
+      );
+    }
   }
 
   /** The key's value (key-value), windows (window) or sessions (session); undefined when a key-value store lacks the key. */
@@ -231,8 +296,10 @@ class QueryHandler {
     res: ServerResponse,
     target: HostInfo,
     where: Record<string, unknown>,
+    waitMs: number,
   ): Promise<void> {
-    const timeoutMs = this.#options.forwardTimeoutMs ?? 5_000;
+    // The owner may wait for a position before it answers.
+    const timeoutMs = (this.#options.forwardTimeoutMs ?? 5_000) + waitMs;
     return new Promise((resolve) => {
       const upstream = request(
         {

@@ -30,6 +30,7 @@ import {
   type StreamsMetadata,
   streamsMetadata,
 } from './metadata.ts';
+import { ProcessedPositions } from './positions.ts';
 import {
   InvalidStateStoreException,
   type QueryableStoreInfo,
@@ -63,9 +64,12 @@ export class InteractiveQueries implements LocalStoreLookup {
   readonly #ownHost: HostInfo | undefined;
   readonly #stores = new Map<string, QueryableStoreInfo>();
   readonly #members: GroupMembers;
+  /** How far the local tasks have processed their partitions (read-your-writes). */
+  readonly positions: ProcessedPositions;
 
   constructor(host: InteractiveQueriesHost) {
     this.#host = host;
+    this.positions = new ProcessedPositions(() => host.activeTasks());
     this.#topology = topologyGraph(host.topology);
     this.#ownHost = host.applicationServer === undefined ? undefined : parseHostInfo(host.applicationServer);
     this.#members = new GroupMembers({
@@ -155,6 +159,11 @@ export class InteractiveQueries implements LocalStoreLookup {
     }
     const windowSizeMs = type === 'window' ? (this.#topology.storeBuilder(name)!.spec.windowSizeMs ?? 0) : 0;
     return storeView<K, V, T>(new LocalStores(this, info), type, windowSizeMs);
+  }
+
+  /** The input topics of a store's sub-topology (a position bounding a read of the store is on one of them). */
+  sourceTopics(info: QueryableStoreInfo): readonly string[] {
+    return this.#plan().sourceTopics.get(info.subtopology) ?? [];
   }
 
   /** The partition of a key in a store's sub-topology. */

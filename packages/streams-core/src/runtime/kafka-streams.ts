@@ -21,6 +21,7 @@ import { errorMessage, StreamsException } from '../errors/exception-handlers.ts'
 import { consoleLogger, type Logger } from '../observability/logger.ts';
 import { InteractiveQueries } from '../query/interactive-queries.ts';
 import type { KeyQueryMetadata, StreamsMetadata } from '../query/metadata.ts';
+import type { RecordPosition } from '../query/positions.ts';
 import type { QueryableStoreType, QueryableStoreTypes } from '../query/store-views.ts';
 import type { Serde } from '../serdes/serde.ts';
 import type { Topology } from '../topology/topology.ts';
@@ -220,6 +221,7 @@ export class KafkaStreams {
       members: async () => await this.#queries.allMetadata(),
       uncaughtExceptionHandler: () => this.#uncaught,
       onRestore: (p) => this.#restoreListener?.onRestoreEnd?.(p),
+      onProcessed: () => this.#queries.positions.advanced(),
       onFatal: (error) => {
         this.#fatal = error;
         this.#state.transition('PENDING_ERROR');
@@ -318,6 +320,24 @@ export class KafkaStreams {
   /** Every instance of the application with its applicationServer, partitions, tasks and stores. */
   allMetadata(): Promise<StreamsMetadata[]> {
     return this.#queries.allMetadata();
+  }
+
+  /**
+   * The next offset of an input partition that this instance has yet to process: its stores
+   * reflect every record before it. Undefined when no task here reads the partition (ask the
+   * instance `queryMetadataForKey` names) or while its task is being assigned.
+   */
+  processedOffset(topic: string, partition: number): bigint | undefined {
+    return this.#queries.positions.offset(topic, partition);
+  }
+
+  /**
+   * Read-your-writes: resolves true once this instance has processed the record at `position`
+   * (the offset a producer got back for it), so that a read of the stores of that partition's
+   * task sees it; false when `timeoutMs` passes first (the partition is behind, or not here).
+   */
+  waitForProcessed(position: RecordPosition, timeoutMs: number): Promise<boolean> {
+    return this.#queries.positions.wait(position, timeoutMs);
   }
 
   /** @internal interactive queries' machinery, for the query server */

@@ -65,6 +65,8 @@ export interface StreamThreadOptions {
   readonly members: () => Promise<PlacementMember[]>;
   readonly uncaughtExceptionHandler: () => UncaughtExceptionHandler;
   readonly onRestore: (progress: RestoreProgress) => void;
+  /** Called once per loop turn after the poll's records were processed (read-your-writes waiters). */
+  readonly onProcessed?: () => void;
   /** Called with the error that stopped the thread for good. */
   readonly onFatal: (error: unknown) => void;
 }
@@ -335,6 +337,8 @@ export class StreamThread {
       const polled = performance.now();
       const batches = await consumer.poll();
       if (this.#stopping && batches.length === 0) break;
+      // A task that has processed nothing yet is at the consumer's starting offset.
+      tasks.notePositions(consumer.positions(), batches);
       // Results of asynchronous calls go on before newer records, in the order theirs arrived.
       tasks.releaseAsync();
       let records = 0;
@@ -356,6 +360,7 @@ export class StreamThread {
             durationMs: performance.now() - started,
           });
       }
+      o.onProcessed?.();
       const now = Date.now();
       for (const t of tasks.tasks.values()) t.task.punctuateWallClock(now);
       if (idleAfter !== undefined) {
@@ -492,6 +497,7 @@ export class StreamThread {
     const tp = { topic: record.topic, partition: record.partition };
     const k = topicPartitionKey(tp);
     t.consumed.set(k, record.offset);
+    t.processed.set(k, record.offset);
     t.lastRecordAt = Date.now();
     consumer.seek([{ ...tp, offset: record.offset }]);
     consumer.pause([tp]);
@@ -499,7 +505,10 @@ export class StreamThread {
   }
 
   #consumed(t: ActiveTask, batch: PartitionBatch): void {
-    t.consumed.set(topicPartitionKey(batch), batch.records[batch.records.length - 1]!.offset + 1n);
+    const k = topicPartitionKey(batch);
+    const next = batch.records[batch.records.length - 1]!.offset + 1n;
+    t.consumed.set(k, next);
+    t.processed.set(k, next);
     t.lastRecordAt = Date.now();
   }
 

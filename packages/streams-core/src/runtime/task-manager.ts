@@ -42,6 +42,12 @@ export interface ActiveTask {
   readonly consumed: Map<string, bigint>;
   /** Offset last committed per input partition while this task ran. */
   readonly committed: Map<string, bigint>;
+  /**
+   * Next offset to process per input partition, by topic-partition key, for the task's whole
+   * life (a commit leaves it): every record before it is in the task's stores. Seeded with where
+   * the consumer starts the partition, so a restored task knows its position before any record.
+   */
+  readonly processed: Map<string, bigint>;
   /** Next changelog offset per logged store's changelog, by checkpoint key `topic-partition`. */
   readonly changelogPositions: Map<string, bigint>;
   /** Wall-clock time of the last record this task processed (or of its creation). */
@@ -178,6 +184,7 @@ export class TaskManager {
       stores,
       consumed: new Map(),
       committed: new Map(),
+      processed: new Map(),
       changelogPositions: new Map(),
       lastRecordAt: Date.now(),
     };
@@ -342,6 +349,25 @@ export class TaskManager {
         if (pos !== undefined) offsets.set(key, pos);
       }
       db.writeCheckpoint(offsets);
+    }
+  }
+
+  /**
+   * Seeds `processed` of the input partitions whose position is not known yet with where the
+   * consumer will read them next, skipping those in `batches` (their records are about to be
+   * processed: they get their position then).
+   */
+  notePositions(positions: ReadonlyMap<string, bigint>, batches: readonly TopicPartition[]): void {
+    for (const t of this.tasks.values()) {
+      const inputs = t.task.inputTopics;
+      if (t.processed.size === inputs.length) continue;
+      for (const topic of inputs) {
+        const k = topicPartitionKey({ topic, partition: t.partition });
+        if (t.processed.has(k) || batches.some((b) => b.topic === topic && b.partition === t.partition))
+          continue;
+        const at = positions.get(k);
+        if (at !== undefined) t.processed.set(k, at);
+      }
     }
   }
 

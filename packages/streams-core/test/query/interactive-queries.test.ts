@@ -4,7 +4,9 @@ import {
   ConfigException,
   InvalidStateStoreException,
   KafkaStreams,
+  parseRecordPosition,
   partitionForKey,
+  type RecordPosition,
   Serdes,
   SessionWindows,
   StreamsBuilder,
@@ -85,7 +87,7 @@ function task(subtopology: number, partition: number): ActiveTask {
   const stores = new Map<string, unknown>();
   for (const name of topologyGraph(TOPOLOGY).subtopologies()[subtopology]!.stores)
     stores.set(name, topologyGraph(TOPOLOGY).storeBuilder(name)!.build(context(id)));
-  return { id, subtopology, partition, task: { stores } } as unknown as ActiveTask;
+  return { id, subtopology, partition, task: { stores }, processed: new Map() } as unknown as ActiveTask;
 }
 
 interface Instance {
@@ -399,6 +401,8 @@ function appOver(i: Instance): KafkaStreams {
     store: (name: string, type = 'keyValue') => i.iq.store(name, type as 'keyValue'),
     queryMetadataForKey: (s: string, k: unknown) => i.iq.queryMetadataForKey(s, k),
     allMetadata: () => i.iq.allMetadata(),
+    processedOffset: (t: string, p: number) => i.iq.positions.offset(t, p),
+    waitForProcessed: (p: RecordPosition, ms: number) => i.iq.positions.wait(p, ms),
     metricsText: () => '# TYPE kafka_streams_up gauge\nkafka_streams_up 1\n',
   } as unknown as KafkaStreams;
 }
@@ -493,5 +497,101 @@ describe('query endpoint over HTTP', () => {
       status: 200,
       body: '# TYPE kafka_streams_up gauge\nkafka_streams_up 1\n',
     });
+  });
+});
+
+describe('read-your-writes: reads bounded by a position', () => {
+  const closing: Array<() => Promise<void>> = [];
+  afterEach(async () => {
+    while (closing.length) await closing.pop()!();
+  });
+
+  /** The task of sub-topology 0 (input "events") of `key`'s partition processed up to `next` (exclusive). */
+  const processedTo = (i: Instance, key: string, next: bigint) => {
+    const partition = partitionOf(key);
+    const t = i.tasks.find((x) => x.subtopology === 0 && x.partition === partition)!;
+    t.processed.set(`events:${partition}`, next);
+    i.iq.positions.advanced();
+  };
+
+  it("knows each partition's processed offset, and wakes a waiter once its record is processed", async () => {
+    const a = instance('127.0.0.1:1', [0, 1, 2, 3], groupOf([]));
+    const key = KEYS[0]!;
+    const p = partitionOf(key);
+    expect(a.iq.positions.offset('events', p)).toBeUndefined();
+    processedTo(a, key, 10n);
+    expect(a.iq.positions.offset('events', p)).toBe(10n);
+    expect(await a.iq.positions.wait({ topic: 'events', partition: p, offset: 9n }, 0)).toBe(true);
+    const waiting = a.iq.positions.wait({ topic: 'events', partition: p, offset: 12n }, 5_000);
+    processedTo(a, key, 12n); // offset 12 is not processed yet: next is 12
+    processedTo(a, key, 13n);
+    expect(await waiting).toBe(true);
+    expect(await a.iq.positions.wait({ topic: 'events', partition: p, offset: 20n }, 50)).toBe(false);
+    expect(parseRecordPosition('events:2:41')).toEqual({ topic: 'events', partition: 2, offset: 41n });
+    expect(parseRecordPosition('events:2')).toBeUndefined();
+  });
+
+  it('answers after the record is processed, 504 when it is not in time, 400 for a position of another partition, also when forwarded', async () => {
+    const [portA, portB] = [await freePort(), await freePort()];
+    const members: Array<{ instance: Instance; partitions: number[] }> = [];
+    const admin = groupOf(members);
+    const a = instance(`127.0.0.1:${portA}`, [0, 2], admin);
+    const b = instance(`127.0.0.1:${portB}`, [1, 3], admin);
+    members.push({ instance: a, partitions: [0, 2] }, { instance: b, partitions: [1, 3] });
+    for (const i of [a, b]) fill(i.tasks, KEYS);
+    const serverA = await startQueryServer(appOver(a));
+    const serverB = await startQueryServer(appOver(b));
+    closing.push(
+      () => serverA.close(),
+      () => serverB.close(),
+    );
+    const local = KEYS.find((k) => partitionOf(k) === 0)!;
+    const onB = KEYS.find((k) => partitionOf(k) === 1)!;
+    processedTo(a, local, 5n);
+    processedTo(b, onB, 5n);
+
+    // Already processed: answered at once.
+    const now = await fetch(`${serverA.url}/stores/counts/keys/${local}?position=events:0:4`);
+    expect([now.status, await now.json()]).toEqual([200, local.length]);
+
+    // Not yet: the answer waits for the record, here and on the instance a request is forwarded to.
+    for (const [i, key, p] of [
+      [a, local, 0],
+      [b, onB, 1],
+    ] as const) {
+      let answered = false;
+      const pending = fetch(
+        `${serverA.url}/stores/counts/keys/${key}?position=events:${p}:7&waitMs=10000`,
+      ).then(async (res) => {
+        answered = true;
+        return { status: res.status, body: await res.json() };
+      });
+      processedTo(i, key, 7n);
+      await new Promise((r) => setTimeout(r, 100));
+      expect(answered).toBe(false);
+      processedTo(i, key, 8n);
+      expect(await pending).toEqual({ status: 200, body: key.length });
+    }
+
+    const late = await fetch(`${serverA.url}/stores/counts/keys/${onB}?position=events:1:50&waitMs=100`);
+    expect(late.status).toBe(504);
+    expect(await late.json()).toEqual({
+      error:
+        'The store has not caught up with events:1:50 within 100 ms (processed up to offset 7): retry, or give a longer waitMs',
+      position: 'events:1:50',
+      processedOffset: '8',
+    });
+
+    const wrong = await fetch(`${serverA.url}/stores/counts/keys/${local}?position=events:1:3`);
+    expect(wrong.status).toBe(400);
+    expect(((await wrong.json()) as { error: string }).error).toBe(
+      `Position events:1:3 cannot bound a read of key "${local}" in store "counts": the key is in partition 0 of "events"; pass the position a write of this key produced`,
+    );
+    const malformed = await fetch(`${serverA.url}/stores/counts/keys/${local}?position=events-0-3`);
+    expect(malformed.status).toBe(400);
+    const tooLong = await fetch(
+      `${serverA.url}/stores/counts/keys/${local}?position=events:0:3&waitMs=600000`,
+    );
+    expect(tooLong.status).toBe(400);
   });
 });
