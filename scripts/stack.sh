@@ -24,7 +24,8 @@
 # S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY); something already answers on 127.0.0.1:KP_S3_PORT
 # (an s3rver started from here or by another checkout); a Docker engine answers (the compose
 # minio service, on 9000); otherwise s3rver from the npm registry, installed into .tools/ and run
-# on 127.0.0.1:KP_S3_PORT with its data in .stack/s3/ and a bucket named kafka-pattern.
+# by scripts/s3/s3rver.mjs (which adds aws-chunked uploads) on 127.0.0.1:KP_S3_PORT with its data
+# in .stack/s3/ and a bucket named kafka-pattern.
 # The endpoints are written to .stack/env for tests and demos.
 #
 # CI=true: any service that is not available is an error (outside CI, PostgreSQL, Redis or S3
@@ -666,8 +667,8 @@ s3_up() { # sets S3_RESOLVED, S3_REGION_RESOLVED, S3_KEY_RESOLVED, S3_SECRET_RES
   fi
   mkdir -p "$S3_DIR/data"
   say "starting s3rver $S3RVER_VERSION at $endpoint (data in $(rel "$S3_DIR")/data)"
-  detached setsid nohup node "$bin" -d "$S3_DIR/data" -a "$S3_HOST" -p "$S3_PORT" --silent \
-    --configure-bucket "$S3_BUCKET" </dev/null >"$S3_DIR/s3rver.log" 2>&1 &
+  detached setsid nohup node "$KP_ROOT/scripts/s3/s3rver.mjs" "$KP_TOOLS/node_modules/s3rver" "$S3_DIR/data" \
+    "$S3_HOST" "$S3_PORT" "$S3_BUCKET" </dev/null >"$S3_DIR/s3rver.log" 2>&1 &
   pid=$!
   echo "$pid" >"$S3_PIDFILE"
   local i
