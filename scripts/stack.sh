@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The local stack: a real Kafka broker, PostgreSQL (wal_level=logical) and Redis.
+# The local stack: a real Kafka broker, PostgreSQL (wal_level=logical), Redis and an S3 server.
 #
 #   scripts/stack.sh up [kafka]             start what is missing (a no-op when everything runs);
 #                                           `kafka`: the broker only, no PostgreSQL or Redis
@@ -20,14 +20,20 @@
 #      .stack/kafka/<their version>/.
 # PostgreSQL and Redis are checked on 127.0.0.1 (or PGHOST/PGPORT/PGUSER, DATABASE_URL, REDIS_URL)
 # and started with the machine's own servers when they are down and that is possible.
+# S3, first match wins: S3_ENDPOINT is set (that server is used as is, with S3_REGION,
+# S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY); something already answers on 127.0.0.1:KP_S3_PORT
+# (an s3rver started from here or by another checkout); a Docker engine answers (the compose
+# minio service, on 9000); otherwise s3rver from the npm registry, installed into .tools/ and run
+# by scripts/s3/s3rver.mjs (which adds aws-chunked uploads) on 127.0.0.1:KP_S3_PORT with its data
+# in .stack/s3/ and a bucket named kafka-pattern.
 # The endpoints are written to .stack/env for tests and demos.
 #
-# CI=true: any service that is not available is an error (outside CI, PostgreSQL or Redis
+# CI=true: any service that is not available is an error (outside CI, PostgreSQL, Redis or S3
 # missing is a warning and the service is left out of .stack/env).
 #
 # Overrides: KP_KAFKA_MODE=auto|jars|docker, KP_KAFKA_VERSION (4.4.0), KP_KAFKA_PORT (9092),
 # KP_KAFKA_CONTROLLER_PORT (9093), KP_KAFKA_HEAP (-Xmx768m), KP_KAFKA_START_TIMEOUT (60 s),
-# KP_KAFKA_STOP_TIMEOUT (30 s), KP_JAVA (java), KP_MVN (mvn), KP_STACK_DIR (.stack: a second,
+# KP_KAFKA_STOP_TIMEOUT (30 s), KP_S3_PORT (4568), KP_S3RVER_VERSION (3.7.1), KP_JAVA (java), KP_MVN (mvn), KP_STACK_DIR (.stack: a second,
 # separate stack such as the one scripts/test-on-kafka.sh runs), KP_KAFKA_ADVERTISED_PORT
 # (KP_KAFKA_PORT: the port the broker tells clients to connect to, when something such as a
 # proxy listens there and forwards to KP_KAFKA_PORT).
@@ -68,6 +74,14 @@ PG_HOST="${PGHOST:-127.0.0.1}"
 PG_PORT="${PGPORT:-5432}"
 PG_USER="${PGUSER:-postgres}"
 REDIS_URL_RESOLVED="${REDIS_URL:-redis://127.0.0.1:6379}"
+
+S3_HOST=127.0.0.1
+S3_PORT="${KP_S3_PORT:-4568}"
+[[ "$S3_PORT" =~ ^[0-9]+$ ]] || kp_die "KP_S3_PORT must be a port number (got '$S3_PORT')"
+S3RVER_VERSION="${KP_S3RVER_VERSION:-3.7.1}"
+S3_DIR="$STACK_DIR/s3"
+S3_PIDFILE="$S3_DIR/s3rver.pid"
+S3_BUCKET=kafka-pattern
 
 is_ci() { [ "${CI:-}" = "true" ] || [ "${CI:-}" = "1" ]; }
 say() { echo "stack: $*"; }
@@ -592,6 +606,118 @@ redis_up() { # sets REDIS_RESOLVED
 }
 
 # ---------------------------------------------------------------------------------------------
+# S3: an S3-compatible server on loopback (s3rver from the npm registry, or MinIO in compose)
+# ---------------------------------------------------------------------------------------------
+
+s3rver_pid() { # pid of the s3rver started from this stack directory, or nothing
+  local pid
+  [ -f "$S3_PIDFILE" ] || return 0
+  pid="$(tr -dc 0-9 <"$S3_PIDFILE")"
+  if [ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q "s3rver"; then
+    echo "$pid"
+  else
+    rm -f "$S3_PIDFILE"
+  fi
+}
+
+s3_answers() { # url: true when an S3 API answers there (any HTTP status)
+  local hp="${1#*://}" host port
+  hp="${hp%%/*}"
+  host="${hp%:*}"
+  port="${hp##*:}"
+  [ "$host" = "$hp" ] && port=80
+  port_open "$host" "$port"
+}
+
+s3_use() { # endpoint region access-key secret-key description
+  S3_RESOLVED="$1" S3_REGION_RESOLVED="$2" S3_KEY_RESOLVED="$3" S3_SECRET_RESOLVED="$4"
+  say "S3 ready at $1 ($5)"
+}
+
+s3_up() { # sets S3_RESOLVED, S3_REGION_RESOLVED, S3_KEY_RESOLVED, S3_SECRET_RESOLVED
+  S3_RESOLVED=""
+  if [ -n "${S3_ENDPOINT:-}" ]; then
+    s3_answers "$S3_ENDPOINT" ||
+      { soft_fail "S3_ENDPOINT=$S3_ENDPOINT does not answer: start that server, or unset S3_ENDPOINT to run the local one"; return 0; }
+    s3_use "$S3_ENDPOINT" "${S3_REGION:-us-east-1}" "${S3_ACCESS_KEY_ID:-}" "${S3_SECRET_ACCESS_KEY:-}" "S3_ENDPOINT"
+    return 0
+  fi
+  local pid endpoint="http://$S3_HOST:$S3_PORT"
+  pid="$(s3rver_pid)"
+  if port_open "$S3_HOST" "$S3_PORT"; then
+    if [ -n "$pid" ]; then
+      s3_use "$endpoint" us-east-1 S3RVER S3RVER "s3rver, pid $pid: already running"
+    else
+      s3_use "$endpoint" us-east-1 S3RVER S3RVER "already running, started by another checkout ($(port_owner "$S3_PORT"))"
+    fi
+    return 0
+  fi
+  if docker_ok; then
+    say "starting MinIO with docker compose"
+    compose up -d --wait minio || { soft_fail "docker compose could not start MinIO: see 'docker compose logs minio'"; return 0; }
+    s3_use "http://$S3_HOST:9000" us-east-1 minioadmin minioadmin "MinIO, docker compose"
+    return 0
+  fi
+  local bin="$KP_TOOLS/node_modules/s3rver/bin/s3rver.js"
+  if [ ! -f "$bin" ] || [ "$(node -p "require('$KP_TOOLS/node_modules/s3rver/package.json').version" 2>/dev/null)" != "$S3RVER_VERSION" ]; then
+    say "installing s3rver $S3RVER_VERSION from the npm registry into .tools/ (once)"
+    mkdir -p "$KP_TOOLS"
+    npm install --prefix "$KP_TOOLS" --no-audit --no-fund --loglevel=error "s3rver@$S3RVER_VERSION" >&2 ||
+      { soft_fail "could not install s3rver $S3RVER_VERSION from the npm registry: check that the registry is reachable, or set S3_ENDPOINT to an S3 server"; return 0; }
+  fi
+  mkdir -p "$S3_DIR/data"
+  say "starting s3rver $S3RVER_VERSION at $endpoint (data in $(rel "$S3_DIR")/data)"
+  detached setsid nohup node "$KP_ROOT/scripts/s3/s3rver.mjs" "$KP_TOOLS/node_modules/s3rver" "$S3_DIR/data" \
+    "$S3_HOST" "$S3_PORT" "$S3_BUCKET" </dev/null >"$S3_DIR/s3rver.log" 2>&1 &
+  pid=$!
+  echo "$pid" >"$S3_PIDFILE"
+  local i
+  for i in $(seq 1 60); do
+    port_open "$S3_HOST" "$S3_PORT" && break
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.25
+  done
+  if ! port_open "$S3_HOST" "$S3_PORT"; then
+    tail -n 20 "$S3_DIR/s3rver.log" >&2 2>/dev/null || true
+    stop_pid "$pid" 5
+    rm -f "$S3_PIDFILE"
+    soft_fail "s3rver did not start at $endpoint (log above, in $(rel "$S3_DIR")/s3rver.log): free port $S3_PORT (KP_S3_PORT), or set S3_ENDPOINT"
+    return 0
+  fi
+  s3_use "$endpoint" us-east-1 S3RVER S3RVER "s3rver, pid $pid"
+}
+
+s3_down() {
+  local pid
+  pid="$(s3rver_pid)"
+  if [ -n "$pid" ]; then
+    say "stopping s3rver (pid $pid)"
+    stop_pid "$pid" 10
+    rm -f "$S3_PIDFILE"
+  else
+    say "s3rver not running"
+  fi
+}
+
+s3_status() {
+  local pid
+  if [ -n "${S3_ENDPOINT:-}" ]; then
+    if s3_answers "$S3_ENDPOINT"; then echo "s3        up    $S3_ENDPOINT (S3_ENDPOINT)"; else echo "s3        down  $S3_ENDPOINT (S3_ENDPOINT)"; fi
+    return 0
+  fi
+  pid="$(s3rver_pid)"
+  if [ -n "$pid" ] && port_open "$S3_HOST" "$S3_PORT"; then
+    echo "s3        up    http://$S3_HOST:$S3_PORT (s3rver $S3RVER_VERSION, pid $pid, data $(rel "$S3_DIR")/data)"
+  elif port_open "$S3_HOST" "$S3_PORT"; then
+    echo "s3        up    http://$S3_HOST:$S3_PORT (not started from here: $(port_owner "$S3_PORT"))"
+  elif docker_ok && [ -n "$(compose ps -q minio 2>/dev/null)" ]; then
+    echo "s3        up    http://$S3_HOST:9000 (MinIO, docker compose)"
+  else
+    echo "s3        down  (scripts/stack.sh up starts s3rver at http://$S3_HOST:$S3_PORT)"
+  fi
+}
+
+# ---------------------------------------------------------------------------------------------
 # Commands
 # ---------------------------------------------------------------------------------------------
 
@@ -607,11 +733,19 @@ write_env() { # kafka-only: only the Kafka line changes, the others stay as they
           case "$line" in "#"*Endpoints* | KAFKA_BOOTSTRAP_SERVERS=*) ;; *) echo "$line" ;; esac
         done <"$ENV_FILE"
       else
-        echo "# DATABASE_URL, REDIS_URL: not checked (scripts/stack.sh up kafka)"
+        echo "# DATABASE_URL, REDIS_URL, S3_*: not checked (scripts/stack.sh up kafka)"
       fi
     else
       if [ -n "$PG_RESOLVED" ]; then echo "DATABASE_URL=$PG_RESOLVED"; else echo "# DATABASE_URL: PostgreSQL not available"; fi
       if [ -n "$REDIS_RESOLVED" ]; then echo "REDIS_URL=$REDIS_RESOLVED"; else echo "# REDIS_URL: Redis not available"; fi
+      if [ -n "$S3_RESOLVED" ]; then
+        echo "S3_ENDPOINT=$S3_RESOLVED"
+        echo "S3_REGION=$S3_REGION_RESOLVED"
+        echo "S3_ACCESS_KEY_ID=$S3_KEY_RESOLVED"
+        echo "S3_SECRET_ACCESS_KEY=$S3_SECRET_RESOLVED"
+      else
+        echo "# S3_ENDPOINT: S3 not available"
+      fi
     fi
   } >"$ENV_FILE.tmp"
   mv "$ENV_FILE.tmp" "$ENV_FILE"
@@ -631,11 +765,12 @@ cmd_up() {
   [ $# -le 1 ] || kp_die "usage: scripts/stack.sh up [kafka]"
   parse_services "${1:-}"
   lock_stack
-  KAFKA_RESOLVED="" PG_RESOLVED="" REDIS_RESOLVED=""
+  KAFKA_RESOLVED="" PG_RESOLVED="" REDIS_RESOLVED="" S3_RESOLVED=""
   kafka_up "$(kafka_mode)"
   if [ "$KAFKA_ONLY" = 0 ]; then
     postgres_up
     redis_up
+    s3_up
   fi
   write_env "$KAFKA_ONLY"
 }
@@ -654,6 +789,7 @@ cmd_down() {
     say "Kafka at $KAFKA_BOOTSTRAP_SERVERS is an existing cluster: not managed here"
   fi
   kafka_down_jars
+  [ "$KAFKA_ONLY" = 1 ] || s3_down
   if docker_ok; then
     if [ "$KAFKA_ONLY" = 1 ]; then
       if [ -n "$(compose ps -q kafka 2>/dev/null)" ]; then
@@ -679,6 +815,10 @@ cmd_down() {
         wiped+=("$(rel "$d")/data")
       fi
     done
+    if [ "$KAFKA_ONLY" = 0 ] && [ -d "$S3_DIR/data" ]; then
+      rm -rf "$S3_DIR/data"
+      wiped+=("$(rel "$S3_DIR")/data")
+    fi
     if [ ${#wiped[@]} -gt 0 ]; then say "broker data wiped (${wiped[*]})"; else say "no broker data to wipe"; fi
   fi
 }
@@ -724,6 +864,7 @@ cmd_status() {
     echo "postgres  down  ${DATABASE_URL:-$PG_HOST:$PG_PORT}"
   fi
   if redis_ping; then echo "redis     up    $REDIS_URL_RESOLVED"; else echo "redis     down  $REDIS_URL_RESOLVED"; fi
+  s3_status
   if [ -f "$ENV_FILE" ]; then echo "env       $(rel "$ENV_FILE")"; else echo "env       (none: run scripts/stack.sh up)"; fi
 }
 

@@ -1,5 +1,5 @@
 /**
- * Where the tests find PostgreSQL and Redis: DATABASE_URL and REDIS_URL, else the `.stack/env`
+ * Where the tests find PostgreSQL, Redis and S3: DATABASE_URL, REDIS_URL and S3_*, else the `.stack/env`
  * file that `pnpm stack:up` writes at the repository root, else the default local ports. A
  * service that does not answer fails the test that needs it, with the client's own error.
  */
@@ -33,6 +33,24 @@ export function redisUrl(db?: number): string {
   const url = new URL(process.env.REDIS_URL?.trim() || fromStack('REDIS_URL') || 'redis://127.0.0.1:6379');
   if (db !== undefined) url.pathname = `/${db}`;
   return url.toString();
+}
+
+/** The S3 server: S3_ENDPOINT, S3_REGION, S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY (the stack's s3rver by default). */
+export interface S3Service {
+  readonly endpoint: string;
+  readonly region: string;
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+}
+
+export function s3Service(): S3Service {
+  const get = (name: string, fallback: string) => process.env[name]?.trim() || fromStack(name) || fallback;
+  return {
+    endpoint: get('S3_ENDPOINT', 'http://127.0.0.1:4568'),
+    region: get('S3_REGION', 'us-east-1'),
+    accessKeyId: get('S3_ACCESS_KEY_ID', 'S3RVER'),
+    secretAccessKey: get('S3_SECRET_ACCESS_KEY', 'S3RVER'),
+  };
 }
 
 /** Host and port of a service URL, for a proxy in front of it. */

@@ -325,6 +325,11 @@ export interface AdminPort {
     which: 'earliest' | 'latest',
     isolationLevel?: IsolationLevel,
   ): Promise<Map<string, bigint>>;
+  /**
+   * The topic's effective configuration (`retention.ms`, `cleanup.policy`, ...), broker defaults
+   * included; `undefined` when the topic does not exist.
+   */
+  describeTopicConfigs(topic: string): Promise<Record<string, string> | undefined>;
   deleteTopics(names: string[]): Promise<void>;
   listGroups(): Promise<string[]>;
   /** Committed offsets of any group, by `topicPartitionKey` (require-stable). */

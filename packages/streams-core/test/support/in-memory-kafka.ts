@@ -943,6 +943,12 @@ class InMemoryAdmin implements AdminPort {
     return out;
   }
 
+  async describeTopicConfigs(topic: string): Promise<Record<string, string> | undefined> {
+    this.#open();
+    if (this.#kafka.partitions(topic) === undefined) return undefined;
+    return { 'cleanup.policy': 'delete', 'retention.ms': '604800000', ...this.#kafka.topicConfigs(topic) };
+  }
+
   async deleteTopics(names: string[]): Promise<void> {
     this.#open();
     for (const n of names) this.#kafka.deleteTopic(n);

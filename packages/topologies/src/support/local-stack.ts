@@ -20,7 +20,19 @@ function stackFile(): Record<string, string> {
   return out;
 }
 
-export function localStack(): { bootstrapServers: string[]; databaseUrl: string; redisUrl: string } {
+export interface LocalS3 {
+  endpoint: string;
+  region: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+}
+
+export function localStack(): {
+  bootstrapServers: string[];
+  databaseUrl: string;
+  redisUrl: string;
+  s3: LocalS3;
+} {
   const file = stackFile();
   const kafka = process.env.KAFKA_BOOTSTRAP_SERVERS ?? file.KAFKA_BOOTSTRAP_SERVERS ?? '127.0.0.1:9092';
   return {
@@ -31,5 +43,11 @@ export function localStack(): { bootstrapServers: string[]; databaseUrl: string;
     databaseUrl:
       process.env.DATABASE_URL ?? file.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/kafka_pattern',
     redisUrl: process.env.REDIS_URL ?? file.REDIS_URL ?? 'redis://127.0.0.1:6379',
+    s3: {
+      endpoint: process.env.S3_ENDPOINT ?? file.S3_ENDPOINT ?? 'http://127.0.0.1:4568',
+      region: process.env.S3_REGION ?? file.S3_REGION ?? 'us-east-1',
+      accessKeyId: process.env.S3_ACCESS_KEY_ID ?? file.S3_ACCESS_KEY_ID ?? 'S3RVER',
+      secretAccessKey: process.env.S3_SECRET_ACCESS_KEY ?? file.S3_SECRET_ACCESS_KEY ?? 'S3RVER',
+    },
   };
 }

@@ -3,7 +3,13 @@
  * count mismatch or a broker's refusal, topic descriptions that say "missing" instead of
  * throwing, and offsets keyed by partition.
  */
-import { Admin, FetchIsolationLevels, type Group, ListOffsetTimestamps } from '@platformatic/kafka';
+import {
+  Admin,
+  ConfigResourceTypes,
+  FetchIsolationLevels,
+  type Group,
+  ListOffsetTimestamps,
+} from '@platformatic/kafka';
 import { TopicPartitionsMismatchError } from '../errors.ts';
 import type {
   AdminPort,
@@ -99,6 +105,19 @@ export class PlatformaticAdmin implements AdminPort {
         result.set(topicPartitionKey({ topic: topic.name, partition: p.partitionIndex }), p.offset);
     }
     return result;
+  }
+
+  async describeTopicConfigs(topic: string): Promise<Record<string, string> | undefined> {
+    if ((await this.describeTopics([topic])).get(topic) === undefined) return undefined;
+    const described = await mapped(
+      this.#admin.describeConfigs({
+        resources: [{ resourceType: ConfigResourceTypes.TOPIC, resourceName: topic }],
+      }),
+      this.#context([topic]),
+    );
+    const out: Record<string, string> = {};
+    for (const c of described[0]?.configs ?? []) if (typeof c.value === 'string') out[c.name] = c.value;
+    return out;
   }
 
   async deleteTopics(names: string[]): Promise<void> {
