@@ -48,6 +48,9 @@ export class TableSnapshot {
     try {
       await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
       await client.query(`SET TRANSACTION SNAPSHOT '${snapshotName.replaceAll("'", "''")}'`);
+      // DDL on a captured table waits until the snapshot has been read, so the rows and the
+      // columns read are of one shape.
+      await client.query(`LOCK TABLE ${tables.map(qualified).join(', ')} IN ACCESS SHARE MODE`);
     } catch (e) {
       await client.end().catch(() => undefined);
       throw e;
