@@ -22,6 +22,10 @@
  *
  *   node bench/src/saga/main.ts [--orders 20000] [--reps 3] [--latency-seconds 10]
  *        [--latency-warmup-seconds 2] [--latency-rate <orders/s>] [--subjects kp-eos,kp-alos,loop]
+ *        [--backlog before-start|after-start]
+ *
+ * `--backlog after-start` starts the services first, sets wallets and stock, waits 3 s and then
+ * writes the orders as fast as the producer takes them; the clock runs from the first send.
  *
  * Prints the table and writes bench/results/saga.json.
  */
@@ -30,6 +34,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { partitionForKey } from '@kafka-pattern/streams-core';
 import { checkSaga, readSagaLogs, type SagaWorkload } from '@kafka-pattern/test/support/saga.ts';
 import { type SagaTopics, sagaTopics } from '@kafka-pattern/topologies/saga';
 import {
@@ -55,6 +60,7 @@ const { values: args } = parseArgs({
     'latency-warmup-seconds': { type: 'string', default: '2' },
     'latency-rate': { type: 'string' },
     subjects: { type: 'string', default: 'kp-eos,kp-alos,loop' },
+    backlog: { type: 'string', default: 'before-start' },
   },
 });
 const ORDERS = Number(args.orders);
@@ -62,10 +68,13 @@ const REPS = Number(args.reps);
 const LATENCY_MS = Number(args['latency-seconds']) * 1000;
 const LATENCY_WARMUP_MS = Number(args['latency-warmup-seconds']) * 1000;
 const PARTITIONS = 3;
+const BACKLOG = args.backlog;
+if (BACKLOG !== 'after-start' && BACKLOG !== 'before-start')
+  throw new Error(`--backlog: after-start or before-start, not ${BACKLOG}`);
 /** Long enough that no order of a backlog times out: the bench measures the saga, not its timeout. */
 const SAGA_TIMEOUT_MS = 600_000;
 const COMMIT_INTERVAL_MS: Record<Guarantee, number> = { at_least_once: 30_000, exactly_once_v2: 100 };
-const RUN_TIMEOUT_MS = 240_000;
+const RUN_TIMEOUT_MS = Number(process.env.KP_SAGA_RUN_TIMEOUT_MS ?? 240_000);
 const RESULTS = fileURLToPath(new URL('../../results/saga.json', import.meta.url));
 const SERVICE = new URL('./service.ts', import.meta.url);
 const LOOP = new URL('./map-loop.ts', import.meta.url);
@@ -139,7 +148,12 @@ class StatusWatcher {
   }
   async waitFor(count: number, subject: Subject, timeoutMs: number): Promise<void> {
     const deadline = performance.now() + timeoutMs;
+    let reported = performance.now();
     while (this.terminalAt.size < count) {
+      if (performance.now() - reported > 10_000) {
+        reported = performance.now();
+        log(`${this.id}: ${this.terminalAt.size} of ${count} orders terminal so far`);
+      }
       for (const p of subject.parts) if (p.pipe.failure) throw p.pipe.failure;
       if (performance.now() > deadline)
         throw new Error(
@@ -154,11 +168,20 @@ class StatusWatcher {
   }
 }
 
-const json = (topic: string, key: string, value: unknown): MessageToProduce => ({
-  topic,
-  key: Buffer.from(key),
-  value: Buffer.from(JSON.stringify(value)),
-});
+/**
+ * A record of the saga's, in the partition the framework would choose for its key (murmur2, as
+ * Kafka's default partitioner): wallets, stock and orders must be co-partitioned with what the
+ * services write, or a customer's wallet ends up in another task than its charges.
+ */
+const json = (topic: string, key: string, value: unknown): MessageToProduce => {
+  const k = Buffer.from(key);
+  return {
+    topic,
+    key: k,
+    partition: partitionForKey(k, PARTITIONS),
+    value: Buffer.from(JSON.stringify(value)),
+  };
+};
 
 async function produceAll(messages: MessageToProduce[]): Promise<void> {
   const producer = new Producer({
@@ -199,7 +222,7 @@ async function startSubject(s: Subject, runId: string, prefix: string): Promise<
         guarantee: s.guarantee,
         commitIntervalMs: COMMIT_INTERVAL_MS[s.guarantee],
         stateDir: join(stateDir, runId),
-        params: { service: p.service ?? '', prefix, timeoutMs: SAGA_TIMEOUT_MS },
+        params: { service: p.service ?? '', prefix, timeoutMs: SAGA_TIMEOUT_MS, partitions: PARTITIONS },
       });
       return Date.now();
     }),
@@ -226,6 +249,29 @@ async function dropRun(runId: string): Promise<void> {
   rmSync(join(stateDir, runId), { recursive: true, force: true });
 }
 
+/** What the orders that never ended went through, for the error. */
+async function diagnose(topics: SagaTopics, w: SagaWorkload, watcher: StatusWatcher): Promise<void> {
+  const logs = await readSagaLogs(topics);
+  const missing = w.orders.filter((o) => !watcher.terminalAt.has(o.orderId));
+  const kinds = new Map<string, number>();
+  for (const o of missing) {
+    const facts = [
+      ...logs.payments.filter((p) => p.orderId === o.orderId).map((p) => p.type),
+      ...logs.inventory.filter((i) => i.orderId === o.orderId).map((i) => i.type),
+      ...logs.status.filter((x) => x.orderId === o.orderId).map((x) => x.status),
+    ].join(',');
+    kinds.set(facts, (kinds.get(facts) ?? 0) + 1);
+  }
+  log(`${missing.length} orders not terminal; what they went through: ${JSON.stringify([...kinds])}`);
+  const count = (xs: { type?: string; status?: string }[]) => {
+    const m: Record<string, number> = {};
+    for (const x of xs) m[x.type ?? x.status ?? '?'] = (m[x.type ?? x.status ?? '?'] ?? 0) + 1;
+    return JSON.stringify(m);
+  };
+  log(`payments ${count(logs.payments)}, inventory ${count(logs.inventory)}, status ${count(logs.status)}`);
+  log(`e.g. ${JSON.stringify(missing.slice(0, 3))}`);
+}
+
 interface ThroughputRun {
   round: number;
   warmup: boolean;
@@ -244,16 +290,29 @@ async function throughput(s: Subject, round: number): Promise<ThroughputRun> {
   await createTopics(topics);
   const watcher = new StatusWatcher(topics.orderStatus, runId);
   try {
-    await produceAll(settings(topics, w));
-    await produceAll(w.orders.map((o) => json(topics.orders, o.orderId, o)));
-    const written = await broker.recordsWritten(topics.orders, PARTITIONS);
-    if (written !== ORDERS) throw new Error(`${runId}: ${written} orders written, not ${ORDERS}`);
-    await watcher.start();
     let ready: number[];
+    let started: number;
     try {
-      ready = await startSubject(s, runId, `${runId}.`);
-      const started = Math.min(...ready);
-      await watcher.waitFor(ORDERS, s, RUN_TIMEOUT_MS);
+      if (BACKLOG === 'before-start') {
+        await produceAll(settings(topics, w));
+        await produceAll(w.orders.map((o) => json(topics.orders, o.orderId, o)));
+        await watcher.start();
+        ready = await startSubject(s, runId, `${runId}.`);
+        started = Math.min(...ready);
+      } else {
+        await watcher.start();
+        ready = await startSubject(s, runId, `${runId}.`);
+        await produceAll(settings(topics, w));
+        await sleep(3_000); // the settings are applied before the first order
+        started = Date.now();
+        await produceAll(w.orders.map((o) => json(topics.orders, o.orderId, o)));
+      }
+      const written = await broker.recordsWritten(topics.orders, PARTITIONS);
+      if (written !== ORDERS) throw new Error(`${runId}: ${written} orders written, not ${ORDERS}`);
+      await watcher.waitFor(ORDERS, s, RUN_TIMEOUT_MS).catch(async (e: unknown) => {
+        await diagnose(topics, w, watcher);
+        throw e;
+      });
       const seconds = (Math.max(...watcher.terminalAt.values()) - started) / 1000;
       await stopSubject(s);
       const counts = await check(runId, topics, w);
@@ -262,7 +321,7 @@ async function throughput(s: Subject, round: number): Promise<ThroughputRun> {
         warmup: round === 0,
         seconds,
         ordersPerSec: ORDERS / seconds,
-        startSpreadSeconds: (Math.max(...ready) - started) / 1000,
+        startSpreadSeconds: (Math.max(...ready) - Math.min(...ready)) / 1000,
         counts,
       };
     } finally {

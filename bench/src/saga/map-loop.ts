@@ -16,6 +16,7 @@
  * not the state, which a restart loses altogether.
  */
 
+import { partitionForKey } from '@kafka-pattern/streams-core';
 import {
   type InventoryEvent,
   type OrderPlaced,
@@ -55,6 +56,7 @@ interface Saga {
 export const start: StartPipe = async (run) => {
   if (run.guarantee !== 'at_least_once') throw new Error('the Map loop runs at_least_once only');
   const topics = sagaTopics(String(run.params.prefix));
+  const partitions = Number(run.params.partitions);
   const consumer = new Consumer({
     clientId: `${run.groupId}-consumer`,
     bootstrapBrokers: run.bootstrapServers,
@@ -82,8 +84,16 @@ export const start: StartPipe = async (run) => {
   const inventory = new Map<string, InventoryEntry>();
   const sagas = new Map<string, Saga>();
   let out: MessageToProduce[] = [];
-  const emit = (topic: string, key: string, value: unknown) =>
-    out.push({ topic, key: Buffer.from(key), value: Buffer.from(JSON.stringify(value)) });
+  // Partitioned as the framework partitions (murmur2), though one consumer reads everything here.
+  const emit = (topic: string, key: string, value: unknown) => {
+    const k = Buffer.from(key);
+    out.push({
+      topic,
+      key: k,
+      partition: partitionForKey(k, partitions),
+      value: Buffer.from(JSON.stringify(value)),
+    });
+  };
   const payment = (type: PaymentEvent['type'], o: OrderPlaced) =>
     emit(topics.payments, o.orderId, {
       type,

@@ -29,8 +29,15 @@ export const start: StartPipe = async (run) => {
   });
   await app.start();
   await app.waitForRunning();
+  // A service that fails would otherwise leave the driver waiting for orders that never end.
+  const watch = setInterval(() => {
+    if (app.state === 'ERROR') throw new Error(`the ${service} service failed: ${String(app.error)}`);
+  }, 500);
   return {
-    close: () => app.close(),
+    close: () => {
+      clearInterval(watch);
+      return app.close();
+    },
     report: () => ({ processedRecords: app.metrics().totals.processedRecords }),
   };
 };
