@@ -177,9 +177,19 @@ export class OutboxRelay {
       const batch = this.#deletable.slice(0, 1_000);
       try {
         this.#cleaner ??= await connect(this.#connection());
-        await this.#cleaner.query(`DELETE FROM ${outboxTableName(this.#table)} WHERE id = ANY($1::uuid[])`, [
-          batch,
-        ]);
+        let missing = batch;
+        // PostgreSQL can decode a commit a moment before other sessions see it: rows not found
+        // yet are looked for again (rows a crashed relay already deleted are simply not found).
+        for (const wait of [0, 20, 100, 500]) {
+          if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+          const { rows } = await this.#cleaner.query<{ id: string }>(
+            `DELETE FROM ${outboxTableName(this.#table)} WHERE id = ANY($1::uuid[]) RETURNING id::text`,
+            [missing],
+          );
+          const deleted = new Set(rows.map((r) => r.id));
+          missing = missing.filter((id) => !deleted.has(id));
+          if (missing.length === 0) break;
+        }
       } catch (e) {
         await this.#cleaner?.end().catch(() => undefined);
         this.#cleaner = undefined;
