@@ -73,6 +73,13 @@ export interface EnvelopeSettings {
   version: string;
   /** A new UUID per start of the capture (Debezium's `__debezium.context.runId`). */
   runId: string;
+  /** Debezium's context headers, the same on every record: built once by `envelopeSettings`. */
+  headers: [string, Buffer][];
+}
+
+/** The settings with their context headers. */
+export function envelopeSettings(s: Omit<EnvelopeSettings, 'headers'>): EnvelopeSettings {
+  return { ...s, headers: contextHeaders(s) };
 }
 
 export function topicOf(prefix: string, shape: Pick<TableShape, 'schema' | 'table'>): string {
@@ -105,7 +112,7 @@ const bytes = (value: unknown): Buffer => Buffer.from(JSON.stringify(value), 'ut
 /** The key's bytes; a table without a primary key has none (JsonConverter's null). */
 const keyBytes = (value: unknown): Buffer | null => (value === null ? null : bytes(value));
 
-function contextHeaders(settings: EnvelopeSettings): [string, Buffer][] {
+function contextHeaders(settings: Omit<EnvelopeSettings, 'headers'>): [string, Buffer][] {
   return [
     ['__debezium.context.connectorLogicalName', Buffer.from(settings.topicPrefix)],
     ['__debezium.context.taskId', Buffer.from('0')],
@@ -126,7 +133,7 @@ export function changeRecords(
 ): ProducedRecord[] {
   const { shape } = change;
   const topic = topicOf(settings.topicPrefix, shape);
-  const headers = contextHeaders(settings);
+  const { headers } = settings;
   if (change.op === 'u' && change.before && change.after && keyChanged(shape, change.before, change.after)) {
     const oldKey = keyBytes(keyJson(shape, change.before));
     const newKey = keyBytes(keyJson(shape, change.after));

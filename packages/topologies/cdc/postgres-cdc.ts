@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
 import { type CaptureState, ChangeCapture, defaultClientId } from './change-capture.ts';
-import { changeRecords } from './change-events.ts';
+import { changeRecords, type EnvelopeSettings, envelopeSettings } from './change-events.ts';
 import type { CaptureGuarantee } from './change-writer.ts';
 
 export interface PostgresCdcOptions {
@@ -76,6 +76,7 @@ export class PostgresCdc {
     this.slotName = slotName;
     this.publicationName = publicationName;
     const settings = { topicPrefix: options.topicPrefix, version: CDC_VERSION, runId: uuidv7() };
+    let envelope: EnvelopeSettings | undefined;
     this.#capture = new ChangeCapture({
       postgres: options.postgres,
       bootstrapServers: options.bootstrapServers,
@@ -85,8 +86,11 @@ export class PostgresCdc {
       snapshot: options.snapshot ?? 'initial',
       guarantee: options.processingGuarantee ?? 'at_least_once',
       clientId: options.clientId ?? defaultClientId('cdc', slotName),
-      toRecords: (change, database) =>
-        changeRecords(change, { ...settings, database }, BigInt(Date.now()) * 1000n),
+      toRecords: (change, database) => {
+        // The database is known once connected; the settings (and their headers) are built once.
+        if (envelope?.database !== database) envelope = envelopeSettings({ ...settings, database });
+        return changeRecords(change, envelope, nowNanos());
+      },
       ...(options.offsetsTopic ? { offsetsTopic: options.offsetsTopic } : {}),
       ...(options.partitions ? { partitions: options.partitions } : {}),
       ...(options.replicationFactor ? { replicationFactor: options.replicationFactor } : {}),
