@@ -53,7 +53,11 @@ export interface StreamsConfig {
    * dropped. Off by default (stream time moves with records only, as in Kafka Streams).
    */
   advanceIdleStreamTimeAfterMs?: number;
-  /** Replication factor of internal topics. Default 1 (a development cluster); raise it in production. */
+  /**
+   * Replication factor of the topics the application creates (changelogs, repartition topics,
+   * dead-letter topics, declared topics). Default -1: the broker's `default.replication.factor`,
+   * as Kafka Streams' `replication.factor` -1.
+   */
   replicationFactor?: number;
   numStandbyReplicas?: number;
   /** `host:port` where this instance serves interactive queries. */
@@ -225,7 +229,13 @@ export function validateConfig(config: StreamsConfig): void {
     unit: 'milliseconds',
   });
   checkNumber('numStandbyReplicas', config.numStandbyReplicas, { min: 0, integer: true });
-  checkNumber('replicationFactor', config.replicationFactor, { min: 1, integer: true });
+  if (config.replicationFactor !== -1) {
+    checkNumber('replicationFactor', config.replicationFactor, {
+      min: 1,
+      integer: true,
+      alternative: "or -1 for the broker's default.replication.factor",
+    });
+  }
   checkNumber('cacheMaxBytes', config.cacheMaxBytes, { min: 0, integer: true, unit: 'bytes' });
   checkSerde('defaultKeySerde', config.defaultKeySerde);
   checkSerde('defaultValueSerde', config.defaultValueSerde);
@@ -368,7 +378,7 @@ function checkString(name: string, value: unknown, what: string): void {
 function checkNumber(
   name: string,
   value: unknown,
-  rule: { min: number; integer?: boolean; unit?: string },
+  rule: { min: number; integer?: boolean; unit?: string; alternative?: string },
 ): void {
   if (value === undefined) return;
   if (
@@ -383,7 +393,10 @@ function checkNumber(
   const unit = rule.unit ? ` of ${rule.unit}` : '';
   const asNumber = typeof value === 'string' && value.trim() !== '' ? Number(value) : Number.NaN;
   const hint = Number.isFinite(asNumber) ? `: write ${asNumber} without quotes` : '';
-  throw new ConfigException(`${name} must be ${kind}${unit} >= ${rule.min}, got ${shown(value)}${hint}`);
+  const alternative = rule.alternative ? ` ${rule.alternative}` : '';
+  throw new ConfigException(
+    `${name} must be ${kind}${unit} >= ${rule.min}${alternative}, got ${shown(value)}${hint}`,
+  );
 }
 
 /** A value as a message shows it: numbers as written, strings quoted and said to be strings. */

@@ -27,7 +27,8 @@ export interface TopicPlan {
 
 export interface TopicPlanOptions {
   readonly applicationId: string;
-  readonly replicationFactor: number;
+  /** Replication factor of the topics created; undefined: the broker's default.replication.factor. */
+  readonly replicationFactor: number | undefined;
   /** Create `<source>-dlt` for every source topic. */
   readonly deadLetterTopic: ((sourceTopic: string) => string) | undefined;
 }
@@ -252,7 +253,7 @@ export async function planTopics(
   }
 
   const internalTopics: TopicSpec[] = [];
-  const rf = options.replicationFactor;
+  const rf = options.replicationFactor === undefined ? {} : { replicationFactor: options.replicationFactor };
   for (const r of repartition.values()) {
     const name = resolveTopicName(applicationId, r.name, true);
     const n = repartitionPartitions(r.name);
@@ -260,7 +261,7 @@ export async function planTopics(
     internalTopics.push({
       name,
       partitions: n,
-      replicationFactor: rf,
+      ...rf,
       configs: { 'cleanup.policy': 'delete', 'retention.ms': '-1' },
     });
   }
@@ -281,7 +282,7 @@ export async function planTopics(
       internalTopics.push({
         name,
         partitions: n,
-        replicationFactor: rf,
+        ...rf,
         configs: { ...configs, ...spec.changelogConfig },
       });
     }
@@ -298,7 +299,7 @@ export async function planTopics(
         if (!partitions.has(dlt)) {
           const n = partitions.get(t)!;
           partitions.set(dlt, n);
-          internalTopics.push({ name: dlt, partitions: n, replicationFactor: rf });
+          internalTopics.push({ name: dlt, partitions: n, ...rf });
         }
       }
     }
@@ -322,7 +323,7 @@ export async function planTopics(
 function planDeclaredTopics(
   declared: ReadonlyMap<string, DeclaredTopicDef>,
   partitions: Map<string, number>,
-  replicationFactor: number,
+  replicationFactor: number | undefined,
 ): TopicSpec[] {
   const specs: TopicSpec[] = [];
   const resolving = new Set<string>();
@@ -350,7 +351,7 @@ function planDeclaredTopics(
     specs.push({
       name: def.name,
       partitions: n,
-      replicationFactor,
+      ...(replicationFactor === undefined ? {} : { replicationFactor }),
       ...(def.configs ? { configs: { ...def.configs } } : {}),
     });
   }

@@ -157,7 +157,7 @@ export class KafkaStreams {
     try {
       this.#plan = await planTopics(this.#topology, admin, {
         applicationId: cfg.applicationId,
-        replicationFactor: cfg.replicationFactor ?? 1,
+        replicationFactor: cfg.replicationFactor === -1 ? undefined : cfg.replicationFactor,
         deadLetterTopic: usesDeadLetters(cfg) ? this.#errors.deadLetter.topic : undefined,
       });
       await createInternalTopics(this.#plan, admin);

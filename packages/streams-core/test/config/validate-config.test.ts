@@ -72,9 +72,12 @@ describe('validateConfig', () => {
     expect(rejection({ cacheMaxBytes: 1.5 })).toBe(
       'cacheMaxBytes must be a whole number of bytes >= 0, got 1.5',
     );
-    expect(rejection({ replicationFactor: 0 })).toBe('replicationFactor must be a whole number >= 1, got 0');
+    expect(rejection({ replicationFactor: 0 })).toBe(
+      "replicationFactor must be a whole number >= 1 or -1 for the broker's default.replication.factor, got 0",
+    );
+    expect(() => validateConfig({ ...base, replicationFactor: -1 } as StreamsConfig)).not.toThrow();
     expect(rejection({ replicationFactor: '3' })).toBe(
-      'replicationFactor must be a whole number >= 1, got "3" (a string): write 3 without quotes',
+      `replicationFactor must be a whole number >= 1 or -1 for the broker's default.replication.factor, got "3" (a string): write 3 without quotes`,
     );
     expect(rejection({ numStandbyReplicas: 1.5 })).toBe(
       'numStandbyReplicas must be a whole number >= 0, got 1.5',

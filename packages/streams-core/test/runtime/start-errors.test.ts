@@ -194,6 +194,37 @@ describe('start() with internal topic names Kafka refuses', () => {
   });
 });
 
+describe('the replication factor of the topics the application creates', () => {
+  async function createdSpecs(extra: Partial<StreamsConfig>): Promise<TopicSpec[]> {
+    let created: TopicSpec[] = [];
+    const cluster = fakeCluster({ words: 1, 'counts-out': 1 }, async (specs) => {
+      created = specs;
+      throw new Error('stop here');
+    });
+    const app = new KafkaStreams(
+      countingTopology(),
+      config({ stateDir: tempDir(), deadLetter: { topic: (t) => `${t}-dlt` }, ...extra }),
+      { clientFactory: cluster.factory },
+    );
+    await failedStart(app);
+    return created;
+  }
+
+  it("is left to the broker's default.replication.factor unless configured, for every topic", async () => {
+    for (const extra of [{}, { replicationFactor: -1 }]) {
+      const specs = await createdSpecs(extra);
+      expect(specs.map((s) => s.name).sort()).toEqual(['counter-counts-changelog', 'words-dlt']);
+      expect(specs.map((s) => s.replicationFactor)).toEqual([undefined, undefined]);
+    }
+  });
+
+  it('is the configured one for changelogs and dead-letter topics alike', async () => {
+    const specs = await createdSpecs({ replicationFactor: 3 });
+    expect(specs.map((s) => s.name).sort()).toEqual(['counter-counts-changelog', 'words-dlt']);
+    expect(specs.map((s) => s.replicationFactor)).toEqual([3, 3]);
+  });
+});
+
 describe('start() when the broker refuses to create an internal topic', () => {
   it('rejects with the client error and goes to ERROR, the admin closed', async () => {
     const refusal = new TopicCreationError(
