@@ -50,7 +50,7 @@ describe('prom-client metrics on the query server', () => {
     console.log(
       lines
         .filter((l) =>
-          /records_processed_total|records_produced_total|commits_total|_state\{|consumer_lag_records\{/.test(
+          /records_processed_total|processor_records|records_produced_total|commits_total|_state\{|consumer_lag_records\{/.test(
             l,
           ),
         )
@@ -58,6 +58,12 @@ describe('prom-client metrics on the query server', () => {
     );
     expect(text).toContain('# TYPE kafka_streams_records_processed_total counter');
     expect(text).toContain(`kafka_streams_state{application_id="${applicationId}",state="RUNNING"} 1`);
+    // Every record passed the one mapValues node of task 0_0.
+    expect(text).toMatch(
+      new RegExp(
+        `kafka_streams_processor_records_processed_total\\{application_id="${applicationId}",task="0_0",processor="KSTREAM-MAPVALUES-[^"]+"\\} ${n}\n`,
+      ),
+    );
     const produced = lines.find((l) => l.startsWith('kafka_streams_records_produced_total{'));
     expect(Number(produced?.split(' ').at(-1))).toBeGreaterThanOrEqual(n);
   });

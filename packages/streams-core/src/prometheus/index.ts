@@ -121,6 +121,19 @@ export function registerStreamsMetrics(
       },
     });
   }
+  new Counter({
+    name: taken(`${prefix}processor_records_processed_total`),
+    help: 'Records given to a processor node of the topology',
+    labelNames: ['application_id', 'task', 'processor'] as const,
+    registers: [registry],
+    collect() {
+      const m = snapshot();
+      this.reset();
+      for (const [task, nodes] of Object.entries(m.processorRecords))
+        for (const [processor, n] of Object.entries(nodes))
+          this.inc({ application_id: m.applicationId, task, processor }, n);
+    },
+  });
   for (const [field, suffix, help] of APP_COUNTERS) {
     new Counter({
       name: taken(prefix + suffix),

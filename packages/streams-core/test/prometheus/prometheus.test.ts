@@ -11,6 +11,7 @@ function snapshot(processed: Record<string, number>): StreamsMetrics {
     applicationId: 'app-1',
     state: 'RUNNING',
     tasks,
+    processorRecords: { '0_0': { 'KSTREAM-MAPVALUES-0000000001': 4 } },
     totals: emptyTaskMetrics(),
     processRate: 12.5,
     commits: 3,
@@ -49,6 +50,12 @@ describe('registerStreamsMetrics', () => {
       value: 7,
       labels: { application_id: 'app-1', topic: 'in-topic', partition: '0' },
     });
+    expect(byName.get('kafka_streams_processor_records_processed_total')?.values).toEqual([
+      {
+        value: 4,
+        labels: { application_id: 'app-1', task: '0_0', processor: 'KSTREAM-MAPVALUES-0000000001' },
+      },
+    ]);
     const text = await registry.metrics();
     expect(text).toContain('# TYPE kafka_streams_commits_total counter');
     expect(text).toContain('kafka_streams_commits_total{application_id="app-1"} 3');
