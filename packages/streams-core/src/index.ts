@@ -27,7 +27,12 @@ export * from './observability/index.ts';
 export { murmur2, partitionForKey, toPositive } from './partitioning/index.ts';
 export * from './processor/api/index.ts';
 export type { KeyParser } from './query/http-codec.ts';
-export { type QueryServer, type QueryServerOptions, startQueryServer } from './query/http-server.ts';
+export {
+  type MetricsRegistry,
+  type QueryServer,
+  type QueryServerOptions,
+  startQueryServer,
+} from './query/http-server.ts';
 export type { KeyQueryMetadata, StreamsMetadata } from './query/metadata.ts';
 export {
   formatRecordPosition,

@@ -38,6 +38,18 @@ export interface QueryServerOptions {
   parseKey?: KeyParser;
   /** How long a forwarded request may take before the answer is 503 (plus its `waitMs`, if any). Default 5 s. */
   forwardTimeoutMs?: number;
+  /**
+   * A prom-client Registry (or anything with `metrics()` and `contentType`): GET /metrics then
+   * serves its output, e.g. after `registerStreamsMetrics(app, { registry })` from
+   * `@kafka-pattern/streams-core/prometheus`. Without one, /metrics serves `app.metricsText()`.
+   */
+  registry?: MetricsRegistry;
+}
+
+/** The part of a prom-client Registry the query server uses. */
+export interface MetricsRegistry {
+  metrics(): Promise<string>;
+  readonly contentType: string;
 }
 
 /** How long a read bounded by a position waits when the request gives no `waitMs`. */
@@ -121,6 +133,13 @@ class QueryHandler {
       const url = new URL(req.url ?? '/', 'http://query.local');
       const parts = url.pathname.split('/').filter(Boolean).map(decodeSegment);
       if (parts.length === 1 && parts[0] === 'metrics') {
+        const registry = this.#options.registry;
+        if (registry) {
+          const text = await registry.metrics();
+          res.writeHead(200, { 'content-type': registry.contentType });
+          res.end(text);
+          return;
+        }
         res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
         res.end(this.#app.metricsText());
         return;

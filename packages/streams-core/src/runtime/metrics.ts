@@ -17,6 +17,8 @@ export interface StreamsMetrics {
   applicationId: string;
   state: string;
   tasks: Record<string, TaskMetricsSnapshot>;
+  /** Records each processor node was given, by task id and then node name (active tasks only). */
+  processorRecords: Record<string, Record<string, number>>;
   totals: TaskMetricsSnapshot;
   /** Records processed per second over the last measurement interval. */
   processRate: number;

@@ -93,16 +93,19 @@ export class ThreadMetrics {
 
   snapshot(applicationId: string, state: string, active: Iterable<ActiveTask>): StreamsMetrics {
     const tasks: StreamsMetrics['tasks'] = {};
+    const processorRecords: StreamsMetrics['processorRecords'] = {};
     const totals = emptyTaskMetrics();
     addTaskMetrics(totals, this.closedTaskTotals);
     for (const t of active) {
       tasks[t.id] = { ...t.task.metrics };
+      processorRecords[t.id] = t.task.processorRecords();
       addTaskMetrics(totals, t.task.metrics);
     }
     return {
       applicationId,
       state,
       tasks,
+      processorRecords,
       totals,
       processRate: this.#processRate,
       commits: this.commits,

@@ -43,6 +43,8 @@ export interface TaskProcessor {
   readonly name: string;
   readonly processor: Processor<any, any, any, any>;
   readonly context: ProcessorContext;
+  /** Records this processor node was given (a plain counter, read by the metrics). */
+  readonly counts: { records: number };
 }
 
 /** The parts of the task's options that creating nodes needs. */
@@ -215,15 +217,17 @@ function createProcessor(
   processors: TaskProcessor[],
 ): RuntimeNode {
   const processor = def.supplier();
+  const counts = { records: 0 };
   const node: RuntimeNode = {
     name: def.name,
     children: [],
     process(record) {
       state.currentNode = def.name;
+      counts.records++;
       processor.process(record);
     },
   };
   // Nodes are created children-first: prepending keeps the processors parents-first.
-  processors.unshift({ name: def.name, processor, context: contextFor(def, node) });
+  processors.unshift({ name: def.name, processor, context: contextFor(def, node), counts });
   return node;
 }

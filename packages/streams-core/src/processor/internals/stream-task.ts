@@ -158,6 +158,13 @@ export class StreamTask {
   }
 
   /** True once after a processor asked for a commit. */
+  /** Records each processor node of this task was given, by node name. */
+  processorRecords(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const p of this.#processors) out[p.name] = p.counts.records;
+    return out;
+  }
+
   takeCommitRequest(): boolean {
     const r = this.#state.commitRequested;
     this.#state.commitRequested = false;
