@@ -1,0 +1,9 @@
+export { demoPatterns } from './demo.ts';
+export {
+  DescribeError,
+  loadTopologies,
+  type NamedTopology,
+  renderDescriptions,
+  topologiesOf,
+} from './describe.ts';
+export { buildProgram, type CliIo, parseDateTime, parseList } from './program.ts';

@@ -1,0 +1,98 @@
+/** The `kafka-pattern` command line: its commands and their arguments (commander). */
+import { spawn } from 'node:child_process';
+import { Command, InvalidArgumentError } from 'commander';
+import { demoPatterns, topologiesRoot } from './demo.ts';
+import { loadTopologies, renderDescriptions } from './describe.ts';
+
+export interface CliIo {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+const processIo: CliIo = {
+  out: (text) => process.stdout.write(text),
+  err: (text) => process.stderr.write(text),
+};
+
+/** `--to-datetime` value: an ISO-8601 date-time, as ms since the epoch. */
+export function parseDateTime(value: string): number {
+  const ms = Date.parse(value);
+  if (!/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(ms)) {
+    throw new InvalidArgumentError(
+      `"${value}" is not an ISO-8601 date-time: write e.g. 2026-01-31T12:00:00Z`,
+    );
+  }
+  return ms;
+}
+
+/** A comma-separated list option that can also be repeated. */
+export function parseList(value: string, previous: string[] = []): string[] {
+  return [
+    ...previous,
+    ...value
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  ];
+}
+
+export function buildProgram(io: CliIo = processIo): Command {
+  const program = new Command('kafka-pattern')
+    .description(
+      'Kafka Streams-style stream processing for TypeScript: inspect topologies, reset applications, run the pattern demos',
+    )
+    .version('0.1.0')
+    .showHelpAfterError('(add --help for usage)')
+    .configureOutput({ writeOut: io.out, writeErr: io.err });
+
+  program
+    .command('describe')
+    .description(
+      'print the topology a module exports (text as Kafka Streams prints it, or a Mermaid flowchart)',
+    )
+    .argument(
+      '<module>',
+      'a .ts/.js file exporting a Topology (or a function of no arguments building one), or a pattern name such as windowing',
+    )
+    .option('--mermaid', 'print a Mermaid flowchart instead of the text description')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  kafka-pattern describe windowing\n  kafka-pattern describe ./src/topology.ts --mermaid\n',
+    )
+    .action(async (module: string, options: { mermaid?: boolean }) => {
+      const topologies = await loadTopologies(module);
+      io.out(renderDescriptions(topologies, options.mermaid ? 'mermaid' : 'text'));
+    });
+
+  program
+    .command('demo')
+    .description('list the pattern demos, or run one against the local stack (as `pnpm demo <pattern>`)')
+    .argument('[pattern]', 'the pattern to run; lists them when left out')
+    .action(async (pattern: string | undefined) => {
+      const patterns = demoPatterns();
+      if (pattern === undefined) {
+        io.out(
+          `Pattern demos (run one with \`kafka-pattern demo <pattern>\`):\n${patterns.map((p) => `  ${p}\n`).join('')}`,
+        );
+        return;
+      }
+      if (!patterns.includes(pattern)) {
+        throw new InvalidArgumentError(
+          `no pattern demo named "${pattern}": choose one of ${patterns.join(', ')}`,
+        );
+      }
+      io.err(
+        `Running the ${pattern} demo (needs the broker and services of the local stack: \`pnpm stack:up\`)...\n`,
+      );
+      const code = await new Promise<number>((resolveCode, reject) => {
+        const child = spawn(process.execPath, [`${topologiesRoot()}/${pattern}/demo.ts`], {
+          stdio: 'inherit',
+        });
+        child.on('error', reject);
+        child.on('exit', (c, signal) => resolveCode(c ?? (signal ? 1 : 0)));
+      });
+      if (code !== 0) process.exitCode = code;
+    });
+
+  return program;
+}

@@ -1,0 +1,132 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Serdes, StreamsBuilder } from '@kafka-pattern/streams-core';
+import { describe, expect, it } from 'vitest';
+import { demoPatterns } from '../src/demo.ts';
+import { loadTopologies, renderDescriptions, topologiesOf } from '../src/describe.ts';
+import { buildProgram, parseDateTime, parseList } from '../src/program.ts';
+
+async function run(...args: string[]): Promise<{ out: string; err: string; error?: Error }> {
+  let out = '';
+  let err = '';
+  const program = buildProgram({ out: (t) => (out += t), err: (t) => (err += t) }).exitOverride();
+  for (const c of program.commands) c.exitOverride();
+  try {
+    await program.parseAsync(args, { from: 'user' });
+    return { out, err };
+  } catch (error) {
+    return { out, err, error: error as Error };
+  }
+}
+
+function wordCount() {
+  const builder = new StreamsBuilder();
+  builder
+    .stream('text', { key: Serdes.String(), value: Serdes.String() })
+    .flatMapValues((line) => line.split(' '))
+    .groupBy((_k, w) => w, { key: Serdes.String(), value: Serdes.String() })
+    .count({ name: 'word-counts' })
+    .toStream()
+    .to('word-counts-out', { key: Serdes.String(), value: Serdes.Long() });
+  return builder.build();
+}
+
+describe('kafka-pattern arguments', () => {
+  it('--help lists the commands', async () => {
+    const { out } = await run('--help');
+    expect(out).toContain('Usage: kafka-pattern');
+    expect(out).toMatch(/describe \[options\] <module>/);
+    expect(out).toMatch(/demo \[pattern\]/);
+  });
+
+  it('describe --help documents --mermaid', async () => {
+    const { out } = await run('describe', '--help');
+    expect(out).toContain('--mermaid');
+    expect(out).toContain('<module>');
+  });
+
+  it('describe without a module is an error naming the missing argument', async () => {
+    const { err, error } = await run('describe');
+    expect(error).toBeDefined();
+    expect(err).toContain("missing required argument 'module'");
+  });
+
+  it('parses ISO date-times and refuses others', () => {
+    expect(parseDateTime('2026-01-31T12:00:00Z')).toBe(Date.UTC(2026, 0, 31, 12));
+    expect(() => parseDateTime('yesterday')).toThrow(/not an ISO-8601 date-time/);
+    expect(() => parseDateTime('12345')).toThrow(/not an ISO-8601/);
+  });
+
+  it('parses comma-separated, repeatable lists', () => {
+    expect(parseList('a, b', parseList('c'))).toEqual(['c', 'a', 'b']);
+  });
+});
+
+describe('describe', () => {
+  it('finds topologies exported directly, in objects and built by functions', () => {
+    const t = wordCount();
+    const found = topologiesOf({
+      topology: t,
+      app: { a: t, n: 1 },
+      build: () => t,
+      needsArgs: (_o: unknown) => t,
+      x: 3,
+    });
+    expect(found.map((f) => f.name)).toEqual(['app.a', 'build()', 'topology']);
+  });
+
+  it('prints the windowing pattern in Kafka Streams text shape and as Mermaid', async () => {
+    const found = await loadTopologies('windowing');
+    expect(found.map((f) => f.name)).toEqual(['sensorAverages()']);
+    const text = renderDescriptions(found, 'text');
+    expect(text).toMatch(
+      /^Topologies:\n {3}Sub-topology: 0\n {4}Source: \S+ \(topics: \[sensor-readings\]\)/,
+    );
+    expect(text).toContain('(topic: sensor-averages)');
+    const mermaid = renderDescriptions(found, 'mermaid');
+    expect(mermaid.startsWith('flowchart TD\n')).toBe(true);
+    expect(mermaid).toContain('topic_sensor_readings[("sensor-readings")]');
+  });
+
+  it('heads each topology with its name when a module exports several', async () => {
+    const text = renderDescriptions(await loadTopologies('saga'), 'text');
+    expect(text).toContain('# orderSaga().orderService\nTopologies:');
+    expect(text).toContain('# orderSaga().paymentService\n');
+  });
+
+  it('loads a file path and prints through the command', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kp-cli-'));
+    const file = join(dir, 'app.ts');
+    const core = import.meta.resolve('@kafka-pattern/streams-core');
+    writeFileSync(
+      file,
+      `import { Serdes, StreamsBuilder } from '${core}';\nconst b = new StreamsBuilder();\nb.stream('in', { key: Serdes.String(), value: Serdes.String() }).to('out', { key: Serdes.String(), value: Serdes.String() });\nexport const topology = b.build();\n`,
+    );
+    const { out, error } = await run('describe', file);
+    expect(error).toBeUndefined();
+    expect(out).toMatch(/Source: \S+ \(topics: \[in\]\)/);
+    expect(out).toContain('(topic: out)');
+  });
+
+  it('says what to do when a module exports no topology', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kp-cli-'));
+    const file = join(dir, 'empty.ts');
+    writeFileSync(file, 'export const n = 1;\n');
+    await expect(loadTopologies(file)).rejects.toThrow(/exports no topology: export a Topology/);
+    await expect(loadTopologies(join(dir, 'missing.ts'))).rejects.toThrow(/no module at/);
+  });
+});
+
+describe('demo', () => {
+  it('lists the pattern folders with a demo', async () => {
+    expect(demoPatterns()).toEqual(expect.arrayContaining(['windowing', 'dead-letter', 'saga']));
+    const { out } = await run('demo');
+    expect(out).toContain('  windowing\n');
+  });
+
+  it('refuses an unknown pattern, naming the known ones', async () => {
+    const { error } = await run('demo', 'nope');
+    expect(error?.message).toMatch(/no pattern demo named "nope": choose one of .*windowing/);
+  });
+});
