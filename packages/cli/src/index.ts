@@ -7,3 +7,11 @@ export {
   topologiesOf,
 } from './describe.ts';
 export { buildProgram, type CliIo, parseDateTime, parseList } from './program.ts';
+export {
+  describePlan,
+  internalTopicsOf,
+  ResetError,
+  type ResetOptions,
+  type ResetPlan,
+  resetApplication,
+} from './reset.ts';

@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { Command, InvalidArgumentError } from 'commander';
 import { demoPatterns, topologiesRoot } from './demo.ts';
 import { loadTopologies, renderDescriptions } from './describe.ts';
+import { resetApplication } from './reset.ts';
 
 export interface CliIo {
   out(text: string): void;
@@ -63,6 +64,62 @@ export function buildProgram(io: CliIo = processIo): Command {
       const topologies = await loadTopologies(module);
       io.out(renderDescriptions(topologies, options.mermaid ? 'mermaid' : 'text'));
     });
+
+  program
+    .command('reset')
+    .description(
+      "reset an application (Kafka Streams' application reset tool): input offsets to the beginning or a date-time, internal topics deleted, local state wiped",
+    )
+    .argument('<applicationId>', 'the application id (= consumer group id and internal topic prefix)')
+    .option('--bootstrap-servers <list>', 'Kafka bootstrap servers, comma-separated', parseList)
+    .option(
+      '--input-topics <list>',
+      'input topics whose committed offsets are reset, comma-separated or repeated',
+      parseList,
+      [],
+    )
+    .option('--to-earliest', 'reset input offsets to the beginning of each partition (default)')
+    .option(
+      '--to-datetime <iso>',
+      'reset input offsets to the first record at or after this ISO-8601 date-time',
+      parseDateTime,
+    )
+    .option(
+      '--state-dir <dir>',
+      'the state directory the application ran with; <dir>/<applicationId> is deleted',
+    )
+    .option('--dry-run', 'list what would be done and change nothing')
+    .addHelpText(
+      'after',
+      '\nStop every instance of the application first: reset refuses while its consumer group has members.\n\nExample:\n  kafka-pattern reset word-count --input-topics text --state-dir /var/lib/word-count --dry-run\n',
+    )
+    .action(
+      async (
+        applicationId: string,
+        options: {
+          bootstrapServers?: string[];
+          inputTopics: string[];
+          toEarliest?: boolean;
+          toDatetime?: number;
+          stateDir?: string;
+          dryRun?: boolean;
+        },
+      ) => {
+        if (options.toEarliest && options.toDatetime !== undefined) {
+          throw new InvalidArgumentError('--to-earliest and --to-datetime exclude each other: give one');
+        }
+        await resetApplication({
+          applicationId,
+          bootstrapServers:
+            options.bootstrapServers ?? parseList(process.env.KAFKA_BOOTSTRAP_SERVERS ?? '127.0.0.1:9092'),
+          inputTopics: options.inputTopics,
+          ...(options.toDatetime !== undefined ? { toDateTime: options.toDatetime } : {}),
+          ...(options.stateDir !== undefined ? { stateDir: options.stateDir } : {}),
+          dryRun: options.dryRun ?? false,
+          progress: (line) => io.err(`${line}\n`),
+        });
+      },
+    );
 
   program
     .command('demo')

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { demoPatterns } from '../src/demo.ts';
 import { loadTopologies, renderDescriptions, topologiesOf } from '../src/describe.ts';
 import { buildProgram, parseDateTime, parseList } from '../src/program.ts';
+import { describePlan, internalTopicsOf } from '../src/reset.ts';
 
 async function run(...args: string[]): Promise<{ out: string; err: string; error?: Error }> {
   let out = '';
@@ -128,5 +129,58 @@ describe('demo', () => {
   it('refuses an unknown pattern, naming the known ones', async () => {
     const { error } = await run('demo', 'nope');
     expect(error?.message).toMatch(/no pattern demo named "nope": choose one of .*windowing/);
+  });
+});
+
+describe('reset', () => {
+  it('reset --help documents its options', async () => {
+    const { out } = await run('reset', '--help');
+    for (const o of [
+      '--input-topics',
+      '--to-earliest',
+      '--to-datetime',
+      '--state-dir',
+      '--dry-run',
+      '<applicationId>',
+    ])
+      expect(out).toContain(o);
+  });
+
+  it('refuses --to-earliest with --to-datetime, and a bad date-time, before touching the cluster', async () => {
+    const both = await run('reset', 'app', '--to-earliest', '--to-datetime', '2026-01-01T00:00:00Z');
+    expect(both.error?.message).toMatch(/--to-earliest and --to-datetime exclude each other/);
+    const bad = await run('reset', 'app', '--to-datetime', 'soon');
+    expect(bad.err).toMatch(/"soon" is not an ISO-8601 date-time/);
+  });
+
+  it('picks the application’s changelog and repartition topics only', () => {
+    expect(
+      internalTopicsOf('wc', [
+        'wc-counts-changelog',
+        'wc-x-repartition',
+        'wc-out',
+        'wcx-a-changelog',
+        'other-changelog',
+        'text',
+      ]),
+    ).toEqual(['wc-counts-changelog', 'wc-x-repartition']);
+  });
+
+  it('lists a dry run’s steps', () => {
+    const lines = describePlan(
+      'wc',
+      {
+        offsets: [{ topic: 'text', partition: 0, offset: 0n }],
+        internalTopics: ['wc-counts-changelog'],
+        stateDir: '/s/wc',
+      },
+      true,
+    );
+    expect(lines).toEqual([
+      'Reset of application "wc" (dry run: nothing is changed):',
+      '  would set offset of text-0 to 0',
+      '  would delete internal topic wc-counts-changelog',
+      '  would delete local state directory /s/wc',
+    ]);
   });
 });
