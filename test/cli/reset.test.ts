@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { resetApplication } from '@kafka-pattern/cli';
-import { KafkaStreams, Serdes, StreamsBuilder } from '@kafka-pattern/streams-core';
+import { QueryError, queryKey, queryUrl, resetApplication } from '@kafka-pattern/cli';
+import { KafkaStreams, Serdes, StreamsBuilder, startQueryServer } from '@kafka-pattern/streams-core';
 import { describe, expect, it } from 'vitest';
 import {
   bootstrapServers,
@@ -45,7 +45,7 @@ async function finalCounts(output: string): Promise<Map<string, number>> {
   );
 }
 
-describe('kafka-pattern reset', () => {
+describe('kafka-pattern reset and query on the real broker', () => {
   it('makes a rerun of a word count produce the first run’s counts again', async () => {
     const input = await createTopic(uniqueName('reset-text'), 2);
     const applicationId = uniqueName('reset-wc');
@@ -101,7 +101,7 @@ describe('kafka-pattern reset', () => {
     expect(second).toEqual(first);
   });
 
-  it('refuses while the group has active members', async () => {
+  it('refuses while the group has active members; query reads the running instance’s store', async () => {
     const input = await createTopic(uniqueName('reset-busy-text'), 1);
     const output = await createTopic(uniqueName('reset-busy-out'), 1);
     const applicationId = uniqueName('reset-busy');
@@ -113,6 +113,20 @@ describe('kafka-pattern reset', () => {
     cleanups.push(() => app.close());
     await app.start();
     await app.waitForRunning(60_000);
+    const server = await startQueryServer(app, { port: 0, host: '127.0.0.1' });
+    cleanups.push(() => server.close());
+    await produce(lines.map((l, i) => record(input, `k${i}`, l)));
+    const the = await eventually(
+      async () => {
+        const answer = await queryKey(queryUrl(server.url, 'counts', 'the')).catch(() => undefined);
+        return answer?.trim() === '4' ? answer : undefined;
+      },
+      30_000,
+      'the count of "the" on the query endpoint',
+    );
+    expect(the).toBe('4\n');
+    await expect(queryKey(queryUrl(server.url, 'counts', 'never-seen'))).rejects.toThrow(QueryError);
+    await expect(queryKey(queryUrl(server.url, 'counts', 'never-seen'))).rejects.toThrow(/HTTP 404/);
     await expect(
       resetApplication({
         applicationId,

@@ -6,7 +6,8 @@ export {
   renderDescriptions,
   topologiesOf,
 } from './describe.ts';
-export { buildProgram, type CliIo, parseDateTime, parseList } from './program.ts';
+export { buildProgram, type CliIo, parseDateTime, parseList, parseNonNegativeInt } from './program.ts';
+export { QueryError, queryKey, queryUrl } from './query.ts';
 export {
   describePlan,
   internalTopicsOf,

@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { Command, InvalidArgumentError } from 'commander';
 import { demoPatterns, topologiesRoot } from './demo.ts';
 import { loadTopologies, renderDescriptions } from './describe.ts';
+import { queryKey, queryUrl } from './query.ts';
 import { resetApplication } from './reset.ts';
 
 export interface CliIo {
@@ -24,6 +25,12 @@ export function parseDateTime(value: string): number {
     );
   }
   return ms;
+}
+
+/** A non-negative integer option (ms, counts). */
+export function parseNonNegativeInt(value: string): number {
+  if (!/^\d+$/.test(value)) throw new InvalidArgumentError(`"${value}" is not a non-negative integer`);
+  return Number(value);
 }
 
 /** A comma-separated list option that can also be repeated. */
@@ -118,6 +125,77 @@ export function buildProgram(io: CliIo = processIo): Command {
           dryRun: options.dryRun ?? false,
           progress: (line) => io.err(`${line}\n`),
         });
+      },
+    );
+
+  program
+    .command('query')
+    .description("read one key of a state store from a running instance's interactive-query endpoint")
+    .argument('<store>', 'the store name')
+    .argument('<key>', 'the key, as its String/number serde reads it')
+    .requiredOption('--url <endpoint>', 'the instance endpoint, e.g. http://127.0.0.1:8080')
+    .option('--from <ms>', 'window stores: windows starting at or after this time', parseNonNegativeInt)
+    .option('--to <ms>', 'window stores: windows starting at or before this time', parseNonNegativeInt)
+    .action(async (store: string, key: string, options: { url: string; from?: number; to?: number }) => {
+      const window = {
+        ...(options.from !== undefined ? { from: options.from } : {}),
+        ...(options.to !== undefined ? { to: options.to } : {}),
+      };
+      io.out(await queryKey(queryUrl(options.url, store, key, window)));
+    });
+
+  const dlt = program.command('dlt').description('dead-letter topic tools');
+  dlt
+    .command('redrive')
+    .description('send dead letters back to their original topics, exactly once (transactions), with filters')
+    .argument('<dlt>', 'the dead-letter topic')
+    .option('--bootstrap-servers <list>', 'Kafka bootstrap servers, comma-separated', parseList)
+    .option('--original-topic <topic>', 'only dead letters that came from this topic')
+    .option('--exception <text>', "only dead letters whose exception class (or its cause's) contains this")
+    .option('--message <text>', 'only dead letters whose exception message contains this')
+    .option('--key <key>', 'only dead letters with exactly this key (UTF-8)')
+    .option('--group-id <id>', 'the consumer group recording what was done (default <dlt>.redrive)')
+    .option('--timestamp <which>', 'timestamp of re-driven records: original or now', 'original')
+    .option('--dry-run', 'report what would be re-driven, producing and committing nothing')
+    .action(
+      async (
+        topic: string,
+        options: {
+          bootstrapServers?: string[];
+          originalTopic?: string;
+          exception?: string;
+          message?: string;
+          key?: string;
+          groupId?: string;
+          timestamp: string;
+          dryRun?: boolean;
+        },
+      ) => {
+        if (options.timestamp !== 'original' && options.timestamp !== 'now') {
+          throw new InvalidArgumentError(`--timestamp "${options.timestamp}": give original or now`);
+        }
+        const { formatReport, redrive } = await import('@kafka-pattern/topologies/dead-letter/redrive');
+        const filter = {
+          ...(options.originalTopic !== undefined ? { originalTopic: options.originalTopic } : {}),
+          ...(options.exception !== undefined ? { exception: options.exception } : {}),
+          ...(options.message !== undefined ? { message: options.message } : {}),
+          ...(options.key !== undefined ? { key: options.key } : {}),
+        };
+        io.err(`Re-driving dead letters from ${topic}${options.dryRun ? ' (dry run)' : ''}...\n`);
+        const report = await redrive({
+          dlt: topic,
+          bootstrapServers:
+            options.bootstrapServers ?? parseList(process.env.KAFKA_BOOTSTRAP_SERVERS ?? '127.0.0.1:9092'),
+          filter,
+          timestamp: options.timestamp,
+          dryRun: options.dryRun ?? false,
+          ...(options.groupId !== undefined ? { groupId: options.groupId } : {}),
+          onProgress: (r) =>
+            io.err(
+              `  read ${r.read}, re-driven ${r.redriven}, skipped ${r.skipped}, unroutable ${r.unroutable.length}\n`,
+            ),
+        });
+        io.out(`${formatReport(report)}\n`);
       },
     );
 

@@ -6,13 +6,20 @@ import { describe, expect, it } from 'vitest';
 import { demoPatterns } from '../src/demo.ts';
 import { loadTopologies, renderDescriptions, topologiesOf } from '../src/describe.ts';
 import { buildProgram, parseDateTime, parseList } from '../src/program.ts';
+import { queryUrl } from '../src/query.ts';
 import { describePlan, internalTopicsOf } from '../src/reset.ts';
 
 async function run(...args: string[]): Promise<{ out: string; err: string; error?: Error }> {
   let out = '';
   let err = '';
   const program = buildProgram({ out: (t) => (out += t), err: (t) => (err += t) }).exitOverride();
-  for (const c of program.commands) c.exitOverride();
+  const override = (c: typeof program): void => {
+    for (const sub of c.commands) {
+      sub.exitOverride();
+      override(sub);
+    }
+  };
+  override(program);
   try {
     await program.parseAsync(args, { from: 'user' });
     return { out, err };
@@ -182,5 +189,34 @@ describe('reset', () => {
       '  would delete internal topic wc-counts-changelog',
       '  would delete local state directory /s/wc',
     ]);
+  });
+});
+
+describe('query and dlt arguments', () => {
+  it('builds the key URL with escaped segments and window bounds', () => {
+    expect(queryUrl('http://127.0.0.1:8080', 'word counts', 'a/b').href).toBe(
+      'http://127.0.0.1:8080/stores/word%20counts/keys/a%2Fb',
+    );
+    expect(queryUrl('http://h:1/base/', 's', 'k', { from: 0, to: 60000 }).href).toBe(
+      'http://h:1/base/stores/s/keys/k?from=0&to=60000',
+    );
+    expect(() => queryUrl('not a url', 's', 'k')).toThrow(/is not a URL: give the instance's endpoint/);
+  });
+
+  it('query requires --url and integer window bounds', async () => {
+    expect((await run('query', 'counts', 'the')).err).toContain(
+      "required option '--url <endpoint>' not specified",
+    );
+    expect((await run('query', 'counts', 'the', '--url', 'http://h:1', '--from', 'x')).err).toContain(
+      '"x" is not a non-negative integer',
+    );
+  });
+
+  it('dlt redrive documents its filters and refuses an unknown --timestamp', async () => {
+    const help = await run('dlt', 'redrive', '--help');
+    for (const o of ['--original-topic', '--exception', '--message', '--key', '--dry-run', '<dlt>'])
+      expect(help.out).toContain(o);
+    const bad = await run('dlt', 'redrive', 'orders.DLT', '--timestamp', 'later');
+    expect(bad.error?.message).toMatch(/--timestamp "later": give original or now/);
   });
 });
