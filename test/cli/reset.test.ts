@@ -101,6 +101,26 @@ describe('kafka-pattern reset and query on the real broker', () => {
     expect(second).toEqual(first);
   });
 
+  it('--to-datetime picks the first offset at or after the time, the end when none is', async () => {
+    const input = await createTopic(uniqueName('reset-time-text'), 1);
+    const t0 = Date.UTC(2026, 0, 1);
+    await produce(
+      [0, 1, 2, 3].map((i) => ({ ...record(input, `k${i}`, `line ${i}`, 0), timestamp: t0 + i * 60_000 })),
+    );
+    const plan = (toDateTime: number) =>
+      resetApplication({
+        applicationId: uniqueName('reset-time'),
+        bootstrapServers: bootstrapServers(),
+        inputTopics: [input],
+        toDateTime,
+        dryRun: true,
+        progress: () => {},
+      });
+    expect((await plan(t0 + 90_000)).offsets).toEqual([{ topic: input, partition: 0, offset: 2n }]);
+    expect((await plan(t0 - 1)).offsets).toEqual([{ topic: input, partition: 0, offset: 0n }]);
+    expect((await plan(t0 + 3_600_000)).offsets).toEqual([{ topic: input, partition: 0, offset: 4n }]);
+  });
+
   it('refuses while the group has active members; query reads the running instance’s store', async () => {
     const input = await createTopic(uniqueName('reset-busy-text'), 1);
     const output = await createTopic(uniqueName('reset-busy-out'), 1);
