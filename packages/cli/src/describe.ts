@@ -108,3 +108,18 @@ export function renderDescriptions(topologies: readonly NamedTopology[], format:
     })
     .join('\n');
 }
+
+/**
+ * The user input topics of topologies: their source topics, less the internal repartition topics
+ * and the topics of global stores (read without the application's consumer group).
+ */
+export function inputTopicsOf(topologies: readonly NamedTopology[]): string[] {
+  const topics = new Set<string>();
+  for (const { topology } of topologies) {
+    for (const s of topology.describe().subtopologies) {
+      if (s.global) continue;
+      for (const n of s.nodes) for (const t of n.topics ?? []) if (!t.endsWith('-repartition')) topics.add(t);
+    }
+  }
+  return [...topics].sort();
+}

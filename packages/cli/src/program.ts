@@ -2,7 +2,7 @@
 import { spawn } from 'node:child_process';
 import { Command, InvalidArgumentError } from 'commander';
 import { demoPatterns, topologiesRoot } from './demo.ts';
-import { loadTopologies, renderDescriptions } from './describe.ts';
+import { inputTopicsOf, loadTopologies, renderDescriptions } from './describe.ts';
 import { queryKey, queryUrl } from './query.ts';
 import { resetApplication } from './reset.ts';
 
@@ -85,6 +85,10 @@ export function buildProgram(io: CliIo = processIo): Command {
       parseList,
       [],
     )
+    .option(
+      '--topology <module>',
+      'take the input topics from the topology this module exports (as for describe)',
+    )
     .option('--to-earliest', 'reset input offsets to the beginning of each partition (default)')
     .option(
       '--to-datetime <iso>',
@@ -106,6 +110,7 @@ export function buildProgram(io: CliIo = processIo): Command {
         options: {
           bootstrapServers?: string[];
           inputTopics: string[];
+          topology?: string;
           toEarliest?: boolean;
           toDatetime?: number;
           stateDir?: string;
@@ -115,11 +120,16 @@ export function buildProgram(io: CliIo = processIo): Command {
         if (options.toEarliest && options.toDatetime !== undefined) {
           throw new InvalidArgumentError('--to-earliest and --to-datetime exclude each other: give one');
         }
+        const fromTopology =
+          options.topology === undefined ? [] : inputTopicsOf(await loadTopologies(options.topology));
+        if (options.topology !== undefined) {
+          io.err(`Input topics of ${options.topology}: ${fromTopology.join(', ') || 'none'}\n`);
+        }
         await resetApplication({
           applicationId,
           bootstrapServers:
             options.bootstrapServers ?? parseList(process.env.KAFKA_BOOTSTRAP_SERVERS ?? '127.0.0.1:9092'),
-          inputTopics: options.inputTopics,
+          inputTopics: [...new Set([...options.inputTopics, ...fromTopology])].sort(),
           ...(options.toDatetime !== undefined ? { toDateTime: options.toDatetime } : {}),
           ...(options.stateDir !== undefined ? { stateDir: options.stateDir } : {}),
           dryRun: options.dryRun ?? false,

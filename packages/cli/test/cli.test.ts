@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Serdes, StreamsBuilder } from '@kafka-pattern/streams-core';
 import { describe, expect, it } from 'vitest';
 import { demoPatterns } from '../src/demo.ts';
-import { loadTopologies, renderDescriptions, topologiesOf } from '../src/describe.ts';
+import { inputTopicsOf, loadTopologies, renderDescriptions, topologiesOf } from '../src/describe.ts';
 import { buildProgram, parseDateTime, parseList } from '../src/program.ts';
 import { queryUrl } from '../src/query.ts';
 import { describePlan, internalTopicsOf } from '../src/reset.ts';
@@ -158,6 +158,10 @@ describe('reset', () => {
     expect(both.error?.message).toMatch(/--to-earliest and --to-datetime exclude each other/);
     const bad = await run('reset', 'app', '--to-datetime', 'soon');
     expect(bad.err).toMatch(/"soon" is not an ISO-8601 date-time/);
+  });
+
+  it('takes input topics from a topology, leaving out repartition topics', () => {
+    expect(inputTopicsOf([{ name: 't', topology: wordCount() }])).toEqual(['text']);
   });
 
   it('picks the application’s changelog and repartition topics only', () => {
