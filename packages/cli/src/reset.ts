@@ -76,7 +76,9 @@ export async function resetApplication(options: ResetOptions): Promise<ResetPlan
     const topics = await admin.listTopics({ includeInternals: false });
     const missing = options.inputTopics.filter((t) => !topics.includes(t));
     if (missing.length > 0) {
-      throw new ResetError(`input topic(s) ${missing.join(', ')} do not exist: check --input-topics (and --topology)`);
+      throw new ResetError(
+        `input topic(s) ${missing.join(', ')} do not exist: check --input-topics (and --topology)`,
+      );
     }
     const internalTopics = internalTopicsOf(applicationId, topics);
 
