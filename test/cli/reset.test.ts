@@ -1,8 +1,9 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { QueryError, queryKey, queryUrl, resetApplication } from '@kafka-pattern/cli';
-import { KafkaStreams, Serdes, StreamsBuilder, startQueryServer } from '@kafka-pattern/streams-core';
+import { KafkaStreams, startQueryServer } from '@kafka-pattern/streams-core';
 import { describe, expect, it } from 'vitest';
+import { wordCountTopology } from '../runtime/fixtures/word-count-topology.ts';
 import {
   bootstrapServers,
   collect,
@@ -13,18 +14,6 @@ import {
   uniqueName,
 } from '../support/kafka.ts';
 import { teardownAfterEach, tempStateDir } from '../support/teardown.ts';
-
-function wordCount(input: string, output: string) {
-  const builder = new StreamsBuilder();
-  builder
-    .stream(input, { key: Serdes.String(), value: Serdes.String() })
-    .flatMapValues((line) => line.split(' ').filter(Boolean))
-    .groupBy((_k, word) => word, { key: Serdes.String(), value: Serdes.String() })
-    .count({ name: 'counts' })
-    .toStream()
-    .to(output, { key: Serdes.String(), value: Serdes.Long() });
-  return builder.build();
-}
 
 const cleanups = teardownAfterEach();
 const lines = ['the quick brown fox', 'the lazy dog', 'the fox and the dog'];
@@ -53,7 +42,7 @@ describe('kafka-pattern reset and query on the real broker', () => {
     await produce(lines.map((l, i) => record(input, `k${i}`, l)));
 
     const run = async (output: string) => {
-      const app = new KafkaStreams(wordCount(input, output), {
+      const app = new KafkaStreams(wordCountTopology(input, output), {
         applicationId,
         bootstrapServers: bootstrapServers(),
         processingGuarantee: 'exactly_once_v2',
@@ -125,7 +114,7 @@ describe('kafka-pattern reset and query on the real broker', () => {
     const input = await createTopic(uniqueName('reset-busy-text'), 1);
     const output = await createTopic(uniqueName('reset-busy-out'), 1);
     const applicationId = uniqueName('reset-busy');
-    const app = new KafkaStreams(wordCount(input, output), {
+    const app = new KafkaStreams(wordCountTopology(input, output), {
       applicationId,
       bootstrapServers: bootstrapServers(),
       stateDir: tempStateDir(cleanups, 'kp-reset-'),

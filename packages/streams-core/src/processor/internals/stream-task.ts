@@ -157,7 +157,6 @@ export class StreamTask {
     return this.#state.current?.timestamp ?? Math.max(this.#state.streamTime, 0);
   }
 
-  /** True once after a processor asked for a commit. */
   /** Records each processor node of this task was given, by node name. */
   processorRecords(): Record<string, number> {
     const out: Record<string, number> = {};
@@ -165,6 +164,7 @@ export class StreamTask {
     return out;
   }
 
+  /** True once after a processor asked for a commit. */
   takeCommitRequest(): boolean {
     const r = this.#state.commitRequested;
     this.#state.commitRequested = false;
