@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { wordCountTopology } from '../runtime/fixtures/word-count-topology.ts';
 import {
   bootstrapServers,
+  clientFactory,
   collect,
   createTopic,
   eventually,
@@ -63,6 +64,7 @@ describe('kafka-pattern reset and query on the real broker', () => {
     const progress: string[] = [];
     const options = {
       applicationId,
+      clients: clientFactory(),
       bootstrapServers: bootstrapServers(),
       inputTopics: [input],
       stateDir,
@@ -99,6 +101,7 @@ describe('kafka-pattern reset and query on the real broker', () => {
     const plan = (toDateTime: number) =>
       resetApplication({
         applicationId: uniqueName('reset-time'),
+        clients: clientFactory(),
         bootstrapServers: bootstrapServers(),
         inputTopics: [input],
         toDateTime,
@@ -139,6 +142,7 @@ describe('kafka-pattern reset and query on the real broker', () => {
     await expect(
       resetApplication({
         applicationId,
+        clients: clientFactory(),
         bootstrapServers: bootstrapServers(),
         inputTopics: [input],
         dryRun: true,

@@ -1,5 +1,6 @@
 /** The `kafka-pattern` command line: its commands and their arguments (commander). */
 import { spawn } from 'node:child_process';
+import { createPlatformaticClientFactory } from '@kafka-pattern/streams-core/client';
 import { Command, InvalidArgumentError } from 'commander';
 import { demoPatterns, topologiesRoot } from './demo.ts';
 import { inputTopicsOf, loadTopologies, renderDescriptions } from './describe.ts';
@@ -125,10 +126,12 @@ export function buildProgram(io: CliIo = processIo): Command {
         if (options.topology !== undefined) {
           io.err(`Input topics of ${options.topology}: ${fromTopology.join(', ') || 'none'}\n`);
         }
+        const bootstrapServers =
+          options.bootstrapServers ?? parseList(process.env.KAFKA_BOOTSTRAP_SERVERS ?? '127.0.0.1:9092');
         await resetApplication({
           applicationId,
-          bootstrapServers:
-            options.bootstrapServers ?? parseList(process.env.KAFKA_BOOTSTRAP_SERVERS ?? '127.0.0.1:9092'),
+          clients: createPlatformaticClientFactory({ bootstrapServers, clientId: 'kafka-pattern-cli-reset' }),
+          bootstrapServers,
           inputTopics: [...new Set([...options.inputTopics, ...fromTopology])].sort(),
           ...(options.toDatetime !== undefined ? { toDateTime: options.toDatetime } : {}),
           ...(options.stateDir !== undefined ? { stateDir: options.stateDir } : {}),

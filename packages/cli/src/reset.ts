@@ -7,10 +7,13 @@
  */
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { Admin, ListOffsetTimestamps } from '@platformatic/kafka';
+import { type KafkaClientFactory, topicPartitionKey } from '@kafka-pattern/streams-core/client';
 
 export interface ResetOptions {
   applicationId: string;
+  /** The clients to the cluster (its admin is used), with the connection settings they carry. */
+  clients: KafkaClientFactory;
+  /** Where the cluster is, for messages. */
   bootstrapServers: string[];
   inputTopics: string[];
   /** ms since the epoch; the beginning of each partition when absent. */
@@ -56,24 +59,18 @@ export function describePlan(applicationId: string, plan: ResetPlan, dryRun: boo
 
 export async function resetApplication(options: ResetOptions): Promise<ResetPlan> {
   const { applicationId, progress } = options;
-  const admin = new Admin({
-    clientId: 'kafka-pattern-cli-reset',
-    bootstrapBrokers: options.bootstrapServers,
-    retries: 2,
-    retryDelay: 250,
-  });
+  const admin = options.clients.admin();
   try {
     progress(`Checking consumer group "${applicationId}" on ${options.bootstrapServers.join(',')}...`);
-    const groups = await admin.describeGroups({ groups: [applicationId] });
-    const group = groups.get(applicationId);
-    if (group !== undefined && group.members.size > 0) {
+    const group = await admin.describeGroup(applicationId);
+    if (group !== undefined && group.members.length > 0) {
       throw new ResetError(
-        `consumer group "${applicationId}" still has ${group.members.size} active member(s) (state ${group.state}): stop every instance of the application, wait for the group to empty (session timeout), then run reset again`,
+        `consumer group "${applicationId}" still has ${group.members.length} active member(s) (state ${group.state}): stop every instance of the application, wait for the group to empty (session timeout), then run reset again`,
       );
     }
 
     progress('Listing topics...');
-    const topics = await admin.listTopics({ includeInternals: false });
+    const topics = await admin.listTopics();
     const missing = options.inputTopics.filter((t) => !topics.includes(t));
     if (missing.length > 0) {
       throw new ResetError(
@@ -84,40 +81,27 @@ export async function resetApplication(options: ResetOptions): Promise<ResetPlan
 
     const offsets: ResetPlan['offsets'] = [];
     if (options.inputTopics.length > 0) {
-      const metadata = await admin.metadata({ topics: options.inputTopics });
-      const timestamp =
-        options.toDateTime === undefined ? ListOffsetTimestamps.EARLIEST : BigInt(options.toDateTime);
-      const requests = options.inputTopics.map((name) => ({
-        name,
-        partitions: [...Array(metadata.topics.get(name)?.partitionsCount ?? 0).keys()].map(
-          (partitionIndex) => ({
-            partitionIndex,
-            timestamp,
-          }),
-        ),
-      }));
+      const described = await admin.describeTopics(options.inputTopics);
+      const partitions = options.inputTopics.flatMap((topic) =>
+        [...Array(described.get(topic)?.partitions ?? 0).keys()].map((partition) => ({ topic, partition })),
+      );
       progress(
         `Looking up ${options.toDateTime === undefined ? 'earliest offsets' : `offsets at ${new Date(options.toDateTime).toISOString()}`}...`,
       );
-      const listed = await admin.listOffsets({ topics: requests });
-      const latest =
+      const earliest =
+        options.toDateTime === undefined ? await admin.listOffsets(partitions, 'earliest') : undefined;
+      const atTime =
         options.toDateTime === undefined
           ? undefined
-          : await admin.listOffsets({
-              topics: requests.map((r) => ({
-                name: r.name,
-                partitions: r.partitions.map((p) => ({ ...p, timestamp: ListOffsetTimestamps.LATEST })),
-              })),
-            });
-      for (const t of listed) {
-        for (const p of t.partitions) {
-          // No record at or after the time: the end of the partition (as Kafka Streams' tool does).
-          const end = latest
-            ?.find((l) => l.name === t.name)
-            ?.partitions.find((l) => l.partitionIndex === p.partitionIndex);
-          const offset = p.offset < 0n && end !== undefined ? end.offset : p.offset;
-          offsets.push({ topic: t.name, partition: p.partitionIndex, offset });
-        }
+          : await admin.offsetsForTimes(partitions, options.toDateTime);
+      // No record at or after the time: the end of the partition (as Kafka Streams' tool does).
+      const latest = atTime === undefined ? undefined : await admin.listOffsets(partitions, 'latest');
+      for (const tp of partitions) {
+        const key = topicPartitionKey(tp);
+        const offset = earliest?.get(key) ?? atTime?.get(key) ?? latest?.get(key);
+        if (offset === undefined)
+          throw new ResetError(`the broker gave no offset for ${tp.topic}-${tp.partition}`);
+        offsets.push({ ...tp, offset });
       }
       offsets.sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition);
     }
@@ -132,17 +116,11 @@ export async function resetApplication(options: ResetOptions): Promise<ResetPlan
 
     if (offsets.length > 0) {
       progress(`Committing ${offsets.length} offset(s) for group "${applicationId}"...`);
-      const byTopic = new Map<string, { partition: number; offset: bigint }[]>();
-      for (const o of offsets)
-        byTopic.set(o.topic, [...(byTopic.get(o.topic) ?? []), { partition: o.partition, offset: o.offset }]);
-      await admin.alterConsumerGroupOffsets({
-        groupId: applicationId,
-        topics: [...byTopic].map(([name, partitionOffsets]) => ({ name, partitionOffsets })),
-      });
+      await admin.alterGroupOffsets(applicationId, offsets);
     }
     if (internalTopics.length > 0) {
       progress(`Deleting ${internalTopics.length} internal topic(s)...`);
-      await admin.deleteTopics({ topics: internalTopics });
+      await admin.deleteTopics(internalTopics);
     }
     if (stateDir !== undefined) {
       progress(`Deleting ${stateDir}...`);

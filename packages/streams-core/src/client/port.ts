@@ -331,7 +331,22 @@ export interface AdminPort {
    */
   describeTopicConfigs(topic: string): Promise<Record<string, string> | undefined>;
   deleteTopics(names: string[]): Promise<void>;
+  /** The cluster's topics, without Kafka's own internal ones (`__consumer_offsets`, ...). */
+  listTopics(): Promise<string[]>;
+  /**
+   * Per partition, by `topicPartitionKey`: the earliest offset whose record's timestamp is at or
+   * after `timestampMs` (Kafka's offsetsForTimes); `undefined` when no record is that late.
+   */
+  offsetsForTimes(
+    partitions: TopicPartition[],
+    timestampMs: number,
+  ): Promise<Map<string, bigint | undefined>>;
   listGroups(): Promise<string[]>;
+  /** Sets a group's committed offsets; the group must have no active members. */
+  alterGroupOffsets(
+    groupId: string,
+    offsets: { topic: string; partition: number; offset: bigint }[],
+  ): Promise<void>;
   /** Committed offsets of any group, by `topicPartitionKey` (require-stable). */
   groupOffsets(groupId: string, partitions: TopicPartition[]): Promise<Map<string, bigint>>;
   deleteGroups(groupIds: string[]): Promise<void>;

@@ -715,6 +715,22 @@ export class InMemoryKafka {
       );
   }
 
+  /** The admin's offset change: creates the group when it has never existed. */
+  alterOffsets(groupId: string, offsets: TopicPartitionOffset[]): void {
+    const g = this.#groups.get(groupId);
+    if (g && g.members.length > 0)
+      throw new KafkaClientError(`Group "${groupId}" has active members: its offsets cannot be altered`);
+    if (!g)
+      this.#groups.set(groupId, {
+        id: groupId,
+        generation: 0,
+        members: [],
+        committed: new Map(),
+        assignment: new Map(),
+      });
+    this.commitOffsets(groupId, offsets);
+  }
+
   commitOffsets(groupId: string, offsets: TopicPartitionOffset[]): void {
     const g = this.#groups.get(groupId);
     if (!g) throw new KafkaClientError(`Group "${groupId}" does not exist`);
@@ -954,9 +970,37 @@ class InMemoryAdmin implements AdminPort {
     for (const n of names) this.#kafka.deleteTopic(n);
   }
 
+  async listTopics(): Promise<string[]> {
+    this.#open();
+    return this.#kafka.topicNames();
+  }
+
+  async offsetsForTimes(
+    partitions: TopicPartition[],
+    timestampMs: number,
+  ): Promise<Map<string, bigint | undefined>> {
+    this.#open();
+    const out = new Map<string, bigint | undefined>();
+    for (const tp of partitions) {
+      const found = this.#kafka
+        .partitionLog(tp.topic, tp.partition)
+        .entries.find((e) => e.kind === 'record' && e.timestamp >= timestampMs);
+      out.set(topicPartitionKey(tp), found?.offset);
+    }
+    return out;
+  }
+
   async listGroups(): Promise<string[]> {
     this.#open();
     return this.#kafka.groupIds();
+  }
+
+  async alterGroupOffsets(
+    groupId: string,
+    offsets: { topic: string; partition: number; offset: bigint }[],
+  ): Promise<void> {
+    this.#open();
+    this.#kafka.alterOffsets(groupId, offsets);
   }
 
   async groupOffsets(groupId: string, partitions: TopicPartition[]): Promise<Map<string, bigint>> {

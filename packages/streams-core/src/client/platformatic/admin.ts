@@ -82,9 +82,26 @@ export class PlatformaticAdmin implements AdminPort {
     which: 'earliest' | 'latest',
     isolationLevel: IsolationLevel = 'read_uncommitted',
   ): Promise<Map<string, bigint>> {
+    const timestamp = which === 'earliest' ? ListOffsetTimestamps.EARLIEST : ListOffsetTimestamps.LATEST;
+    return this.#listOffsets(partitions, timestamp, isolationLevel);
+  }
+
+  async offsetsForTimes(
+    partitions: TopicPartition[],
+    timestampMs: number,
+  ): Promise<Map<string, bigint | undefined>> {
+    const listed = await this.#listOffsets(partitions, BigInt(timestampMs), 'read_uncommitted');
+    // The broker answers -1 for a partition with no record at or after the time.
+    return new Map([...listed].map(([key, offset]) => [key, offset < 0n ? undefined : offset]));
+  }
+
+  async #listOffsets(
+    partitions: TopicPartition[],
+    timestamp: bigint,
+    isolationLevel: IsolationLevel,
+  ): Promise<Map<string, bigint>> {
     const result = new Map<string, bigint>();
     if (partitions.length === 0) return result;
-    const timestamp = which === 'earliest' ? ListOffsetTimestamps.EARLIEST : ListOffsetTimestamps.LATEST;
     const byTopic = new Map<string, number[]>();
     for (const tp of partitions) byTopic.set(tp.topic, [...(byTopic.get(tp.topic) ?? []), tp.partition]);
     const listed = await mapped(
@@ -128,6 +145,27 @@ export class PlatformaticAdmin implements AdminPort {
       if (!hasApiError(error, 'UNKNOWN_TOPIC_OR_PARTITION', 'UNKNOWN_TOPIC_ID'))
         throw toPortError(error, this.#context(names));
     }
+  }
+
+  async listTopics(): Promise<string[]> {
+    return mapped(this.#admin.listTopics({ includeInternals: false }), this.#context());
+  }
+
+  async alterGroupOffsets(
+    groupId: string,
+    offsets: { topic: string; partition: number; offset: bigint }[],
+  ): Promise<void> {
+    if (offsets.length === 0) return;
+    const byTopic = new Map<string, { partition: number; offset: bigint }[]>();
+    for (const o of offsets)
+      byTopic.set(o.topic, [...(byTopic.get(o.topic) ?? []), { partition: o.partition, offset: o.offset }]);
+    await mapped(
+      this.#admin.alterConsumerGroupOffsets({
+        groupId,
+        topics: [...byTopic].map(([name, partitionOffsets]) => ({ name, partitionOffsets })),
+      }),
+      this.#context([...byTopic.keys()]),
+    );
   }
 
   async listGroups(): Promise<string[]> {
