@@ -7,7 +7,7 @@ import { teardownAfterEach, tempStateDir } from '../support/teardown.ts';
 const cleanups = teardownAfterEach();
 
 describe('prom-client metrics on the query server', () => {
-  it('serves the registry on GET /metrics, with records processed per task equal to the input', async () => {
+  it('serves the registry on GET /metrics, with records processed per task and store operations equal to the input', async () => {
     const input = await createTopic(uniqueName('prom-in'), 1);
     const output = await createTopic(uniqueName('prom-out'), 1);
     const applicationId = uniqueName('prom');
@@ -15,7 +15,10 @@ describe('prom-client metrics on the query server', () => {
     builder
       .stream(input, { key: Serdes.String(), value: Serdes.String() })
       .mapValues((v) => v.toUpperCase())
-      .to(output, { key: Serdes.String(), value: Serdes.String() });
+      .groupByKey()
+      .count({ name: 'counts' })
+      .toStream()
+      .to(output, { key: Serdes.String(), value: Serdes.Long() });
     const app = new KafkaStreams(builder.build(), {
       applicationId,
       bootstrapServers: bootstrapServers(),
@@ -41,16 +44,18 @@ describe('prom-client metrics on the query server', () => {
         expect(res.status).toBe(200);
         expect(res.headers.get('content-type')).toBe(registry.contentType);
         const body = await res.text();
-        return body.includes(`${series} ${n}`) ? body : undefined;
+        const produced = /^kafka_streams_records_produced_total\{[^}]*\} (\d+)$/m.exec(body)?.[1];
+        // Outputs and changelog records are produced when the task commits, after processing.
+        return body.includes(`${series} ${n}`) && Number(produced) >= n ? body : undefined;
       },
       30_000,
-      `${series} to reach ${n}`,
+      `${series} to reach ${n} and ${n} records produced`,
     );
     const lines = text.split('\n');
     console.log(
       lines
         .filter((l) =>
-          /records_processed_total|processor_records|records_produced_total|commits_total|_state\{|consumer_lag_records\{/.test(
+          /records_processed_total|processor_records|store_operations|records_produced_total|commits_total|_state\{|consumer_lag_records\{/.test(
             l,
           ),
         )
@@ -64,6 +69,12 @@ describe('prom-client metrics on the query server', () => {
         `kafka_streams_processor_records_processed_total\\{application_id="${applicationId}",task="0_0",processor="KSTREAM-MAPVALUES-[^"]+"\\} ${n}\n`,
       ),
     );
+    // The count read and wrote its store once per record (n distinct keys), and deleted nothing.
+    const storeOps = (operation: string) =>
+      `kafka_streams_store_operations_total{application_id="${applicationId}",task="0_0",store="counts",operation="${operation}"}`;
+    expect(text).toContain(`${storeOps('put')} ${n}\n`);
+    expect(text).toContain(`${storeOps('get')} ${n}\n`);
+    expect(text).toContain(`${storeOps('delete')} 0\n`);
     const produced = lines.find((l) => l.startsWith('kafka_streams_records_produced_total{'));
     expect(Number(produced?.split(' ').at(-1))).toBeGreaterThanOrEqual(n);
   });

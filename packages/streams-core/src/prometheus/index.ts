@@ -69,6 +69,8 @@ const APP_GAUGES: Array<[string, string, (m: StreamsMetrics) => number]> = [
   ],
 ];
 
+const STORE_OPERATIONS = ['get', 'put', 'delete', 'scan'] as const;
+
 const NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 
 /**
@@ -132,6 +134,20 @@ export function registerStreamsMetrics(
       for (const [task, nodes] of Object.entries(m.processorRecords))
         for (const [processor, n] of Object.entries(nodes))
           this.inc({ application_id: m.applicationId, task, processor }, n);
+    },
+  });
+  new Counter({
+    name: taken(`${prefix}store_operations_total`),
+    help: 'Operations on a state store: get, put, delete or scan (ranges, fetches of several records)',
+    labelNames: ['application_id', 'task', 'store', 'operation'] as const,
+    registers: [registry],
+    collect() {
+      const m = snapshot();
+      this.reset();
+      for (const [task, stores] of Object.entries(m.storeOperations))
+        for (const [store, ops] of Object.entries(stores))
+          for (const operation of STORE_OPERATIONS)
+            this.inc({ application_id: m.applicationId, task, store, operation }, ops[`${operation}s`]);
     },
   });
   for (const [field, suffix, help] of APP_COUNTERS) {

@@ -3,6 +3,7 @@
  * come from the tasks; rates and latencies from the stream thread.
  */
 import type { TaskMetrics } from '../processor/internals/task-metrics.ts';
+import type { StoreOperationsSnapshot } from '../state/store-operations.ts';
 
 export interface TaskMetricsSnapshot {
   processedRecords: number;
@@ -19,6 +20,8 @@ export interface StreamsMetrics {
   tasks: Record<string, TaskMetricsSnapshot>;
   /** Records each processor node was given, by task id and then node name (active tasks only). */
   processorRecords: Record<string, Record<string, number>>;
+  /** Gets, puts, deletes and scans of each state store, by task id and then store name (active tasks only). */
+  storeOperations: Record<string, Record<string, StoreOperationsSnapshot>>;
   totals: TaskMetricsSnapshot;
   /** Records processed per second over the last measurement interval. */
   processRate: number;
@@ -109,6 +112,21 @@ export function toPrometheus(m: StreamsMetrics): string {
       `kafka_pattern_consumer_lag{${app},topic="${esc(tp.slice(0, at))}",partition="${tp.slice(at + 1)}"} ${lag}`,
     );
   }
+  lines.push(
+    '# HELP kafka_pattern_store_operations_total Operations on a state store: get, put, delete or scan',
+    '# TYPE kafka_pattern_store_operations_total counter',
+  );
+  for (const [taskId, stores] of Object.entries(m.storeOperations))
+    for (const [store, ops] of Object.entries(stores))
+      for (const [operation, n] of [
+        ['get', ops.gets],
+        ['put', ops.puts],
+        ['delete', ops.deletes],
+        ['scan', ops.scans],
+      ] as const)
+        lines.push(
+          `kafka_pattern_store_operations_total{${app},task_id="${esc(taskId)}",store="${esc(store)}",operation="${operation}"} ${n}`,
+        );
   lines.push(
     '# HELP kafka_pattern_commits_total Commits',
     '# TYPE kafka_pattern_commits_total counter',

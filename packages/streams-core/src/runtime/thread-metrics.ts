@@ -94,11 +94,13 @@ export class ThreadMetrics {
   snapshot(applicationId: string, state: string, active: Iterable<ActiveTask>): StreamsMetrics {
     const tasks: StreamsMetrics['tasks'] = {};
     const processorRecords: StreamsMetrics['processorRecords'] = {};
+    const storeOperations: StreamsMetrics['storeOperations'] = {};
     const totals = emptyTaskMetrics();
     addTaskMetrics(totals, this.closedTaskTotals);
     for (const t of active) {
       tasks[t.id] = { ...t.task.metrics };
       processorRecords[t.id] = t.task.processorRecords();
+      storeOperations[t.id] = t.task.storeOperations();
       addTaskMetrics(totals, t.task.metrics);
     }
     return {
@@ -106,6 +108,7 @@ export class ThreadMetrics {
       state,
       tasks,
       processorRecords,
+      storeOperations,
       totals,
       processRate: this.#processRate,
       commits: this.commits,

@@ -1,6 +1,7 @@
 import { CachingKeyValueStore, type KeyValueBytesStore } from '@kafka-pattern/state-store';
 import type { KeyValue } from '../processor/api/record.ts';
 import type { Serde, Serializer } from '../serdes/serde.ts';
+import { StoreOperations } from './store-operations.ts';
 
 /** Read access to a key-value store, as interactive queries and the test driver see it. */
 export interface ReadOnlyKeyValueStore<K, V> {
@@ -35,6 +36,8 @@ export interface KeyValueStore<K, V> extends ReadOnlyKeyValueStore<K, V> {
 export class TypedKeyValueStore<K, V> implements KeyValueStore<K, V> {
   readonly name: string;
   readonly inner: KeyValueBytesStore;
+  readonly operations = new StoreOperations();
+  readonly operationsKind = 'keyValue';
   readonly #keySerde: Serde<K>;
   readonly #valueSerde: Serde<V>;
   readonly #topic: string;
@@ -80,20 +83,24 @@ export class TypedKeyValueStore<K, V> implements KeyValueStore<K, V> {
   }
 
   get(key: K): V | undefined {
+    this.operations.gets++;
     return this.#value(this.inner.get(this.#key(key)));
   }
 
   put(key: K, value: V | null): void {
+    this.operations.puts++;
     this.inner.put(this.#key(key), value === null ? null : this.#valueSerde.serialize(this.#topic, value));
   }
 
   putIfAbsent(key: K, value: V): V | undefined {
+    this.operations.puts++;
     const bytes = this.#valueSerde.serialize(this.#topic, value);
     if (bytes === null) return this.get(key);
     return this.#value(this.inner.putIfAbsent(this.#key(key), bytes));
   }
 
   putAll(entries: ReadonlyArray<KeyValue<K, V | null>>): void {
+    this.operations.puts += entries.length;
     this.inner.putAll(
       entries.map(
         (e) =>
@@ -106,6 +113,7 @@ export class TypedKeyValueStore<K, V> implements KeyValueStore<K, V> {
   }
 
   delete(key: K): V | undefined {
+    this.operations.deletes++;
     return this.#value(this.inner.delete(this.#key(key)));
   }
 
@@ -128,24 +136,29 @@ export class TypedKeyValueStore<K, V> implements KeyValueStore<K, V> {
   }
 
   range(from: K | null, to: K | null): KeyValue<K, V>[] {
+    this.operations.scans++;
     return this.#entries(this.inner.range(this.#bound(from), this.#bound(to)));
   }
 
   prefixScan<P>(prefix: P, prefixSerializer: Serializer<P>): KeyValue<K, V>[] {
+    this.operations.scans++;
     const bytes = prefixSerializer.serialize(this.#topic, prefix);
     if (bytes === null) throw new Error(`Store "${this.name}" cannot scan for a null prefix`);
     return this.#entries(this.inner.prefixScan(bytes));
   }
 
   reverseRange(from: K | null, to: K | null): KeyValue<K, V>[] {
+    this.operations.scans++;
     return this.#entries(this.inner.reverseRange(this.#bound(from), this.#bound(to)));
   }
 
   all(): KeyValue<K, V>[] {
+    this.operations.scans++;
     return this.#entries(this.inner.all());
   }
 
   reverseAll(): KeyValue<K, V>[] {
+    this.operations.scans++;
     return this.#entries(this.inner.reverseAll());
   }
 

@@ -7,6 +7,7 @@ import type { KeyValue } from '../processor/api/record.ts';
 import type { Serde } from '../serdes/serde.ts';
 import type { Windowed } from '../serdes/windowed.ts';
 import type { StoreContext, StoreSpec } from './store-builder.ts';
+import { StoreOperations } from './store-operations.ts';
 import { TypedStoreBuilder } from './typed-store-builder.ts';
 
 /** Read access to a session store; sessions are returned by end, then start, ascending. */
@@ -39,6 +40,8 @@ export interface SessionStore<K, V> extends ReadOnlySessionStore<K, V> {
 export class TypedSessionStore<K, V> implements SessionStore<K, V> {
   readonly name: string;
   readonly inner: SessionBytesStore;
+  readonly operations = new StoreOperations();
+  readonly operationsKind = 'session';
   readonly #keySerde: Serde<K>;
   readonly #valueSerde: Serde<V>;
   readonly #topic: string;
@@ -82,6 +85,7 @@ export class TypedSessionStore<K, V> implements SessionStore<K, V> {
   }
 
   fetch(key: K): KeyValue<Windowed<K>, V>[] {
+    this.operations.scans++;
     return this.#sessions(this.inner.fetch(this.#key(key)));
   }
 
@@ -90,6 +94,7 @@ export class TypedSessionStore<K, V> implements SessionStore<K, V> {
     earliestSessionEndTime: number,
     latestSessionStartTime: number,
   ): KeyValue<Windowed<K>, V>[] {
+    this.operations.scans++;
     return this.#sessions(
       this.inner.findSessions(this.#key(key), earliestSessionEndTime, latestSessionStartTime),
     );
@@ -101,6 +106,7 @@ export class TypedSessionStore<K, V> implements SessionStore<K, V> {
     earliestSessionEndTime: number,
     latestSessionStartTime: number,
   ): KeyValue<Windowed<K>, V>[] {
+    this.operations.scans++;
     const from = keyFrom === null || keyFrom === undefined ? null : this.#key(keyFrom);
     const to = keyTo === null || keyTo === undefined ? null : this.#key(keyTo);
     return this.#sessions(
@@ -109,6 +115,7 @@ export class TypedSessionStore<K, V> implements SessionStore<K, V> {
   }
 
   fetchSession(key: K, sessionStart: number, sessionEnd: number): V | undefined {
+    this.operations.gets++;
     const bytes = this.inner.fetchSession(this.#key(key), sessionStart, sessionEnd);
     return bytes === undefined
       ? undefined
@@ -116,11 +123,13 @@ export class TypedSessionStore<K, V> implements SessionStore<K, V> {
   }
 
   put(session: Windowed<K>, value: V | null): void {
+    this.operations.puts++;
     const bytes = value === null ? null : this.#valueSerde.serialize(this.#topic, value);
     this.inner.put(this.#key(session.key), session.window.start, session.window.end, bytes);
   }
 
   remove(session: Windowed<K>): void {
+    this.operations.deletes++;
     this.inner.remove(this.#key(session.key), session.window.start, session.window.end);
   }
 }

@@ -9,6 +9,7 @@ import type { KeyValue } from '../processor/api/record.ts';
 import type { Serde } from '../serdes/serde.ts';
 import type { Windowed } from '../serdes/windowed.ts';
 import type { StoreContext, StoreSpec } from './store-builder.ts';
+import { StoreOperations } from './store-operations.ts';
 import { TypedStoreBuilder } from './typed-store-builder.ts';
 import { type ValueAndTimestamp, valueAndTimestampSerde } from './value-and-timestamp.ts';
 
@@ -56,6 +57,8 @@ export type TimestampedWindowStore<K, V> = WindowStore<K, ValueAndTimestamp<V>>;
 export class TypedWindowStore<K, V> implements WindowStore<K, V> {
   readonly name: string;
   readonly inner: WindowBytesStore;
+  readonly operations = new StoreOperations();
+  readonly operationsKind = 'window';
   readonly #keySerde: Serde<K>;
   readonly #valueSerde: Serde<V>;
   readonly #topic: string;
@@ -110,6 +113,7 @@ export class TypedWindowStore<K, V> implements WindowStore<K, V> {
   }
 
   put(key: K, value: V | null, windowStart: number): boolean {
+    this.operations.puts++;
     const bytes = value === null ? null : this.#valueSerde.serialize(this.#topic, value);
     return this.inner.put(this.#key(key), bytes, windowStart);
   }
@@ -118,9 +122,11 @@ export class TypedWindowStore<K, V> implements WindowStore<K, V> {
   fetch(key: K, timeFrom: number, timeTo: number): WindowedValue<V>[];
   fetch(key: K, timeFrom: number, timeTo?: number): V | undefined | WindowedValue<V>[] {
     if (timeTo === undefined) {
+      this.operations.gets++;
       const bytes = this.inner.fetch(this.#key(key), timeFrom);
       return bytes === undefined ? undefined : this.#value(bytes);
     }
+    this.operations.scans++;
     const out: WindowedValue<V>[] = [];
     for (const e of this.inner.fetchRange(this.#key(key), timeFrom, timeTo))
       out.push({ windowStart: e.windowStart, value: this.#value(e.value) });
@@ -128,6 +134,7 @@ export class TypedWindowStore<K, V> implements WindowStore<K, V> {
   }
 
   backwardFetch(key: K, timeFrom: number, timeTo: number): WindowedValue<V>[] {
+    this.operations.scans++;
     const out: WindowedValue<V>[] = [];
     for (const e of this.inner.backwardFetchRange(this.#key(key), timeFrom, timeTo))
       out.push({ windowStart: e.windowStart, value: this.#value(e.value) });
@@ -140,16 +147,19 @@ export class TypedWindowStore<K, V> implements WindowStore<K, V> {
     timeFrom: number,
     timeTo: number,
   ): KeyValue<Windowed<K>, V>[] {
+    this.operations.scans++;
     const from = keyFrom === null || keyFrom === undefined ? null : this.#key(keyFrom);
     const to = keyTo === null || keyTo === undefined ? null : this.#key(keyTo);
     return this.#windowed(this.inner.fetchKeyRange(from, to, timeFrom, timeTo));
   }
 
   fetchAll(timeFrom: number, timeTo: number): KeyValue<Windowed<K>, V>[] {
+    this.operations.scans++;
     return this.#windowed(this.inner.fetchAll(timeFrom, timeTo));
   }
 
   all(): KeyValue<Windowed<K>, V>[] {
+    this.operations.scans++;
     return this.#windowed(this.inner.all());
   }
 }

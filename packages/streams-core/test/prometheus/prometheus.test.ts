@@ -12,6 +12,7 @@ function snapshot(processed: Record<string, number>): StreamsMetrics {
     state: 'RUNNING',
     tasks,
     processorRecords: { '0_0': { 'KSTREAM-MAPVALUES-0000000001': 4 } },
+    storeOperations: { '0_0': { counts: { kind: 'keyValue', gets: 4, puts: 3, deletes: 1, scans: 0 } } },
     totals: emptyTaskMetrics(),
     processRate: 12.5,
     commits: 3,
@@ -56,6 +57,19 @@ describe('registerStreamsMetrics', () => {
         labels: { application_id: 'app-1', task: '0_0', processor: 'KSTREAM-MAPVALUES-0000000001' },
       },
     ]);
+    expect(byName.get('kafka_streams_store_operations_total')?.values).toEqual(
+      (
+        [
+          ['get', 4],
+          ['put', 3],
+          ['delete', 1],
+          ['scan', 0],
+        ] as const
+      ).map(([operation, value]) => ({
+        value,
+        labels: { application_id: 'app-1', task: '0_0', store: 'counts', operation },
+      })),
+    );
     const text = await registry.metrics();
     expect(text).toContain('# TYPE kafka_streams_commits_total counter');
     expect(text).toContain('kafka_streams_commits_total{application_id="app-1"} 3');

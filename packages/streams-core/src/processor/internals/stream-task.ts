@@ -17,6 +17,7 @@ import { type ExceptionHandler, errorMessage, StreamsException } from '../../err
 import type { Logger } from '../../observability/logger.ts';
 import type { Serde } from '../../serdes/serde.ts';
 import type { StoreContext } from '../../state/store-builder.ts';
+import { type StoreOperationsSnapshot, storeOperationsOf } from '../../state/store-operations.ts';
 import type { TimestampExtractor } from '../../topology/extractors.ts';
 import type { Subtopology, TopologyGraph } from '../../topology/topology-graph.ts';
 import type { StreamRecord } from '../api/record.ts';
@@ -161,6 +162,16 @@ export class StreamTask {
   processorRecords(): Record<string, number> {
     const out: Record<string, number> = {};
     for (const p of this.#processors) out[p.name] = p.counts.records;
+    return out;
+  }
+
+  /** What each of this task's stores was asked to do, by store name (typed stores only). */
+  storeOperations(): Record<string, StoreOperationsSnapshot> {
+    const out: Record<string, StoreOperationsSnapshot> = {};
+    for (const [name, store] of this.stores) {
+      const operations = storeOperationsOf(store);
+      if (operations) out[name] = operations;
+    }
     return out;
   }
 
