@@ -1,3 +1,4 @@
+import { readInt64, writeInt64 } from '../serdes/int64.ts';
 import type { Serde } from '../serdes/serde.ts';
 
 /** A stored value with the timestamp of the record that last updated it (KTables and aggregations). */
@@ -18,7 +19,7 @@ export function valueAndTimestampSerde<V>(inner: Serde<V>): Serde<ValueAndTimest
       const valueBytes = inner.serialize(topic, data.value);
       if (valueBytes === null) return null;
       const out = Buffer.allocUnsafe(8 + valueBytes.length);
-      out.writeBigInt64BE(BigInt(data.timestamp), 0);
+      writeInt64(out, 0, data.timestamp);
       valueBytes.copy(out, 8);
       return out;
     },
@@ -29,7 +30,12 @@ export function valueAndTimestampSerde<V>(inner: Serde<V>): Serde<ValueAndTimest
           `A timestamped value in "${topic}" has ${bytes.length} bytes, fewer than its 8-byte timestamp: the store or changelog holds bytes of another format`,
         );
       }
-      const timestamp = Number(bytes.readBigInt64BE(0));
+      const timestamp = readInt64(bytes, 0);
+      if (Number.isNaN(timestamp)) {
+        throw new Error(
+          `A timestamped value in "${topic}" has a timestamp outside JavaScript's safe integer range: the store or changelog holds bytes of another format`,
+        );
+      }
       const value = inner.deserialize(topic, bytes.subarray(8));
       return value === null ? null : { value, timestamp };
     },
