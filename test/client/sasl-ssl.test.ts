@@ -5,6 +5,7 @@
  * mistakes people make first (a wrong password, a CA not given) fail start() at once with a
  * message naming the setting to change.
  */
+import { buildProgram } from '@kafka-pattern/cli';
 import { KafkaStreams, type SaslSettings, type StreamsConfig } from '@kafka-pattern/streams-core';
 import {
   AuthenticationFailedError,
@@ -42,9 +43,14 @@ const expected = new Map<string, number>();
 for (const w of lines.join(' ').split(' ')) expected.set(w, (expected.get(w) ?? 0) + 1);
 
 /** A word count whose every client connects through the SASL_SSL listener with `client`. */
-function wordCount(input: string, output: string, client: StreamsConfig['client']): KafkaStreams {
+function wordCount(
+  input: string,
+  output: string,
+  client: StreamsConfig['client'],
+  applicationId = uniqueName('sasl-wc'),
+): KafkaStreams {
   const app = new KafkaStreams(wordCountTopology(input, output), {
-    applicationId: uniqueName('sasl-wc'),
+    applicationId,
     bootstrapServers: service.bootstrapServers,
     processingGuarantee: 'exactly_once_v2',
     stateDir: tempStateDir(cleanups, 'kp-sasl-'),
@@ -69,7 +75,7 @@ async function failedStart(client: StreamsConfig['client']): Promise<{ error: Er
 }
 
 describe(`the SASL_SSL listener at ${service.bootstrapServers.join(',')}`, () => {
-  it('runs a word count exactly once with SCRAM-SHA-512 over TLS', async () => {
+  it('runs a word count exactly once with SCRAM-SHA-512 over TLS, and kafka-pattern reset reaches it too', async () => {
     const factory = securedFactory(login('SCRAM-SHA-512'));
     const input = uniqueName('sasl-text');
     const output = uniqueName('sasl-counts');
@@ -85,7 +91,13 @@ describe(`the SASL_SSL listener at ${service.bootstrapServers.join(',')}`, () =>
       factory,
     );
 
-    const app = wordCount(input, output, { tls: { ca: service.ca }, sasl: login('SCRAM-SHA-512') });
+    const applicationId = uniqueName('sasl-wc');
+    const app = wordCount(
+      input,
+      output,
+      { tls: { ca: service.ca }, sasl: login('SCRAM-SHA-512') },
+      applicationId,
+    );
     await app.start();
     const counts = await eventually(
       async () => {
@@ -103,6 +115,41 @@ describe(`the SASL_SSL listener at ${service.bootstrapServers.join(',')}`, () =>
     );
     expect(counts).toEqual(expected);
     expect(app.state).toBe('RUNNING');
+    await app.close();
+
+    // The command line tool, with the password in the environment as it documents.
+    let out = '';
+    let err = '';
+    const saved = process.env.KAFKA_SASL_PASSWORD;
+    process.env.KAFKA_SASL_PASSWORD = service.password;
+    try {
+      await buildProgram({ out: (t) => (out += t), err: (t) => (err += t) }).parseAsync(
+        [
+          'reset',
+          applicationId,
+          '--bootstrap-servers',
+          service.bootstrapServers.join(','),
+          '--tls-ca',
+          service.caFile,
+          '--sasl-mechanism',
+          'SCRAM-SHA-512',
+          '--sasl-username',
+          service.username,
+          '--input-topics',
+          input,
+          '--dry-run',
+        ],
+        { from: 'user' },
+      );
+    } finally {
+      if (saved === undefined) delete process.env.KAFKA_SASL_PASSWORD;
+      else process.env.KAFKA_SASL_PASSWORD = saved;
+    }
+    expect(out).toBe('');
+    expect(err).toContain(`  would set offset of ${input}-0 to 0`);
+    expect(err).toContain(`  would set offset of ${input}-1 to 0`);
+    expect(err).toContain(`  would delete internal topic ${applicationId}-counts-changelog`);
+    expect(err).toContain(`  would delete internal topic ${applicationId}-counts-repartition`);
   });
 
   it.each(['PLAIN', 'SCRAM-SHA-256'] as const)(

@@ -7,9 +7,15 @@
  */
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import {
+  platformaticSecurityOptions,
+  type SecuritySettings,
+  toKafkaClientError,
+} from '@kafka-pattern/streams-core/client';
 import { Admin, ListOffsetTimestamps } from '@platformatic/kafka';
 
-export interface ResetOptions {
+/** `tls` and `sasl`: how to reach a secured cluster (as the application's client.tls and client.sasl). */
+export interface ResetOptions extends SecuritySettings {
   applicationId: string;
   bootstrapServers: string[];
   inputTopics: string[];
@@ -61,6 +67,7 @@ export async function resetApplication(options: ResetOptions): Promise<ResetPlan
     bootstrapBrokers: options.bootstrapServers,
     retries: 2,
     retryDelay: 250,
+    ...platformaticSecurityOptions(options),
   });
   try {
     progress(`Checking consumer group "${applicationId}" on ${options.bootstrapServers.join(',')}...`);
@@ -150,6 +157,21 @@ export async function resetApplication(options: ResetOptions): Promise<ResetPlan
     }
     progress('Done: the next run of the application reprocesses its input from the reset offsets.');
     return plan;
+  } catch (error) {
+    if (error instanceof ResetError) throw error;
+    // A refused login or an untrusted certificate says which setting to change.
+    throw toKafkaClientError(error, {
+      bootstrapServers: options.bootstrapServers,
+      ...(options.sasl !== undefined
+        ? {
+            sasl: {
+              mechanism: options.sasl.mechanism,
+              ...(options.sasl.mechanism !== 'OAUTHBEARER' ? { username: options.sasl.username } : {}),
+            },
+          }
+        : {}),
+      ...(options.tls !== undefined ? { tls: true } : {}),
+    });
   } finally {
     await admin.close();
   }
