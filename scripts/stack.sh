@@ -858,7 +858,7 @@ write_env() { # kafka-only: only the Kafka line changes, the others stay as they
       echo "KAFKA_SASL_USERNAME=$SASL_USER"
       echo "KAFKA_SASL_PASSWORD=$SASL_PASSWORD"
     else
-      echo "# KAFKA_SASL_SSL_BOOTSTRAP_SERVERS: no SASL_SSL listener (only the broker run from the jars has one)"
+      echo "# KAFKA_SASL_SSL_BOOTSTRAP_SERVERS: no SASL_SSL listener (the broker from the jars has one; one started before it existed gets it after scripts/stack.sh down kafka)"
     fi
     if [ "$kafka_only" = 1 ]; then
       if [ -f "$ENV_FILE" ]; then
