@@ -3,6 +3,8 @@
  * cluster answers with become errors that name the setting to change (and are not retried as
  * outages).
  */
+
+import { KafkaStreams, Serdes, StreamsBuilder } from '@kafka-pattern/streams-core';
 import {
   AuthenticationError,
   MultipleErrors,
@@ -126,6 +128,26 @@ describe('the factory passes TLS and SASL to every client', () => {
       createPlatformaticClientFactory({ bootstrapServers: ['127.0.0.1:9094'], tls: { ca: 'ca.pem' } }),
     ).toThrow('tls.ca must be the PEM content, not a file name');
     expect(constructed).toHaveLength(0);
+  });
+});
+
+describe('KafkaStreams', () => {
+  it('hands client.tls and client.sasl to the clients it opens', async () => {
+    const builder = new StreamsBuilder();
+    builder.stream('in', { key: Serdes.String(), value: Serdes.String() }).to('out');
+    const tls = { ca: CA };
+    const sasl = { mechanism: 'PLAIN', username: 'app-user', password: 'app-secret' } as const;
+    // Nothing listens on port 1: start() fails once its admin client has been created.
+    const app = new KafkaStreams(builder.build(), {
+      applicationId: 'app',
+      bootstrapServers: '127.0.0.1:1',
+      logger: { info() {}, warn() {}, error() {}, debug() {} },
+      client: { tls, sasl },
+    });
+    await expect(app.start()).rejects.toThrow(BrokerUnreachableError);
+    await app.close();
+    expect(constructed.map((c) => c.kind)).toEqual(['Admin']);
+    expect(constructed[0]?.options).toMatchObject({ bootstrapBrokers: ['127.0.0.1:1'], tls, sasl });
   });
 });
 
