@@ -200,3 +200,14 @@ export function isRetriable(error: unknown): boolean {
   }
   return false;
 }
+
+/**
+ * Whether `error`, or an error it was caused by, is a refused login or a failed TLS connection:
+ * nothing was decided about the records in hand, and nothing goes on until the settings change.
+ */
+export function isSecurityError(error: unknown): boolean {
+  for (let e = error, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
+    if (e instanceof AuthenticationFailedError || e instanceof TlsConnectionError) return true;
+  }
+  return false;
+}
