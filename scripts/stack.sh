@@ -41,7 +41,8 @@
 # missing is a warning and the service is left out of .stack/env).
 #
 # Overrides: KP_KAFKA_MODE=auto|jars|docker, KP_KAFKA_VERSION (4.4.0), KP_KAFKA_PORT (9092),
-# KP_KAFKA_CONTROLLER_PORT (9093), KP_KAFKA_SASL_SSL_PORT (KP_KAFKA_PORT + 2: 9094), KP_KAFKA_HEAP (-Xmx768m), KP_KAFKA_START_TIMEOUT (60 s),
+# KP_KAFKA_CONTROLLER_PORT (9093), KP_KAFKA_SASL_SSL_PORT (KP_KAFKA_PORT + 2: 9094),
+# KP_KAFKA_HEAP (-Xmx768m), KP_KAFKA_START_TIMEOUT (60 s),
 # KP_KAFKA_STOP_TIMEOUT (30 s), KP_S3_PORT (4568), KP_S3RVER_VERSION (3.7.1), KP_JAVA (java), KP_MVN (mvn), KP_STACK_DIR (.stack: a second,
 # separate stack such as the one scripts/test-on-kafka.sh runs), KP_KAFKA_ADVERTISED_PORT
 # (KP_KAFKA_PORT: the port the broker tells clients to connect to, when something such as a
@@ -382,7 +383,7 @@ format_storage() {
       --add-scram "SCRAM-SHA-512=[name=$SASL_USER,password=$SASL_PASSWORD]")
   fi
   rm -f "$K_SCRAM_MARKER"
-  kafka_java "$K_LOGS/storage.log" kafka.tools.StorageTool format -t "$id" -c "$K_PROPS" --standalone --ignore-formatted "${scram[@]}" ||
+  kafka_java "$K_LOGS/storage.log" kafka.tools.StorageTool format -t "$id" -c "$K_PROPS" --standalone --ignore-formatted ${scram[@]+"${scram[@]}"} ||
     kp_die "could not format Kafka storage in $(rel "$K_DATA") (log: $(rel "$K_LOGS")/storage.log); 'scripts/stack.sh down --wipe' starts fresh"
   [ "$K_SASL" = 1 ] && echo "$SASL_USER" >"$K_SCRAM_MARKER"
   return 0
