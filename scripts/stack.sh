@@ -28,11 +28,21 @@
 # in .stack/s3/ and a bucket named kafka-pattern.
 # The endpoints are written to .stack/env for tests and demos.
 #
+# The broker run from the jars has a second listener, SASL_SSL on 127.0.0.1:KP_KAFKA_SASL_SSL_PORT,
+# for clients configured as for a managed Kafka: TLS with a certificate of the stack's own CA
+# (generated once with openssl into .stack/tls/: ca.pem, the CA clients trust, and broker.p12, the
+# broker's key and certificate for 127.0.0.1 and localhost) and SASL PLAIN, SCRAM-SHA-256 and
+# SCRAM-SHA-512 as user kafka-pattern. SCRAM credentials are added when the storage is formatted,
+# and once with kafka-configs on storage formatted before the listener existed. .stack/env then
+# also holds KAFKA_SASL_SSL_BOOTSTRAP_SERVERS, KAFKA_SSL_CA_FILE, KAFKA_SASL_USERNAME and
+# KAFKA_SASL_PASSWORD. Without openssl the broker runs without that listener (an error in CI).
+#
 # CI=true: any service that is not available is an error (outside CI, PostgreSQL, Redis or S3
 # missing is a warning and the service is left out of .stack/env).
 #
 # Overrides: KP_KAFKA_MODE=auto|jars|docker, KP_KAFKA_VERSION (4.4.0), KP_KAFKA_PORT (9092),
-# KP_KAFKA_CONTROLLER_PORT (9093), KP_KAFKA_HEAP (-Xmx768m), KP_KAFKA_START_TIMEOUT (60 s),
+# KP_KAFKA_CONTROLLER_PORT (9093), KP_KAFKA_SASL_SSL_PORT (KP_KAFKA_PORT + 2: 9094),
+# KP_KAFKA_HEAP (-Xmx768m), KP_KAFKA_START_TIMEOUT (60 s),
 # KP_KAFKA_STOP_TIMEOUT (30 s), KP_S3_PORT (4568), KP_S3RVER_VERSION (3.7.1), KP_JAVA (java), KP_MVN (mvn), KP_STACK_DIR (.stack: a second,
 # separate stack such as the one scripts/test-on-kafka.sh runs), KP_KAFKA_ADVERTISED_PORT
 # (KP_KAFKA_PORT: the port the broker tells clients to connect to, when something such as a
@@ -59,6 +69,9 @@ K_HOST=127.0.0.1
 K_PORT="${KP_KAFKA_PORT:-9092}"
 K_CPORT="${KP_KAFKA_CONTROLLER_PORT:-9093}"
 K_APORT="${KP_KAFKA_ADVERTISED_PORT:-$K_PORT}"
+[[ "$K_PORT" =~ ^[0-9]+$ ]] || kp_die "KP_KAFKA_PORT must be a port number (got '$K_PORT')"
+K_SPORT="${KP_KAFKA_SASL_SSL_PORT:-$((K_PORT + 2))}"
+[[ "$K_SPORT" =~ ^[0-9]+$ ]] || kp_die "KP_KAFKA_SASL_SSL_PORT must be a port number (got '$K_SPORT')"
 [[ "$K_APORT" =~ ^[0-9]+$ ]] || kp_die "KP_KAFKA_ADVERTISED_PORT must be a port number (got '$K_APORT')"
 K_HEAP="${KP_KAFKA_HEAP:--Xmx768m -Xms256m}"
 K_START_TIMEOUT="${KP_KAFKA_START_TIMEOUT:-60}"
@@ -74,6 +87,15 @@ PG_HOST="${PGHOST:-127.0.0.1}"
 PG_PORT="${PGPORT:-5432}"
 PG_USER="${PGUSER:-postgres}"
 REDIS_URL_RESOLVED="${REDIS_URL:-redis://127.0.0.1:6379}"
+
+# The SASL_SSL listener: TLS material shared by every broker version of the stack, the user
+# (PLAIN and SCRAM) and a marker saying the SCRAM credentials exist in this version's storage.
+TLS_DIR="$STACK_DIR/tls"
+TLS_KEYSTORE_PASSWORD=kafka-pattern-keystore
+SASL_USER=kafka-pattern
+SASL_PASSWORD=kafka-pattern-secret
+K_SCRAM_MARKER="$K_DIR/scram-users"
+K_SASL=0 # 1 once the listener is configured (ensure_tls)
 
 S3_HOST=127.0.0.1
 S3_PORT="${KP_S3_PORT:-4568}"
@@ -202,7 +224,7 @@ stop_displaced_brokers() { # stops brokers of other versions started from here t
   while read -r pid props; do
     [ "$props" = "$K_PROPS" ] && continue
     for p in $(config_ports "$props"); do
-      if [ "$p" = "$K_PORT" ] || [ "$p" = "$K_CPORT" ]; then
+      if [ "$p" = "$K_PORT" ] || [ "$p" = "$K_CPORT" ] || [ "$p" = "$K_SPORT" ]; then
         v="$(broker_version "$props")"
         say "stopping Kafka $v (pid $pid, from $(rel "$(dirname "$props")")/): Kafka $KAFKA_VERSION takes its place on port $K_PORT; its data is kept"
         stop_pid "$pid" "$K_STOP_TIMEOUT"
@@ -278,11 +300,61 @@ resolve_jars() {
   echo "$want" >"$stamp"
 }
 
+# The CA and the broker's certificate of the SASL_SSL listener, generated once. Sets K_SASL=1
+# when they are there; without openssl the broker runs with its PLAINTEXT listener only.
+ensure_tls() {
+  K_SASL=0
+  if [ -f "$TLS_DIR/ca.pem" ] && [ -f "$TLS_DIR/broker.p12" ]; then
+    K_SASL=1
+    return 0
+  fi
+  if ! command -v openssl >/dev/null 2>&1; then
+    soft_fail "openssl not found (it generates the certificates of the SASL_SSL listener on port $K_SPORT): apt-get install openssl; the broker starts without that listener"
+    return 0
+  fi
+  say "generating the stack's CA and the broker's TLS certificate into $(rel "$TLS_DIR")/ (once)"
+  local tmp="$TLS_DIR.tmp" log="$STACK_DIR/tls.log"
+  rm -rf "$tmp"
+  mkdir -p "$tmp"
+  printf '%s\n' "subjectAltName=IP:127.0.0.1,DNS:localhost" "basicConstraints=critical,CA:FALSE" \
+    "keyUsage=critical,digitalSignature,keyEncipherment" "extendedKeyUsage=serverAuth" >"$tmp/broker.ext"
+  if ! {
+    openssl req -x509 -newkey rsa:2048 -nodes -sha256 -days 3650 -subj "/CN=kafka-pattern local CA" \
+      -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+      -keyout "$tmp/ca.key" -out "$tmp/ca.pem" &&
+      openssl req -newkey rsa:2048 -nodes -sha256 -subj "/CN=localhost" \
+        -keyout "$tmp/broker.key" -out "$tmp/broker.csr" &&
+      openssl x509 -req -sha256 -days 3650 -in "$tmp/broker.csr" -CA "$tmp/ca.pem" -CAkey "$tmp/ca.key" \
+        -set_serial "0x$(openssl rand -hex 8)" -extfile "$tmp/broker.ext" -out "$tmp/broker.pem" &&
+      openssl pkcs12 -export -name broker -in "$tmp/broker.pem" -inkey "$tmp/broker.key" \
+        -certfile "$tmp/ca.pem" -passout "pass:$TLS_KEYSTORE_PASSWORD" -out "$tmp/broker.p12"
+  } >"$log" 2>&1; then
+    tail -n 5 "$log" >&2 || true
+    rm -rf "$tmp"
+    soft_fail "openssl could not generate the SASL_SSL listener's certificates (log: $(rel "$log")); the broker starts without that listener"
+    return 0
+  fi
+  rm -f "$tmp/broker.csr" "$tmp/broker.ext"
+  chmod 600 "$tmp/ca.key" "$tmp/broker.key" "$tmp/broker.p12"
+  rm -rf "$TLS_DIR"
+  mv "$tmp" "$TLS_DIR"
+  K_SASL=1
+}
+
 write_broker_config() {
   mkdir -p "$K_DATA" "$K_LOGS"
-  sed -e "s|@HOST@|$K_HOST|g" -e "s|@PORT@|$K_PORT|g" -e "s|@CONTROLLER_PORT@|$K_CPORT|g" \
-    -e "s|@ADVERTISED_PORT@|$K_APORT|g" \
-    -e "s|@DATA_DIR@|$K_DATA|g" "$K_TEMPLATES/server.properties" >"$K_PROPS.tmp"
+  local sasl_listener=""
+  [ "$K_SASL" = 1 ] && sasl_listener=",SASL_SSL://$K_HOST:$K_SPORT"
+  {
+    sed -e "s|@HOST@|$K_HOST|g" -e "s|@PORT@|$K_PORT|g" -e "s|@CONTROLLER_PORT@|$K_CPORT|g" \
+      -e "s|@ADVERTISED_PORT@|$K_APORT|g" -e "s|@SASL_SSL_LISTENER@|$sasl_listener|g" \
+      -e "s|@DATA_DIR@|$K_DATA|g" "$K_TEMPLATES/server.properties"
+    if [ "$K_SASL" = 1 ]; then
+      sed -e "s|@TLS_DIR@|$TLS_DIR|g" -e "s|@KEYSTORE_PASSWORD@|$TLS_KEYSTORE_PASSWORD|g" \
+        -e "s|@SASL_USERNAME@|$SASL_USER|g" -e "s|@SASL_PASSWORD@|$SASL_PASSWORD|g" \
+        "$K_TEMPLATES/sasl-ssl.properties"
+    fi
+  } >"$K_PROPS.tmp"
   mv "$K_PROPS.tmp" "$K_PROPS"
   cp "$K_TEMPLATES/log4j2.properties" "$K_DIR/log4j2.properties"
 }
@@ -305,8 +377,48 @@ format_storage() {
     echo "$id" >"$id_file"
   fi
   say "formatting broker storage in $(rel "$K_DATA") (cluster id $id)"
-  kafka_java "$K_LOGS/storage.log" kafka.tools.StorageTool format -t "$id" -c "$K_PROPS" --standalone --ignore-formatted ||
+  local scram=()
+  if [ "$K_SASL" = 1 ]; then
+    scram=(--add-scram "SCRAM-SHA-256=[name=$SASL_USER,password=$SASL_PASSWORD]"
+      --add-scram "SCRAM-SHA-512=[name=$SASL_USER,password=$SASL_PASSWORD]")
+  fi
+  rm -f "$K_SCRAM_MARKER"
+  kafka_java "$K_LOGS/storage.log" kafka.tools.StorageTool format -t "$id" -c "$K_PROPS" --standalone --ignore-formatted ${scram[@]+"${scram[@]}"} ||
     kp_die "could not format Kafka storage in $(rel "$K_DATA") (log: $(rel "$K_LOGS")/storage.log); 'scripts/stack.sh down --wipe' starts fresh"
+  [ "$K_SASL" = 1 ] && echo "$SASL_USER" >"$K_SCRAM_MARKER"
+  return 0
+}
+
+# Storage formatted before the SASL_SSL listener existed has no SCRAM credentials: they are added
+# once on the running broker (kafka-configs over the PLAINTEXT listener), as for any KRaft cluster.
+ensure_scram_users() {
+  [ "$K_SASL" = 1 ] || return 0
+  [ "$(cat "$K_SCRAM_MARKER" 2>/dev/null)" = "$SASL_USER" ] && return 0
+  say "adding the SCRAM-SHA-256 and SCRAM-SHA-512 credentials of user $SASL_USER"
+  local mechanism ok=1
+  # One mechanism per request: the broker refuses two credentials of one user in one request.
+  for mechanism in SCRAM-SHA-256 SCRAM-SHA-512; do
+    kafka_java "$K_LOGS/scram.log" org.apache.kafka.tools.ConfigCommand --bootstrap-server "$K_HOST:$K_PORT" \
+      --alter --entity-type users --entity-name "$SASL_USER" \
+      --add-config "$mechanism=[password=$SASL_PASSWORD]" || ok=0
+  done
+  if [ "$ok" = 1 ]; then
+    echo "$SASL_USER" >"$K_SCRAM_MARKER"
+  else
+    tail -n 5 "$K_LOGS/scram.log" >&2 || true
+    soft_fail "could not add the SCRAM credentials of user $SASL_USER (log: $(rel "$K_LOGS")/scram.log): SCRAM logins on port $K_SPORT fail, PLAIN works"
+  fi
+}
+
+# Whether the running broker has the SASL_SSL listener (a broker started before it existed has
+# not): sets K_SASL.
+running_broker_sasl() {
+  K_SASL=0
+  if grep -q "^listeners=.*SASL_SSL://" "$K_PROPS" 2>/dev/null && [ -f "$TLS_DIR/ca.pem" ]; then
+    K_SASL=1
+  else
+    warn "the running Kafka broker was started without the SASL_SSL listener: 'scripts/stack.sh down kafka' then 'scripts/stack.sh up' adds it on port $K_SPORT"
+  fi
 }
 
 stop_pid() { # pid timeout-seconds: SIGTERM, wait, then SIGKILL
@@ -357,20 +469,23 @@ kafka_up_jars() {
   local pid
   pid="$(broker_pid)"
   if [ -n "$pid" ]; then
+    running_broker_sasl
     if port_open "$K_HOST" "$K_PORT"; then
       say "Kafka already running at $K_HOST:$K_PORT (pid $pid): nothing to do"
       KAFKA_WAS_RUNNING=1
+      ensure_scram_users
       return 0
     fi
     say "Kafka broker (pid $pid) is starting: waiting for it"
     wait_broker_ready "$pid" "$(cat "$K_DIR/broker.logoffset" 2>/dev/null || echo 0)"
     say "Kafka ready at $K_HOST:$K_PORT (pid $pid)"
+    ensure_scram_users
     return 0
   fi
   stop_displaced_brokers
   migrate_flat_layout
   local p owner
-  for p in "$K_PORT" "$K_CPORT"; do
+  for p in "$K_PORT" "$K_CPORT" "$K_SPORT"; do
     if port_open "$K_HOST" "$p"; then
       owner="$(port_owner "$p")"
       kp_die "port $p on $K_HOST is taken by another process${owner:+ ($owner)}: stop it, or set KAFKA_BOOTSTRAP_SERVERS=host:port to use a running cluster"
@@ -378,6 +493,7 @@ kafka_up_jars() {
   done
   check_java
   resolve_jars
+  ensure_tls
   write_broker_config
   format_storage
 
@@ -396,6 +512,11 @@ kafka_up_jars() {
   echo "$offset" >"$K_DIR/broker.logoffset"
   wait_broker_ready "$pid" "$offset"
   say "Kafka ready at $K_HOST:$K_PORT (pid $pid, logs in $(rel "$K_LOGS")/)"
+  if [ "$K_SASL" = 1 ]; then
+    port_open "$K_HOST" "$K_SPORT" || kp_die "the broker is up but its SASL_SSL listener $K_HOST:$K_SPORT does not answer (log: $(rel "$K_LOGS")/server.log)"
+    say "Kafka SASL_SSL listener at $K_HOST:$K_SPORT (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512; CA $(rel "$TLS_DIR")/ca.pem)"
+    ensure_scram_users
+  fi
 }
 
 kafka_down_jars() { # every broker started from $K_BASE, whatever its version
@@ -457,8 +578,13 @@ kafka_up() {
       say "Kafka ready at $K_HOST:$K_PORT (docker compose)"
       KAFKA_RESOLVED="$K_HOST:$K_PORT"
       ;;
-    jars) kafka_up_jars; KAFKA_RESOLVED="$K_HOST:$K_PORT" ;;
+    jars)
+      kafka_up_jars
+      KAFKA_RESOLVED="$K_HOST:$K_PORT"
+      [ "$K_SASL" = 1 ] && KAFKA_SASL_RESOLVED="$K_HOST:$K_SPORT"
+      ;;
   esac
+  return 0
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -727,10 +853,21 @@ write_env() { # kafka-only: only the Kafka line changes, the others stay as they
   {
     echo "# Endpoints of the local stack, written by scripts/stack.sh up; read by tests and demos."
     echo "KAFKA_BOOTSTRAP_SERVERS=$KAFKA_RESOLVED"
+    if [ -n "$KAFKA_SASL_RESOLVED" ]; then
+      echo "KAFKA_SASL_SSL_BOOTSTRAP_SERVERS=$KAFKA_SASL_RESOLVED"
+      echo "KAFKA_SSL_CA_FILE=$TLS_DIR/ca.pem"
+      echo "KAFKA_SASL_USERNAME=$SASL_USER"
+      echo "KAFKA_SASL_PASSWORD=$SASL_PASSWORD"
+    else
+      echo "# KAFKA_SASL_SSL_BOOTSTRAP_SERVERS: no SASL_SSL listener (the broker from the jars has one; one started before it existed gets it after scripts/stack.sh down kafka)"
+    fi
     if [ "$kafka_only" = 1 ]; then
       if [ -f "$ENV_FILE" ]; then
         while IFS= read -r line; do
-          case "$line" in "#"*Endpoints* | KAFKA_BOOTSTRAP_SERVERS=*) ;; *) echo "$line" ;; esac
+          case "$line" in
+            "#"*Endpoints* | KAFKA_BOOTSTRAP_SERVERS=* | KAFKA_SASL_* | KAFKA_SSL_* | "# KAFKA_SASL_"*) ;;
+            *) echo "$line" ;;
+          esac
         done <"$ENV_FILE"
       else
         echo "# DATABASE_URL, REDIS_URL, S3_*: not checked (scripts/stack.sh up kafka)"
@@ -765,7 +902,7 @@ cmd_up() {
   [ $# -le 1 ] || kp_die "usage: scripts/stack.sh up [kafka]"
   parse_services "${1:-}"
   lock_stack
-  KAFKA_RESOLVED="" PG_RESOLVED="" REDIS_RESOLVED="" S3_RESOLVED=""
+  KAFKA_RESOLVED="" KAFKA_SASL_RESOLVED="" PG_RESOLVED="" REDIS_RESOLVED="" S3_RESOLVED=""
   kafka_up "$(kafka_mode)"
   if [ "$KAFKA_ONLY" = 0 ]; then
     postgres_up
@@ -811,7 +948,7 @@ cmd_down() {
     for d in "$K_BASE"/*/; do
       d="${d%/}"
       if [ -e "$d/data" ] || [ -e "$d/cluster.id" ]; then
-        rm -rf "$d/data" "$d/cluster.id"
+        rm -rf "$d/data" "$d/cluster.id" "$d/scram-users"
         wiped+=("$(rel "$d")/data")
       fi
     done
@@ -845,6 +982,11 @@ cmd_status() {
     pid="$(broker_pid)"
     if [ -n "$pid" ] && port_open "$K_HOST" "$K_PORT"; then
       echo "kafka     up    $K_HOST:$K_PORT (Apache Kafka $KAFKA_VERSION from Maven Central jars, pid $pid, logs $(rel "$K_LOGS")/server.log)"
+      if grep -q "^listeners=.*SASL_SSL://" "$K_PROPS" 2>/dev/null && port_open "$K_HOST" "$K_SPORT"; then
+        echo "          SASL_SSL $K_HOST:$K_SPORT (user $SASL_USER; CA $(rel "$TLS_DIR")/ca.pem)"
+      else
+        echo "          no SASL_SSL listener (started before it existed: down kafka, then up)"
+      fi
     elif [ -n "$pid" ]; then
       echo "kafka     starting  $K_HOST:$K_PORT (pid $pid)"
     elif [ -n "$other_pid" ]; then

@@ -7,7 +7,8 @@
 #   scripts/test-on-kafka.sh 4.1.1 test/runtime/word-count.test.ts -t exactly_once_v2
 #
 # The broker runs from its Maven Central jars (Java 17+ and Maven, as for scripts/stack.sh) on
-# 127.0.0.1:19092, controller 19093 (KP_KAFKA_PORT and KP_KAFKA_CONTROLLER_PORT override), as a
+# 127.0.0.1:19092, controller 19093, SASL_SSL listener 19094 (KP_KAFKA_PORT, KP_KAFKA_CONTROLLER_PORT
+# and KP_KAFKA_SASL_SSL_PORT override; the tests read it from the stack's env file), as a
 # separate stack of its own: jars, data and logs in .stack/test-kafka/kafka/<version>/. It is
 # stopped and its data deleted when the tests end, pass or fail; the jars stay for the next run.
 # The main stack (.stack/, port 9092) is left alone. The differential tests are not run: they

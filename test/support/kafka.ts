@@ -3,12 +3,12 @@
  * setup and teardown, and producing / collecting records with bounded waits.
  *
  * The broker address comes from KAFKA_BOOTSTRAP_SERVERS (comma-separated), else from the
- * `.stack/env` file that `pnpm stack:up` writes at the repository root, else 127.0.0.1:9092.
+ * `.stack/env` file that `pnpm stack:up` writes at the repository root (or `<KP_STACK_DIR>/env`),
+ * else 127.0.0.1:9092.
  * A missing broker is a test failure with the client's "unreachable" message, never a skip.
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import {
   type ConsumedRecord,
   createPlatformaticClientFactory,
@@ -19,8 +19,7 @@ import {
   recordsOf,
   type TopicSpec,
 } from '@kafka-pattern/streams-core/client';
-
-const STACK_ENV = fileURLToPath(new URL('../../.stack/env', import.meta.url));
+import { STACK_ENV } from './services.ts';
 
 export function bootstrapServers(): string[] {
   const fromEnv = process.env.KAFKA_BOOTSTRAP_SERVERS?.trim();

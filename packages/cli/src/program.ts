@@ -6,6 +6,7 @@ import { demoPatterns, topologiesRoot } from './demo.ts';
 import { inputTopicsOf, loadTopologies, renderDescriptions } from './describe.ts';
 import { queryKey, queryUrl } from './query.ts';
 import { resetApplication } from './reset.ts';
+import { type SecurityFlags, securityFromFlags, withSecurityOptions } from './security.ts';
 
 export interface CliIo {
   out(text: string): void;
@@ -73,13 +74,15 @@ export function buildProgram(io: CliIo = processIo): Command {
       io.out(renderDescriptions(topologies, options.mermaid ? 'mermaid' : 'text'));
     });
 
-  program
-    .command('reset')
-    .description(
-      "reset an application (Kafka Streams' application reset tool): input offsets to the beginning or a date-time, internal topics deleted, local state wiped",
-    )
-    .argument('<applicationId>', 'the application id (= consumer group id and internal topic prefix)')
-    .option('--bootstrap-servers <list>', 'Kafka bootstrap servers, comma-separated', parseList)
+  withSecurityOptions(
+    program
+      .command('reset')
+      .description(
+        "reset an application (Kafka Streams' application reset tool): input offsets to the beginning or a date-time, internal topics deleted, local state wiped",
+      )
+      .argument('<applicationId>', 'the application id (= consumer group id and internal topic prefix)')
+      .option('--bootstrap-servers <list>', 'Kafka bootstrap servers, comma-separated', parseList),
+  )
     .option(
       '--input-topics <list>',
       'input topics whose committed offsets are reset, comma-separated or repeated',
@@ -116,8 +119,9 @@ export function buildProgram(io: CliIo = processIo): Command {
           toDatetime?: number;
           stateDir?: string;
           dryRun?: boolean;
-        },
+        } & SecurityFlags,
       ) => {
+        const security = securityFromFlags(options);
         if (options.toEarliest && options.toDatetime !== undefined) {
           throw new InvalidArgumentError('--to-earliest and --to-datetime exclude each other: give one');
         }
@@ -130,7 +134,11 @@ export function buildProgram(io: CliIo = processIo): Command {
           options.bootstrapServers ?? parseList(process.env.KAFKA_BOOTSTRAP_SERVERS ?? '127.0.0.1:9092');
         await resetApplication({
           applicationId,
-          clients: createPlatformaticClientFactory({ bootstrapServers, clientId: 'kafka-pattern-cli-reset' }),
+          clients: createPlatformaticClientFactory({
+            bootstrapServers,
+            clientId: 'kafka-pattern-cli-reset',
+            ...security,
+          }),
           bootstrapServers,
           inputTopics: [...new Set([...options.inputTopics, ...fromTopology])].sort(),
           ...(options.toDatetime !== undefined ? { toDateTime: options.toDatetime } : {}),
@@ -158,11 +166,15 @@ export function buildProgram(io: CliIo = processIo): Command {
     });
 
   const dlt = program.command('dlt').description('dead-letter topic tools');
-  dlt
-    .command('redrive')
-    .description('send dead letters back to their original topics, exactly once (transactions), with filters')
-    .argument('<dlt>', 'the dead-letter topic')
-    .option('--bootstrap-servers <list>', 'Kafka bootstrap servers, comma-separated', parseList)
+  withSecurityOptions(
+    dlt
+      .command('redrive')
+      .description(
+        'send dead letters back to their original topics, exactly once (transactions), with filters',
+      )
+      .argument('<dlt>', 'the dead-letter topic')
+      .option('--bootstrap-servers <list>', 'Kafka bootstrap servers, comma-separated', parseList),
+  )
     .option('--original-topic <topic>', 'only dead letters that came from this topic')
     .option('--exception <text>', "only dead letters whose exception class (or its cause's) contains this")
     .option('--message <text>', 'only dead letters whose exception message contains this')
@@ -182,8 +194,9 @@ export function buildProgram(io: CliIo = processIo): Command {
           groupId?: string;
           timestamp: string;
           dryRun?: boolean;
-        },
+        } & SecurityFlags,
       ) => {
+        const security = securityFromFlags(options);
         if (options.timestamp !== 'original' && options.timestamp !== 'now') {
           throw new InvalidArgumentError(`--timestamp "${options.timestamp}": give original or now`);
         }
@@ -201,6 +214,7 @@ export function buildProgram(io: CliIo = processIo): Command {
             options.bootstrapServers ?? parseList(process.env.KAFKA_BOOTSTRAP_SERVERS ?? '127.0.0.1:9092'),
           filter,
           timestamp: options.timestamp,
+          ...security,
           dryRun: options.dryRun ?? false,
           ...(options.groupId !== undefined ? { groupId: options.groupId } : {}),
           onProgress: (r) =>

@@ -11,7 +11,7 @@ import { type KafkaClientFactory, topicPartitionKey } from '@kafka-pattern/strea
 
 export interface ResetOptions {
   applicationId: string;
-  /** The clients to the cluster (its admin is used), with the connection settings they carry. */
+  /** The clients to the cluster (its admin is used), with the connection settings (tls, sasl) they carry. */
   clients: KafkaClientFactory;
   /** Where the cluster is, for messages. */
   bootstrapServers: string[];

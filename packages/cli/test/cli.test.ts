@@ -8,6 +8,7 @@ import { inputTopicsOf, loadTopologies, renderDescriptions, topologiesOf } from 
 import { buildProgram, parseDateTime, parseList } from '../src/program.ts';
 import { queryUrl } from '../src/query.ts';
 import { describePlan, internalTopicsOf } from '../src/reset.ts';
+import { securityFromFlags } from '../src/security.ts';
 
 async function run(...args: string[]): Promise<{ out: string; err: string; error?: Error }> {
   let out = '';
@@ -136,6 +137,61 @@ describe('demo', () => {
   it('refuses an unknown pattern, naming the known ones', async () => {
     const { error } = await run('demo', 'nope');
     expect(error?.message).toMatch(/no pattern demo named "nope": choose one of .*windowing/);
+  });
+});
+
+describe('TLS and SASL options', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kp-cli-tls-'));
+  const caFile = join(dir, 'ca.pem');
+  const ca = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+  writeFileSync(caFile, ca);
+
+  it('reset and dlt redrive document them', async () => {
+    for (const command of [['reset'], ['dlt', 'redrive']]) {
+      const { out } = await run(...command, '--help');
+      for (const o of ['--tls', '--tls-ca <file>', '--sasl-mechanism <mechanism>', '--sasl-username <name>'])
+        expect(out).toContain(o);
+      expect(out).toContain('KAFKA_SASL_PASSWORD');
+    }
+  });
+
+  it('turn flags and the password in the environment into the client settings', () => {
+    expect(securityFromFlags({})).toEqual({});
+    expect(securityFromFlags({ tls: true })).toEqual({ tls: true });
+    expect(
+      securityFromFlags(
+        { tlsCa: caFile, saslMechanism: 'SCRAM-SHA-512', saslUsername: 'ops' },
+        { KAFKA_SASL_PASSWORD: 'secret' },
+      ),
+    ).toEqual({ tls: { ca }, sasl: { mechanism: 'SCRAM-SHA-512', username: 'ops', password: 'secret' } });
+    expect(
+      securityFromFlags({ tls: true, saslMechanism: 'OAUTHBEARER' }, { KAFKA_SASL_OAUTHBEARER_TOKEN: 'jwt' }),
+    ).toEqual({ tls: true, sasl: { mechanism: 'OAUTHBEARER', token: 'jwt' } });
+  });
+
+  it('refuse what cannot work, before touching the cluster', () => {
+    expect(() => securityFromFlags({ saslMechanism: 'PLAIN', saslUsername: 'ops' }, {})).toThrow(
+      '--sasl-mechanism PLAIN needs --sasl-username and the password in KAFKA_SASL_PASSWORD',
+    );
+    expect(() => securityFromFlags({ saslUsername: 'ops' }, {})).toThrow(
+      '--sasl-username needs --sasl-mechanism (PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512)',
+    );
+    expect(() =>
+      securityFromFlags({ saslMechanism: 'SCRAM', saslUsername: 'ops' }, { KAFKA_SASL_PASSWORD: 'p' }),
+    ).toThrow(
+      "--sasl-mechanism \"SCRAM\" is not supported: use 'PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512', 'OAUTHBEARER'",
+    );
+    expect(() => securityFromFlags({ saslMechanism: 'OAUTHBEARER' }, {})).toThrow(
+      '--sasl-mechanism OAUTHBEARER needs the token in KAFKA_SASL_OAUTHBEARER_TOKEN',
+    );
+    expect(() => securityFromFlags({ tlsCa: join(dir, 'missing.pem') })).toThrow(
+      /^--tls-ca .*missing\.pem: cannot read it/,
+    );
+    const notPem = join(dir, 'ca.txt');
+    writeFileSync(notPem, 'hello');
+    expect(() => securityFromFlags({ tlsCa: notPem })).toThrow(
+      `--tls-ca ${notPem}: not a PEM certificate file (no BEGIN CERTIFICATE line)`,
+    );
   });
 });
 

@@ -3,6 +3,15 @@
  * `@kafka-pattern/streams-core/testing`) is internal and free to change.
  */
 
+export type {
+  PemInput,
+  SaslOAuthBearerSettings,
+  SaslPasswordMechanism,
+  SaslPasswordSettings,
+  SaslSettings,
+  TlsOptions,
+  TlsSettings,
+} from './client/security.ts';
 export {
   type ClientSettings,
   ConfigException,

@@ -16,6 +16,7 @@ import {
   createPlatformaticClientFactory,
   type KafkaClientFactory,
   type ProducedRecord,
+  type SecuritySettings,
 } from '@kafka-pattern/streams-core/client';
 import type pg from 'pg';
 import { DEFAULT_OFFSETS_TOPIC, ensureOffsetsTopic, readOffset } from './capture-offsets.ts';
@@ -38,7 +39,8 @@ import { shapeFromRelation, TypeCatalog } from './table-shapes.ts';
 import { TableSnapshot, TEXT_OUTPUT_OPTIONS } from './table-snapshot.ts';
 import { StreamStopped, WalStream } from './wal-stream.ts';
 
-export interface CaptureSettings {
+/** `tls` and `sasl`: how to reach a secured cluster (as the application's client.tls and client.sasl). */
+export interface CaptureSettings extends SecuritySettings {
   postgres: string | pg.ClientConfig;
   bootstrapServers: string | string[];
   tables: readonly string[];
@@ -116,6 +118,8 @@ export class ChangeCapture {
     this.#clients = createPlatformaticClientFactory({
       bootstrapServers: servers,
       clientId: settings.clientId,
+      tls: settings.tls,
+      sasl: settings.sasl,
     });
     this.#warn = settings.warn ?? ((m) => console.warn(`[${settings.clientId}] ${m}`));
     this.#snapshotDone = new Promise((resolve) => {

@@ -16,6 +16,7 @@ import {
   createPlatformaticClientFactory,
   type PartitionRange,
   recordsOf,
+  type SecuritySettings,
   topicPartitionKey,
 } from '@kafka-pattern/streams-core/client';
 import { deleteObject, listObjects, type StoredObject } from './s3-objects.ts';
@@ -28,7 +29,8 @@ import {
   VALUE_BACKED_HEADER,
 } from './wire-format.ts';
 
-export interface ClaimCheckCleanupOptions {
+/** `tls` and `sasl`: how to reach a secured cluster (as the application's client.tls and client.sasl). */
+export interface ClaimCheckCleanupOptions extends SecuritySettings {
   readonly s3: S3Client;
   readonly bucket: string;
   /** As given to the serde. */
@@ -80,6 +82,8 @@ export async function cleanupClaims(options: ClaimCheckCleanupOptions): Promise<
   const clients = createPlatformaticClientFactory({
     bootstrapServers: options.bootstrapServers,
     clientId: 'claim-check-cleanup',
+    tls: options.tls,
+    sasl: options.sasl,
   });
   const admin = clients.admin();
   let retentionMs: number | undefined;

@@ -23,6 +23,7 @@ import {
   type AdminPort,
   createPlatformaticClientFactory,
   type ProducerPort,
+  type SecuritySettings,
   topicPartitionKey,
 } from '@kafka-pattern/streams-core/client';
 import { type CatalogueCommand, type CatalogueEvent, decide, parseCommand } from './catalogue.ts';
@@ -59,7 +60,8 @@ export interface CommandRejected {
 
 export type CommandAnswer = CommandAccepted | CommandRejected;
 
-export interface CommandApiOptions {
+/** `tls` and `sasl`: how to reach a secured cluster (as the application's client.tls and client.sasl). */
+export interface CommandApiOptions extends SecuritySettings {
   bootstrapServers: string[];
   /** The events topic (it must exist: its partition count places the SKUs). */
   topic: string;
@@ -95,6 +97,8 @@ export async function startCommandApi(options: CommandApiOptions): Promise<Comma
   const clients = createPlatformaticClientFactory({
     bootstrapServers: options.bootstrapServers,
     clientId: options.clientId ?? 'cqrs-command-api',
+    tls: options.tls,
+    sasl: options.sasl,
   });
   const admin = clients.admin();
   let partitions: number;

@@ -25,6 +25,7 @@ import {
   ProducerFencedError,
   type ProducerPort,
   RebalanceError,
+  type SecuritySettings,
   type TopicPartition,
   type TopicPartitionOffset,
   type TransactionPort,
@@ -49,7 +50,8 @@ export interface RedriveFilter {
   where?: (deadLetter: DeadLetter) => boolean;
 }
 
-export interface RedriveOptions {
+/** `tls` and `sasl`: how to reach a secured cluster (as the application's client.tls and client.sasl). */
+export interface RedriveOptions extends SecuritySettings {
   /** The dead-letter topic to read. */
   dlt: string;
   /** Where Kafka is; or give `clients`. */
@@ -165,7 +167,7 @@ export async function redrive(options: RedriveOptions): Promise<RedriveReport> {
   const groupId = options.groupId ?? `${dlt}.redrive`;
   const transactionalId = options.transactionalId ?? groupId;
   const dryRun = options.dryRun ?? false;
-  const clients = options.clients ?? clientsFor(options.bootstrapServers);
+  const clients = options.clients ?? clientsFor(options.bootstrapServers, options);
   const report: RedriveReport = {
     dlt,
     groupId,
@@ -327,14 +329,22 @@ function snapshot(report: RedriveReport): RedriveReport {
   return { ...report, unroutable: [...report.unroutable], byTopic: { ...report.byTopic } };
 }
 
-function clientsFor(bootstrapServers: RedriveOptions['bootstrapServers']): KafkaClientFactory {
+function clientsFor(
+  bootstrapServers: RedriveOptions['bootstrapServers'],
+  security: SecuritySettings,
+): KafkaClientFactory {
   const servers =
     typeof bootstrapServers === 'string'
       ? bootstrapServers.split(',').map((s) => s.trim())
       : bootstrapServers
         ? [...bootstrapServers]
         : localStack().bootstrapServers;
-  return createPlatformaticClientFactory({ bootstrapServers: servers, clientId: 'kafka-pattern-redrive' });
+  return createPlatformaticClientFactory({
+    bootstrapServers: servers,
+    clientId: 'kafka-pattern-redrive',
+    tls: security.tls,
+    sasl: security.sasl,
+  });
 }
 
 /** The report as the command line prints it. */

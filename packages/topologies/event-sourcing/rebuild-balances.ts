@@ -8,13 +8,15 @@
 import {
   createPlatformaticClientFactory,
   type KafkaClientFactory,
+  type SecuritySettings,
   type TopicPartition,
   topicPartitionKey,
 } from '@kafka-pattern/streams-core/client';
 import { type AccountState, EventGapError } from './ledger.ts';
 import { BalanceReplay } from './replay.ts';
 
-export interface RebuildOptions {
+/** `tls` and `sasl`: how to reach a secured cluster (as the application's client.tls and client.sasl). */
+export interface RebuildOptions extends SecuritySettings {
   /** The broker; or give `clients` to reuse a client factory. */
   bootstrapServers?: string[];
   clients?: KafkaClientFactory;
@@ -42,6 +44,8 @@ export async function rebuildBalances(options: RebuildOptions): Promise<RebuiltB
     createPlatformaticClientFactory({
       bootstrapServers: requireServers(options.bootstrapServers),
       clientId: 'ledger-rebuild',
+      tls: options.tls,
+      sasl: options.sasl,
     });
   const { events, snapshots } = options.topics;
   const admin = clients.admin();

@@ -145,6 +145,47 @@ export class TransientBrokerError extends KafkaClientError {
 }
 
 /**
+ * The cluster refused the client's SASL login: wrong username or password, an expired token, a
+ * user without credentials for the mechanism, or a mechanism the listener does not offer.
+ * Retrying does not help: the settings must change.
+ */
+export class AuthenticationFailedError extends KafkaClientError {
+  override name = 'AuthenticationFailedError';
+  readonly mechanism: string | undefined;
+  readonly username: string | undefined;
+  /** The broker it failed at, "host:port". */
+  readonly broker: string;
+  constructor(
+    message: string,
+    details: { mechanism?: string | undefined; username?: string | undefined; broker: string },
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.mechanism = details.mechanism;
+    this.username = details.username;
+    this.broker = details.broker;
+  }
+}
+
+/**
+ * No TLS connection could be set up with the broker: its certificate is not trusted, expired or
+ * does not name the host, or only one side speaks TLS. Retrying does not help: the settings
+ * (client.tls, the port) must change.
+ */
+export class TlsConnectionError extends KafkaClientError {
+  override name = 'TlsConnectionError';
+  /** What failed: Node's certificate error code (e.g. SELF_SIGNED_CERT_IN_CHAIN), TLS_NOT_OFFERED or TLS_REQUIRED. */
+  readonly code: string;
+  /** The broker it failed at, "host:port". */
+  readonly broker: string;
+  constructor(message: string, code: string, broker: string, options?: ErrorOptions) {
+    super(message, options);
+    this.code = code;
+    this.broker = broker;
+  }
+}
+
+/**
  * Whether `error`, or an error it was caused by, is one that waiting out fixes: the broker was
  * unreachable, a coordinator was moving, or the broker answered with a transient error.
  */
@@ -156,6 +197,17 @@ export function isRetriable(error: unknown): boolean {
       e instanceof TransientBrokerError
     )
       return true;
+  }
+  return false;
+}
+
+/**
+ * Whether `error`, or an error it was caused by, is a refused login or a failed TLS connection:
+ * nothing was decided about the records in hand, and nothing goes on until the settings change.
+ */
+export function isSecurityError(error: unknown): boolean {
+  for (let e = error, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
+    if (e instanceof AuthenticationFailedError || e instanceof TlsConnectionError) return true;
   }
   return false;
 }

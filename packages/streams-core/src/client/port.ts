@@ -28,6 +28,7 @@
  */
 
 import type { Headers } from '../processor/api/headers.ts';
+import type { SecuritySettings } from './security.ts';
 
 export type RawHeaders = ReadonlyArray<readonly [string, Buffer]>;
 
@@ -103,7 +104,7 @@ export function parseTopicPartitionKey(key: string): TopicPartition {
   return { topic: key.slice(0, at), partition: Number(key.slice(at + 1)) };
 }
 
-export interface ClientConfig {
+export interface ClientConfig extends SecuritySettings {
   bootstrapServers: string[];
   /** Prefix for every client id the factory creates. */
   clientId?: string;

@@ -3,6 +3,7 @@
  * defaults, and validation with messages that say what to change.
  */
 
+import { type SaslSettings, securityProblem, type TlsSettings } from '../client/security.ts';
 import { type DeadLetterConfig, defaultDeadLetterConfig } from '../errors/dead-letter.ts';
 import { DeadLetterLog } from '../errors/dead-letter-log.ts';
 import {
@@ -100,6 +101,18 @@ export interface ClientSettings {
    * slows the application down instead of stalling the group. Default 1000.
    */
   maxPollRecords?: number;
+  /**
+   * Connect with TLS (Kafka's security.protocol SSL, or SASL_SSL with `sasl`): `true` trusts
+   * Node's bundled CAs (a cluster with a public certificate, as managed ones have); `{ ca }`
+   * trusts a private CA; `{ cert, key }` adds a client certificate (mTLS). Default: plaintext.
+   */
+  tls?: TlsSettings;
+  /**
+   * Log in with SASL (Kafka's sasl.mechanism and sasl.jaas.config): PLAIN or SCRAM-SHA-256/512
+   * with a username and password, or OAUTHBEARER with a token (or a function returning a fresh
+   * one). Every client of the application uses it. Default: no login.
+   */
+  sasl?: SaslSettings;
 }
 
 const CLIENT_SETTINGS: ReadonlyArray<keyof ClientSettings> = [
@@ -109,6 +122,8 @@ const CLIENT_SETTINGS: ReadonlyArray<keyof ClientSettings> = [
   'maxWaitMs',
   'transactionTimeoutMs',
   'maxPollRecords',
+  'tls',
+  'sasl',
 ];
 
 export interface ResolvedErrorHandling {
@@ -291,7 +306,7 @@ function checkClient(client: unknown): void {
         `client.${name} is not a known client setting: ${suggestion(name, CLIENT_SETTINGS) ?? ''}use ${CLIENT_SETTINGS.join(', ')}`,
       );
     }
-    if (value === undefined) continue;
+    if (value === undefined || name === 'tls' || name === 'sasl') continue;
     if (name === 'maxPollRecords') {
       if (!Number.isInteger(value) || (value as number) < 1)
         throw new ConfigException(
@@ -308,6 +323,8 @@ function checkClient(client: unknown): void {
       );
     }
   }
+  const problem = securityProblem(client as ClientSettings, 'client.');
+  if (problem !== undefined) throw new ConfigException(problem);
 }
 
 function checkDeadLetter(deadLetter: unknown): void {

@@ -81,6 +81,8 @@ export class KafkaStreams {
       createPlatformaticClientFactory({
         bootstrapServers: bootstrapList(config.bootstrapServers),
         clientId: config.clientId ?? config.applicationId,
+        ...(config.client?.tls !== undefined ? { tls: config.client.tls } : {}),
+        ...(config.client?.sasl !== undefined ? { sasl: config.client.sasl } : {}),
       });
     if (this.#topology.subtopologies().length === 0)
       throw new ConfigException(

@@ -10,7 +10,7 @@
  * transaction; the stores' SQLite transactions commit right after Kafka's, or roll back with an
  * abort. An empty transaction is never sent to the broker.
  */
-import { isRetriable, RebalanceError } from '../client/errors.ts';
+import { isRetriable, isSecurityError, RebalanceError } from '../client/errors.ts';
 import type {
   ConsumerPort,
   KafkaClientFactory,
@@ -142,8 +142,9 @@ class AtLeastOnceProducer extends PipelinedSends implements StreamsProducer {
     try {
       return await this.#producer.send(records);
     } catch (error) {
-      // A broker that is away is waited out by the thread, not judged by the handler.
-      if (isRetriable(error)) throw error;
+      // A broker that is away is waited out by the thread, not judged by the handler; a refused
+      // login or TLS connection says nothing about these records and stops the thread.
+      if (isRetriable(error) || isSecurityError(error)) throw error;
       const choice = this.o.productionExceptionHandler ?? 'fail';
       const decision = typeof choice === 'function' ? choice(error, records.length) : choice;
       if (decision !== 'continue') {

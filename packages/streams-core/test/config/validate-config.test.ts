@@ -104,10 +104,10 @@ describe('validateConfig', () => {
       'client.transactionTimeoutMs must be at most 2147483647 milliseconds (Kafka sends it as a 32-bit integer), got 3000000000',
     );
     expect(rejection({ client: { sessionTimeout: 6000 } })).toBe(
-      'client.sessionTimeout is not a known client setting: did you mean sessionTimeoutMs? use sessionTimeoutMs, heartbeatIntervalMs, rebalanceTimeoutMs, maxWaitMs, transactionTimeoutMs, maxPollRecords',
+      'client.sessionTimeout is not a known client setting: did you mean sessionTimeoutMs? use sessionTimeoutMs, heartbeatIntervalMs, rebalanceTimeoutMs, maxWaitMs, transactionTimeoutMs, maxPollRecords, tls, sasl',
     );
     expect(rejection({ client: { fetchMaxBytes: 1 } })).toBe(
-      'client.fetchMaxBytes is not a known client setting: use sessionTimeoutMs, heartbeatIntervalMs, rebalanceTimeoutMs, maxWaitMs, transactionTimeoutMs, maxPollRecords',
+      'client.fetchMaxBytes is not a known client setting: use sessionTimeoutMs, heartbeatIntervalMs, rebalanceTimeoutMs, maxWaitMs, transactionTimeoutMs, maxPollRecords, tls, sasl',
     );
     expect(rejection({ client: { maxPollRecords: 0.5 } })).toBe(
       'client.maxPollRecords must be a whole number >= 1, got 0.5',
@@ -116,8 +116,95 @@ describe('validateConfig', () => {
       /^taskTimeoutMs must be a finite number of milliseconds >= 0, got /,
     );
     expect(rejection({ client: 'fast' })).toBe(
-      'client must be an object of client settings (sessionTimeoutMs, heartbeatIntervalMs, rebalanceTimeoutMs, maxWaitMs, transactionTimeoutMs, maxPollRecords), got "fast" (a string)',
+      'client must be an object of client settings (sessionTimeoutMs, heartbeatIntervalMs, rebalanceTimeoutMs, maxWaitMs, transactionTimeoutMs, maxPollRecords, tls, sasl), got "fast" (a string)',
     );
+  });
+
+  it('accepts TLS and SASL settings of each kind', () => {
+    const ca = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+    const accepted: StreamsConfig['client'][] = [
+      { tls: true },
+      { tls: { ca, servername: 'kafka.internal', rejectUnauthorized: true } },
+      { tls: { ca: [ca, Buffer.from(ca)], cert: ca, key: ca, passphrase: 'p' } },
+      { tls: true, sasl: { mechanism: 'PLAIN', username: 'key', password: 'secret' } },
+      { sasl: { mechanism: 'SCRAM-SHA-256', username: 'u', password: 'p' } },
+      { tls: true, sasl: { mechanism: 'SCRAM-SHA-512', username: 'u', password: 'p' } },
+      { tls: true, sasl: { mechanism: 'OAUTHBEARER', token: 'jwt' } },
+      {
+        tls: true,
+        sasl: { mechanism: 'OAUTHBEARER', token: async () => 'jwt', extensions: { logicalCluster: 'lkc-1' } },
+      },
+    ];
+    for (const client of accepted) expect(() => validateConfig({ ...base, client })).not.toThrow();
+  });
+
+  it('rejects TLS and SASL settings that cannot work, naming the fix', () => {
+    expect(rejection({ client: { tls: 'yes' } })).toBe(
+      'client.tls must be true or an object of TLS options (ca, cert, key, passphrase, servername, rejectUnauthorized), got "yes"',
+    );
+    expect(rejection({ client: { tls: { cafile: 'ca.pem' } } })).toBe(
+      'client.tls.cafile is not a TLS option: use ca, cert, key, passphrase, servername, rejectUnauthorized',
+    );
+    expect(rejection({ client: { tls: { ca: '/etc/kafka/ca.pem' } } })).toBe(
+      'client.tls.ca must be the PEM content, not a file name: read it first, e.g. readFileSync("/etc/kafka/ca.pem")',
+    );
+    expect(rejection({ client: { tls: { ca: 42 } } })).toBe(
+      "client.tls.ca must be PEM text (a string or Buffer, e.g. readFileSync('ca.pem')) or an array of them, got number 42",
+    );
+    expect(rejection({ client: { tls: { rejectUnauthorized: 'false' } } })).toBe(
+      'client.tls.rejectUnauthorized must be true or false, got "false"',
+    );
+    expect(rejection({ client: { tls: { cert: '-----BEGIN CERTIFICATE-----' } } })).toBe(
+      'client.tls.cert and client.tls.key go together (the client certificate and its private key): give both or neither',
+    );
+    expect(rejection({ client: { sasl: 'PLAIN' } })).toBe(
+      'client.sasl must be an object { mechanism, username, password } or { mechanism: \'OAUTHBEARER\', token }, got "PLAIN"',
+    );
+    expect(
+      rejection({ client: { sasl: { mechanism: 'scram_sha_512', username: 'u', password: 'p' } } }),
+    ).toBe(
+      "client.sasl.mechanism \"scram_sha_512\" is not supported (did you mean 'SCRAM-SHA-512'?): use 'PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512', 'OAUTHBEARER'",
+    );
+    expect(rejection({ client: { sasl: { mechanism: 'GSSAPI' } } })).toBe(
+      "client.sasl.mechanism \"GSSAPI\" is not supported: use 'PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512', 'OAUTHBEARER'",
+    );
+    expect(rejection({ client: { sasl: { mechanism: 'PLAIN', username: 'u' } } })).toBe(
+      'client.sasl.password must be a non-empty string (mechanism PLAIN logs in with a username and password), got nothing',
+    );
+    expect(rejection({ client: { sasl: { mechanism: 'SCRAM-SHA-256', username: 'u', password: '' } } })).toBe(
+      'client.sasl.password must be a non-empty string (mechanism SCRAM-SHA-256 logs in with a username and password), got an empty string',
+    );
+    expect(
+      rejection({ client: { sasl: { mechanism: 'PLAIN', username: 'u', password: 'p', token: 't' } } }),
+    ).toBe(
+      'client.sasl.token does not apply to mechanism PLAIN: give client.sasl.mechanism, client.sasl.username, client.sasl.password',
+    );
+    expect(rejection({ client: { sasl: { mechanism: 'OAUTHBEARER', username: 'u' } } })).toBe(
+      'client.sasl.username does not apply to mechanism OAUTHBEARER: give client.sasl.mechanism, client.sasl.token, client.sasl.extensions',
+    );
+    expect(rejection({ client: { sasl: { mechanism: 'OAUTHBEARER', token: '' } } })).toBe(
+      'client.sasl.token must be the bearer token (a non-empty string) or a function returning one, got ""',
+    );
+    expect(
+      rejection({ client: { sasl: { mechanism: 'OAUTHBEARER', token: 't', extensions: { n: 1 } } } }),
+    ).toBe('client.sasl.extensions must be an object of string values, got an object');
+  });
+
+  it('makes a SASL login that cannot work fail to compile', () => {
+    const client = (settings: NonNullable<StreamsConfig['client']>) => settings;
+    // @ts-expect-error: PLAIN needs a password
+    client({ sasl: { mechanism: 'PLAIN', username: 'u' } });
+    // @ts-expect-error: OAUTHBEARER takes a token, not a username and password
+    client({ sasl: { mechanism: 'OAUTHBEARER', username: 'u', password: 'p' } });
+    // @ts-expect-error: a token belongs to OAUTHBEARER
+    client({ sasl: { mechanism: 'SCRAM-SHA-512', username: 'u', password: 'p', token: 't' } });
+    // @ts-expect-error: not a mechanism the clients support
+    client({ sasl: { mechanism: 'GSSAPI', username: 'u', password: 'p' } });
+    // @ts-expect-error: tls is true or an object of TLS options
+    client({ tls: 'SASL_SSL' });
+    // @ts-expect-error: the CA is PEM text, not a number
+    client({ tls: { ca: 1 } });
+    expect(client({ tls: true }).tls).toBe(true);
   });
 
   it('names an unknown option and the one it was probably meant to be', () => {

@@ -5,7 +5,7 @@
  */
 
 import { Serdes, StreamsBuilder, type StreamsState } from '@kafka-pattern/streams-core';
-import { KafkaClientError } from '@kafka-pattern/streams-core/client';
+import { AuthenticationFailedError, KafkaClientError } from '@kafka-pattern/streams-core/client';
 import { describe, expect, it } from 'vitest';
 import { eventually, Gate, rec, strings, useHarness } from '../support/harness.ts';
 import type { KafkaEvent } from '../support/in-memory-kafka.ts';
@@ -119,6 +119,29 @@ describe('at_least_once commits', () => {
     expect(app.state).toBe('RUNNING');
     expect(app.metrics().producedRecords).toBe(2);
     expect(app.metricsText()).toMatch(/kafka_pattern_production_errors_total\{application_id="alos"\} 1/);
+  });
+
+  it("a refused login stops the instance even with 'continue': it is not the records' fault", async () => {
+    const { kafka, app } = setup({ productionExceptionHandler: 'continue' });
+    await app.start();
+    kafka.produce([rec('in', 'a', 'x')]);
+    await eventually(() => kafka.committedOffset('alos', 'in', 0) === 1n, 'first record committed');
+    const refused = new AuthenticationFailedError('SASL authentication failed for user "app"', {
+      mechanism: 'SCRAM-SHA-512',
+      username: 'app',
+      broker: 'b:9094',
+    });
+    kafka.failNext('send', refused, { when: toOut });
+    kafka.produce([rec('in', 'b', 'y')]);
+    await eventually(
+      () => app.state === 'ERROR',
+      'state ERROR',
+      5_000,
+      () => app.state,
+    );
+    expect(app.error).toBe(refused);
+    expect(app.metrics().productionErrors).toBe(0);
+    expect(kafka.committedOffset('alos', 'in', 0)).toBe(1n);
   });
 
   it('a handler function decides per failure, given the error and the number of records', async () => {

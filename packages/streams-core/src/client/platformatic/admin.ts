@@ -21,7 +21,7 @@ import type {
 } from '../port.ts';
 import { topicPartitionKey } from '../port.ts';
 import { committedOffsets } from './committed.ts';
-import { baseOptions, type ConnectionConfig } from './connection.ts';
+import { baseOptions, type ConnectionConfig, securityContext } from './connection.ts';
 import { hasApiError, mapped, toPortError, toTopicCreationError } from './errors.ts';
 
 export class PlatformaticAdmin implements AdminPort {
@@ -228,6 +228,10 @@ export class PlatformaticAdmin implements AdminPort {
   }
 
   #context(topics?: string[]) {
-    return { bootstrapServers: this.#config.bootstrapServers, ...(topics ? { topics } : {}) };
+    return {
+      bootstrapServers: this.#config.bootstrapServers,
+      ...securityContext(this.#config),
+      ...(topics ? { topics } : {}),
+    };
   }
 }

@@ -6,26 +6,79 @@
  * bootstrap server takes to fail (refused: about a second; silently dropped: about 4 x 2 s),
  * while leaving enough retries to ride out a coordinator that is still loading after a broker
  * start (its internal topics are created on first use).
+ *
+ * TLS and SASL go into the same options, so every connection of every client (group consumer,
+ * its fetch and offsets clients, producers, admin, partition readers) is set up the same way. A
+ * connection attempt then also covers the TLS handshake and the SASL exchange, a few more round
+ * trips to a cluster that may be far away: it gets a longer timeout.
  */
-import type { BaseOptions } from '@platformatic/kafka';
+import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
+import type { BaseOptions, SASLOptions } from '@platformatic/kafka';
+import type { SaslSettings, SecuritySettings, TlsSettings } from '../security.ts';
 
 export interface ConnectionConfig {
   bootstrapServers: string[];
   clientId: string;
+  tls?: TlsSettings | undefined;
+  sasl?: SaslSettings | undefined;
 }
 
 const RETRY_DELAYS_MS = [100, 250, 500, 1000, 1500];
+const CONNECT_TIMEOUT_MS = 2000;
+const SECURED_CONNECT_TIMEOUT_MS = 5000;
 
 export function baseOptions(config: ConnectionConfig, clientId: string): BaseOptions {
+  const secured = config.tls !== undefined || config.sasl !== undefined;
   return {
     clientId: sanitizeClientId(clientId),
     bootstrapBrokers: config.bootstrapServers,
-    connectTimeout: 2000,
+    connectTimeout: secured ? SECURED_CONNECT_TIMEOUT_MS : CONNECT_TIMEOUT_MS,
     retries: RETRY_DELAYS_MS.length,
     retryDelay: (_client, _operation, attempt) =>
       RETRY_DELAYS_MS[Math.min(attempt - 1, RETRY_DELAYS_MS.length - 1)] ?? 1000,
     metadataMaxAge: 5000,
     autocreateTopics: false,
+    ...securityOptions(config),
+  };
+}
+
+/** The client's `tls` and `sasl` options for the port's settings. */
+export function securityOptions(settings: SecuritySettings): {
+  tls?: TlsConnectionOptions;
+  sasl?: SASLOptions;
+} {
+  const result: { tls?: TlsConnectionOptions; sasl?: SASLOptions } = {};
+  if (settings.tls !== undefined) result.tls = settings.tls === true ? {} : { ...settings.tls };
+  const sasl = settings.sasl;
+  if (sasl !== undefined) {
+    result.sasl =
+      sasl.mechanism === 'OAUTHBEARER'
+        ? {
+            mechanism: 'OAUTHBEARER',
+            token: sasl.token,
+            ...(sasl.extensions !== undefined ? { oauthBearerExtensions: { ...sasl.extensions } } : {}),
+          }
+        : { mechanism: sasl.mechanism, username: sasl.username, password: sasl.password };
+  }
+  return result;
+}
+
+/** Who the clients log in as, for error messages: never the password or token. */
+export function securityContext(config: ConnectionConfig): {
+  sasl?: { mechanism: string; username?: string };
+  tls?: boolean;
+} {
+  const sasl = config.sasl;
+  return {
+    ...(sasl !== undefined
+      ? {
+          sasl: {
+            mechanism: sasl.mechanism,
+            ...(sasl.mechanism !== 'OAUTHBEARER' ? { username: sasl.username } : {}),
+          },
+        }
+      : {}),
+    ...(config.tls !== undefined ? { tls: true } : {}),
   };
 }
 

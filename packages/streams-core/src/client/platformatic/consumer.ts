@@ -37,7 +37,7 @@ import type {
 import { topicPartitionKey } from '../port.ts';
 import { copartitionedAssigner } from './assignor.ts';
 import { committedOffsets } from './committed.ts';
-import { baseOptions, type ConnectionConfig } from './connection.ts';
+import { baseOptions, type ConnectionConfig, securityContext } from './connection.ts';
 import { hasApiError, toPortError } from './errors.ts';
 import { Fetcher } from './fetcher.ts';
 
@@ -511,7 +511,11 @@ export class PlatformaticConsumer implements ConsumerPort {
   }
 
   #context(topics?: string[]) {
-    return { bootstrapServers: this.#config.bootstrapServers, topics: topics ?? this.#options.topics };
+    return {
+      bootstrapServers: this.#config.bootstrapServers,
+      ...securityContext(this.#config),
+      topics: topics ?? this.#options.topics,
+    };
   }
 }
 

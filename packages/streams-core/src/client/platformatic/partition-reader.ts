@@ -13,7 +13,7 @@ import type {
   TopicPartition,
 } from '../port.ts';
 import { topicPartitionKey } from '../port.ts';
-import { baseOptions, type ConnectionConfig } from './connection.ts';
+import { baseOptions, type ConnectionConfig, securityContext } from './connection.ts';
 import { toPortError } from './errors.ts';
 import { Fetcher } from './fetcher.ts';
 
@@ -71,6 +71,7 @@ export class PlatformaticPartitionReader implements PartitionReaderPort {
       if (this.#closed) return [];
       throw toPortError(error, {
         bootstrapServers: this.#config.bootstrapServers,
+        ...securityContext(this.#config),
         topics: [...new Set([...this.#fetcher.positions.values()].map((p) => p.topic))],
       });
     }

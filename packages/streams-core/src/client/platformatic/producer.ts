@@ -34,7 +34,7 @@ import type {
   TopicPartitionOffset,
   TransactionPort,
 } from '../port.ts';
-import { baseOptions, type ConnectionConfig } from './connection.ts';
+import { baseOptions, type ConnectionConfig, securityContext } from './connection.ts';
 import { latestPerPartition, PlatformaticConsumer } from './consumer.ts';
 import { toPortError } from './errors.ts';
 import { Partitioner } from './partitioner.ts';
@@ -185,6 +185,7 @@ export class PlatformaticProducer implements ProducerPort {
   mapError(error: unknown, topics?: string[]): Error {
     return toPortError(error, {
       bootstrapServers: this.#config.bootstrapServers,
+      ...securityContext(this.#config),
       ...(topics ? { topics } : {}),
       ...(this.#options.transactionalId !== undefined
         ? { transactionalId: this.#options.transactionalId }
