@@ -45,3 +45,21 @@ kp_install() { # pnpm install once per lockfile change
     touch "$stamp"
   fi
 }
+
+kp_node22() { # prints the path of a Node 22 (>= 22.22), installed from the npm registry into .tools/node22 when missing
+  local dir="$KP_TOOLS/node22" bin="$KP_TOOLS/node22/node_modules/.bin/node"
+  if ! kp_node22_ok "$bin"; then
+    command -v npm >/dev/null 2>&1 || kp_die "no npm found to install Node 22 with: install any Node.js with npm"
+    echo "setup: installing Node 22 from the npm registry into .tools/node22" >&2
+    mkdir -p "$dir"
+    npm install --prefix "$dir" --no-audit --no-fund --loglevel=error "node@22" >&2 \
+      || kp_die "could not install Node 22 from the npm registry: check that the registry is reachable (npm config get registry)"
+    kp_node22_ok "$bin" || kp_die "Node in .tools/node22 does not run or is older than 22.22: remove .tools/node22 and try again"
+  fi
+  echo "$bin"
+}
+
+kp_node22_ok() { # true when $1 is a Node 22 >= 22.22
+  [ -x "$1" ] || return 1
+  "$1" -e 'const [a,b]=process.versions.node.split(".").map(Number);process.exit(a===22&&b>=22?0:1)' 2>/dev/null
+}

@@ -1,6 +1,6 @@
 /** `kafka-pattern demo [pattern]`: the patterns with a runnable demo, as `pnpm demo` knows them. */
 import { existsSync, readdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The folder of @kafka-pattern/topologies. */
@@ -9,10 +9,22 @@ export function topologiesRoot(): string {
   return dirname(dirname(fileURLToPath(import.meta.resolve('@kafka-pattern/topologies/windowing'))));
 }
 
-/** Pattern folders holding a demo.ts, sorted. */
+/**
+ * The demo of a pattern folder: demo.ts in the repository, demo.js where the package is
+ * installed (its build); undefined if the folder has none.
+ */
+export function demoFile(pattern: string, root = topologiesRoot()): string | undefined {
+  for (const name of ['demo.ts', 'demo.js']) {
+    const file = join(root, pattern, name);
+    if (existsSync(file)) return file;
+  }
+  return undefined;
+}
+
+/** Pattern folders holding a demo, sorted. */
 export function demoPatterns(root = topologiesRoot()): string[] {
   return readdirSync(root, { withFileTypes: true })
-    .filter((d) => d.isDirectory() && d.name !== 'src' && existsSync(`${root}/${d.name}/demo.ts`))
+    .filter((d) => d.isDirectory() && d.name !== 'src' && demoFile(d.name, root) !== undefined)
     .map((d) => d.name)
     .sort();
 }

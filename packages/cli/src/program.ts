@@ -2,7 +2,7 @@
 import { spawn } from 'node:child_process';
 import { createPlatformaticClientFactory } from '@kafka-pattern/streams-core/client';
 import { Command, InvalidArgumentError } from 'commander';
-import { demoPatterns, topologiesRoot } from './demo.ts';
+import { demoFile, demoPatterns } from './demo.ts';
 import { inputTopicsOf, loadTopologies, renderDescriptions } from './describe.ts';
 import { queryKey, queryUrl } from './query.ts';
 import { resetApplication } from './reset.ts';
@@ -247,7 +247,7 @@ export function buildProgram(io: CliIo = processIo): Command {
         `Running the ${pattern} demo (needs the broker and services of the local stack: \`pnpm stack:up\`)...\n`,
       );
       const code = await new Promise<number>((resolveCode, reject) => {
-        const child = spawn(process.execPath, [`${topologiesRoot()}/${pattern}/demo.ts`], {
+        const child = spawn(process.execPath, [demoFile(pattern)!], {
           stdio: 'inherit',
         });
         child.on('error', reject);

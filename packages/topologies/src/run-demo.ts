@@ -6,9 +6,11 @@ import { existsSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
+// demo.ts next to the sources, demo.js in the package's build.
+const demo = import.meta.url.endsWith('.ts') ? 'demo.ts' : 'demo.js';
 const name = process.argv[2];
 const patterns = readdirSync(root, { withFileTypes: true })
-  .filter((d) => d.isDirectory() && d.name !== 'src' && existsSync(`${root}${d.name}/demo.ts`))
+  .filter((d) => d.isDirectory() && d.name !== 'src' && existsSync(`${root}${d.name}/${demo}`))
   .map((d) => d.name)
   .sort();
 

@@ -9,7 +9,7 @@
  * three transactions were aborted, interleaved with the commits of producer 598 that had taken its
  * partition over.
  */
-import type { Consumer } from '@platformatic/kafka';
+import { type Consumer, kGetApi } from '@platformatic/kafka';
 import { describe, expect, it } from 'vitest';
 import {
   type AbortedTransaction,
@@ -148,10 +148,30 @@ describe('abortedBatches', () => {
 /** Options of every fetch the fake client was asked for. */
 const fetchOptions: Array<Record<string, unknown>> = [];
 
-/** A client whose fetches answer the given partition answers in turn, for topic "out", partition 0. */
-function client(answers: Array<{ records: Batch[]; abortedTransactions: AbortedTransaction[] }>): Consumer {
+type Answer = { records: Batch[]; abortedTransactions: AbortedTransaction[] };
+type FetchCallback = (error: Error | null, response?: unknown) => void;
+
+/**
+ * A client whose fetches answer the given partition answers in turn, for topic "out", partition 0.
+ * Like the real client it obtains the Fetch API through its API lookup and, under read_committed,
+ * then filters the answer by the partition's list of aborted transactions: here by dropping every
+ * transactional batch of a listed producer, so a committed batch survives only if the fetcher
+ * keeps that list away from the client.
+ */
+function client(answers: Answer[]): Consumer {
   const tracked = new Set<string>();
-  return {
+  const fetchApi = (_connection: unknown, ...args: unknown[]) => {
+    const callback = args.at(-1) as FetchCallback;
+    const answer = answers.shift();
+    if (!answer) {
+      callback(new Error('no more answers scripted'));
+      return;
+    }
+    callback(null, {
+      responses: [{ topicId: 'out-id', partitions: [{ partitionIndex: 0, ...answer }] }],
+    });
+  };
+  const fake = {
     topics: {
       has: (t: string) => tracked.has(t),
       trackAll: (...ts: string[]) => {
@@ -159,13 +179,33 @@ function client(answers: Array<{ records: Batch[]; abortedTransactions: AbortedT
       },
     },
     metadata: async () => ({ topics: new Map([['out', { id: 'out-id', partitions: [{ leader: 1 }] }]]) }),
-    fetch: async (o: Record<string, unknown>) => {
-      fetchOptions.push(o);
-      const answer = answers.shift();
-      if (!answer) throw new Error('no more answers scripted');
-      return { responses: [{ topicId: 'out-id', partitions: [{ partitionIndex: 0, ...answer }] }] };
+    [kGetApi]: (name: string, callback: FetchCallback) => {
+      if (name === 'Fetch') callback(null, fetchApi);
+      else callback(new Error(`unexpected API ${name}`));
     },
-  } as unknown as Consumer;
+    fetch(o: Record<string, unknown>) {
+      fetchOptions.push(o);
+      return new Promise((resolve, reject) => {
+        fake[kGetApi]('Fetch', (error, api) => {
+          if (error) return reject(error);
+          (api as typeof fetchApi)({}, o.isolationLevel, (e: Error | null, response?: unknown) => {
+            if (e) return reject(e);
+            const answer = response as { responses: Array<{ partitions: Answer[] }> };
+            if (o.isolationLevel === 1) {
+              for (const partition of answer.responses.flatMap((r) => r.partitions)) {
+                const listed = new Set(partition.abortedTransactions.map((t) => t.producerId));
+                partition.records = partition.records.filter(
+                  (b) => (b.attributes & 0b11_0000) !== 0b1_0000 || !listed.has(b.producerId),
+                );
+              }
+            }
+            resolve(answer);
+          });
+        });
+      });
+    },
+  };
+  return fake as unknown as Consumer;
 }
 
 describe('Fetcher under read_committed', () => {
@@ -186,10 +226,11 @@ describe('Fetcher under read_committed', () => {
       ...Array.from({ length: 26 }, (_, i) => 351 + i),
     ]);
     expect(fetcher.positions.get('out:0')?.offset).toBe(378n);
-    // The client's own filter stays off: of a producer with two abort markers in one answer it
-    // drops everything between the first aborted transaction and the last marker, committed
+    // The broker is asked for read_committed, while the client's own filter never sees the list of
+    // aborted transactions: of a producer with two abort markers in one answer it drops
+    // everything between the first aborted transaction and the last marker, committed
     // transactions included (seen on a windowed count's output after three SIGKILLs).
-    expect(fetchOptions.at(-1)).toMatchObject({ isolationLevel: 1, keepAbortedTransactions: true });
+    expect(fetchOptions.at(-1)).toMatchObject({ isolationLevel: 1 });
   });
 
   it('keeps a committed transaction between an aborted one and a later abort marker of the same producer', async () => {

@@ -10,11 +10,12 @@
  *
  * read_committed: the records of aborted transactions are dropped here rather than by the client,
  * whose filter misses some of them and, for a producer with two abort markers in one answer,
- * drops the committed transactions between them too (see aborted-transactions.ts). The client's
- * filter is turned off per fetch by `keepAbortedTransactions`, an option the repository's patch of
- * the client adds (patches/, applied by pnpm on install).
+ * drops the committed transactions between them too (see aborted-transactions.ts). The client
+ * filters by the list of aborted transactions in each partition's answer, so the fetcher takes
+ * that list out of the answer before the client sees it (`hideAbortedTransactions`) and filters
+ * with it itself.
  */
-import { type Consumer, FetchIsolationLevels } from '@platformatic/kafka';
+import { type Consumer, FetchIsolationLevels, kGetApi } from '@platformatic/kafka';
 import { Headers } from '../../processor/api/headers.ts';
 import { OffsetOutOfRangeError } from '../errors.ts';
 import {
@@ -28,6 +29,83 @@ import { abortedBatches, isControlBatch } from './aborted-transactions.ts';
 import { errorFacts } from './errors.ts';
 
 type FetchResponse = Awaited<ReturnType<Consumer['fetch']>>;
+type FetchPartitionResponse = FetchResponse['responses'][number]['partitions'][number];
+
+/** Where a partition's answer keeps the aborted transactions the client is not shown. */
+const ABORTED_TRANSACTIONS = Symbol('kafka-pattern.abortedTransactions');
+
+type StashedPartitionResponse = FetchPartitionResponse & {
+  [ABORTED_TRANSACTIONS]?: FetchPartitionResponse['abortedTransactions'];
+};
+
+type GetApi = (name: string, callback: (error: Error | null, api?: unknown) => void) => void;
+
+type AnyFunction = (...args: unknown[]) => unknown;
+
+const hidingClients = new WeakSet<Consumer>();
+const hidingApis = new WeakSet<object>();
+/** One wrapper per Fetch API version the client looks up, made on its first lookup. */
+const wrappers = new WeakMap<AnyFunction, AnyFunction>();
+
+/**
+ * Makes `client` hand its read_committed fetch answers over unfiltered: the Fetch API it obtains
+ * is wrapped so that each partition's list of aborted transactions is moved out of the answer
+ * (to ABORTED_TRANSACTIONS) before the client's own filter reads it, which then has nothing to
+ * drop. Only the answer's bookkeeping changes; request, retries and fetch sessions stay the
+ * client's.
+ */
+export function hideAbortedTransactions(client: Consumer): void {
+  if (hidingClients.has(client)) return;
+  const target = client as unknown as Record<typeof kGetApi, GetApi | undefined>;
+  const getApi = target[kGetApi];
+  if (typeof getApi !== 'function')
+    throw new TypeError('the Kafka client has no API lookup to fetch read_committed answers through');
+  target[kGetApi] = (name, callback) =>
+    getApi.call(client, name, (error, api) => {
+      if (error || name !== 'Fetch' || typeof api !== 'function' || hidingApis.has(api)) {
+        callback(error, api);
+        return;
+      }
+      callback(null, hidingFetchApi(api as AnyFunction));
+    });
+  hidingClients.add(client);
+}
+
+function hidingFetchApi(api: AnyFunction): AnyFunction {
+  const known = wrappers.get(api);
+  if (known) return known;
+  const wrapped = new Proxy(api, {
+    apply(fn, thisArg, args: unknown[]) {
+      const callback = args.at(-1);
+      if (typeof callback === 'function') {
+        args[args.length - 1] = (error: unknown, result?: FetchResponse) => {
+          stashAbortedTransactions(result ?? (error as { response?: FetchResponse } | null)?.response);
+          return callback(error, result);
+        };
+      }
+      return Reflect.apply(fn, thisArg, args);
+    },
+  });
+  hidingApis.add(wrapped);
+  wrappers.set(api, wrapped);
+  return wrapped;
+}
+
+function stashAbortedTransactions(response: FetchResponse | undefined): void {
+  for (const topic of response?.responses ?? []) {
+    for (const partition of topic.partitions as StashedPartitionResponse[]) {
+      if (ABORTED_TRANSACTIONS in partition) continue;
+      partition[ABORTED_TRANSACTIONS] = partition.abortedTransactions;
+      partition.abortedTransactions = [];
+    }
+  }
+}
+
+function abortedTransactionsOf(partition: StashedPartitionResponse) {
+  const list =
+    ABORTED_TRANSACTIONS in partition ? partition[ABORTED_TRANSACTIONS] : partition.abortedTransactions;
+  return list ?? [];
+}
 
 export interface FetchPosition extends TopicPartition {
   offset: bigint;
@@ -50,6 +128,7 @@ export class Fetcher {
   constructor(client: Consumer, options: FetcherOptions) {
     this.#client = client;
     this.#options = options;
+    if (options.isolationLevel === 'read_committed') hideAbortedTransactions(client);
   }
 
   set(position: FetchPosition): void {
@@ -127,9 +206,6 @@ export class Fetcher {
             maxWaitTime: this.#options.maxWaitMs,
             minBytes: 1,
             isolationLevel,
-            // The client's own read_committed filter drops committed batches of a producer that
-            // has two abort markers in one answer; the batches are filtered here instead.
-            keepAbortedTransactions: true,
           });
         } catch (error) {
           throw this.#outOfRange(error, names) ?? error;
@@ -163,7 +239,7 @@ export class Fetcher {
         if (!batches || batches.length === 0) continue;
         const aborted =
           this.#options.isolationLevel === 'read_committed'
-            ? abortedBatches(batches, partitionResponse.abortedTransactions ?? [])
+            ? abortedBatches(batches, abortedTransactionsOf(partitionResponse))
             : undefined;
         let next = position.offset;
         const records: ConsumedRecord[] = [];
