@@ -26,6 +26,7 @@
 # minio service, on 9000); otherwise s3rver from the npm registry, installed into .tools/ and run
 # by scripts/s3/s3rver.mjs (which adds aws-chunked uploads) on 127.0.0.1:KP_S3_PORT with its data
 # in .stack/s3/ and a bucket named kafka-pattern.
+# A Schema Registry (Apicurio Registry, Confluent-compatible API): scripts/schema-registry.sh.
 # The endpoints are written to .stack/env for tests and demos.
 #
 # CI=true: any service that is not available is an error (outside CI, PostgreSQL, Redis or S3
@@ -773,6 +774,7 @@ cmd_up() {
     s3_up
   fi
   write_env "$KAFKA_ONLY"
+  [ "$KAFKA_ONLY" = 1 ] || bash "$KP_ROOT/scripts/schema-registry.sh" up 9<&-
 }
 
 cmd_down() {
@@ -790,6 +792,7 @@ cmd_down() {
   fi
   kafka_down_jars
   [ "$KAFKA_ONLY" = 1 ] || s3_down
+  [ "$KAFKA_ONLY" = 1 ] || bash "$KP_ROOT/scripts/schema-registry.sh" down
   if docker_ok; then
     if [ "$KAFKA_ONLY" = 1 ]; then
       if [ -n "$(compose ps -q kafka 2>/dev/null)" ]; then
