@@ -9,8 +9,11 @@ import type { SchemaDefinition } from './client.ts';
 import { loadPeer, resolveRegistry, resolveSubject, type SchemaRegistrySerdeOptions } from './options.ts';
 import { frame, unframe } from './wire-format.ts';
 
-/** An Avro schema: its JSON as an object or text, or a primitive type name such as `"string"`. */
-export type AvroSchema = Avsc.Schema | string;
+/**
+ * An Avro schema: its JSON as an object (`Avsc.Schema`, or a literal `as const`) or as text, a
+ * primitive type name such as `"string"`, or an avsc `Type`.
+ */
+export type AvroSchema = Avsc.Schema | string | Readonly<object>;
 
 export interface AvroSerdeOptions extends SchemaRegistrySerdeOptions {
   /**
@@ -154,6 +157,7 @@ export function avroSerde<T>(options: AvroSerdeOptions): SchemaRegistrySerde<T> 
 }
 
 function schemaText(schema: AvroSchema): string {
+  if (typeof (schema as Avsc.Type).toBuffer === 'function') return JSON.stringify((schema as Avsc.Type).schema());
   if (typeof schema !== 'string') return JSON.stringify(schema);
   try {
     return JSON.stringify(JSON.parse(schema));
