@@ -157,7 +157,8 @@ export function avroSerde<T>(options: AvroSerdeOptions): SchemaRegistrySerde<T> 
 }
 
 function schemaText(schema: AvroSchema): string {
-  if (typeof (schema as Avsc.Type).toBuffer === 'function') return JSON.stringify((schema as Avsc.Type).schema());
+  if (typeof (schema as Avsc.Type).toBuffer === 'function')
+    return JSON.stringify((schema as Avsc.Type).schema());
   if (typeof schema !== 'string') return JSON.stringify(schema);
   try {
     return JSON.stringify(JSON.parse(schema));
