@@ -1,5 +1,6 @@
 /**
- * Where the tests find PostgreSQL, Redis and S3: DATABASE_URL, REDIS_URL and S3_*, else the `.stack/env`
+ * Where the tests find PostgreSQL, Redis, S3 and the Schema Registry: DATABASE_URL, REDIS_URL, S3_* and
+ * SCHEMA_REGISTRY_URL, else the `.stack/env`
  * file that `pnpm stack:up` writes at the repository root, else the default local ports. A
  * service that does not answer fails the test that needs it, with the client's own error.
  */
@@ -57,4 +58,13 @@ export function s3Service(): S3Service {
 export function hostPort(url: string): { host: string; port: number } {
   const u = new URL(url);
   return { host: u.hostname || '127.0.0.1', port: Number(u.port || (u.protocol === 'redis:' ? 6379 : 5432)) };
+}
+
+/** The Schema Registry's Confluent-compatible API: SCHEMA_REGISTRY_URL (the stack's Apicurio Registry by default). */
+export function schemaRegistryUrl(): string {
+  return (
+    process.env.SCHEMA_REGISTRY_URL?.trim() ||
+    fromStack('SCHEMA_REGISTRY_URL') ||
+    'http://127.0.0.1:8081/apis/ccompat/v7'
+  );
 }
