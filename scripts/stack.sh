@@ -868,6 +868,7 @@ cmd_status() {
   fi
   if redis_ping; then echo "redis     up    $REDIS_URL_RESOLVED"; else echo "redis     down  $REDIS_URL_RESOLVED"; fi
   s3_status
+  bash "$KP_ROOT/scripts/schema-registry.sh" status
   if [ -f "$ENV_FILE" ]; then echo "env       $(rel "$ENV_FILE")"; else echo "env       (none: run scripts/stack.sh up)"; fi
 }
 
