@@ -190,9 +190,16 @@ function parseFile(pb: ProtobufModule, source: string, what: string): ParsedFile
   return { root: parsed.root, top };
 }
 
-/** The message types directly in a namespace or message, in declaration order. */
+/**
+ * The message types declared directly in a namespace or message, in the order of the file: the
+ * numbering of the message indexes, which counts declared messages only (not enums, not the
+ * types of proto2 groups; map fields add none, as in the `.proto` text).
+ */
 function messagesOf(pb: ProtobufModule, ns: Protobuf.NamespaceBase): Protobuf.Type[] {
-  return ns.nestedArray.filter((n): n is Protobuf.Type => n instanceof pb.Type);
+  return ns.nestedArray.filter(
+    (n): n is Protobuf.Type =>
+      n instanceof pb.Type && (n as Protobuf.Type & { group?: boolean }).group !== true,
+  );
 }
 
 /** The path of a message in its file: its index among the top-level messages, then nested ones. */
@@ -203,7 +210,10 @@ function indexesOf(pb: ProtobufModule, type: Protobuf.Type, top: Protobuf.Namesp
     const parent = at.parent;
     if (!parent)
       throw new TypeError(`protobufSerde: message ${type.fullName} is outside the schema's package`);
-    path.unshift(messagesOf(pb, parent).indexOf(at));
+    const index = messagesOf(pb, parent).indexOf(at);
+    if (index < 0)
+      throw new TypeError(`protobufSerde: ${type.fullName} is the type of a group, not a message of its own`);
+    path.unshift(index);
     if (parent === top) return path;
     if (!(parent instanceof pb.Type))
       throw new TypeError(`protobufSerde: message ${type.fullName} is outside the schema's package`);

@@ -281,6 +281,35 @@ describe('protobufSerde', () => {
     expect(gets().map((r) => r.path)).toEqual(['/schemas/ids/1']);
   });
 
+  it('numbers declared messages only: enums and map fields do not count', async () => {
+    const schema = `syntax = "proto3";
+package kp.idx;
+enum First { F = 0; }
+message A {
+  map<string, int32> counts = 1;
+  enum Inner { I = 0; }
+  message B { int32 x = 1; }
+  B b = 2;
+  message C { string s = 1; }
+}
+enum Between { W = 0; }
+message D { A.C c = 1; }
+`;
+    const indexesOf = async (messageType: string) => {
+      const serde = protobufSerde<unknown>({ registry: { url: registry.url }, schema, messageType });
+      const bytes = await serde.serializeAsync('idx', {}, headers());
+      return bytes!.subarray(5).toString('hex');
+    };
+    expect(await indexesOf('kp.idx.A')).toBe('00');
+    expect(await indexesOf('kp.idx.D')).toBe('0202');
+    expect(await indexesOf('kp.idx.A.B')).toBe('040000');
+    expect(await indexesOf('kp.idx.A.C')).toBe('040002');
+    const reader = protobufSerde<unknown>({ registry: { url: registry.url } });
+    const d = protobufSerde<unknown>({ registry: { url: registry.url }, schema, messageType: 'kp.idx.D' });
+    const bytes = await d.serializeAsync('idx', { c: { s: 'deep' } }, headers());
+    expect(await reader.deserializeAsync('idx', bytes, headers())).toEqual({ c: { s: 'deep' } });
+  });
+
   it('says when a value is not a message of the type, or the indexes point at none', async () => {
     const serde = protobufSerde<unknown>({ registry: { url: registry.url }, schema: PROTO });
     const cases: Array<[unknown, RegExp]> = [
