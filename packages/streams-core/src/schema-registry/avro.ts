@@ -6,7 +6,13 @@ import type { Headers } from '../processor/api/headers.ts';
 import type { AsyncSerde } from '../serdes/async-serde.ts';
 import { SerializationException } from '../serdes/serialization-exception.ts';
 import type { SchemaDefinition } from './client.ts';
-import { loadPeer, resolveRegistry, resolveSubject, type SchemaRegistrySerdeOptions } from './options.ts';
+import {
+  loadPeer,
+  resolveRegistry,
+  resolveSubject,
+  type SchemaRegistrySerdeOptions,
+  writerIds,
+} from './options.ts';
 import { frame, unframe } from './wire-format.ts';
 
 /**
@@ -45,6 +51,7 @@ export function avroSerde<T>(options: AvroSerdeOptions): SchemaRegistrySerde<T> 
   const subjectOf = resolveSubject(options.subject);
   const autoRegister = options.autoRegister ?? true;
   const isKey = options.isKey ?? false;
+  const ids = writerIds(registry, autoRegister);
   const name = 'avroSerde';
   const text = options.schema === undefined ? undefined : schemaText(options.schema);
   const recordName = options.schema === undefined ? undefined : avroFullName(JSON.parse(text!) as unknown);
@@ -134,9 +141,7 @@ export function avroSerde<T>(options: AvroSerdeOptions): SchemaRegistrySerde<T> 
           { topic },
         );
       const subject = subjectOf(topic, isKey, recordName);
-      const id = autoRegister
-        ? await registry.register(subject, definition)
-        : await registry.lookup(subject, definition);
+      const id = await ids(subject, definition);
       return frame(id, type.toBuffer(data));
     },
     async deserializeAsync(topic: string, data: Buffer | null, _headers: Headers): Promise<T | null> {

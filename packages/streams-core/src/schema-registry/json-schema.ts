@@ -7,7 +7,13 @@ import type { Headers } from '../processor/api/headers.ts';
 import { SerializationException } from '../serdes/serialization-exception.ts';
 import type { SchemaRegistrySerde } from './avro.ts';
 import type { SchemaDefinition } from './client.ts';
-import { loadPeer, resolveRegistry, resolveSubject, type SchemaRegistrySerdeOptions } from './options.ts';
+import {
+  loadPeer,
+  resolveRegistry,
+  resolveSubject,
+  type SchemaRegistrySerdeOptions,
+  writerIds,
+} from './options.ts';
 import { frame, unframe } from './wire-format.ts';
 
 export interface JsonSchemaSerdeOptions extends SchemaRegistrySerdeOptions {
@@ -95,6 +101,7 @@ export function jsonSchemaSerde<T>(options: JsonSchemaSerdeOptions): SchemaRegis
   const subjectOf = resolveSubject(options.subject);
   const autoRegister = options.autoRegister ?? true;
   const isKey = options.isKey ?? false;
+  const ids = writerIds(registry, autoRegister);
   const name = 'jsonSchemaSerde';
   let schemaObject: object | undefined;
   if (options.schema !== undefined) {
@@ -155,9 +162,7 @@ export function jsonSchemaSerde<T>(options: JsonSchemaSerdeOptions): SchemaRegis
           { topic },
         );
       const subject = subjectOf(topic, isKey, title);
-      const id = autoRegister
-        ? await registry.register(subject, definition)
-        : await registry.lookup(subject, definition);
+      const id = await ids(subject, definition);
       return frame(id, Buffer.from(JSON.stringify(data), 'utf8'));
     },
     async deserializeAsync(topic: string, data: Buffer | null, _headers: Headers): Promise<T | null> {

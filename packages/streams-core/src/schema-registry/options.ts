@@ -1,5 +1,6 @@
 import {
   createSchemaRegistryClient,
+  type SchemaDefinition,
   type SchemaRegistry,
   type SchemaRegistryClientOptions,
 } from './client.ts';
@@ -73,4 +74,26 @@ export async function loadPeer<M>(name: string, serde: string, load: () => Promi
       },
     );
   }
+}
+
+/**
+ * The id a serializer writes for its one schema under a subject: registered or looked up once
+ * per subject (a failure is asked again on the next record), then taken from a map by subject.
+ */
+export function writerIds(
+  registry: SchemaRegistry,
+  autoRegister: boolean,
+): (subject: string, definition: SchemaDefinition) => Promise<number> {
+  const bySubject = new Map<string, Promise<number>>();
+  return (subject, definition) => {
+    let id = bySubject.get(subject);
+    if (!id) {
+      id = autoRegister ? registry.register(subject, definition) : registry.lookup(subject, definition);
+      bySubject.set(subject, id);
+      id.catch(() => {
+        if (bySubject.get(subject) === id) bySubject.delete(subject);
+      });
+    }
+    return id;
+  };
 }

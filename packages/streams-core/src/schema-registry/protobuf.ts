@@ -8,7 +8,13 @@ import type { Headers } from '../processor/api/headers.ts';
 import { SerializationException } from '../serdes/serialization-exception.ts';
 import type { SchemaRegistrySerde } from './avro.ts';
 import type { SchemaDefinition } from './client.ts';
-import { loadPeer, resolveRegistry, resolveSubject, type SchemaRegistrySerdeOptions } from './options.ts';
+import {
+  loadPeer,
+  resolveRegistry,
+  resolveSubject,
+  type SchemaRegistrySerdeOptions,
+  writerIds,
+} from './options.ts';
 import { decodeMessageIndexes, frame, unframe } from './wire-format.ts';
 
 export interface ProtobufSerdeOptions extends SchemaRegistrySerdeOptions {
@@ -59,6 +65,7 @@ export function protobufSerde<T>(options: ProtobufSerdeOptions): SchemaRegistryS
   const subjectOf = resolveSubject(options.subject);
   const autoRegister = options.autoRegister ?? true;
   const isKey = options.isKey ?? false;
+  const ids = writerIds(registry, autoRegister);
   const toObjectOptions = options.toObjectOptions ?? DEFAULT_TO_OBJECT;
   const name = 'protobufSerde';
   const text = options.schema;
@@ -141,9 +148,7 @@ export function protobufSerde<T>(options: ProtobufSerdeOptions): SchemaRegistryS
           { topic },
         );
       const subject = subjectOf(topic, isKey, w.fullName);
-      const id = autoRegister
-        ? await registry.register(subject, w.definition)
-        : await registry.lookup(subject, w.definition);
+      const id = await ids(subject, w.definition);
       return frame(id, w.type.encode(w.type.fromObject(data as Record<string, unknown>)).finish(), w.indexes);
     },
     async deserializeAsync(topic: string, data: Buffer | null, _headers: Headers): Promise<T | null> {
