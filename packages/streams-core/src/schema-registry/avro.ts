@@ -28,6 +28,11 @@ export interface AvroSerdeOptions extends SchemaRegistrySerdeOptions {
    * resolution says. Without it the serde only reads, each record as its writer's schema has it.
    */
   readonly schema?: AvroSchema;
+  /**
+   * avsc's `Type.forSchema` options for the writer and every reader schema: `logicalTypes`
+   * (dates, decimals), a `registry` with a long type that keeps 64-bit values past 2^53, and so on.
+   */
+  readonly forSchemaOptions?: Partial<Avsc.ForSchemaOptions>;
 }
 
 export interface SchemaRegistrySerde<T> extends AsyncSerde<T> {
@@ -62,7 +67,7 @@ export function avroSerde<T>(options: AvroSerdeOptions): SchemaRegistrySerde<T> 
     writer ??= avsc().then((avro) => {
       try {
         return {
-          type: avro.Type.forSchema(JSON.parse(text!) as Avsc.Schema),
+          type: avro.Type.forSchema(JSON.parse(text!) as Avsc.Schema, forSchemaOptions(options)),
           definition: { schemaType: 'AVRO', schema: text! },
         };
       } catch (error) {
@@ -87,7 +92,10 @@ export function avroSerde<T>(options: AvroSerdeOptions): SchemaRegistrySerde<T> 
           );
         let writerOfRecord: Avsc.Type;
         try {
-          writerOfRecord = avro.Type.forSchema(JSON.parse(written.schema) as Avsc.Schema);
+          writerOfRecord = avro.Type.forSchema(
+            JSON.parse(written.schema) as Avsc.Schema,
+            options.forSchemaOptions,
+          );
         } catch (error) {
           throw new SerializationException(
             `${name}: schema id ${id} from ${registry.url} is not an Avro schema avsc can read: ${(error as Error).message}`,
@@ -159,6 +167,12 @@ export function avroSerde<T>(options: AvroSerdeOptions): SchemaRegistrySerde<T> 
       }
     },
   };
+}
+
+/** A copy per schema: avsc adds the schema's named types to the options' registry. */
+function forSchemaOptions(options: AvroSerdeOptions): Partial<Avsc.ForSchemaOptions> {
+  const given = options.forSchemaOptions;
+  return { ...given, registry: { ...given?.registry } };
 }
 
 function schemaText(schema: AvroSchema): string {

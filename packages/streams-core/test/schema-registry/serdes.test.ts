@@ -15,6 +15,7 @@ import {
   SchemaRegistryError,
   SchemaRegistryUnreachableError,
 } from '@kafka-pattern/streams-core/schema-registry';
+import avsc from 'avsc';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { closedPort, type RegistryDouble, startRegistryDouble } from './registry-double.ts';
 
@@ -236,6 +237,34 @@ describe('avroSerde', () => {
     );
   });
 
+  it('passes forSchemaOptions to avsc, for logical types', async () => {
+    class DateType extends avsc.types.LogicalType {
+      override _fromValue(value: number) {
+        return new Date(value);
+      }
+      override _toValue(value: unknown) {
+        return value instanceof Date ? value.getTime() : undefined;
+      }
+    }
+    const schema = {
+      type: 'record',
+      name: 'Event',
+      fields: [{ name: 'at', type: { type: 'long', logicalType: 'timestamp-millis' } }],
+    };
+    const options = { logicalTypes: { 'timestamp-millis': DateType } };
+    const serde = avroSerde<{ at: Date }>({
+      registry: { url: registry.url },
+      schema,
+      forSchemaOptions: options,
+    });
+    const at = new Date('2026-01-02T03:04:05.678Z');
+    const bytes = await serde.serializeAsync('events', { at }, headers());
+    const reader = avroSerde<{ at: Date }>({ registry: { url: registry.url }, forSchemaOptions: options });
+    expect(await reader.deserializeAsync('events', bytes, headers())).toEqual({ at });
+    const plain = avroSerde<{ at: number }>({ registry: { url: registry.url } });
+    expect(await plain.deserializeAsync('events', bytes, headers())).toEqual({ at: at.getTime() });
+  });
+
   it('passes null (tombstones) through both ways without the registry', async () => {
     const serde = avroSerde<unknown>({ registry: { url: registry.url }, schema: USER });
     expect(await serde.serializeAsync('users', null, headers())).toBeNull();
@@ -367,6 +396,23 @@ describe('jsonSchemaSerde', () => {
         'x',
       ),
     ).toBe('Payment');
+  });
+
+  it('takes draft-06 and 2019-09 schemas', async () => {
+    for (const $schema of [
+      'http://json-schema.org/draft-06/schema#',
+      'https://json-schema.org/draft/2019-09/schema',
+    ]) {
+      const serde = jsonSchemaSerde<unknown>({
+        registry: { url: registry.url },
+        schema: { $schema, type: 'object', properties: { n: { type: 'integer' } } },
+      });
+      const bytes = await serde.serializeAsync('d', { n: 1 }, headers());
+      expect(await serde.deserializeAsync('d', bytes, headers())).toEqual({ n: 1 });
+      await expect(serde.serializeAsync('d', { n: 1.5 }, headers())).rejects.toThrow(
+        /data\/n must be integer/,
+      );
+    }
   });
 
   it('takes 2020-12 schemas and refuses draft-04', async () => {
