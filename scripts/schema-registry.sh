@@ -20,7 +20,7 @@
 # that need it fail with a message saying so).
 #
 # Overrides: KP_REGISTRY_VERSION (3.3.3), KP_REGISTRY_PORT (8081), KP_REGISTRY_HEAP (-Xmx384m),
-# KP_REGISTRY_START_TIMEOUT (90 s), KP_REGISTRY_JAVA, KP_MVN (mvn), KP_STACK_DIR (.stack).
+# KP_REGISTRY_START_TIMEOUT (120 s), KP_REGISTRY_JAVA, KP_MVN (mvn), KP_STACK_DIR (.stack).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 
@@ -30,7 +30,7 @@ R_PORT="${KP_REGISTRY_PORT:-8081}"
 [[ "$R_PORT" =~ ^[0-9]+$ ]] || kp_die "KP_REGISTRY_PORT must be a port number (got '$R_PORT')"
 R_HOST=127.0.0.1
 R_HEAP="${KP_REGISTRY_HEAP:--Xmx384m}"
-R_START_TIMEOUT="${KP_REGISTRY_START_TIMEOUT:-90}"
+R_START_TIMEOUT="${KP_REGISTRY_START_TIMEOUT:-120}"
 MVN="${KP_MVN:-mvn}"
 STACK_DIR="${KP_STACK_DIR:-$KP_ROOT/.stack}"
 ENV_FILE="$STACK_DIR/env"
@@ -50,8 +50,12 @@ soft_fail() {
   exit 0
 }
 
-answers() { # url: true when the Confluent-compatible API answers there
-  curl -sf -m 3 -o /dev/null "$1/subjects" 2>/dev/null
+answers() { # url: true when the Confluent-compatible API answers there (GET /subjects is 200)
+  if command -v curl >/dev/null 2>&1; then
+    curl -sf -m 3 -o /dev/null "$1/subjects" 2>/dev/null
+  else
+    node -e 'fetch(process.argv[1] + "/subjects", { signal: AbortSignal.timeout(3000) }).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))' "$1" 2>/dev/null
+  fi
 }
 
 # Daemons started from here must not inherit lock descriptors (scripts/stack.sh holds one).
