@@ -66,3 +66,12 @@ describe('Schema Registry wire format', () => {
     );
   });
 });
+
+describe('optional peer dependencies', () => {
+  it('says which package to install when a format library is missing', async () => {
+    const { loadPeer } = await import('../../src/schema-registry/options.ts');
+    await expect(loadPeer('avsc', 'avroSerde', () => import('avsc-not-installed' as string))).rejects.toThrow(
+      'avroSerde needs the avsc package, an optional peer dependency: install it (pnpm add avsc)',
+    );
+  });
+});
