@@ -26,6 +26,7 @@
 # minio service, on 9000); otherwise s3rver from the npm registry, installed into .tools/ and run
 # by scripts/s3/s3rver.mjs (which adds aws-chunked uploads) on 127.0.0.1:KP_S3_PORT with its data
 # in .stack/s3/ and a bucket named kafka-pattern.
+# A Schema Registry (Apicurio Registry, Confluent-compatible API): scripts/schema-registry.sh.
 # The endpoints are written to .stack/env for tests and demos.
 #
 # The broker run from the jars has a second listener, SASL_SSL on 127.0.0.1:KP_KAFKA_SASL_SSL_PORT,
@@ -910,6 +911,7 @@ cmd_up() {
     s3_up
   fi
   write_env "$KAFKA_ONLY"
+  [ "$KAFKA_ONLY" = 1 ] || bash "$KP_ROOT/scripts/schema-registry.sh" up 9<&-
 }
 
 cmd_down() {
@@ -927,6 +929,7 @@ cmd_down() {
   fi
   kafka_down_jars
   [ "$KAFKA_ONLY" = 1 ] || s3_down
+  [ "$KAFKA_ONLY" = 1 ] || bash "$KP_ROOT/scripts/schema-registry.sh" down
   if docker_ok; then
     if [ "$KAFKA_ONLY" = 1 ]; then
       if [ -n "$(compose ps -q kafka 2>/dev/null)" ]; then
@@ -1007,6 +1010,7 @@ cmd_status() {
   fi
   if redis_ping; then echo "redis     up    $REDIS_URL_RESOLVED"; else echo "redis     down  $REDIS_URL_RESOLVED"; fi
   s3_status
+  bash "$KP_ROOT/scripts/schema-registry.sh" status
   if [ -f "$ENV_FILE" ]; then echo "env       $(rel "$ENV_FILE")"; else echo "env       (none: run scripts/stack.sh up)"; fi
 }
 

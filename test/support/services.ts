@@ -1,9 +1,9 @@
 /**
- * Where the tests find PostgreSQL, Redis, S3 and the broker's SASL_SSL listener: DATABASE_URL,
- * REDIS_URL, S3_* and KAFKA_SASL_SSL_BOOTSTRAP_SERVERS, KAFKA_SSL_CA_FILE, KAFKA_SASL_USERNAME,
- * KAFKA_SASL_PASSWORD, else the `.stack/env` file that `pnpm stack:up` writes at the repository root
- * (or `<KP_STACK_DIR>/env`), else the default local ports. A service that does not answer fails the
- * test that needs it, with the client's own error.
+ * Where the tests find PostgreSQL, Redis, S3, the Schema Registry and the broker's SASL_SSL
+ * listener: DATABASE_URL, REDIS_URL, S3_*, SCHEMA_REGISTRY_URL and KAFKA_SASL_SSL_BOOTSTRAP_SERVERS,
+ * KAFKA_SSL_CA_FILE, KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD, else the `.stack/env` file that
+ * `pnpm stack:up` writes at the repository root (or `<KP_STACK_DIR>/env`), else the default local
+ * ports. A service that does not answer fails the test that needs it, with the client's own error.
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -109,4 +109,13 @@ export function saslSslService(): SaslSslService {
     username,
     password,
   };
+}
+
+/** The Schema Registry's Confluent-compatible API: SCHEMA_REGISTRY_URL (the stack's Apicurio Registry by default). */
+export function schemaRegistryUrl(): string {
+  return (
+    process.env.SCHEMA_REGISTRY_URL?.trim() ||
+    fromStack('SCHEMA_REGISTRY_URL') ||
+    'http://127.0.0.1:8081/apis/ccompat/v7'
+  );
 }
