@@ -28,3 +28,12 @@ export function demoPatterns(root = topologiesRoot()): string[] {
     .map((d) => d.name)
     .sort();
 }
+
+/**
+ * The repository's stack script when the patterns are run from a checkout of the repository
+ * (`packages/topologies` next to `scripts/stack.sh`); undefined where the packages are installed.
+ */
+export function stackScript(root = topologiesRoot()): string | undefined {
+  const script = join(root, '..', '..', 'scripts', 'stack.sh');
+  return existsSync(script) ? script : undefined;
+}

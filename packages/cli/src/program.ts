@@ -2,7 +2,7 @@
 import { spawn } from 'node:child_process';
 import { createPlatformaticClientFactory } from '@kafka-pattern/streams-core/client';
 import { Command, InvalidArgumentError } from 'commander';
-import { demoFile, demoPatterns } from './demo.ts';
+import { demoFile, demoPatterns, stackScript } from './demo.ts';
 import { inputTopicsOf, loadTopologies, renderDescriptions } from './describe.ts';
 import { queryKey, queryUrl } from './query.ts';
 import { resetApplication } from './reset.ts';
@@ -230,7 +230,8 @@ export function buildProgram(io: CliIo = processIo): Command {
     .command('demo')
     .description('list the pattern demos, or run one against the local stack (as `pnpm demo <pattern>`)')
     .argument('[pattern]', 'the pattern to run; lists them when left out')
-    .action(async (pattern: string | undefined) => {
+    .option('--no-stack', 'do not start the local stack first (in a checkout of the repository)')
+    .action(async (pattern: string | undefined, options: { stack: boolean }) => {
       const patterns = demoPatterns();
       if (pattern === undefined) {
         io.out(
@@ -243,16 +244,26 @@ export function buildProgram(io: CliIo = processIo): Command {
           `no pattern demo named "${pattern}": choose one of ${patterns.join(', ')}`,
         );
       }
-      io.err(
-        `Running the ${pattern} demo (needs the broker and services of the local stack: \`pnpm stack:up\`)...\n`,
-      );
-      const code = await new Promise<number>((resolveCode, reject) => {
-        const child = spawn(process.execPath, [demoFile(pattern)!], {
-          stdio: 'inherit',
+      const run = (command: string, args: string[]) =>
+        new Promise<number>((resolveCode, reject) => {
+          const child = spawn(command, args, { stdio: 'inherit' });
+          child.on('error', reject);
+          child.on('exit', (c, signal) => resolveCode(c ?? (signal ? 1 : 0)));
         });
-        child.on('error', reject);
-        child.on('exit', (c, signal) => resolveCode(c ?? (signal ? 1 : 0)));
-      });
+      const script = options.stack ? stackScript() : undefined;
+      if (script !== undefined) {
+        io.err(`Starting the local stack (${script} up)...\n`);
+        const code = await run('bash', [script, 'up']);
+        if (code !== 0) {
+          process.exitCode = code;
+          io.err('The local stack did not start (see above): the demo needs its broker and services.\n');
+          return;
+        }
+      }
+      io.err(
+        `Running the ${pattern} demo${script === undefined ? ' (needs a broker at KAFKA_BOOTSTRAP_SERVERS, default 127.0.0.1:9092, and the services the pattern uses)' : ''}...\n`,
+      );
+      const code = await run(process.execPath, [demoFile(pattern)!]);
       if (code !== 0) process.exitCode = code;
     });
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Serdes, StreamsBuilder } from '@kafka-pattern/streams-core';
 import { describe, expect, it } from 'vitest';
-import { demoPatterns } from '../src/demo.ts';
+import { demoPatterns, stackScript } from '../src/demo.ts';
 import { inputTopicsOf, loadTopologies, renderDescriptions, topologiesOf } from '../src/describe.ts';
 import { buildProgram, parseDateTime, parseList } from '../src/program.ts';
 import { queryUrl } from '../src/query.ts';
@@ -46,7 +46,7 @@ describe('kafka-pattern arguments', () => {
     const { out } = await run('--help');
     expect(out).toContain('Usage: kafka-pattern');
     expect(out).toMatch(/describe \[options\] <module>/);
-    expect(out).toMatch(/demo \[pattern\]/);
+    expect(out).toMatch(/demo \[options\] \[pattern\]/);
   });
 
   it('describe --help documents --mermaid', async () => {
@@ -132,6 +132,12 @@ describe('demo', () => {
     expect(demoPatterns()).toEqual(expect.arrayContaining(['windowing', 'dead-letter', 'saga']));
     const { out } = await run('demo');
     expect(out).toContain('  windowing\n');
+  });
+
+  it('finds the stack script of a checkout of the repository, and none where the packages are installed', () => {
+    expect(stackScript()).toMatch(/scripts\/stack\.sh$/);
+    const installed = mkdtempSync(join(tmpdir(), 'kp-demo-'));
+    expect(stackScript(join(installed, 'node_modules', '@kafka-pattern', 'topologies'))).toBeUndefined();
   });
 
   it('refuses an unknown pattern, naming the known ones', async () => {
