@@ -40,6 +40,7 @@ import {
 import { summarizeProfile } from './harness/profile.ts';
 import {
   machineInfo,
+  peerTables,
   printComparison,
   printTable,
   type Report,
@@ -48,9 +49,12 @@ import {
   writeJson,
 } from './harness/report.ts';
 import { median } from './harness/stats.ts';
+import { ensureJavaBuilt } from './peers/kafka-streams-java.ts';
 import {
   COMMIT_INTERVAL_MS,
   type DrainScenario,
+  JVM_WARMUPS,
+  KAFKA_STREAMS_JAVA,
   type RestoreScenario,
   SCENARIOS,
   type Scenario,
@@ -60,7 +64,7 @@ import {
 
 const { values: args } = parseArgs({
   options: {
-    records: { type: 'string', default: '100000' },
+    records: { type: 'string', default: '400000' },
     reps: { type: 'string', default: '3' },
     scenario: { type: 'string', multiple: true },
     scenarios: { type: 'string', multiple: true },
@@ -132,19 +136,39 @@ function profileName(scenario: Scenario, s: Subject): string {
  */
 async function timedRounds(
   scenario: Scenario,
-  measure: (s: Subject, round: number) => Promise<DrainResult>,
-): Promise<Map<Subject, number[]>> {
-  const rates = new Map<Subject, number[]>(scenario.subjects.map((s) => [s, []]));
+  measure: (s: Subject, run: Run) => Promise<DrainResult>,
+): Promise<Map<Subject, Rates>> {
+  const rates = new Map<Subject, Rates>(scenario.subjects.map((s) => [s, { perSec: [], perCpuSec: [] }]));
   for (let round = 0; round <= REPS; round++) {
     for (const s of rotate(scenario.subjects, round)) {
-      const result = await measure(s, round);
-      if (round > 0) rates.get(s)!.push(result.recordsPerSec);
-      log(
-        `${scenario.name} ${round === 0 ? 'warm-up' : `run ${round}/${REPS}`} ${label(s)}: ${Math.round(result.recordsPerSec)} records/s (${result.seconds.toFixed(2)} s${result.records === undefined ? '' : `, ${result.records} records`})`,
-      );
+      // Round 0 is a subject's warm-up drains, one after the other; the first is also checked.
+      const drains = round === 0 ? (s.warmups ?? 1) : 1;
+      for (let warmup = 0; warmup < drains; warmup++) {
+        const id = round === 0 && warmup > 0 ? `0w${warmup}` : `${round}`;
+        const result = await measure(s, { id, checked: round === 0 && warmup === 0 });
+        if (round > 0) {
+          rates.get(s)!.perSec.push(result.recordsPerSec);
+          rates.get(s)!.perCpuSec.push(result.recordsPerCpuSec ?? Number.NaN);
+        }
+        const cpu = result.recordsPerCpuSec;
+        log(
+          `${scenario.name} ${round === 0 ? `warm-up${drains > 1 ? ` ${warmup + 1}/${drains}` : ''}` : `run ${round}/${REPS}`} ${label(s)}: ${Math.round(result.recordsPerSec)} records/s${cpu !== undefined && Number.isFinite(cpu) ? `, ${Math.round(cpu)} per CPU-second` : ''} (${result.seconds.toFixed(2)} s${result.records === undefined ? '' : `, ${result.records} records`})`,
+        );
+      }
     }
   }
   return rates;
+}
+
+/** One drain of a subject: `id` names its topics and state; `checked` compares its output. */
+interface Run {
+  readonly id: string;
+  readonly checked: boolean;
+}
+
+interface Rates {
+  readonly perSec: number[];
+  readonly perCpuSec: number[];
 }
 
 async function runDrainScenario(broker: Broker, scenario: DrainScenario, stamp: string): Promise<Measured[]> {
@@ -160,16 +184,25 @@ async function runDrainScenario(broker: Broker, scenario: DrainScenario, stamp: 
       await prefill(broker.servers, input, scenario.inputPartitions, records, scenario.inputs[n]!);
     }
     const expected = scenario.expectedOutputs(records);
-    const rates = await timedRounds(scenario, (s, round) =>
+    const expectedLines = scenario.output.expected(records);
+    if (expectedLines.length !== expected) {
+      throw new Error(
+        `${scenario.name}: ${expectedLines.length} expected output records, but the drain waits for ${expected}`,
+      );
+    }
+    const rates = await timedRounds(scenario, (s, r) =>
       measureDrain(pipes.target(s), {
         broker,
         inputs,
         partitions: scenario.inputPartitions,
         recordsPerInput: records,
         expectedOutputs: expected,
-        runId: `${prefix}-${slug(s)}-${round}`,
-        stateDir: join(stateRoot, `${round}`),
+        runId: `${prefix}-${slug(s)}-${r.id}`,
+        stateDir: join(stateRoot, r.id),
         timeoutMs: 180_000,
+        ...(r.checked
+          ? { check: { label: label(s), output: scenario.output, expected: expectedLines } }
+          : {}),
       }),
     );
     const latencies = new Map<Subject, { p50Ms: number; p99Ms: number; samples: number }>();
@@ -244,15 +277,23 @@ async function runRestoreScenario(
       const t = pipes.target(s);
       return { ...t, params: { ...t.params, ...params } };
     };
-    const rates = await timedRounds(scenario, (s, round) =>
-      measureRestore(restoring(s), {
+    // Every restoration must restore the whole changelog (one record per input, none compacted away).
+    const changelogRecords = await broker.recordsWritten(params.changelog, scenario.inputPartitions);
+    const rates = await timedRounds(scenario, async (s, r) => {
+      const result = await measureRestore(restoring(s), {
         broker,
         input,
         output: `${applicationId}-out`,
-        runId: `${prefix}-${slug(s)}-${round}`,
-        stateDir: join(stateRoot, `${slug(s)}-${round}`),
-      }),
-    );
+        runId: `${prefix}-${slug(s)}-${r.id}`,
+        stateDir: join(stateRoot, `${slug(s)}-${r.id}`),
+      });
+      if (result.records !== changelogRecords) {
+        throw new Error(
+          `${label(s)} restored ${result.records} records, but ${params.changelog} holds ${changelogRecords}`,
+        );
+      }
+      return result;
+    });
     await closePipes(pipes);
     return scenario.subjects.map((s) => measured(scenario, s, rates.get(s)!, pipes));
   } finally {
@@ -270,13 +311,15 @@ function recordsOf(scenario: Scenario): number {
   return Math.round(RECORDS * scenario.recordsFactor);
 }
 
-function measured(scenario: Scenario, s: Subject, runs: number[], pipes: Pipes): Measured {
+function measured(scenario: Scenario, s: Subject, rates: Rates, pipes: Pipes): Measured {
+  const perCpuSec = rates.perCpuSec.filter(Number.isFinite);
   return {
     scenario: scenario.name,
     subject: s.name,
     guarantee: s.guarantee,
-    recordsPerSec: median(runs),
-    runs,
+    recordsPerSec: median(rates.perSec),
+    runs: rates.perSec,
+    ...(perCpuSec.length > 0 ? { recordsPerCpuSec: median(perCpuSec), cpuRuns: perCpuSec } : {}),
     peakRssMiB: pipes.byS.get(s)!.peakRssBytes / 2 ** 20,
     ...(scenario.kind === 'restore' ? { records: recordsOf(scenario) } : {}),
     ...(s.twinOf === undefined ? {} : { twinOf: s.twinOf }),
@@ -351,6 +394,11 @@ async function main(): Promise<void> {
   let selected = selectScenarios(names);
   let comparing: Comparing | undefined;
   if (args.compare !== undefined) ({ scenarios: selected, comparing } = compareWith(args.compare, selected));
+  // Built once, before anything runs: a missing Java or Maven stops the run here, saying so.
+  if (selected.some((sc) => sc.subjects.some((s) => s.name === KAFKA_STREAMS_JAVA))) {
+    log('building the Kafka Streams (Java) subject (bench/java) unless it is up to date');
+    ensureJavaBuilt();
+  }
   const broker = new Broker(bootstrapServers());
   if (PROFILE) {
     rmSync(PROFILES, { recursive: true, force: true });
@@ -377,6 +425,7 @@ async function main(): Promise<void> {
       records: RECORDS,
       repetitions: REPS,
       warmupRuns: 1,
+      jvmWarmupRuns: JVM_WARMUPS,
       commitIntervalMs: COMMIT_INTERVAL_MS,
       latency: { ratePerSec: LATENCY_RATE, durationMs: LATENCY_MS, warmupMs: LATENCY_WARMUP_MS },
       profiled: PROFILE,
@@ -403,6 +452,7 @@ async function main(): Promise<void> {
       : {}),
   };
   printTable(report);
+  process.stdout.write(peerTables(report, KAFKA_STREAMS_JAVA));
   printComparison(report);
   if (PROFILE) {
     for (const sc of selected) {
