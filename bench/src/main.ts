@@ -6,9 +6,12 @@
  *
  *   node bench/src/main.ts [--records 100000] [--reps 3] [--scenarios stateless,stateful]
  *                          [--latency-rate 2000] [--latency-seconds 5] [--profile]
- *                          [--compare <git ref>]
+ *                          [--compare <git ref>] [--subjects kafka-pattern,KafkaJS]
  *
  * --scenarios (or --scenario, repeated) takes scenario names or the start of one.
+ * --subjects runs only the implementations whose names start with one of these (comma-separated,
+ * case-insensitive), e.g. `--subjects kafka-pattern,Kafka Streams`; a ratio whose baseline did not
+ * run shows as —.
  * --profile runs the framework's subjects under `node --cpu-prof` and prints where their time
  * goes; its numbers are skewed by the profiler, so it writes no results.
  * --compare runs each framework subject a second time as of another commit, in the same rounds
@@ -60,6 +63,7 @@ import {
   type Scenario,
   type Subject,
   selectScenarios,
+  selectSubjects,
 } from './scenarios.ts';
 
 const { values: args } = parseArgs({
@@ -72,6 +76,7 @@ const { values: args } = parseArgs({
     'latency-seconds': { type: 'string', default: '5' },
     profile: { type: 'boolean', default: false },
     compare: { type: 'string' },
+    subjects: { type: 'string' },
   },
 });
 
@@ -173,38 +178,44 @@ interface Rates {
 
 async function runDrainScenario(broker: Broker, scenario: DrainScenario, stamp: string): Promise<Measured[]> {
   const prefix = `bench-${scenario.name.replace(/\W+/g, '-')}-${stamp}`;
-  const inputs = scenario.inputs.map((_, n) => `${prefix}-in${n === 0 ? '' : n + 1}`);
-  const records = recordsOf(scenario);
   const stateRoot = mkdtempSync(join(tmpdir(), 'kp-bench-'));
   const pipes = openPipes(scenario, scenario.subjects);
   try {
-    for (const [n, input] of inputs.entries()) {
-      await broker.createTopic(input, scenario.inputPartitions);
-      log(`${scenario.name}: pre-filling ${input} with ${records} records`);
-      await prefill(broker.servers, input, scenario.inputPartitions, records, scenario.inputs[n]!);
+    // One set of inputs per size: the scenario's, and a smaller one for a subject that drains a
+    // share of it (one too slow to drain the whole input several times within the run).
+    const sizes = new Map<number, { inputs: string[]; records: number; expected: number; lines: string[] }>();
+    for (const share of new Set([1, ...scenario.subjects.map((s) => s.recordsShare ?? 1)])) {
+      const tag = share === 1 ? '' : `-share${String(share).replace(/\W/g, '')}`;
+      const inputs = scenario.inputs.map((_, n) => `${prefix}${tag}-in${n === 0 ? '' : n + 1}`);
+      const records = Math.round(recordsOf(scenario) * share);
+      for (const [n, input] of inputs.entries()) {
+        await broker.createTopic(input, scenario.inputPartitions);
+        log(`${scenario.name}: pre-filling ${input} with ${records} records`);
+        await prefill(broker.servers, input, scenario.inputPartitions, records, scenario.inputs[n]!);
+      }
+      const expected = scenario.expectedOutputs(records);
+      const lines = scenario.output.expected(records);
+      if (lines.length !== expected) {
+        throw new Error(
+          `${scenario.name}: ${lines.length} expected output records, but the drain waits for ${expected}`,
+        );
+      }
+      sizes.set(share, { inputs, records, expected, lines });
     }
-    const expected = scenario.expectedOutputs(records);
-    const expectedLines = scenario.output.expected(records);
-    if (expectedLines.length !== expected) {
-      throw new Error(
-        `${scenario.name}: ${expectedLines.length} expected output records, but the drain waits for ${expected}`,
-      );
-    }
-    const rates = await timedRounds(scenario, (s, r) =>
-      measureDrain(pipes.target(s), {
+    const rates = await timedRounds(scenario, (s, r) => {
+      const size = sizes.get(s.recordsShare ?? 1)!;
+      return measureDrain(pipes.target(s), {
         broker,
-        inputs,
+        inputs: size.inputs,
         partitions: scenario.inputPartitions,
-        recordsPerInput: records,
-        expectedOutputs: expected,
+        recordsPerInput: size.records,
+        expectedOutputs: size.expected,
         runId: `${prefix}-${slug(s)}-${r.id}`,
         stateDir: join(stateRoot, r.id),
         timeoutMs: 180_000,
-        ...(r.checked
-          ? { check: { label: label(s), output: scenario.output, expected: expectedLines } }
-          : {}),
-      }),
-    );
+        ...(r.checked ? { check: { label: label(s), output: scenario.output, expected: size.lines } } : {}),
+      });
+    });
     const latencies = new Map<Subject, { p50Ms: number; p99Ms: number; samples: number }>();
     for (const s of scenario.subjects.filter((x) => x.latency)) {
       const result = await measureLatency(pipes.target(s), {
@@ -392,6 +403,7 @@ async function main(): Promise<void> {
     (x) => x.trim() !== '',
   );
   let selected = selectScenarios(names);
+  if (args.subjects !== undefined) selected = selectSubjects(selected, args.subjects.split(','));
   let comparing: Comparing | undefined;
   if (args.compare !== undefined) ({ scenarios: selected, comparing } = compareWith(args.compare, selected));
   // Built once, before anything runs: a missing Java or Maven stops the run here, saying so.

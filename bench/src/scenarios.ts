@@ -40,6 +40,12 @@ export interface Subject {
    * code is compiled.
    */
   readonly warmups?: number;
+  /**
+   * The share of the scenario's records this subject drains (default 1), from inputs of its
+   * own: for one too slow to drain the whole input several times in a run. Its records/s are
+   * still records over the time to drain them.
+   */
+  readonly recordsShare?: number;
 }
 
 /** Whose records/s a row is divided by: a subject with the same guarantee, in this scenario or another. */
@@ -127,6 +133,25 @@ function subjects(
 export const KAFKA_STREAMS_JAVA = 'Kafka Streams (Java)';
 const KAFKA_STREAMS_BASELINE: Baseline = { subject: KAFKA_STREAMS_JAVA, label: 'Kafka Streams' };
 
+/** A hand-written KafkaJS loop (baseline/kafkajs-loop.ts), and @kafkats/flow's DSL (peers/kafkats-flow.ts). */
+export const KAFKAJS = 'KafkaJS';
+export const KAFKATS_FLOW = '@kafkats/flow';
+
+/**
+ * @kafkats/flow processes and produces one record at a time, at a few hundred to a thousand
+ * records/s here: it drains a twentieth of the input, and its throughput is below the latency
+ * run's rate, so it gets none.
+ */
+const FLOW_RECORDS_SHARE = 0.05;
+
+function kafkatsFlow(topology: 'stateless' | 'count' | 'windowed' | 'join'): Subject[] {
+  return subjects(KAFKATS_FLOW, './peers/kafkats-flow.ts', {
+    framework: false,
+    params: { topology },
+    latency: false,
+  }).map((s) => ({ ...s, recordsShare: FLOW_RECORDS_SHARE }));
+}
+
 /** Its JVM compiles the hot code during the first drains: two are untimed. */
 export const JVM_WARMUPS = 2;
 
@@ -167,6 +192,8 @@ export const SCENARIOS: readonly Scenario[] = [
       ...kafkaStreamsJava('stateless'),
       ...subjects('kafka-pattern', './stateless/kafka-streams.ts', { framework: true }),
       ...subjects('raw pipe', './stateless/raw-pipe.ts', { framework: false }),
+      ...subjects(KAFKAJS, './stateless/kafkajs.ts', { framework: false }),
+      ...kafkatsFlow('stateless'),
     ],
   },
   {
@@ -195,6 +222,8 @@ export const SCENARIOS: readonly Scenario[] = [
         params: { storeType: 'in-memory', ...NO_CACHE },
       }),
       ...subjects('raw pipe + Map', './stateful/raw-map-pipe.ts', { framework: false }),
+      ...subjects(`${KAFKAJS} + Map`, './stateful/kafkajs-map.ts', { framework: false }),
+      ...kafkatsFlow('count'),
     ],
   },
   {
@@ -254,6 +283,7 @@ export const SCENARIOS: readonly Scenario[] = [
         framework: true,
         params: NO_CACHE,
       }),
+      ...kafkatsFlow('windowed'),
     ],
   },
   {
@@ -272,6 +302,7 @@ export const SCENARIOS: readonly Scenario[] = [
     subjects: [
       ...kafkaStreamsJava('join'),
       ...subjects('kafka-pattern SQLite', './join/kafka-streams.ts', { framework: true }),
+      ...kafkatsFlow('join'),
     ],
   },
   {
@@ -324,4 +355,19 @@ export function selectScenarios(names: readonly string[]): Scenario[] {
     wanted.add(matches[0]!);
   }
   return SCENARIOS.filter((s) => wanted.has(s));
+}
+
+/**
+ * The scenarios with only the subjects whose names start with one of `prefixes`
+ * (case-insensitive); a scenario left with none is dropped, and none left at all is an error.
+ */
+export function selectSubjects(scenarios: readonly Scenario[], prefixes: readonly string[]): Scenario[] {
+  const wanted = prefixes.map((p) => p.trim().toLowerCase()).filter((p) => p !== '');
+  const keep = (s: Subject) => wanted.some((p) => s.name.toLowerCase().startsWith(p));
+  const kept = scenarios
+    .map((sc) => ({ ...sc, subjects: sc.subjects.filter(keep) }))
+    .filter((sc) => sc.subjects.length > 0);
+  if (kept.length === 0)
+    throw new Error(`No subject of the selected scenarios starts with ${prefixes.join(' or ')}`);
+  return kept;
 }

@@ -43,6 +43,10 @@ describe('twins', () => {
       'kafka-pattern@aaaaaaa exactly_once_v2',
       'raw pipe at_least_once',
       'raw pipe exactly_once_v2',
+      'KafkaJS at_least_once',
+      'KafkaJS exactly_once_v2',
+      '@kafkats/flow at_least_once',
+      '@kafkats/flow exactly_once_v2',
     ]);
     const twin = twinned.subjects[3]!;
     expect(fileURLToPath(twin.module)).toBe(join(checkout.dir, 'bench/src/stateless/kafka-streams.ts'));
