@@ -8,7 +8,9 @@
  * - exactly_once_v2: a transactional producer; the outputs go into a transaction that is
  *   committed, with the consumed offsets (`sendOffsets`), once per commit interval, and the
  *   consumer reads committed records only.
- * The pipe owns its partitions once KafkaJS reports the group joined.
+ * The pipe owns its partitions once KafkaJS reports the group joined. Its logger is off: it logs
+ * the errors it retries (CONCURRENT_TRANSACTIONS right after a commit), and one it cannot
+ * recover from fails the run through a thrown error or the consumer's crash event.
  */
 import { type EachBatchPayload, Kafka, logLevel, type Message, type Transaction } from 'kafkajs';
 import type { PipeRun, RunningPipe } from '../harness/pipe.ts';
@@ -23,7 +25,7 @@ export async function startKafkaJsPipe(run: PipeRun, transform: KafkaJsTransform
   const kafka = new Kafka({
     clientId: `${run.groupId}-kafkajs`,
     brokers: [...run.bootstrapServers],
-    logLevel: logLevel.ERROR,
+    logLevel: logLevel.NOTHING,
   });
   const consumer = kafka.consumer({ groupId: run.groupId, readUncommitted: !eos, maxWaitTimeInMs: 200 });
   const producer = kafka.producer(
