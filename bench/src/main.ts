@@ -483,7 +483,11 @@ async function main(): Promise<void> {
     return;
   }
   writeJson(join(RESULTS, 'latest.json'), report);
-  updateReadme(fileURLToPath(new URL('../README.md', import.meta.url)), report);
+  updateReadme(
+    fileURLToPath(new URL('../README.md', import.meta.url)),
+    report,
+    peerTables(report, KAFKA_STREAMS_JAVA, 'markdown'),
+  );
   log(`results in ${join(RESULTS, 'latest.json')} and bench/README.md`);
 }
 

@@ -83,3 +83,25 @@ describe('peerTables', () => {
     expect(peerTables(report([row('kafka-pattern', 'at_least_once', 1)]), 'Kafka Streams (Java)')).toBe('');
   });
 });
+
+describe('peerTables as markdown', () => {
+  it('writes one markdown table per scenario', () => {
+    const row = (subject: string, perSec: number): Row => ({
+      scenario: 'stateless',
+      subject,
+      guarantee: 'at_least_once',
+      recordsPerSec: perSec,
+      runs: [perSec],
+      baselines: [],
+      peakRssMiB: 100,
+    });
+    const report = {
+      scenarios: [{ name: 'stateless', summary: '', records: 1, baselines: [] }],
+      rows: [row('Kafka Streams (Java)', 100), row('kafka-pattern', 150)],
+    } as unknown as Report;
+    const text = peerTables(report, 'Kafka Streams (Java)', 'markdown');
+    expect(text).toContain('| stateless | measure | Kafka Streams (Java) | kafka-pattern |');
+    expect(text).toContain('| --- | --- | --: | --: |');
+    expect(text).toContain('| at_least_once | records/s | 100 | 150 (1.50×) |');
+  });
+});

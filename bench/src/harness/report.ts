@@ -134,7 +134,7 @@ function context(report: Report): string {
   return (
     `${report.date.slice(0, 10)}, ${m.cpus} CPUs (${m.cpuModel}), Node ${m.node}, Kafka ${m.broker.version} ` +
     `on the same machine, ${m.client}; records per drain and input topic: ${perScenario(report)}; ` +
-    `median of ${s.repetitions} after ${s.warmupRuns} warm-up; latency at ${s.latency.ratePerSec} records/s ` +
+    `median of ${s.repetitions} after ${s.warmupRuns} warm-up${s.jvmWarmupRuns === undefined ? '' : ` (Kafka Streams (Java): ${s.jvmWarmupRuns})`}; latency at ${s.latency.ratePerSec} records/s ` +
     `for ${s.latency.durationMs / 1000} s (first ${s.latency.warmupMs / 1000} s not counted); load average ${m.loadAverage}`
   );
 }
@@ -162,7 +162,7 @@ export function printTable(report: Report): void {
  * (`baseline`, Kafka Streams (Java)) the one every other is divided by. Scenarios without that
  * baseline are left out; a cell whose subject did not run that guarantee shows —.
  */
-export function peerTables(report: Report, baseline: string): string {
+export function peerTables(report: Report, baseline: string, format: 'text' | 'markdown' = 'text'): string {
   const tables: string[] = [];
   for (const scenario of report.scenarios) {
     const rows = report.rows.filter((r) => r.scenario === scenario.name && r.twinOf === undefined);
@@ -192,6 +192,12 @@ export function peerTables(report: Report, baseline: string): string {
           }),
         ]);
       }
+    }
+    if (format === 'markdown') {
+      const row = (c: string[]) => `| ${c.join(' | ')} |`;
+      const align = header.map((_, i) => (i < 2 ? '---' : '--:'));
+      tables.push([row(header), row(align), ...body.map(row)].join('\n'));
+      continue;
     }
     const all = [header, ...body];
     const widths = header.map((_, i) => Math.max(...all.map((r) => r[i]!.length)));
@@ -263,7 +269,8 @@ export function writeJson(path: string, report: object): void {
 const START = '<!-- results:start -->';
 const END = '<!-- results:end -->';
 
-export function updateReadme(path: string, report: Report): void {
+/** `peers`: the side-by-side tables (peerTables, markdown) written after the long table. */
+export function updateReadme(path: string, report: Report, peers = ''): void {
   const text = readFileSync(path, 'utf8');
   const from = text.indexOf(START);
   const to = text.indexOf(END);
@@ -273,6 +280,6 @@ export function updateReadme(path: string, report: Report): void {
     );
     return;
   }
-  const section = `${START}\n${markdownTable(report)}\n\n${context(report)}.\n${END}`;
+  const section = `${START}\n${markdownTable(report)}\n\n${context(report)}.\n${peers}${END}`;
   writeFileSync(path, text.slice(0, from) + section + text.slice(to + END.length));
 }
