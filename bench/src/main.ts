@@ -409,7 +409,13 @@ async function main(): Promise<void> {
   // Built once, before anything runs: a missing Java or Maven stops the run here, saying so.
   if (selected.some((sc) => sc.subjects.some((s) => s.name === KAFKA_STREAMS_JAVA))) {
     log('building the Kafka Streams (Java) subject (bench/java) unless it is up to date');
-    ensureJavaBuilt();
+    try {
+      ensureJavaBuilt();
+    } catch (error) {
+      throw new Error(
+        `${error instanceof Error ? error.message : String(error)}\n(--subjects runs some implementations only, e.g. --subjects kafka-pattern,raw to leave Kafka Streams out)`,
+      );
+    }
   }
   const broker = new Broker(bootstrapServers());
   if (PROFILE) {
@@ -437,7 +443,9 @@ async function main(): Promise<void> {
       records: RECORDS,
       repetitions: REPS,
       warmupRuns: 1,
-      jvmWarmupRuns: JVM_WARMUPS,
+      ...(selected.some((sc) => sc.subjects.some((s) => s.name === KAFKA_STREAMS_JAVA))
+        ? { jvmWarmupRuns: JVM_WARMUPS }
+        : {}),
       commitIntervalMs: COMMIT_INTERVAL_MS,
       latency: { ratePerSec: LATENCY_RATE, durationMs: LATENCY_MS, warmupMs: LATENCY_WARMUP_MS },
       profiled: PROFILE,
