@@ -58,6 +58,8 @@ import {
   type DrainScenario,
   JVM_WARMUPS,
   KAFKA_STREAMS_JAVA,
+  KAFKAJS,
+  KAFKATS_FLOW,
   type RestoreScenario,
   SCENARIOS,
   type Scenario,
@@ -101,6 +103,9 @@ function label(s: Subject): string {
 function slug(s: Subject): string {
   return `${s.name.replace(/\W+/g, '')}-${s.guarantee === 'exactly_once_v2' ? 'eos' : 'alos'}`;
 }
+
+/** The JavaScript peers: a column in every scenario's side-by-side table, — where they do not run. */
+const PEERS = [KAFKAJS, KAFKATS_FLOW];
 
 /** A row before its ratios, which may need scenarios run after it. */
 type Measured = Omit<Row, 'baselines'>;
@@ -212,7 +217,7 @@ async function runDrainScenario(broker: Broker, scenario: DrainScenario, stamp: 
         expectedOutputs: size.expected,
         runId: `${prefix}-${slug(s)}-${r.id}`,
         stateDir: join(stateRoot, r.id),
-        timeoutMs: 180_000,
+        timeoutMs: 600_000,
         ...(r.checked ? { check: { label: label(s), output: scenario.output, expected: size.lines } } : {}),
       });
     });
@@ -272,7 +277,7 @@ async function runRestoreScenario(
       expectedOutputs: scenario.writerOutputs(records),
       runId: applicationId,
       stateDir: join(stateRoot, 'writer'),
-      timeoutMs: 180_000,
+      timeoutMs: 600_000,
       keepTopics: true,
     });
     log(
@@ -472,7 +477,7 @@ async function main(): Promise<void> {
       : {}),
   };
   printTable(report);
-  process.stdout.write(peerTables(report, KAFKA_STREAMS_JAVA));
+  process.stdout.write(peerTables(report, KAFKA_STREAMS_JAVA, 'text', PEERS));
   printComparison(report);
   if (PROFILE) {
     for (const sc of selected) {
@@ -494,7 +499,7 @@ async function main(): Promise<void> {
   updateReadme(
     fileURLToPath(new URL('../README.md', import.meta.url)),
     report,
-    peerTables(report, KAFKA_STREAMS_JAVA, 'markdown'),
+    peerTables(report, KAFKA_STREAMS_JAVA, 'markdown', PEERS),
   );
   log(`results in ${join(RESULTS, 'latest.json')} and bench/README.md`);
 }

@@ -105,3 +105,36 @@ describe('peerTables as markdown', () => {
     expect(text).toContain('| at_least_once | records/s | 100 | 150 (1.50×) |');
   });
 });
+
+describe('peerTables with peers', () => {
+  it('gives a peer that ran elsewhere a column of — where it has no implementation', () => {
+    const row = (scenario: string, subject: string, perSec: number): Row => ({
+      scenario,
+      subject,
+      guarantee: 'at_least_once',
+      recordsPerSec: perSec,
+      runs: [perSec],
+      baselines: [],
+      peakRssMiB: 100,
+    });
+    const report = {
+      scenarios: ['stateless', 'stateful count', 'join'].map((name) => ({
+        name,
+        summary: '',
+        records: 1,
+        baselines: [],
+      })),
+      rows: [
+        row('stateless', 'Kafka Streams (Java)', 100),
+        row('stateless', 'KafkaJS', 50),
+        row('stateful count', 'Kafka Streams (Java)', 100),
+        row('stateful count', 'KafkaJS + Map', 50),
+        row('join', 'Kafka Streams (Java)', 100),
+      ],
+    } as unknown as Report;
+    const text = peerTables(report, 'Kafka Streams (Java)', 'markdown', ['KafkaJS', '@kafkats/flow']);
+    expect(text).toContain('| stateful count | measure | Kafka Streams (Java) | KafkaJS + Map |\n');
+    expect(text).toContain('| join | measure | Kafka Streams (Java) | KafkaJS |\n');
+    expect(text).toContain('| at_least_once | records/s | 100 | — |');
+  });
+});

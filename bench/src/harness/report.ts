@@ -160,14 +160,27 @@ export function printTable(report: Report): void {
  * One table per scenario with every implementation side by side: a row per guarantee and
  * measure (records/s, records per CPU-second), a column per implementation, the first column's
  * (`baseline`, Kafka Streams (Java)) the one every other is divided by. Scenarios without that
- * baseline are left out; a cell whose subject did not run that guarantee shows —.
+ * baseline are left out; a cell whose subject did not run that guarantee, or a column of `peers`
+ * that cannot express the scenario, shows —.
  */
-export function peerTables(report: Report, baseline: string, format: 'text' | 'markdown' = 'text'): string {
+export function peerTables(
+  report: Report,
+  baseline: string,
+  format: 'text' | 'markdown' = 'text',
+  peers: readonly string[] = [],
+): string {
   const tables: string[] = [];
+  // A peer that ran in some scenario of the report gets a column (—) in the others too, unless
+  // one of their implementations is named after it (KafkaJS + Map).
+  const ran = peers.filter((p) => report.rows.some((r) => r.subject.startsWith(p)));
   for (const scenario of report.scenarios) {
     const rows = report.rows.filter((r) => r.scenario === scenario.name && r.twinOf === undefined);
     if (!rows.some((r) => r.subject === baseline)) continue;
-    const names = [baseline, ...new Set(rows.map((r) => r.subject).filter((n) => n !== baseline))];
+    const names = [
+      baseline,
+      ...new Set(rows.map((r) => r.subject).filter((n) => n !== baseline)),
+      ...ran.filter((p) => !rows.some((r) => r.subject.startsWith(p))),
+    ];
     const header = [scenario.name, 'measure', ...names];
     const body: string[][] = [];
     for (const guarantee of new Set(rows.map((r) => r.guarantee))) {
