@@ -4,7 +4,7 @@
  * subject next to its baselines. Prints the table, writes bench/results/latest.json and the
  * results table of bench/README.md.
  *
- *   node bench/src/main.ts [--records 100000] [--reps 3] [--scenarios stateless,stateful]
+ *   node bench/src/main.ts [--records 500000] [--reps 3] [--scenarios stateless,stateful]
  *                          [--latency-rate 2000] [--latency-seconds 5] [--profile]
  *                          [--compare <git ref>] [--subjects kafka-pattern,KafkaJS]
  *
@@ -70,7 +70,7 @@ import {
 
 const { values: args } = parseArgs({
   options: {
-    records: { type: 'string', default: '400000' },
+    records: { type: 'string', default: '500000' },
     reps: { type: 'string', default: '3' },
     scenario: { type: 'string', multiple: true },
     scenarios: { type: 'string', multiple: true },

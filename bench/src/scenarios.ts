@@ -311,7 +311,7 @@ export const SCENARIOS: readonly Scenario[] = [
     summary: `stream(in).mapValuesAsync(POST the value to a local HTTP service that answers after ${SERVICE_DELAY_MS} ms).to(out), per-key order, concurrency 1, 16 or 64 per task (partition); the baseline is a hand-written Promise-per-record loop on the raw client with the same calls, per-key order and per-partition concurrency`,
     inputPartitions: 3,
     inputs: [orderRecord],
-    recordsFactor: 0.0125,
+    recordsFactor: 0.01,
     expectedOutputs: (count) => count,
     output: approvalOutput,
     baselines: ASYNC_CONCURRENCY.map((c) => ({ subject: `Promise loop c=${c}`, label: `loop c=${c}` })),
