@@ -4,11 +4,14 @@
  * subject next to its baselines. Prints the table, writes bench/results/latest.json and the
  * results table of bench/README.md.
  *
- *   node bench/src/main.ts [--records 100000] [--reps 3] [--scenarios stateless,stateful]
+ *   node bench/src/main.ts [--records 500000] [--reps 3] [--scenarios stateless,stateful]
  *                          [--latency-rate 2000] [--latency-seconds 5] [--profile]
- *                          [--compare <git ref>]
+ *                          [--compare <git ref>] [--subjects kafka-pattern,KafkaJS]
  *
  * --scenarios (or --scenario, repeated) takes scenario names or the start of one.
+ * --subjects runs only the implementations whose names start with one of these (comma-separated,
+ * case-insensitive), e.g. `--subjects kafka-pattern,Kafka Streams`; a ratio whose baseline did not
+ * run shows as —.
  * --profile runs the framework's subjects under `node --cpu-prof` and prints where their time
  * goes; its numbers are skewed by the profiler, so it writes no results.
  * --compare runs each framework subject a second time as of another commit, in the same rounds
@@ -40,6 +43,7 @@ import {
 import { summarizeProfile } from './harness/profile.ts';
 import {
   machineInfo,
+  peerTables,
   printComparison,
   printTable,
   type Report,
@@ -48,19 +52,25 @@ import {
   writeJson,
 } from './harness/report.ts';
 import { median } from './harness/stats.ts';
+import { ensureJavaBuilt } from './peers/kafka-streams-java.ts';
 import {
   COMMIT_INTERVAL_MS,
   type DrainScenario,
+  JVM_WARMUPS,
+  KAFKA_STREAMS_JAVA,
+  KAFKAJS,
+  KAFKATS_FLOW,
   type RestoreScenario,
   SCENARIOS,
   type Scenario,
   type Subject,
   selectScenarios,
+  selectSubjects,
 } from './scenarios.ts';
 
 const { values: args } = parseArgs({
   options: {
-    records: { type: 'string', default: '100000' },
+    records: { type: 'string', default: '500000' },
     reps: { type: 'string', default: '3' },
     scenario: { type: 'string', multiple: true },
     scenarios: { type: 'string', multiple: true },
@@ -68,6 +78,7 @@ const { values: args } = parseArgs({
     'latency-seconds': { type: 'string', default: '5' },
     profile: { type: 'boolean', default: false },
     compare: { type: 'string' },
+    subjects: { type: 'string' },
   },
 });
 
@@ -92,6 +103,9 @@ function label(s: Subject): string {
 function slug(s: Subject): string {
   return `${s.name.replace(/\W+/g, '')}-${s.guarantee === 'exactly_once_v2' ? 'eos' : 'alos'}`;
 }
+
+/** The JavaScript peers: a column in every scenario's side-by-side table, — where they do not run. */
+const PEERS = [KAFKAJS, KAFKATS_FLOW];
 
 /** A row before its ratios, which may need scenarios run after it. */
 type Measured = Omit<Row, 'baselines'>;
@@ -132,46 +146,81 @@ function profileName(scenario: Scenario, s: Subject): string {
  */
 async function timedRounds(
   scenario: Scenario,
-  measure: (s: Subject, round: number) => Promise<DrainResult>,
-): Promise<Map<Subject, number[]>> {
-  const rates = new Map<Subject, number[]>(scenario.subjects.map((s) => [s, []]));
+  measure: (s: Subject, run: Run) => Promise<DrainResult>,
+): Promise<Map<Subject, Rates>> {
+  const rates = new Map<Subject, Rates>(scenario.subjects.map((s) => [s, { perSec: [], perCpuSec: [] }]));
   for (let round = 0; round <= REPS; round++) {
     for (const s of rotate(scenario.subjects, round)) {
-      const result = await measure(s, round);
-      if (round > 0) rates.get(s)!.push(result.recordsPerSec);
-      log(
-        `${scenario.name} ${round === 0 ? 'warm-up' : `run ${round}/${REPS}`} ${label(s)}: ${Math.round(result.recordsPerSec)} records/s (${result.seconds.toFixed(2)} s${result.records === undefined ? '' : `, ${result.records} records`})`,
-      );
+      // Round 0 is a subject's warm-up drains, one after the other; the first is also checked.
+      const drains = round === 0 ? (s.warmups ?? 1) : 1;
+      for (let warmup = 0; warmup < drains; warmup++) {
+        const id = round === 0 && warmup > 0 ? `0w${warmup}` : `${round}`;
+        const result = await measure(s, { id, checked: round === 0 && warmup === 0 });
+        if (round > 0) {
+          rates.get(s)!.perSec.push(result.recordsPerSec);
+          rates.get(s)!.perCpuSec.push(result.recordsPerCpuSec ?? Number.NaN);
+        }
+        const cpu = result.recordsPerCpuSec;
+        log(
+          `${scenario.name} ${round === 0 ? `warm-up${drains > 1 ? ` ${warmup + 1}/${drains}` : ''}` : `run ${round}/${REPS}`} ${label(s)}: ${Math.round(result.recordsPerSec)} records/s${cpu !== undefined && Number.isFinite(cpu) ? `, ${Math.round(cpu)} per CPU-second` : ''} (${result.seconds.toFixed(2)} s${result.records === undefined ? '' : `, ${result.records} records`})`,
+        );
+      }
     }
   }
   return rates;
 }
 
+/** One drain of a subject: `id` names its topics and state; `checked` compares its output. */
+interface Run {
+  readonly id: string;
+  readonly checked: boolean;
+}
+
+interface Rates {
+  readonly perSec: number[];
+  readonly perCpuSec: number[];
+}
+
 async function runDrainScenario(broker: Broker, scenario: DrainScenario, stamp: string): Promise<Measured[]> {
   const prefix = `bench-${scenario.name.replace(/\W+/g, '-')}-${stamp}`;
-  const inputs = scenario.inputs.map((_, n) => `${prefix}-in${n === 0 ? '' : n + 1}`);
-  const records = recordsOf(scenario);
   const stateRoot = mkdtempSync(join(tmpdir(), 'kp-bench-'));
   const pipes = openPipes(scenario, scenario.subjects);
   try {
-    for (const [n, input] of inputs.entries()) {
-      await broker.createTopic(input, scenario.inputPartitions);
-      log(`${scenario.name}: pre-filling ${input} with ${records} records`);
-      await prefill(broker.servers, input, scenario.inputPartitions, records, scenario.inputs[n]!);
+    // One set of inputs per size: the scenario's, and a smaller one for a subject that drains a
+    // share of it (one too slow to drain the whole input several times within the run).
+    const sizes = new Map<number, { inputs: string[]; records: number; expected: number; lines: string[] }>();
+    for (const share of new Set([1, ...scenario.subjects.map((s) => s.recordsShare ?? 1)])) {
+      const tag = share === 1 ? '' : `-share${String(share).replace(/\W/g, '')}`;
+      const inputs = scenario.inputs.map((_, n) => `${prefix}${tag}-in${n === 0 ? '' : n + 1}`);
+      const records = Math.round(recordsOf(scenario) * share);
+      for (const [n, input] of inputs.entries()) {
+        await broker.createTopic(input, scenario.inputPartitions);
+        log(`${scenario.name}: pre-filling ${input} with ${records} records`);
+        await prefill(broker.servers, input, scenario.inputPartitions, records, scenario.inputs[n]!);
+      }
+      const expected = scenario.expectedOutputs(records);
+      const lines = scenario.output.expected(records);
+      if (lines.length !== expected) {
+        throw new Error(
+          `${scenario.name}: ${lines.length} expected output records, but the drain waits for ${expected}`,
+        );
+      }
+      sizes.set(share, { inputs, records, expected, lines });
     }
-    const expected = scenario.expectedOutputs(records);
-    const rates = await timedRounds(scenario, (s, round) =>
-      measureDrain(pipes.target(s), {
+    const rates = await timedRounds(scenario, (s, r) => {
+      const size = sizes.get(s.recordsShare ?? 1)!;
+      return measureDrain(pipes.target(s), {
         broker,
-        inputs,
+        inputs: size.inputs,
         partitions: scenario.inputPartitions,
-        recordsPerInput: records,
-        expectedOutputs: expected,
-        runId: `${prefix}-${slug(s)}-${round}`,
-        stateDir: join(stateRoot, `${round}`),
-        timeoutMs: 180_000,
-      }),
-    );
+        recordsPerInput: size.records,
+        expectedOutputs: size.expected,
+        runId: `${prefix}-${slug(s)}-${r.id}`,
+        stateDir: join(stateRoot, r.id),
+        timeoutMs: 600_000,
+        ...(r.checked ? { check: { label: label(s), output: scenario.output, expected: size.lines } } : {}),
+      });
+    });
     const latencies = new Map<Subject, { p50Ms: number; p99Ms: number; samples: number }>();
     for (const s of scenario.subjects.filter((x) => x.latency)) {
       const result = await measureLatency(pipes.target(s), {
@@ -228,7 +277,7 @@ async function runRestoreScenario(
       expectedOutputs: scenario.writerOutputs(records),
       runId: applicationId,
       stateDir: join(stateRoot, 'writer'),
-      timeoutMs: 180_000,
+      timeoutMs: 600_000,
       keepTopics: true,
     });
     log(
@@ -244,15 +293,23 @@ async function runRestoreScenario(
       const t = pipes.target(s);
       return { ...t, params: { ...t.params, ...params } };
     };
-    const rates = await timedRounds(scenario, (s, round) =>
-      measureRestore(restoring(s), {
+    // Every restoration must restore the whole changelog (one record per input, none compacted away).
+    const changelogRecords = await broker.recordsWritten(params.changelog, scenario.inputPartitions);
+    const rates = await timedRounds(scenario, async (s, r) => {
+      const result = await measureRestore(restoring(s), {
         broker,
         input,
         output: `${applicationId}-out`,
-        runId: `${prefix}-${slug(s)}-${round}`,
-        stateDir: join(stateRoot, `${slug(s)}-${round}`),
-      }),
-    );
+        runId: `${prefix}-${slug(s)}-${r.id}`,
+        stateDir: join(stateRoot, `${slug(s)}-${r.id}`),
+      });
+      if (result.records !== changelogRecords) {
+        throw new Error(
+          `${label(s)} restored ${result.records} records, but ${params.changelog} holds ${changelogRecords}`,
+        );
+      }
+      return result;
+    });
     await closePipes(pipes);
     return scenario.subjects.map((s) => measured(scenario, s, rates.get(s)!, pipes));
   } finally {
@@ -270,13 +327,15 @@ function recordsOf(scenario: Scenario): number {
   return Math.round(RECORDS * scenario.recordsFactor);
 }
 
-function measured(scenario: Scenario, s: Subject, runs: number[], pipes: Pipes): Measured {
+function measured(scenario: Scenario, s: Subject, rates: Rates, pipes: Pipes): Measured {
+  const perCpuSec = rates.perCpuSec.filter(Number.isFinite);
   return {
     scenario: scenario.name,
     subject: s.name,
     guarantee: s.guarantee,
-    recordsPerSec: median(runs),
-    runs,
+    recordsPerSec: median(rates.perSec),
+    runs: rates.perSec,
+    ...(perCpuSec.length > 0 ? { recordsPerCpuSec: median(perCpuSec), cpuRuns: perCpuSec } : {}),
     peakRssMiB: pipes.byS.get(s)!.peakRssBytes / 2 ** 20,
     ...(scenario.kind === 'restore' ? { records: recordsOf(scenario) } : {}),
     ...(s.twinOf === undefined ? {} : { twinOf: s.twinOf }),
@@ -349,8 +408,20 @@ async function main(): Promise<void> {
     (x) => x.trim() !== '',
   );
   let selected = selectScenarios(names);
+  if (args.subjects !== undefined) selected = selectSubjects(selected, args.subjects.split(','));
   let comparing: Comparing | undefined;
   if (args.compare !== undefined) ({ scenarios: selected, comparing } = compareWith(args.compare, selected));
+  // Built once, before anything runs: a missing Java or Maven stops the run here, saying so.
+  if (selected.some((sc) => sc.subjects.some((s) => s.name === KAFKA_STREAMS_JAVA))) {
+    log('building the Kafka Streams (Java) subject (bench/java) unless it is up to date');
+    try {
+      ensureJavaBuilt();
+    } catch (error) {
+      throw new Error(
+        `${error instanceof Error ? error.message : String(error)}\n(--subjects runs some implementations only, e.g. --subjects kafka-pattern,raw to leave Kafka Streams out)`,
+      );
+    }
+  }
   const broker = new Broker(bootstrapServers());
   if (PROFILE) {
     rmSync(PROFILES, { recursive: true, force: true });
@@ -377,6 +448,9 @@ async function main(): Promise<void> {
       records: RECORDS,
       repetitions: REPS,
       warmupRuns: 1,
+      ...(selected.some((sc) => sc.subjects.some((s) => s.name === KAFKA_STREAMS_JAVA))
+        ? { jvmWarmupRuns: JVM_WARMUPS }
+        : {}),
       commitIntervalMs: COMMIT_INTERVAL_MS,
       latency: { ratePerSec: LATENCY_RATE, durationMs: LATENCY_MS, warmupMs: LATENCY_WARMUP_MS },
       profiled: PROFILE,
@@ -403,6 +477,7 @@ async function main(): Promise<void> {
       : {}),
   };
   printTable(report);
+  process.stdout.write(peerTables(report, KAFKA_STREAMS_JAVA, 'text', PEERS));
   printComparison(report);
   if (PROFILE) {
     for (const sc of selected) {
@@ -421,7 +496,11 @@ async function main(): Promise<void> {
     return;
   }
   writeJson(join(RESULTS, 'latest.json'), report);
-  updateReadme(fileURLToPath(new URL('../README.md', import.meta.url)), report);
+  updateReadme(
+    fileURLToPath(new URL('../README.md', import.meta.url)),
+    report,
+    peerTables(report, KAFKA_STREAMS_JAVA, 'markdown', PEERS),
+  );
   log(`results in ${join(RESULTS, 'latest.json')} and bench/README.md`);
 }
 

@@ -11,11 +11,13 @@
 
 import { SERVICE_DELAY_MS } from './async-step/workload.ts';
 import type { InputRecord } from './harness/broker.ts';
+import type { OutputCheck } from './harness/check.ts';
 import type { Guarantee, PipeParams } from './harness/pipe.ts';
-import { onePerPair, orderSide, paymentSide } from './join/workload.ts';
+import { joinOutput, onePerPair, orderSide, paymentSide } from './join/workload.ts';
 import { COUNT_STORE } from './stateful/topology.ts';
-import { keyedRecord, oneOutputPerRecord } from './stateful/workload.ts';
-import { expectedOutputs, orderRecord } from './stateless/workload.ts';
+import { countOutput, keyedRecord, oneOutputPerRecord, windowedCountOutput } from './stateful/workload.ts';
+import { approvalOutput, expectedOutputs, orderRecord, statelessOutput } from './stateless/workload.ts';
+import { WINDOW_MS } from './windowed/kafka-streams.ts';
 
 export interface Subject {
   /** Row label: the implementation, e.g. "kafka-pattern" or "raw pipe". */
@@ -33,6 +35,17 @@ export interface Subject {
    * runs as of the other commit.
    */
   readonly twinOf?: string;
+  /**
+   * Untimed drains before the timed ones (default 1): a JVM needs more than one before its
+   * code is compiled.
+   */
+  readonly warmups?: number;
+  /**
+   * The share of the scenario's records this subject drains (default 1), from inputs of its
+   * own: for one too slow to drain the whole input several times in a run. Its records/s are
+   * still records over the time to drain them.
+   */
+  readonly recordsShare?: number;
 }
 
 /** Whose records/s a row is divided by: a subject with the same guarantee, in this scenario or another. */
@@ -64,6 +77,8 @@ export interface DrainScenario extends ScenarioBase {
   readonly kind: 'drain';
   /** How many output records the first `count` inputs (of each topic) produce: how the driver knows a drain ended. */
   readonly expectedOutputs: (count: number) => number;
+  /** What every subject's first drain must have written, record for record (harness/check.ts). */
+  readonly output: OutputCheck;
 }
 
 /**
@@ -95,7 +110,13 @@ function module(path: string): URL {
 function subjects(
   name: string,
   path: string,
-  o: { framework: boolean; params?: PipeParams; latency?: boolean; guarantees?: readonly Guarantee[] },
+  o: {
+    framework: boolean;
+    params?: PipeParams;
+    latency?: boolean;
+    guarantees?: readonly Guarantee[];
+    warmups?: number;
+  },
 ): Subject[] {
   return (o.guarantees ?? GUARANTEES).map((guarantee) => ({
     name,
@@ -104,7 +125,46 @@ function subjects(
     framework: o.framework,
     params: o.params ?? {},
     latency: o.latency ?? true,
+    ...(o.warmups === undefined ? {} : { warmups: o.warmups }),
   }));
+}
+
+/** Kafka Streams itself, the baseline of every scenario it runs: bench/java, driven by peers/kafka-streams-java.ts. */
+export const KAFKA_STREAMS_JAVA = 'Kafka Streams (Java)';
+const KAFKA_STREAMS_BASELINE: Baseline = { subject: KAFKA_STREAMS_JAVA, label: 'Kafka Streams' };
+
+/** A hand-written KafkaJS loop (baseline/kafkajs-loop.ts), and @kafkats/flow's DSL (peers/kafkats-flow.ts). */
+export const KAFKAJS = 'KafkaJS';
+export const KAFKATS_FLOW = '@kafkats/flow';
+
+/**
+ * @kafkats/flow processes and produces one record at a time, at a few hundred to a thousand
+ * records/s here: it drains a twentieth of the input, and its throughput is below the latency
+ * run's rate, so it gets none.
+ */
+const FLOW_RECORDS_SHARE = 0.05;
+
+function kafkatsFlow(topology: 'stateless' | 'count' | 'windowed' | 'join'): Subject[] {
+  return subjects(KAFKATS_FLOW, './peers/kafkats-flow.ts', {
+    framework: false,
+    params: { topology },
+    latency: false,
+  }).map((s) => ({ ...s, recordsShare: FLOW_RECORDS_SHARE }));
+}
+
+/** Its JVM compiles the hot code during the first drains: two are untimed. */
+export const JVM_WARMUPS = 2;
+
+function kafkaStreamsJava(
+  topology: 'stateless' | 'count' | 'windowed' | 'join',
+  o: { latency?: boolean; guarantees?: readonly Guarantee[] } = {},
+): Subject[] {
+  return subjects(KAFKA_STREAMS_JAVA, './peers/kafka-streams-java.ts', {
+    framework: false,
+    params: { topology },
+    warmups: JVM_WARMUPS,
+    ...o,
+  });
 }
 
 // The record cache off: every update of a count is written to the output and the changelog,
@@ -126,10 +186,14 @@ export const SCENARIOS: readonly Scenario[] = [
     inputs: [orderRecord],
     recordsFactor: 1,
     expectedOutputs,
-    baselines: [{ subject: 'raw pipe', label: 'raw pipe' }],
+    output: statelessOutput,
+    baselines: [KAFKA_STREAMS_BASELINE, { subject: 'raw pipe', label: 'raw pipe' }],
     subjects: [
+      ...kafkaStreamsJava('stateless'),
       ...subjects('kafka-pattern', './stateless/kafka-streams.ts', { framework: true }),
       ...subjects('raw pipe', './stateless/raw-pipe.ts', { framework: false }),
+      ...subjects(KAFKAJS, './stateless/kafkajs.ts', { framework: false }),
+      ...kafkatsFlow('stateless'),
     ],
   },
   {
@@ -141,11 +205,14 @@ export const SCENARIOS: readonly Scenario[] = [
     inputs: [keyedRecord],
     recordsFactor: 0.5,
     expectedOutputs: oneOutputPerRecord,
+    output: countOutput,
     baselines: [
+      KAFKA_STREAMS_BASELINE,
       { scenario: 'stateless', subject: 'kafka-pattern', label: 'stateless' },
       { subject: 'raw pipe + Map', label: 'Map pipe' },
     ],
     subjects: [
+      ...kafkaStreamsJava('count'),
       ...subjects('kafka-pattern SQLite', './stateful/kafka-streams.ts', {
         framework: true,
         params: { storeType: 'persistent', ...NO_CACHE },
@@ -155,6 +222,8 @@ export const SCENARIOS: readonly Scenario[] = [
         params: { storeType: 'in-memory', ...NO_CACHE },
       }),
       ...subjects('raw pipe + Map', './stateful/raw-map-pipe.ts', { framework: false }),
+      ...subjects(`${KAFKAJS} + Map`, './stateful/kafkajs-map.ts', { framework: false }),
+      ...kafkatsFlow('count'),
     ],
   },
   {
@@ -164,7 +233,7 @@ export const SCENARIOS: readonly Scenario[] = [
       "a new instance with an empty state directory restores the count store from its changelog (one record per input of an at_least_once count run with the cache off, 9,999 keys); records/s from the restore listener: records restored over the restoration's duration",
     inputPartitions: 3,
     inputs: [keyedRecord],
-    recordsFactor: 4,
+    recordsFactor: 3,
     writer: subjects('kafka-pattern SQLite', './stateful/kafka-streams.ts', {
       framework: true,
       params: { storeType: 'persistent', ...NO_CACHE },
@@ -172,8 +241,9 @@ export const SCENARIOS: readonly Scenario[] = [
     })[0]!,
     writerOutputs: oneOutputPerRecord,
     store: COUNT_STORE,
-    baselines: [{ subject: 'partition reader', label: 'reader' }],
+    baselines: [KAFKA_STREAMS_BASELINE, { subject: 'partition reader', label: 'reader' }],
     subjects: [
+      ...kafkaStreamsJava('count', { latency: false, guarantees: ['at_least_once'] }),
       ...subjects('kafka-pattern SQLite', './restoration/kafka-streams.ts', {
         framework: true,
         params: { storeType: 'persistent' },
@@ -202,11 +272,19 @@ export const SCENARIOS: readonly Scenario[] = [
     inputs: [keyedRecord],
     recordsFactor: 0.5,
     expectedOutputs: oneOutputPerRecord,
-    baselines: [{ scenario: 'stateful count', subject: 'kafka-pattern SQLite', label: 'count' }],
-    subjects: subjects('kafka-pattern SQLite', './windowed/kafka-streams.ts', {
-      framework: true,
-      params: NO_CACHE,
-    }),
+    output: windowedCountOutput(WINDOW_MS),
+    baselines: [
+      KAFKA_STREAMS_BASELINE,
+      { scenario: 'stateful count', subject: 'kafka-pattern SQLite', label: 'count' },
+    ],
+    subjects: [
+      ...kafkaStreamsJava('windowed'),
+      ...subjects('kafka-pattern SQLite', './windowed/kafka-streams.ts', {
+        framework: true,
+        params: NO_CACHE,
+      }),
+      ...kafkatsFlow('windowed'),
+    ],
   },
   {
     kind: 'drain',
@@ -216,8 +294,16 @@ export const SCENARIOS: readonly Scenario[] = [
     inputs: [orderSide, paymentSide],
     recordsFactor: 0.5,
     expectedOutputs: onePerPair,
-    baselines: [{ scenario: 'stateless', subject: 'kafka-pattern', label: 'stateless' }],
-    subjects: subjects('kafka-pattern SQLite', './join/kafka-streams.ts', { framework: true }),
+    output: joinOutput,
+    baselines: [
+      KAFKA_STREAMS_BASELINE,
+      { scenario: 'stateless', subject: 'kafka-pattern', label: 'stateless' },
+    ],
+    subjects: [
+      ...kafkaStreamsJava('join'),
+      ...subjects('kafka-pattern SQLite', './join/kafka-streams.ts', { framework: true }),
+      ...kafkatsFlow('join'),
+    ],
   },
   {
     kind: 'drain',
@@ -225,8 +311,9 @@ export const SCENARIOS: readonly Scenario[] = [
     summary: `stream(in).mapValuesAsync(POST the value to a local HTTP service that answers after ${SERVICE_DELAY_MS} ms).to(out), per-key order, concurrency 1, 16 or 64 per task (partition); the baseline is a hand-written Promise-per-record loop on the raw client with the same calls, per-key order and per-partition concurrency`,
     inputPartitions: 3,
     inputs: [orderRecord],
-    recordsFactor: 0.05,
+    recordsFactor: 0.01,
     expectedOutputs: (count) => count,
+    output: approvalOutput,
     baselines: ASYNC_CONCURRENCY.map((c) => ({ subject: `Promise loop c=${c}`, label: `loop c=${c}` })),
     subjects: ASYNC_CONCURRENCY.flatMap((c) => [
       ...subjects(`kafka-pattern c=${c}`, './async-step/kafka-streams.ts', {
@@ -268,4 +355,19 @@ export function selectScenarios(names: readonly string[]): Scenario[] {
     wanted.add(matches[0]!);
   }
   return SCENARIOS.filter((s) => wanted.has(s));
+}
+
+/**
+ * The scenarios with only the subjects whose names start with one of `prefixes`
+ * (case-insensitive); a scenario left with none is dropped, and none left at all is an error.
+ */
+export function selectSubjects(scenarios: readonly Scenario[], prefixes: readonly string[]): Scenario[] {
+  const wanted = prefixes.map((p) => p.trim().toLowerCase()).filter((p) => p !== '');
+  const keep = (s: Subject) => wanted.some((p) => s.name.toLowerCase().startsWith(p));
+  const kept = scenarios
+    .map((sc) => ({ ...sc, subjects: sc.subjects.filter(keep) }))
+    .filter((sc) => sc.subjects.length > 0);
+  if (kept.length === 0)
+    throw new Error(`No subject of the selected scenarios starts with ${prefixes.join(' or ')}`);
+  return kept;
 }

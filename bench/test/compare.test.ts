@@ -35,14 +35,20 @@ describe('twins', () => {
     const checkout = checkoutWith('bench/src/stateless/kafka-streams.ts');
     const twinned = withTwins(stateless, checkout, root, () => {});
     expect(twinned.subjects.map((s) => `${s.name} ${s.guarantee}`)).toEqual([
+      'Kafka Streams (Java) at_least_once',
+      'Kafka Streams (Java) exactly_once_v2',
       'kafka-pattern at_least_once',
       'kafka-pattern@aaaaaaa at_least_once',
       'kafka-pattern exactly_once_v2',
       'kafka-pattern@aaaaaaa exactly_once_v2',
       'raw pipe at_least_once',
       'raw pipe exactly_once_v2',
+      'KafkaJS at_least_once',
+      'KafkaJS exactly_once_v2',
+      '@kafkats/flow at_least_once',
+      '@kafkats/flow exactly_once_v2',
     ]);
-    const twin = twinned.subjects[1]!;
+    const twin = twinned.subjects[3]!;
     expect(fileURLToPath(twin.module)).toBe(join(checkout.dir, 'bench/src/stateless/kafka-streams.ts'));
     expect(twin.twinOf).toBe('kafka-pattern');
   });

@@ -30,9 +30,9 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { databaseUrl } from '@kafka-pattern/test/support/services.ts';
 import { Broker, bootstrapServers, sleep } from '../harness/broker.ts';
+import { cpuSeconds } from '../harness/cpu.ts';
 import { machineInfo, writeJson } from '../harness/report.ts';
 import { median, percentile } from '../harness/stats.ts';
-import { cpuSeconds } from './cpu.ts';
 import {
   connect,
   createTable,

@@ -14,6 +14,12 @@ export type FromChild =
       /** Highest readings of the process's memory over its life, sampled while runs go on. */
       peaks: MemoryPeaks;
       report?: Readonly<Record<string, unknown>>;
+      /**
+       * CPU seconds the pipe used from owning its partitions until it was told to stop (before
+       * closing): this process's (every thread, `process.cpuUsage()`) plus any process of the
+       * pipe's own, such as a JVM.
+       */
+      cpuSeconds: number;
     }
   | { type: 'error'; message: string };
 
@@ -34,6 +40,9 @@ export interface MemoryPeaks {
 const SAMPLE_EVERY_MS = 250;
 
 let running: RunningPipe | undefined;
+let cpuAtStart = 0;
+/** The highest resident set size of the pipe's other processes (a JVM), as of its last run. */
+let otherPeakRssBytes = 0;
 const peaks: MemoryPeaks = { heapUsedBytes: 0, heapTotalBytes: 0, externalBytes: 0, arrayBuffersBytes: 0 };
 let sampler: NodeJS.Timeout | undefined;
 
@@ -43,6 +52,11 @@ function sample(): void {
   peaks.heapTotalBytes = Math.max(peaks.heapTotalBytes, m.heapTotal);
   peaks.externalBytes = Math.max(peaks.externalBytes, m.external);
   peaks.arrayBuffersBytes = Math.max(peaks.arrayBuffersBytes, m.arrayBuffers);
+}
+
+function cpuNow(pipe: RunningPipe | undefined): number {
+  const own = process.cpuUsage();
+  return (own.user + own.system) / 1e6 + (pipe?.cpuSeconds?.() ?? 0);
 }
 
 function reply(message: FromChild): void {
@@ -69,8 +83,11 @@ process.on('message', async (message: ToChild) => {
       sample();
       sampler = setInterval(sample, SAMPLE_EVERY_MS);
       running = await start(message.run);
+      cpuAtStart = cpuNow(running);
       reply({ type: 'running', ...(running.measured ? { measured: running.measured } : {}) });
     } else if (message.type === 'stop') {
+      const cpuSeconds = running ? cpuNow(running) - cpuAtStart : 0;
+      otherPeakRssBytes = Math.max(otherPeakRssBytes, running?.peakRssBytes?.() ?? 0);
       const report = running?.report?.();
       try {
         await running?.close();
@@ -80,11 +97,13 @@ process.on('message', async (message: ToChild) => {
         sample();
       }
       // The peak of the process's life so far (kernel-tracked, in KiB): it covers every run up to
-      // this one, so the driver's last reading is the peak over all of them.
+      // this one, so the driver's last reading is the peak over all of them. A pipe running a
+      // process of its own (a JVM) adds that process's peak.
       reply({
         type: 'stopped',
-        maxRssBytes: process.resourceUsage().maxRSS * 1024,
+        maxRssBytes: process.resourceUsage().maxRSS * 1024 + otherPeakRssBytes,
         peaks: { ...peaks },
+        cpuSeconds,
         ...(report ? { report } : {}),
       });
     } else {

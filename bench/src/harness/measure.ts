@@ -11,8 +11,10 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { Consumer, FetchIsolationLevels, type Message, MessagesStreamModes } from '@platformatic/kafka';
 import { type Broker, type InputRecord, producePaced, sleep } from './broker.ts';
+import { compareOutputs, type OutputCheck } from './check.ts';
 import type { FromChild, MemoryPeaks, ToChild } from './child.ts';
 import type { Guarantee, Measured, PipeParams, PipeRun } from './pipe.ts';
+import { readAll } from './scan.ts';
 import { percentile } from './stats.ts';
 
 const CHILD = new URL('./child.ts', import.meta.url);
@@ -32,6 +34,8 @@ export class PipeProcess {
   memoryPeaks: MemoryPeaks | undefined;
   /** What the pipe reported about its last stopped run, if it reports anything. */
   lastReport: Readonly<Record<string, unknown>> | undefined;
+  /** CPU seconds of the last stopped run, from owning its partitions until told to stop. */
+  lastCpuSeconds = Number.NaN;
 
   constructor(label: string, extraExecArgv: string[] = []) {
     this.#child = fork(CHILD, [], {
@@ -74,11 +78,13 @@ export class PipeProcess {
   }
 
   async stop(): Promise<void> {
+    this.lastCpuSeconds = Number.NaN;
     const reply = await this.#request({ type: 'stop' }, 'stopped');
     if (reply.type === 'stopped') {
       this.peakRssBytes = Math.max(this.peakRssBytes, reply.maxRssBytes);
       this.memoryPeaks = reply.peaks;
       this.lastReport = reply.report;
+      this.lastCpuSeconds = reply.cpuSeconds;
     }
   }
 
@@ -118,11 +124,22 @@ export interface DrainOptions {
   readonly timeoutMs: number;
   /** Keeps the run's output and internal topics (a changelog to restore from later). */
   readonly keepTopics?: boolean;
+  /**
+   * Reads the output back once the pipe stopped and compares it with what the scenario expects
+   * (harness/check.ts); a difference fails the run, naming `label`.
+   */
+  readonly check?: {
+    readonly label: string;
+    readonly output: OutputCheck;
+    readonly expected: readonly string[];
+  };
 }
 
 export interface DrainResult {
   readonly seconds: number;
   readonly recordsPerSec: number;
+  /** Input records per CPU-second of the pipe's processes over the drain (NaN where not measured). */
+  readonly recordsPerCpuSec?: number;
   /** Records restored, for a restoration (the driver does not know it beforehand). */
   readonly records?: number;
 }
@@ -130,33 +147,61 @@ export interface DrainResult {
 export async function measureDrain(target: PipeTarget, o: DrainOptions): Promise<DrainResult> {
   const output = `${o.runId}-out`;
   const groupId = o.runId;
+  const inputRecords = o.inputs.length * o.recordsPerInput;
   await o.broker.createTopic(output, o.partitions);
   try {
-    await target.pipe.start(target.module, run(target, o.broker, o.inputs, output, groupId, o.stateDir));
-    const started = performance.now();
-    const inputRecords = o.inputs.length * o.recordsPerInput;
-    const committed = async () => {
-      let sum = 0;
-      for (const input of o.inputs) sum += await o.broker.committed(groupId, input);
-      return sum;
-    };
-    const done = async () =>
-      target.guarantee === 'exactly_once_v2'
-        ? (await committed()) >= inputRecords
-        : (await o.broker.recordsWritten(output, o.partitions)) >= o.expectedOutputs;
-    while (!(await done())) {
-      if (target.pipe.failure) throw target.pipe.failure;
-      if (performance.now() - started > o.timeoutMs) {
-        throw new Error(`${o.runId}: not drained after ${o.timeoutMs} ms`);
+    let seconds: number;
+    try {
+      await target.pipe.start(target.module, run(target, o.broker, o.inputs, output, groupId, o.stateDir));
+      const started = performance.now();
+      const committed = async () => {
+        let sum = 0;
+        for (const input of o.inputs) sum += await o.broker.committed(groupId, input);
+        return sum;
+      };
+      const done = async () =>
+        target.guarantee === 'exactly_once_v2'
+          ? (await committed()) >= inputRecords
+          : (await o.broker.recordsWritten(output, o.partitions)) >= o.expectedOutputs;
+      while (!(await done())) {
+        if (target.pipe.failure) throw target.pipe.failure;
+        if (performance.now() - started > o.timeoutMs) {
+          throw new Error(`${o.runId}: not drained after ${o.timeoutMs} ms`);
+        }
+        await sleep(20);
       }
-      await sleep(20);
+      seconds = (performance.now() - started) / 1000;
+    } finally {
+      await target.pipe.stop().catch(() => {});
     }
-    const seconds = (performance.now() - started) / 1000;
-    return { seconds, recordsPerSec: inputRecords / seconds };
+    if (o.check) await checkOutput(target, o, output, o.check);
+    return {
+      seconds,
+      recordsPerSec: inputRecords / seconds,
+      recordsPerCpuSec: inputRecords / target.pipe.lastCpuSeconds,
+    };
   } finally {
-    await target.pipe.stop().catch(() => {});
     // Changelogs and repartition topics of a stateful pipe are named after its application id.
     if (!o.keepTopics) await o.broker.deleteTopicsWithPrefix(`${o.runId}-`);
+  }
+}
+
+async function checkOutput(
+  target: PipeTarget,
+  o: DrainOptions,
+  output: string,
+  check: NonNullable<DrainOptions['check']>,
+): Promise<void> {
+  const isolation = target.guarantee === 'exactly_once_v2' ? 'read_committed' : 'read_uncommitted';
+  const records = (await readAll(o.broker.servers, output, o.partitions, isolation)).flat();
+  const difference = compareOutputs(
+    records.map((r) => check.output.canonical(r.key, r.value)),
+    check.expected,
+  );
+  if (difference !== undefined) {
+    throw new Error(
+      `${check.label} wrote another output than expected (${output}, ${isolation}):\n${difference}`,
+    );
   }
 }
 

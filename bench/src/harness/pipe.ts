@@ -43,6 +43,13 @@ export interface RunningPipe {
    * just before `close()` and handed to the driver with the run's end; JSON-serializable.
    */
   report?(): Readonly<Record<string, unknown>>;
+  /**
+   * CPU seconds used so far by processes the pipe runs outside its own (a JVM), which the child
+   * adds to its own CPU time over a run.
+   */
+  cpuSeconds?(): number;
+  /** The highest resident set size so far of the processes `cpuSeconds` counts, in bytes. */
+  peakRssBytes?(): number;
 }
 
 /**

@@ -16,6 +16,12 @@ export interface Row {
   /** Median of the timed runs. */
   recordsPerSec: number;
   runs: number[];
+  /**
+   * Median of the timed runs' input records per CPU-second of the subject's processes over the
+   * drain (absent where not measured: a restoration).
+   */
+  recordsPerCpuSec?: number;
+  cpuRuns?: number[];
   /** recordsPerSec over each baseline's with the same guarantee (NaN when the baseline did not run). */
   baselines: { label: string; scenario: string; subject: string; ratio: number }[];
   /** Absent where a paced run means nothing (restoration). */
@@ -48,6 +54,8 @@ export interface Report {
     records: number;
     repetitions: number;
     warmupRuns: number;
+    /** Warm-up drains of the Kafka Streams (Java) subject. */
+    jvmWarmupRuns?: number;
     commitIntervalMs: Record<Guarantee, number>;
     latency: { ratePerSec: number; durationMs: number; warmupMs: number };
     profiled: boolean;
@@ -92,19 +100,25 @@ const HEADER = [
   'implementation',
   'guarantee',
   'records/s',
+  'per CPU-s',
   'vs baseline',
   'p50 ms',
   'p99 ms',
   'peak RSS MiB',
 ];
-const NUMERIC = new Set([3, 5, 6, 7]);
+const NUMERIC = new Set([3, 4, 6, 7, 8]);
+
+function rate(x: number | undefined): string {
+  return x === undefined || !Number.isFinite(x) ? '—' : Math.round(x).toLocaleString('en-US');
+}
 
 function cells(r: Row): string[] {
   return [
     r.scenario,
     r.subject,
     r.guarantee,
-    Math.round(r.recordsPerSec).toLocaleString('en-US'),
+    rate(r.recordsPerSec),
+    rate(r.recordsPerCpuSec),
     r.baselines
       .map((b) => `${Number.isFinite(b.ratio) ? `${b.ratio.toFixed(2)}×` : '—'} ${b.label}`)
       .join(', '),
@@ -120,7 +134,7 @@ function context(report: Report): string {
   return (
     `${report.date.slice(0, 10)}, ${m.cpus} CPUs (${m.cpuModel}), Node ${m.node}, Kafka ${m.broker.version} ` +
     `on the same machine, ${m.client}; records per drain and input topic: ${perScenario(report)}; ` +
-    `median of ${s.repetitions} after ${s.warmupRuns} warm-up; latency at ${s.latency.ratePerSec} records/s ` +
+    `median of ${s.repetitions} after ${s.warmupRuns} warm-up${s.jvmWarmupRuns === undefined ? '' : ` (Kafka Streams (Java): ${s.jvmWarmupRuns})`}; latency at ${s.latency.ratePerSec} records/s ` +
     `for ${s.latency.durationMs / 1000} s (first ${s.latency.warmupMs / 1000} s not counted); load average ${m.loadAverage}`
   );
 }
@@ -140,6 +154,73 @@ export function printTable(report: Report): void {
     ...report.rows.map((r) => line(cells(r))),
   ];
   process.stdout.write(`\n${out.join('\n')}\n\n${context(report)}\n`);
+}
+
+/**
+ * One table per scenario with every implementation side by side: a row per guarantee and
+ * measure (records/s, records per CPU-second), a column per implementation, the first column's
+ * (`baseline`, Kafka Streams (Java)) the one every other is divided by. Scenarios without that
+ * baseline are left out; a cell whose subject did not run that guarantee, or a column of `peers`
+ * that cannot express the scenario, shows —.
+ */
+export function peerTables(
+  report: Report,
+  baseline: string,
+  format: 'text' | 'markdown' = 'text',
+  peers: readonly string[] = [],
+): string {
+  const tables: string[] = [];
+  // A peer that ran in some scenario of the report gets a column (—) in the others too, unless
+  // one of their implementations is named after it (KafkaJS + Map).
+  const ran = peers.filter((p) => report.rows.some((r) => r.subject.startsWith(p)));
+  for (const scenario of report.scenarios) {
+    const rows = report.rows.filter((r) => r.scenario === scenario.name && r.twinOf === undefined);
+    if (!rows.some((r) => r.subject === baseline)) continue;
+    const names = [
+      baseline,
+      ...new Set(rows.map((r) => r.subject).filter((n) => n !== baseline)),
+      ...ran.filter((p) => !rows.some((r) => r.subject.startsWith(p))),
+    ];
+    const header = [scenario.name, 'measure', ...names];
+    const body: string[][] = [];
+    for (const guarantee of new Set(rows.map((r) => r.guarantee))) {
+      for (const [measure, of] of [
+        ['records/s', (r: Row) => r.recordsPerSec],
+        ['per CPU-s', (r: Row) => r.recordsPerCpuSec],
+      ] as const) {
+        const find = (name: string) => rows.find((r) => r.subject === name && r.guarantee === guarantee);
+        const base = find(baseline);
+        const baseValue = base ? of(base) : undefined;
+        if (rows.every((r) => r.guarantee !== guarantee || of(r) === undefined)) continue;
+        body.push([
+          guarantee,
+          measure,
+          ...names.map((name) => {
+            const r = find(name);
+            const value = r ? of(r) : undefined;
+            if (value === undefined || !Number.isFinite(value)) return '—';
+            if (name === baseline || baseValue === undefined || !Number.isFinite(baseValue))
+              return rate(value);
+            return `${rate(value)} (${(value / baseValue).toFixed(2)}×)`;
+          }),
+        ]);
+      }
+    }
+    if (format === 'markdown') {
+      const row = (c: string[]) => `| ${c.join(' | ')} |`;
+      const align = header.map((_, i) => (i < 2 ? '---' : '--:'));
+      tables.push([row(header), row(align), ...body.map(row)].join('\n'));
+      continue;
+    }
+    const all = [header, ...body];
+    const widths = header.map((_, i) => Math.max(...all.map((r) => r[i]!.length)));
+    const line = (r: string[]) =>
+      r.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+    tables.push([line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n'));
+  }
+  return tables.length === 0
+    ? ''
+    : `\nEvery implementation of a scenario side by side; (×) is over ${baseline} with the same guarantee and measure:\n\n${tables.join('\n\n')}\n`;
 }
 
 /**
@@ -201,7 +282,8 @@ export function writeJson(path: string, report: object): void {
 const START = '<!-- results:start -->';
 const END = '<!-- results:end -->';
 
-export function updateReadme(path: string, report: Report): void {
+/** `peers`: the side-by-side tables (peerTables, markdown) written after the long table. */
+export function updateReadme(path: string, report: Report, peers = ''): void {
   const text = readFileSync(path, 'utf8');
   const from = text.indexOf(START);
   const to = text.indexOf(END);
@@ -211,6 +293,6 @@ export function updateReadme(path: string, report: Report): void {
     );
     return;
   }
-  const section = `${START}\n${markdownTable(report)}\n\n${context(report)}.\n${END}`;
+  const section = `${START}\n${markdownTable(report)}\n\n${context(report)}.\n${peers}${END}`;
   writeFileSync(path, text.slice(0, from) + section + text.slice(to + END.length));
 }

@@ -8,6 +8,7 @@
  * two sides are read in: no record is ever late, and each pair joins once.
  */
 import type { InputRecord } from '../harness/broker.ts';
+import { canonicalJson, type OutputCheck } from '../harness/check.ts';
 import { orderRecord } from '../stateless/workload.ts';
 
 const EVENT_TIME_START = Date.now() - 3_600_000;
@@ -35,3 +36,16 @@ export function onePerPair(pairs: number): number {
 export function joinOrderPayment(order: string, payment: string): string {
   return `{"order":${order},"payment":${payment}}`;
 }
+
+/** Every output: each order with its payment, compared as JSON. */
+export const joinOutput: OutputCheck = {
+  canonical: (key, value) => `${key.toString()}\t${canonicalJson(value.toString())}`,
+  expected(count) {
+    const lines: string[] = [];
+    for (let i = 0; i < count; i++) {
+      const order = orderSide(i);
+      lines.push(`${order.key}\t${canonicalJson(joinOrderPayment(order.value, paymentSide(i).value))}`);
+    }
+    return lines;
+  },
+};

@@ -8,6 +8,7 @@
  * over the key space instead of walking it in order.
  */
 import type { InputRecord } from '../harness/broker.ts';
+import { longValue, type OutputCheck } from '../harness/check.ts';
 import { orderRecord } from '../stateless/workload.ts';
 
 export const PARTITIONS = 3;
@@ -38,4 +39,39 @@ export function keyedRecord(i: number): InputRecord {
 /** With the record cache off, every input record updates its key's count and is one output. */
 export function oneOutputPerRecord(count: number): number {
   return count;
+}
+
+/** Every update of a count: the key and its new count (an 8-byte long). */
+export const countOutput: OutputCheck = {
+  canonical: (key, value) => `${key.toString()}\t${longValue(value)}`,
+  expected(count) {
+    const counts = new Map<string, number>();
+    const lines: string[] = [];
+    for (let i = 0; i < count; i++) {
+      const key = keyedRecord(i).key;
+      const n = (counts.get(key) ?? 0) + 1;
+      counts.set(key, n);
+      lines.push(`${key}\t${n}`);
+    }
+    return lines;
+  },
+};
+
+/** Every update of a windowed count: `key@windowStart` and the window's new count. */
+export function windowedCountOutput(windowMs: number): OutputCheck {
+  return {
+    canonical: countOutput.canonical,
+    expected(count) {
+      const counts = new Map<string, number>();
+      const lines: string[] = [];
+      for (let i = 0; i < count; i++) {
+        const r = keyedRecord(i);
+        const key = `${r.key}@${Math.floor(r.timestamp! / windowMs) * windowMs}`;
+        const n = (counts.get(key) ?? 0) + 1;
+        counts.set(key, n);
+        lines.push(`${key}\t${n}`);
+      }
+      return lines;
+    },
+  };
 }

@@ -6,6 +6,7 @@
  * Input values are about 100 bytes of JSON; the generator is deterministic, so the driver knows
  * how many outputs a run must produce.
  */
+import { canonicalJson, type OutputCheck } from '../harness/check.ts';
 
 export interface Order {
   id: number;
@@ -57,3 +58,27 @@ export function expectedOutputs(count: number): number {
   for (let i = 0; i < count; i++) if (isWorthShipping(priceOrder(orderRecord(i).value))) n++;
   return n;
 }
+
+/** Every output: the priced order under its input's key, compared as JSON (field order and number formatting aside). */
+export const statelessOutput: OutputCheck = {
+  canonical: (key, value) => `${key.toString()}\t${canonicalJson(value.toString())}`,
+  expected(count) {
+    const lines: string[] = [];
+    for (let i = 0; i < count; i++) {
+      const { key, value } = orderRecord(i);
+      const order = priceOrder(value);
+      if (isWorthShipping(order)) lines.push(`${key}\t${canonicalJson(JSON.stringify(order))}`);
+    }
+    return lines;
+  },
+};
+
+/** The async step's outputs: the service's answer for each order. */
+export const approvalOutput: OutputCheck = {
+  canonical: (key, value) => `${key.toString()}\t${canonicalJson(value.toString())}`,
+  expected(count) {
+    const lines: string[] = [];
+    for (let i = 0; i < count; i++) lines.push(`${orderRecord(i).key}\t{"approved":true,"id":${i}}`);
+    return lines;
+  },
+};

@@ -1,6 +1,7 @@
 /**
  * CPU time of a process, all its threads, from /proc/<pid>/stat (user + system): what a subject
- * of the CDC benchmark spent, the JVM's compiler and collector threads included.
+ * running outside Node spent (a JVM's compiler and collector threads included), for the main
+ * bench's records per CPU-second and the CDC benchmark's CPU per row.
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -13,4 +14,11 @@ export function cpuSeconds(pid: number): number {
   // The command name is in parentheses and may contain spaces: count fields after the last ')'.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SEC;
+}
+
+/** The highest resident set size of the process so far (VmHWM), in bytes. */
+export function peakRssBytes(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kib = /^VmHWM:\s+(\d+)\s+kB/m.exec(status)?.[1];
+  return kib === undefined ? 0 : Number(kib) * 1024;
 }
