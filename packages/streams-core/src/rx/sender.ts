@@ -204,28 +204,37 @@ export class KafkaSender<K, V> {
     return run;
   }
 
-  /** One batch, as one or more port sends (split where the adapter would split a request). */
+  /**
+   * One batch: each record serialized and placed (a record that cannot be fails alone), the rest
+   * sent as one or more port sends (split where the adapter would split a request); a send the
+   * broker refuses fails all of its records.
+   */
   async #sendBatch<C>(records: SenderRecord<K, V, C>[]): Promise<SenderResult<C>[]> {
     if (this.#closed) throw new KafkaClientError('send() on a closed sender');
-    let produced: ProducedRecord[];
-    try {
-      produced = await this.serialize(records);
-    } catch (error) {
-      return records.map((r) => ({ correlationMetadata: r.correlationMetadata, error: asError(error) }));
+    const results: SenderResult<C>[] = new Array(records.length);
+    const produced: ProducedRecord[] = [];
+    const at: number[] = [];
+    for (const [i, r] of records.entries()) {
+      try {
+        produced.push(await this.serialize(r));
+        at.push(i);
+      } catch (error) {
+        results[i] = { correlationMetadata: r.correlationMetadata, error: asError(error) };
+      }
     }
-    const results: SenderResult<C>[] = [];
     for (const [from, to] of splitPoints(produced)) {
       const part = produced.slice(from, to);
       try {
         const metadata = await this.write(part);
-        for (let i = 0; i < part.length; i++)
-          results.push({
-            correlationMetadata: records[from + i]!.correlationMetadata,
-            recordMetadata: metadata[i]!,
-          });
+        for (let j = 0; j < part.length; j++) {
+          const i = at[from + j]!;
+          results[i] = { correlationMetadata: records[i]!.correlationMetadata, recordMetadata: metadata[j]! };
+        }
       } catch (error) {
-        for (let i = from; i < to; i++)
-          results.push({ correlationMetadata: records[i]!.correlationMetadata, error: asError(error) });
+        for (let j = from; j < to; j++) {
+          const i = at[j]!;
+          results[i] = { correlationMetadata: records[i]!.correlationMetadata, error: asError(error) };
+        }
       }
     }
     return results;
@@ -236,29 +245,25 @@ export class KafkaSender<K, V> {
     return recordOffsets(records, await this.producer.send(records));
   }
 
-  /** Serializes and resolves each record's partition. */
-  protected async serialize<C>(records: SenderRecord<K, V, C>[]): Promise<ProducedRecord[]> {
-    const out: ProducedRecord[] = [];
-    for (const r of records) {
-      const key = this.options.keySerializer.serialize(r.topic, r.key);
-      const value = this.options.valueSerializer.serialize(r.topic, r.value);
-      let partition = r.partition;
-      if (partition === undefined) {
-        const count = await this.#partitionCount(r.topic);
-        partition = key === null ? this.#roundRobin++ % count : partitionForKey(key, count);
-        if (this.#roundRobin > 0x7fffffff) this.#roundRobin = 0;
-      }
-      out.push({
-        topic: r.topic,
-        partition,
-        key,
-        value,
-        // The adapter stamps records without a timestamp per send; stamping here keeps the deltas checked below true.
-        timestamp: r.timestamp ?? Date.now(),
-        ...(r.headers ? { headers: r.headers } : {}),
-      });
+  /** Serializes a record and resolves its partition. */
+  protected async serialize<C>(r: SenderRecord<K, V, C>): Promise<ProducedRecord> {
+    const key = this.options.keySerializer.serialize(r.topic, r.key);
+    const value = this.options.valueSerializer.serialize(r.topic, r.value);
+    let partition = r.partition;
+    if (partition === undefined) {
+      const count = await this.#partitionCount(r.topic);
+      partition = key === null ? this.#roundRobin++ % count : partitionForKey(key, count);
+      if (this.#roundRobin > 0x7fffffff) this.#roundRobin = 0;
     }
-    return out;
+    return {
+      topic: r.topic,
+      partition,
+      key,
+      value,
+      // The adapter stamps records without a timestamp per send; stamping here keeps the deltas checked in splitPoints true.
+      timestamp: r.timestamp ?? Date.now(),
+      ...(r.headers ? { headers: r.headers } : {}),
+    };
   }
 
   #partitionCount(topic: string): Promise<number> {
@@ -303,7 +308,8 @@ export class TransactionalKafkaSender<K, V> extends KafkaSender<K, V> {
     records: SenderRecord<K, V, C>[],
     before?: (tx: TransactionPort) => Promise<void>,
   ): Promise<SenderResult<C>[]> {
-    const produced = await this.serialize(records);
+    const produced: ProducedRecord[] = [];
+    for (const r of records) produced.push(await this.serialize(r));
     const tx = await this.producer.beginTransaction();
     try {
       const metadata = produced.length > 0 ? recordOffsets(produced, await tx.send(produced)) : [];

@@ -261,7 +261,6 @@ describe('KafkaSender', () => {
       clientFactory: kafka.factory(),
       keySerializer: S,
       valueSerializer: S,
-      maxInFlight: 1,
       stopOnError: false,
     });
     closers.push(() => going.close());
