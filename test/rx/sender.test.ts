@@ -65,13 +65,11 @@ describe('KafkaSender', () => {
     const input = ['a', 'b', 'poison', 'c'].map((v) => ({ topic, key: v, value: v, correlationMetadata: v }));
     const seen: SenderResult<string>[] = [];
     const error = await new Promise<Error>((resolve, reject) =>
-      sender
-        .send(from(input))
-        .subscribe({
-          next: (r) => seen.push(r),
-          error: resolve,
-          complete: () => reject(new Error('completed')),
-        }),
+      sender.send(from(input)).subscribe({
+        next: (r) => seen.push(r),
+        error: resolve,
+        complete: () => reject(new Error('completed')),
+      }),
     );
     expect(error.message).toBe('cannot serialize "poison"');
     expect(seen.map((r) => r.correlationMetadata)).toEqual(['a', 'b']);
