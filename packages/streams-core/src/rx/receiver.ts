@@ -370,6 +370,8 @@ class ReceiverSession<K, V> {
   #stopping = false;
   #done: Promise<void> | undefined;
   #drainScheduled = false;
+  /** A failure outside the loop (a deserializer called from an acknowledgement's drain): ends it. */
+  #failure: { error: unknown } | undefined;
   #sink: { deliver(d: Delivery<K, V>): void; fail(e: unknown): void } | undefined;
   onExactlyOnce: ((records: ReceiverRecord<K, V>[]) => Promise<void>) | undefined;
 
@@ -438,9 +440,11 @@ class ReceiverSession<K, V> {
     } catch (error) {
       failure = error;
     }
+    if (this.#failure) failure ??= this.#failure.error;
     this.#stopping = true;
     try {
-      if (failure === undefined && this.#mode === 'acknowledged') await this.#commitIfDue(true);
+      // Also after a failure: what was acknowledged is processed.
+      if (this.#mode === 'acknowledged') await this.#commitIfDue(true);
     } catch (error) {
       failure ??= error;
     }
@@ -573,7 +577,13 @@ class ReceiverSession<K, V> {
     this.#drainScheduled = true;
     queueMicrotask(() => {
       this.#drainScheduled = false;
-      if (!this.#stopping) this.#drain();
+      if (this.#stopping) return;
+      try {
+        this.#drain();
+      } catch (error) {
+        this.#failure = { error };
+        this.stop();
+      }
     });
   }
 
@@ -582,11 +592,23 @@ class ReceiverSession<K, V> {
     const records: ReceiverRecord<K, V>[] = [];
     const toPause: TopicPartition[] = [];
     const toResume: TopicPartition[] = [];
+    let failed: { error: unknown } | undefined;
     for (const state of this.#partitions.values()) {
-      while (state.bufferHead < state.buffer.length && state.offsets.outstanding < this.#maxBuffered) {
-        const r = state.buffer[state.bufferHead++]!;
+      while (
+        !failed &&
+        state.bufferHead < state.buffer.length &&
+        state.offsets.outstanding < this.#maxBuffered
+      ) {
+        const r = state.buffer[state.bufferHead]!;
+        try {
+          records.push(this.#toRecord(state, r));
+        } catch (error) {
+          // The records before it are still delivered; the stream then ends with the error.
+          failed = { error };
+          break;
+        }
+        state.bufferHead++;
         state.offsets.deliver(r.offset);
-        records.push(this.#toRecord(state, r));
       }
       if (state.bufferHead === state.buffer.length) {
         state.buffer = [];
@@ -605,9 +627,11 @@ class ReceiverSession<K, V> {
       this.consumer.resume(toResume);
       this.consumer.wakeup();
     }
-    if (records.length === 0) return;
-    const commitAhead = () => this.#commitAhead(records);
-    this.#sink?.deliver({ records, commitAhead });
+    if (records.length > 0) {
+      const commitAhead = () => this.#commitAhead(records);
+      this.#sink?.deliver({ records, commitAhead });
+    }
+    if (failed) throw failed.error;
   }
 
   async #commitAhead(records: ReceiverRecord<K, V>[]): Promise<boolean> {

@@ -209,6 +209,39 @@ describe('KafkaReceiver.receive', () => {
   });
 });
 
+describe('KafkaReceiver failures', () => {
+  it('ends the stream with a deserializer error, also one raised by a delivery after an acknowledgement', async () => {
+    const kafka = new InMemoryKafka();
+    fill(kafka, 'in', 1, 10);
+    const rx = receiver(kafka, 'in', {
+      maxBufferedPerPartition: 2,
+      valueDeserializer: {
+        deserialize: (topic: string, data: Buffer | null) => {
+          const v = S.deserialize(topic, data);
+          if (v === '0:5') throw new Error('unreadable 0:5');
+          return v;
+        },
+      },
+    });
+    const got: string[] = [];
+    const error = await new Promise<Error>((resolve) =>
+      subscriptions.push(
+        rx.receive().subscribe({
+          next: (r) => {
+            got.push(r.value!);
+            r.receiverOffset.acknowledge();
+          },
+          error: resolve,
+        }),
+      ),
+    );
+    expect(error.message).toBe('unreadable 0:5');
+    expect(got).toEqual(['0:0', '0:1', '0:2', '0:3', '0:4']);
+    await rx.close();
+    expect(kafka.committedOffset('g', 'in', 0)).toBe(5n);
+  });
+});
+
 describe('KafkaSender', () => {
   it('reports each record with its offset, in order', async () => {
     const kafka = new InMemoryKafka();
