@@ -2,12 +2,15 @@
  * KafkaReceiver.receiveExactlyOnce in a child process, SIGKILLed three times mid-stream and
  * restarted with the same transactional id each time: under read_committed, the output holds
  * exactly one record per input record (none lost, none twice), though each killed incarnation
- * left work uncommitted (an open transaction, fetched records) behind.
+ * left an open transaction with sent outputs and added offsets behind.
  *
- * Each kill lands mid-stream by construction, not by timing: an incarnation is killed once it
- * has committed at least 2,000 records of its own and the group's committed offsets are still
- * short of the end of the input; the test checks both after the kill. The last incarnation runs
- * until the committed offsets reach the end, and then closes.
+ * Each kill lands mid-stream and mid-transaction by construction, not by timing: once an
+ * incarnation has committed 2,000 records of its own, its next transaction stops before its
+ * commit (outputs sent, offsets added) and says so, and the test kills it then; the group's
+ * committed offsets must still be short of the end of the input, and read_uncommitted must show
+ * exactly the held transactions' records beyond the committed output (they were written, then
+ * aborted when the next incarnation registered the transactional id). The last incarnation runs until
+ * the committed offsets reach the end, and then closes.
  */
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -42,17 +45,19 @@ describe('receiveExactlyOnce under SIGKILL', () => {
     const committedSum = async () => sum(await committed(spec.groupId, input, PARTITIONS));
 
     const atKill: number[] = [];
+    const heldRecords: number[] = [];
     for (let k = 1; k <= KILLS; k++) {
-      const app = new AppProcess(spec, `rx-eos-${k}`, APP);
-      await app.waitForEvent(
-        (e) => e.event === 'batch' && e.total >= PROGRESS,
+      const app = new AppProcess({ ...spec, holdAfter: PROGRESS }, `rx-eos-${k}`, APP);
+      const holding = await app.waitForEvent(
+        (e) => e.event === 'holding',
         90_000,
-        `${PROGRESS} records committed`,
+        `a transaction held open after ${PROGRESS} records`,
       );
       await app.kill();
       const done = await committedSum();
       expect(done, `incarnation ${k} was killed mid-stream`).toBeLessThan(RECORDS);
       atKill.push(done);
+      heldRecords.push(holding.records as number);
     }
 
     const last = new AppProcess(spec, 'rx-eos-last', APP);
@@ -78,8 +83,9 @@ describe('receiveExactlyOnce under SIGKILL', () => {
     // Records of transactions the kills left open (aborted when the next incarnation registered).
     const written = (await collect(output, { isolationLevel: 'read_uncommitted' })).length;
     console.log(
-      `rx eos: committed input at the kills ${atKill.join(', ')}; ${out.length} committed outputs for ${RECORDS} inputs, ${twice.length} inputs twice; ${written - out.length} records of aborted transactions`,
+      `rx eos: committed input at the kills ${atKill.join(', ')}; ${out.length} committed outputs for ${RECORDS} inputs, ${twice.length} inputs twice; ${written - out.length} records of aborted transactions read back, ${heldRecords.join(', ')} records in the held transactions`,
     );
+    expect(written - out.length).toBe(heldRecords.reduce((a, b) => a + b, 0));
     expect(twice).toEqual([]);
     expect(perInput.size).toBe(RECORDS);
     expect(out.length).toBe(RECORDS);
