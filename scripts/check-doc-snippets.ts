@@ -30,6 +30,7 @@ const DOCS = [
   'packages/*/docs/*.md',
   'packages/topologies/*/README.md',
   'packages/streams-core/src/client/README.md',
+  'packages/streams-core/src/rx/README.md',
   'bench/README.md',
   'test/differential/README.md',
 ];
