@@ -7,7 +7,9 @@ import type { AsyncSerde } from '../serdes/async-serde.ts';
 import { SerializationException } from '../serdes/serialization-exception.ts';
 import type { SchemaDefinition } from './client.ts';
 import {
+  cachedById,
   loadPeer,
+  noWriterSchema,
   resolveRegistry,
   resolveSubject,
   type SchemaRegistrySerdeOptions,
@@ -61,7 +63,6 @@ export function avroSerde<T>(options: AvroSerdeOptions): SchemaRegistrySerde<T> 
   const text = options.schema === undefined ? undefined : schemaText(options.schema);
   const recordName = options.schema === undefined ? undefined : avroFullName(JSON.parse(text!) as unknown);
   let writer: Promise<{ type: Avsc.Type; definition: SchemaDefinition }> | undefined;
-  const readers = new Map<number, Promise<(body: Buffer) => unknown>>();
 
   const writerType = () => {
     writer ??= avsc().then((avro) => {
@@ -79,51 +80,42 @@ export function avroSerde<T>(options: AvroSerdeOptions): SchemaRegistrySerde<T> 
     return writer;
   };
 
-  const readerFor = (id: number, topic: string): Promise<(body: Buffer) => unknown> => {
-    let reader = readers.get(id);
-    if (!reader) {
-      reader = (async () => {
-        const avro = await avsc();
-        const written = await registry.getSchemaById(id);
-        if (written.schemaType !== 'AVRO')
-          throw new SerializationException(
-            `${name} cannot read a record from topic "${topic}": schema id ${id} is a ${written.schemaType} schema, not Avro`,
-            { topic },
-          );
-        let writerOfRecord: Avsc.Type;
-        try {
-          writerOfRecord = avro.Type.forSchema(
-            JSON.parse(written.schema) as Avsc.Schema,
-            options.forSchemaOptions,
-          );
-        } catch (error) {
-          throw new SerializationException(
-            `${name}: schema id ${id} from ${registry.url} is not an Avro schema avsc can read: ${(error as Error).message}`,
-            { topic, cause: error },
-          );
-        }
-        if (text === undefined) return (body: Buffer) => writerOfRecord.fromBuffer(body);
-        const { type: readerType } = await writerType();
-        if (readerType.equals(writerOfRecord)) return (body: Buffer) => readerType.fromBuffer(body);
-        let resolver: ReturnType<Avsc.Type['createResolver']>;
-        try {
-          resolver = readerType.createResolver(writerOfRecord);
-        } catch (error) {
-          throw new SerializationException(
-            `${name} cannot read records of schema id ${id} from topic "${topic}" with its reader schema: ` +
-              `the two are not compatible (${(error as Error).message})`,
-            { topic, cause: error },
-          );
-        }
-        return (body: Buffer) => readerType.fromBuffer(body, resolver);
-      })();
-      readers.set(id, reader);
-      reader.catch(() => {
-        if (readers.get(id) === reader) readers.delete(id);
-      });
+  // One lookup per schema id; a failed one is forgotten, so the next record asks again.
+  const readerFor = cachedById(async (id: number, topic: string): Promise<(body: Buffer) => unknown> => {
+    const avro = await avsc();
+    const written = await registry.getSchemaById(id);
+    if (written.schemaType !== 'AVRO')
+      throw new SerializationException(
+        `${name} cannot read a record from topic "${topic}": schema id ${id} is a ${written.schemaType} schema, not Avro`,
+        { topic },
+      );
+    let writerOfRecord: Avsc.Type;
+    try {
+      writerOfRecord = avro.Type.forSchema(
+        JSON.parse(written.schema) as Avsc.Schema,
+        options.forSchemaOptions,
+      );
+    } catch (error) {
+      throw new SerializationException(
+        `${name}: schema id ${id} from ${registry.url} is not an Avro schema avsc can read: ${(error as Error).message}`,
+        { topic, cause: error },
+      );
     }
-    return reader;
-  };
+    if (text === undefined) return (body: Buffer) => writerOfRecord.fromBuffer(body);
+    const { type: readerType } = await writerType();
+    if (readerType.equals(writerOfRecord)) return (body: Buffer) => readerType.fromBuffer(body);
+    let resolver: ReturnType<Avsc.Type['createResolver']>;
+    try {
+      resolver = readerType.createResolver(writerOfRecord);
+    } catch (error) {
+      throw new SerializationException(
+        `${name} cannot read records of schema id ${id} from topic "${topic}" with its reader schema: ` +
+          `the two are not compatible (${(error as Error).message})`,
+        { topic, cause: error },
+      );
+    }
+    return (body: Buffer) => readerType.fromBuffer(body, resolver);
+  });
 
   return {
     name,
@@ -131,11 +123,7 @@ export function avroSerde<T>(options: AvroSerdeOptions): SchemaRegistrySerde<T> 
     subjectFor: (topic) => subjectOf(topic, isKey, recordName),
     async serializeAsync(topic: string, data: T | null, _headers: Headers): Promise<Buffer | null> {
       if (data === null || data === undefined) return null;
-      if (text === undefined)
-        throw new SerializationException(
-          `${name} cannot write to topic "${topic}": it was made without a schema (pass schema to write)`,
-          { topic },
-        );
+      if (text === undefined) throw noWriterSchema(name, topic);
       const { type, definition } = await writerType();
       const problems: string[] = [];
       if (

@@ -8,7 +8,9 @@ import { SerializationException } from '../serdes/serialization-exception.ts';
 import type { SchemaRegistrySerde } from './avro.ts';
 import type { SchemaDefinition } from './client.ts';
 import {
+  cachedById,
   loadPeer,
+  noWriterSchema,
   resolveRegistry,
   resolveSubject,
   type SchemaRegistrySerdeOptions,
@@ -117,31 +119,21 @@ export function jsonSchemaSerde<T>(options: JsonSchemaSerdeOptions): SchemaRegis
   const definition: SchemaDefinition | undefined =
     schemaObject === undefined ? undefined : { schemaType: 'JSON', schema: JSON.stringify(schemaObject) };
   let writer: Promise<ValidateFunction> | undefined;
-  const readers = new Map<number, Promise<ValidateFunction>>();
 
-  const readerFor = (id: number, topic: string): Promise<ValidateFunction> => {
-    let reader = readers.get(id);
-    if (!reader) {
-      reader = (async () => {
-        const written = await registry.getSchemaById(id);
-        if (written.schemaType !== 'JSON')
-          throw new SerializationException(
-            `${name} cannot read a record from topic "${topic}": schema id ${id} is a ${written.schemaType} schema, not JSON Schema`,
-            { topic },
-          );
-        try {
-          return await compile(JSON.parse(written.schema) as object, options.ajvOptions, `schema id ${id}`);
-        } catch (error) {
-          throw new SerializationException((error as Error).message, { topic, cause: error });
-        }
-      })();
-      readers.set(id, reader);
-      reader.catch(() => {
-        if (readers.get(id) === reader) readers.delete(id);
-      });
+  // One lookup per schema id; a failed one is forgotten, so the next record asks again.
+  const readerFor = cachedById(async (id: number, topic: string): Promise<ValidateFunction> => {
+    const written = await registry.getSchemaById(id);
+    if (written.schemaType !== 'JSON')
+      throw new SerializationException(
+        `${name} cannot read a record from topic "${topic}": schema id ${id} is a ${written.schemaType} schema, not JSON Schema`,
+        { topic },
+      );
+    try {
+      return await compile(JSON.parse(written.schema) as object, options.ajvOptions, `schema id ${id}`);
+    } catch (error) {
+      throw new SerializationException((error as Error).message, { topic, cause: error });
     }
-    return reader;
-  };
+  });
 
   return {
     name,
@@ -149,11 +141,7 @@ export function jsonSchemaSerde<T>(options: JsonSchemaSerdeOptions): SchemaRegis
     subjectFor: (topic) => subjectOf(topic, isKey, title),
     async serializeAsync(topic: string, data: T | null, _headers: Headers): Promise<Buffer | null> {
       if (data === null || data === undefined) return null;
-      if (schemaObject === undefined || definition === undefined)
-        throw new SerializationException(
-          `${name} cannot write to topic "${topic}": it was made without a schema (pass schema to write)`,
-          { topic },
-        );
+      if (schemaObject === undefined || definition === undefined) throw noWriterSchema(name, topic);
       writer ??= compile(schemaObject, options.ajvOptions, 'the schema');
       const validate = await writer;
       if (!validate(data))

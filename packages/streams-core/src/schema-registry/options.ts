@@ -1,3 +1,4 @@
+import { SerializationException } from '../serdes/serialization-exception.ts';
 import {
   createSchemaRegistryClient,
   type SchemaDefinition,
@@ -59,6 +60,36 @@ export function resolveSubject(
   if (typeof subject === 'string' && subject.length > 0) return () => subject;
   throw new TypeError(
     `subject must be a name, a strategy, 'topic', 'record' or 'topic-record' (got ${String(subject)})`,
+  );
+}
+
+/**
+ * Memoizes an asynchronous lookup per schema id. A lookup that fails is forgotten, so the next
+ * record with that id asks again instead of failing on a cached error.
+ */
+export function cachedById<R>(
+  load: (id: number, topic: string) => Promise<R>,
+): (id: number, topic: string) => Promise<R> {
+  const byId = new Map<number, Promise<R>>();
+  return (id, topic) => {
+    let found = byId.get(id);
+    if (!found) {
+      const loading = load(id, topic);
+      found = loading;
+      byId.set(id, loading);
+      loading.catch(() => {
+        if (byId.get(id) === loading) byId.delete(id);
+      });
+    }
+    return found;
+  };
+}
+
+/** A serde made for reading only was asked to write. */
+export function noWriterSchema(serde: string, topic: string): SerializationException {
+  return new SerializationException(
+    `${serde} cannot write to topic "${topic}": it was made without a schema (pass schema to write)`,
+    { topic },
   );
 }
 

@@ -9,7 +9,9 @@ import { SerializationException } from '../serdes/serialization-exception.ts';
 import type { SchemaRegistrySerde } from './avro.ts';
 import type { SchemaDefinition } from './client.ts';
 import {
+  cachedById,
   loadPeer,
+  noWriterSchema,
   resolveRegistry,
   resolveSubject,
   type SchemaRegistrySerdeOptions,
@@ -72,7 +74,6 @@ export function protobufSerde<T>(options: ProtobufSerdeOptions): SchemaRegistryS
   let writer:
     | Promise<{ type: Protobuf.Type; indexes: number[]; definition: SchemaDefinition; fullName: string }>
     | undefined;
-  const readers = new Map<number, Promise<ParsedFile>>();
 
   const writerType = () => {
     writer ??= protobufjs().then((pb) => {
@@ -98,30 +99,21 @@ export function protobufSerde<T>(options: ProtobufSerdeOptions): SchemaRegistryS
     return writer;
   };
 
-  const readerFor = (id: number, topic: string): Promise<ParsedFile> => {
-    let reader = readers.get(id);
-    if (!reader) {
-      reader = (async () => {
-        const pb = await protobufjs();
-        const written = await registry.getSchemaById(id);
-        if (written.schemaType !== 'PROTOBUF')
-          throw new SerializationException(
-            `${name} cannot read a record from topic "${topic}": schema id ${id} is a ${written.schemaType} schema, not Protobuf`,
-            { topic },
-          );
-        try {
-          return parseFile(pb, written.schema, `schema id ${id}`);
-        } catch (error) {
-          throw new SerializationException((error as Error).message, { topic, cause: error });
-        }
-      })();
-      readers.set(id, reader);
-      reader.catch(() => {
-        if (readers.get(id) === reader) readers.delete(id);
-      });
+  // One lookup per schema id; a failed one is forgotten, so the next record asks again.
+  const readerFor = cachedById(async (id: number, topic: string): Promise<ParsedFile> => {
+    const pb = await protobufjs();
+    const written = await registry.getSchemaById(id);
+    if (written.schemaType !== 'PROTOBUF')
+      throw new SerializationException(
+        `${name} cannot read a record from topic "${topic}": schema id ${id} is a ${written.schemaType} schema, not Protobuf`,
+        { topic },
+      );
+    try {
+      return parseFile(pb, written.schema, `schema id ${id}`);
+    } catch (error) {
+      throw new SerializationException((error as Error).message, { topic, cause: error });
     }
-    return reader;
-  };
+  });
 
   // The record name of RecordNameStrategy is known once the schema is parsed; the subject of a
   // topic is only asked for after that on the write path.
@@ -133,11 +125,7 @@ export function protobufSerde<T>(options: ProtobufSerdeOptions): SchemaRegistryS
     subjectFor: (topic) => subjectOf(topic, isKey, fullName ?? options.messageType),
     async serializeAsync(topic: string, data: T | null, _headers: Headers): Promise<Buffer | null> {
       if (data === null || data === undefined) return null;
-      if (text === undefined)
-        throw new SerializationException(
-          `${name} cannot write to topic "${topic}": it was made without a schema (pass schema to write)`,
-          { topic },
-        );
+      if (text === undefined) throw noWriterSchema(name, topic);
       const pb = await protobufjs();
       const w = await writerType();
       fullName = w.fullName;
