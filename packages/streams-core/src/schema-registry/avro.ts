@@ -8,7 +8,7 @@ import { SerializationException } from '../serdes/serialization-exception.ts';
 import type { SchemaDefinition } from './client.ts';
 import {
   cachedById,
-  loadPeer,
+  lazyPeer,
   noWriterSchema,
   resolveRegistry,
   resolveSubject,
@@ -42,16 +42,7 @@ export interface SchemaRegistrySerde<T> extends AsyncSerde<T> {
   subjectFor(topic: string): string;
 }
 
-type AvscModule = typeof Avsc;
-let avscModule: Promise<AvscModule> | undefined;
-
-function avsc(): Promise<AvscModule> {
-  avscModule ??= loadPeer('avsc', 'avroSerde', async () => {
-    const mod = (await import('avsc')) as AvscModule & { default?: AvscModule };
-    return mod.default ?? mod;
-  });
-  return avscModule;
-}
+const avsc = lazyPeer<typeof Avsc>('avsc', 'avroSerde', () => import('avsc'));
 
 export function avroSerde<T>(options: AvroSerdeOptions): SchemaRegistrySerde<T> {
   const registry = resolveRegistry(options.registry);

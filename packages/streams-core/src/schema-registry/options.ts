@@ -93,6 +93,21 @@ export function noWriterSchema(serde: string, topic: string): SerializationExcep
   );
 }
 
+/**
+ * An optional peer dependency's module, imported on first use and kept; a module's CommonJS
+ * `default` export is taken when it has one.
+ */
+export function lazyPeer<M>(name: string, serde: string, load: () => Promise<unknown>): () => Promise<M> {
+  let loaded: Promise<M> | undefined;
+  return () => {
+    loaded ??= loadPeer(name, serde, async () => {
+      const mod = (await load()) as { default?: unknown };
+      return (mod.default ?? mod) as M;
+    });
+    return loaded;
+  };
+}
+
 /** Loads an optional peer dependency, or says how to install it. */
 export async function loadPeer<M>(name: string, serde: string, load: () => Promise<M>): Promise<M> {
   try {

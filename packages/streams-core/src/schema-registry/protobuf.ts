@@ -10,7 +10,7 @@ import type { SchemaRegistrySerde } from './avro.ts';
 import type { SchemaDefinition } from './client.ts';
 import {
   cachedById,
-  loadPeer,
+  lazyPeer,
   noWriterSchema,
   resolveRegistry,
   resolveSubject,
@@ -38,15 +38,7 @@ export interface ProtobufSerdeOptions extends SchemaRegistrySerdeOptions {
 }
 
 type ProtobufModule = typeof Protobuf;
-let protobufModule: Promise<ProtobufModule> | undefined;
-
-function protobufjs(): Promise<ProtobufModule> {
-  protobufModule ??= loadPeer('protobufjs', 'protobufSerde', async () => {
-    const mod = (await import('protobufjs')) as ProtobufModule & { default?: ProtobufModule };
-    return mod.default ?? mod;
-  });
-  return protobufModule;
-}
+const protobufjs = lazyPeer<ProtobufModule>('protobufjs', 'protobufSerde', () => import('protobufjs'));
 
 const DEFAULT_TO_OBJECT: Protobuf.IConversionOptions = {
   longs: String,
