@@ -1,3 +1,4 @@
+export { type StreamElement, streamToObservable } from './crossing.ts';
 export { PartitionOffsets } from './offset-tracker.ts';
 export {
   type ClientSource,
