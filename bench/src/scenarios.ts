@@ -192,6 +192,7 @@ export const SCENARIOS: readonly Scenario[] = [
       ...kafkaStreamsJava('stateless'),
       ...subjects('kafka-pattern', './stateless/kafka-streams.ts', { framework: true }),
       ...subjects('raw pipe', './stateless/raw-pipe.ts', { framework: false }),
+      ...subjects('RxJS receiver → sender', './stateless/rx.ts', { framework: false }),
       ...subjects(KAFKAJS, './stateless/kafkajs.ts', { framework: false }),
       ...kafkatsFlow('stateless'),
     ],

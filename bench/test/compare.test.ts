@@ -43,6 +43,8 @@ describe('twins', () => {
       'kafka-pattern@aaaaaaa exactly_once_v2',
       'raw pipe at_least_once',
       'raw pipe exactly_once_v2',
+      'RxJS receiver → sender at_least_once',
+      'RxJS receiver → sender exactly_once_v2',
       'KafkaJS at_least_once',
       'KafkaJS exactly_once_v2',
       '@kafkats/flow at_least_once',
