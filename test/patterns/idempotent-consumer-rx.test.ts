@@ -7,7 +7,7 @@
  * the same processed_events ids and the same ledger rows, one per distinct event.
  */
 import { KafkaStreams, Serdes } from '@kafka-pattern/streams-core';
-import { KafkaReceiver, KafkaSender } from '@kafka-pattern/streams-core/rx';
+import { KafkaReceiver, KafkaSender, type ReceiverRecord } from '@kafka-pattern/streams-core/rx';
 import {
   dedupCacheKey,
   type EventOutcome,
@@ -20,7 +20,9 @@ import {
 } from '@kafka-pattern/topologies/idempotent-consumer/rx';
 import { Redis } from 'ioredis';
 import pg from 'pg';
+import { map } from 'rxjs';
 import { describe, expect, it } from 'vitest';
+import { committed, sum } from '../rx/support.ts';
 import { createLedgerTable } from '../support/idempotent-ledger.ts';
 import {
   bootstrapServers,
@@ -94,7 +96,7 @@ async function processedIds(pool: pg.Pool, consumerId: string, prefix: string): 
     'SELECT event_id FROM processed_events WHERE consumer_id = $1 ORDER BY event_id',
     [consumerId],
   );
-  return rows.rows.map((r) => r.event_id.slice(prefix.length));
+  return rows.rows.map((r) => r.event_id.slice(prefix.length)).sort();
 }
 
 async function setup(name: string) {
@@ -292,5 +294,105 @@ describe('idempotent consumer: the topology and the RxJS service on the same inp
       ...distinct.map((id) => [id, 200, true]),
       [`${events[0]!.eventId}-never-sent`, 404, false],
     ]);
+  });
+
+  it('the RxJS service stopped after the PostgreSQL commit and before the acknowledgement: the same group receives the events again, and none has a second effect', async () => {
+    const s = await setup('rx-redeliver');
+    const events = input('re').filter((e, i, all) => all.findIndex((x) => x.eventId === e.eventId) === i);
+    const forgotten = events.filter((_, i) => i % 3 === 0).map((e) => e.eventId);
+    const groupId = uniqueName('idem-rx-same');
+    const sender = KafkaSender.create({
+      bootstrapServers: bootstrapServers(),
+      keySerializer: Serdes.String(),
+      valueSerializer: Serdes.JSON<PaymentEvent>(),
+    });
+    cleanups.push(() => sender.close());
+    const seen: RxOutcome[] = [];
+    const run = async (acknowledge: boolean) => {
+      const receiver = KafkaReceiver.create({
+        bootstrapServers: bootstrapServers(),
+        groupId,
+        topics: [s.topic],
+        keyDeserializer: Serdes.String(),
+        valueDeserializer: Serdes.JSON<PaymentEvent>(),
+        commitIntervalMs: 100,
+      });
+      // Without acknowledgements the run is a process that dies after each event's PostgreSQL
+      // commit (and Redis mark) and before its acknowledgement: nothing gets committed.
+      const svc = new RxIdempotentService<PaymentEvent>({
+        topic: s.topic,
+        sender,
+        receiver: acknowledge
+          ? receiver
+          : {
+              receive: () =>
+                receiver.receive().pipe(
+                  map(
+                    (r): ReceiverRecord<string, PaymentEvent> => ({
+                      topic: r.topic,
+                      partition: r.partition,
+                      offset: r.offset,
+                      timestamp: r.timestamp,
+                      key: r.key,
+                      value: r.value,
+                      headers: r.headers,
+                      receiverOffset: {
+                        topic: r.topic,
+                        partition: r.partition,
+                        offset: r.offset,
+                        acknowledge: () => {},
+                        commit: () => Promise.reject(new Error('not acknowledged in this run')),
+                      },
+                    }),
+                  ),
+                ),
+            },
+        consumerId: s.consumerId,
+        redis: s.redis,
+        postgres: s.postgres,
+        handle: s.handle,
+      });
+      svc.outcomes$.subscribe((o) => seen.push(o));
+      const stop = async () => {
+        await svc.close();
+        await receiver.close();
+      };
+      cleanups.push(stop);
+      return { svc, stop };
+    };
+    const first = await run(false);
+    const { url } = await first.svc.start();
+    for (const e of events)
+      expect((await fetch(`${url}/events`, { method: 'POST', body: JSON.stringify(e) })).status).toBe(202);
+    await eventually(() => (seen.length >= events.length ? true : undefined), 30_000, 'first run settled');
+    await first.stop();
+    expect(await committed(groupId, s.topic, 3)).toEqual([-1n, -1n, -1n]);
+    // For these the process died before the Redis mark, too.
+    await s.forget(forgotten);
+    const second = await run(true);
+    await second.svc.start();
+    await eventually(
+      () => (seen.length >= events.length * 2 ? true : undefined),
+      30_000,
+      'redelivery settled',
+    );
+    await eventually(
+      async () => (sum(await committed(groupId, s.topic, 3)) === events.length ? true : undefined),
+      10_000,
+      'the redelivered offsets committed',
+    );
+    await second.stop();
+    expect(seen.slice(0, events.length).map((o) => o.outcome)).toEqual(events.map(() => 'processed'));
+    expect(new Map(seen.slice(events.length).map((o) => [o.eventId, o.outcome]))).toEqual(
+      new Map(
+        events.map((e) => [
+          e.eventId,
+          forgotten.includes(e.eventId) ? 'duplicate-postgres' : 'duplicate-redis',
+        ]),
+      ),
+    );
+    const ledger = await ledgerRows(s.admin, s.table, '');
+    expect(ledger.sort()).toEqual(events.map((e) => `${e.eventId} ${e.account} ${e.amount}`).sort());
+    expect(await processedIds(s.admin, s.consumerId, '')).toEqual(events.map((e) => e.eventId).sort());
   });
 });
