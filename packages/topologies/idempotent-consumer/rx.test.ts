@@ -282,10 +282,11 @@ describe('the RxJS idempotent service', () => {
     expect(effects).toEqual(['x']);
   });
 
-  it('start() without PostgreSQL says what happened and what to do; GET answers 503 when it goes away', async () => {
+  it('start() without PostgreSQL says what happened and what to do; GET /events/:id and /health answer 503 saying which dependency is down', async () => {
     const postgres = new FakePostgres();
+    const redis = new FakeRedis();
     postgres.down = true;
-    const { svc } = service({ postgres });
+    const { svc } = service({ postgres, redis });
     const error = await svc.start().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ServiceUnavailableError);
     expect((error as Error).message).toMatch(
@@ -293,9 +294,24 @@ describe('the RxJS idempotent service', () => {
     );
     postgres.down = false;
     const { url } = await svc.start();
+    expect(await (await fetch(`${url}/health`)).json()).toEqual({
+      ok: true,
+      postgres: 'ready',
+      redis: 'ready',
+    });
     postgres.down = true;
     const res = await fetch(`${url}/events/a`);
     expect(res.status).toBe(503);
     expect(((await res.json()) as { error: string }).error).toMatch(/whether "a" was processed is unknown/);
+    redis.status = 'reconnecting';
+    const health = await fetch(`${url}/health`);
+    expect(health.status).toBe(503);
+    expect(await health.json()).toEqual({
+      ok: false,
+      postgres: expect.stringMatching(/^unavailable \(connect ECONNREFUSED .*until it is back/),
+      redis: expect.stringMatching(
+        /^unavailable \(connection reconnecting\): duplicates are caught by PostgreSQL alone/,
+      ),
+    });
   });
 });

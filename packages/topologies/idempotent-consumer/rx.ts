@@ -93,6 +93,13 @@ export interface ServiceAddress {
   url: string;
 }
 
+/** What `GET /health` answers: `ok` when PostgreSQL answers; each dependency's state in words. */
+export interface ServiceHealth {
+  ok: boolean;
+  postgres: string;
+  redis: string;
+}
+
 /** The body of `POST /events` is not an event the service can take. */
 export class InvalidEventError extends Error {
   override readonly name = 'InvalidEventError';
@@ -199,21 +206,28 @@ export class RxIdempotentService<E extends IncomingEvent> {
         { cause: error },
       );
     }
-    this.#subscription = this.#pipeline().subscribe({
-      next: (outcome) => this.#outcomes.next(outcome),
-      error: (error: unknown) => this.#errors.next(asError(error)),
-    });
     const server = createServer((req, res) => {
       this.#route(req, res).catch((error: unknown) => reply(res, 500, { error: messageOf(error) }));
     });
-    this.#server = server;
     const host = this.#o.host ?? '127.0.0.1';
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.#o.port ?? 0, host, () => {
-        server.off('error', reject);
-        resolve();
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(this.#o.port ?? 0, host, () => {
+          server.off('error', reject);
+          resolve();
+        });
       });
+    } catch (error) {
+      throw new ServiceUnavailableError(
+        `the HTTP endpoint could not listen on ${host}:${this.#o.port ?? 0} (${messageOf(error)}): choose another port, or stop what holds it`,
+        { cause: error },
+      );
+    }
+    this.#server = server;
+    this.#subscription = this.#pipeline().subscribe({
+      next: (outcome) => this.#outcomes.next(outcome),
+      error: (error: unknown) => this.#errors.next(asError(error)),
     });
     const { port } = server.address() as AddressInfo;
     return { host, port, url: `http://${host}:${port}` };
@@ -285,8 +299,31 @@ export class RxIdempotentService<E extends IncomingEvent> {
     };
   }
 
+  /**
+   * Whether the dependencies answer: PostgreSQL is required (`ok` false without it); Redis only
+   * saves work, and without it every event takes the PostgreSQL path.
+   */
+  async health(): Promise<ServiceHealth> {
+    let postgres = 'ready';
+    try {
+      await this.#o.postgres.query('SELECT 1');
+    } catch (error) {
+      postgres = `unavailable (${messageOf(error)}): events wait, and GET /events/:id cannot answer, until it is back`;
+    }
+    const status = this.#o.redis.status;
+    const redis =
+      status === 'ready'
+        ? 'ready'
+        : `unavailable (connection ${status}): duplicates are caught by PostgreSQL alone, one transaction each, until it is back`;
+    return { ok: postgres === 'ready', postgres, redis };
+  }
+
   async #route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://service');
+    if (url.pathname === '/health') {
+      const health = await this.health();
+      return reply(res, health.ok ? 200 : 503, health);
+    }
     if (url.pathname === '/events') {
       if (req.method !== 'POST') return reply(res, 405, { error: 'use POST /events with a JSON event' });
       let event: IncomingEvent;
