@@ -255,6 +255,36 @@ describe('the RxJS idempotent service', () => {
     expect(await unknown.json()).toEqual({ eventId: 'never', processed: false });
   });
 
+  it('close() waits for the transaction in flight; a closed service does not start again', async () => {
+    const records$ = new Subject<ReceiverRecord<string, Payment>>();
+    let release: () => void = () => {};
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    let entered = false;
+    const acked: string[] = [];
+    const { svc, effects } = service({
+      records$,
+      handle: async () => {
+        entered = true;
+        await gate;
+      },
+    });
+    await svc.start();
+    records$.next(record(0, 0, { eventId: 'a', amount: 1 }, acked));
+    await until(() => entered, 'the handler runs');
+    let closed = false;
+    const closing = svc.close().then(() => {
+      closed = true;
+    });
+    await new Promise((r) => setImmediate(r));
+    expect(closed).toBe(false);
+    release();
+    await closing;
+    expect(effects).toEqual(['a']);
+    await expect(svc.start()).rejects.toThrow(/closed: create a new one/);
+  });
+
   it('a failed handler leaves its record unacknowledged and receives it again', async () => {
     let subscriptions = 0;
     const acked: string[] = [];

@@ -160,6 +160,9 @@ export class RxIdempotentService<E extends IncomingEvent> {
   readonly #errors = new Subject<Error>();
   #server: Server | undefined;
   #subscription: Subscription | undefined;
+  #closed = false;
+  /** Events whose processing runs: `close()` waits for them, so no transaction outlives it. */
+  readonly #inFlight = new Set<Promise<unknown>>();
 
   /** One per delivered record, once it is settled and acknowledged. */
   readonly outcomes$: Observable<RxOutcome> = this.#outcomes.asObservable();
@@ -197,6 +200,7 @@ export class RxIdempotentService<E extends IncomingEvent> {
    * HTTP endpoint. Rejects with `ServiceUnavailableError` when PostgreSQL does not answer.
    */
   async start(): Promise<ServiceAddress> {
+    if (this.#closed) throw new Error('the service is closed: create a new one to start again');
     if (this.#server) throw new Error('the service is started already');
     try {
       await createProcessedEventsTable(this.#o.postgres);
@@ -233,8 +237,13 @@ export class RxIdempotentService<E extends IncomingEvent> {
     return { host, port, url: `http://${host}:${port}` };
   }
 
-  /** Stops accepting requests, ends the pipeline (what is acknowledged gets committed by the receiver's close). */
+  /**
+   * Stops accepting requests, ends the pipeline and waits for the events being processed (their
+   * transactions settle; what is acknowledged by then is committed by the receiver). Close the
+   * receiver and the sender after it.
+   */
   async close(): Promise<void> {
+    this.#closed = true;
     const server = this.#server;
     this.#server = undefined;
     this.#subscription?.unsubscribe();
@@ -243,6 +252,7 @@ export class RxIdempotentService<E extends IncomingEvent> {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     }
+    await Promise.allSettled([...this.#inFlight]);
     this.#outcomes.complete();
     this.#errors.complete();
   }
@@ -265,7 +275,7 @@ export class RxIdempotentService<E extends IncomingEvent> {
   #pipeline(): Observable<RxOutcome> {
     return defer(() => this.#o.receiver.receive()).pipe(
       groupBy((record) => record.partition),
-      mergeMap((partition$) => partition$.pipe(concatMap((record) => this.#process(record)))),
+      mergeMap((partition$) => partition$.pipe(concatMap((record) => this.#tracked(this.#process(record))))),
       filter((outcome): outcome is RxOutcome => outcome !== undefined),
       retry({
         resetOnSuccess: true,
@@ -275,6 +285,13 @@ export class RxIdempotentService<E extends IncomingEvent> {
         },
       }),
     );
+  }
+
+  #tracked<T>(work: Promise<T>): Promise<T> {
+    this.#inFlight.add(work);
+    const done = () => this.#inFlight.delete(work);
+    work.then(done, done);
+    return work;
   }
 
   async #process(record: ReceiverRecord<string, E>): Promise<RxOutcome | undefined> {
