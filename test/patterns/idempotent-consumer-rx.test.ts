@@ -58,7 +58,7 @@ function input(prefix: string): PaymentEvent[] {
   const copies = distinct.flatMap((e, i) =>
     Array.from({ length: i % 3 === 0 ? 3 : i % 3 === 1 ? 2 : 1 }, () => e),
   );
-  // A fixed interleaving: copies of one event are never adjacent to each other only.
+  // A fixed interleaving (7 and the 36 copies are coprime) that spreads each event's copies apart.
   return copies
     .map((e, i) => ({ e, k: (i * 7) % copies.length }))
     .sort((a, b) => a.k - b.k)
