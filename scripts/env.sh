@@ -63,3 +63,19 @@ kp_node22_ok() { # true when $1 is a Node 22 >= 22.22
   [ -x "$1" ] || return 1
   "$1" -e 'const [a,b]=process.versions.node.split(".").map(Number);process.exit(a===22&&b>=22?0:1)' 2>/dev/null
 }
+
+# Daemons started from here must not inherit a lock descriptor, or they would hold the lock for
+# as long as they run: scripts/stack.sh's own (fd 9), and any a caller holds, such as the one
+# `flock <file> scripts/stack.sh up` passes down. detached execs a command with every
+# descriptor above 2 closed; it replaces the shell it runs in, so it runs in a subshell of its
+# own: `detached cmd &` (then $! is the command's pid) or `(detached cmd)`.
+detached() {
+  local fd
+  if [ -d "/proc/$BASHPID/fd" ]; then
+    for fd in /proc/"$BASHPID"/fd/*; do
+      fd="${fd##*/}"
+      if [ "$fd" -gt 2 ] 2>/dev/null; then eval "exec $fd>&-"; fi
+    done
+  fi
+  exec "$@"
+}

@@ -58,18 +58,6 @@ answers() { # url: true when the Confluent-compatible API answers there (GET /su
   fi
 }
 
-# Daemons started from here must not inherit lock descriptors (scripts/stack.sh holds one).
-detached() {
-  local fd
-  if [ -d "/proc/$BASHPID/fd" ]; then
-    for fd in /proc/"$BASHPID"/fd/*; do
-      fd="${fd##*/}"
-      if [ "$fd" -gt 2 ] 2>/dev/null; then eval "exec $fd>&-"; fi
-    done
-  fi
-  exec "$@"
-}
-
 java_major() { # java binary: its major version, or nothing
   local v
   v="$("$1" -version 2>&1 | sed -n 's/.*version "\([^"]*\)".*/\1/p' | head -n1)"

@@ -137,21 +137,6 @@ docker_ok() { # a Docker engine answers and the compose plugin is there (checked
   [ "$KP_DOCKER_OK" = yes ]
 }
 
-# Daemons started from here must not inherit a lock descriptor, or they would hold the lock for
-# as long as they run: this script's own (fd 9), and any a caller holds, such as the one
-# `flock <file> scripts/stack.sh up` passes down. detached execs a command with every
-# descriptor above 2 closed; it replaces the shell it runs in, so it runs in a subshell of its
-# own: `detached cmd &` (then $! is the command's pid) or `(detached cmd)`.
-detached() {
-  local fd
-  if [ -d "/proc/$BASHPID/fd" ]; then
-    for fd in /proc/"$BASHPID"/fd/*; do
-      fd="${fd##*/}"
-      if [ "$fd" -gt 2 ] 2>/dev/null; then eval "exec $fd>&-"; fi
-    done
-  fi
-  exec "$@"
-}
 
 compose() { (detached docker compose -f "$COMPOSE_FILE" "$@"); }
 

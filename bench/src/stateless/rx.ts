@@ -13,7 +13,7 @@ import {
   type ReceiverRecord,
   type SenderRecord,
 } from '@kafka-pattern/streams-core/rx';
-import { EMPTY, firstValueFrom, mergeMap, of } from 'rxjs';
+import { EMPTY, firstValueFrom, mergeMap, of, type Subscription } from 'rxjs';
 import type { StartPipe } from '../harness/pipe.ts';
 import { isWorthShipping, type PricedOrder, priceOrder } from './workload.ts';
 
@@ -41,6 +41,12 @@ export const start: StartPipe = async (run) => {
   };
   const serializers = { keySerializer: Serdes.String(), valueSerializer: Serdes.JSON<PricedOrder>() };
   let failure: unknown;
+  const closeAll = async (subscription: Subscription, sender: { close(): Promise<void> }) => {
+    subscription.unsubscribe();
+    await receiver.close();
+    await sender.close();
+    if (failure !== undefined) throw failure;
+  };
   const fail = (error: unknown) => {
     failure = error;
     console.error(`rx pipe failed: ${String(error)}`);
@@ -62,14 +68,7 @@ export const start: StartPipe = async (run) => {
       )
       .subscribe({ error: fail });
     await owned;
-    return {
-      async close() {
-        subscription.unsubscribe();
-        await receiver.close();
-        await sender.close();
-        if (failure !== undefined) throw failure;
-      },
-    };
+    return { close: () => closeAll(subscription, sender) };
   }
 
   const sender = KafkaSender.create({
@@ -90,12 +89,5 @@ export const start: StartPipe = async (run) => {
     )
     .subscribe({ next: (result) => result.correlationMetadata.acknowledge(), error: fail });
   await owned;
-  return {
-    async close() {
-      subscription.unsubscribe();
-      await receiver.close();
-      await sender.close();
-      if (failure !== undefined) throw failure;
-    },
-  };
+  return { close: () => closeAll(subscription, sender) };
 };
