@@ -10,6 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import {
+  type AdminPort,
   type ConsumedRecord,
   createPlatformaticClientFactory,
   type IsolationLevel,
@@ -116,7 +117,10 @@ export interface CollectOptions {
 
 /**
  * Reads a topic from the beginning without a consumer group: until `count` records arrived, or
- * (without `count`) up to the end offsets at the time of the call. Bounded by `timeoutMs`.
+ * (without `count`) up to the end offsets at the time of the call. Under read_committed that end is
+ * where every transaction that had written before the call has ended: a commit returns before the
+ * broker writes its markers, and the last stable offset trails the log end until they are written.
+ * Bounded by `timeoutMs`.
  */
 export async function collect(
   topic: string,
@@ -134,15 +138,17 @@ export async function collect(
       topic,
       partition,
     }));
+    const deadline = Date.now() + (options.timeoutMs ?? 20_000);
     const ends =
-      options.count === undefined ? await admin.listOffsets(partitions, 'latest', isolationLevel) : undefined;
+      options.count === undefined
+        ? await settledEnds(admin, partitions, isolationLevel, deadline)
+        : undefined;
     reader.assign(
       partitions.map((tp) => {
         const until = ends?.get(`${tp.topic}:${tp.partition}`);
         return { ...tp, from: 0n, ...(until !== undefined ? { until } : {}) };
       }),
     );
-    const deadline = Date.now() + (options.timeoutMs ?? 20_000);
     while (Date.now() < deadline) {
       // One poll may return more records than a spread call can take as arguments.
       for (const r of recordsOf(await reader.poll())) out.push(r);
@@ -151,6 +157,23 @@ export async function collect(
     return out;
   } finally {
     await Promise.allSettled([reader.close(), admin.close()]);
+  }
+}
+
+/** The end offsets to read to: the log end, and under read_committed once the stable offset reached it. */
+async function settledEnds(
+  admin: AdminPort,
+  partitions: { topic: string; partition: number }[],
+  isolationLevel: IsolationLevel,
+  deadline: number,
+): Promise<Map<string, bigint>> {
+  const logEnds = await admin.listOffsets(partitions, 'latest', 'read_uncommitted');
+  if (isolationLevel === 'read_uncommitted') return logEnds;
+  for (;;) {
+    const stable = await admin.listOffsets(partitions, 'latest', 'read_committed');
+    const settled = [...logEnds].every(([tp, end]) => (stable.get(tp) ?? 0n) >= end);
+    if (settled || Date.now() >= deadline) return stable;
+    await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
 
