@@ -1,6 +1,12 @@
 // SqliteKeyValueStore: a key-value store that is one table of the task's SQLite database.
 // Keys are BLOB primary keys of a WITHOUT ROWID table; SQLite orders BLOBs with memcmp, which
 // is exactly compareBytes, so ranges are index range scans in byte order.
+//
+// Writes since the last commit wait in a write buffer (as RocksDB's memtable): a key updated
+// many times between commits is one statement at the commit, and reading a key just written is
+// a map lookup. The buffer goes into the open SQLite transaction before every commit, before
+// every range read (so scans see it), when it grows past its bounds, and is dropped by a
+// rollback together with the transaction it belongs to.
 
 import type Database from 'better-sqlite3';
 import { type KeyValueBytes, prefixUpperBound } from '../bytes.ts';
@@ -9,6 +15,12 @@ import { storeClosedError } from '../store.ts';
 import { PAGE_SIZE, paged, type SqliteStoreContext, tableName } from './sqlite-store-context.ts';
 
 type LowerOp = '' | '>=' | '>';
+
+/** The write buffer goes into SQLite once it holds this many keys or bytes. */
+const MAX_PENDING_ENTRIES = 10_000;
+const MAX_PENDING_BYTES = 8 * 1024 * 1024;
+/** Bytes counted per buffered key beside its key and value (map entry, object, string). */
+const PENDING_ENTRY_OVERHEAD = 64;
 type UpperOp = '' | '<=' | '<';
 
 export class SqliteKeyValueStore implements KeyValueBytesStore {
@@ -21,9 +33,11 @@ export class SqliteKeyValueStore implements KeyValueBytesStore {
   readonly #get: Database.Statement;
   readonly #put: Database.Statement;
   readonly #delete: Database.Statement;
-  readonly #deleteReturning: Database.Statement;
   readonly #count: Database.Statement;
   readonly #rangeStatements = new Map<string, Database.Statement>();
+  /** Writes not yet in SQLite, by the key's bytes as a latin1 string; null deletes. */
+  readonly #pending = new Map<string, { key: Buffer; value: Buffer | null }>();
+  #pendingBytes = 0;
 
   /** Created by SqliteDatabase.keyValueStore(). */
   constructor(name: string, context: SqliteStoreContext) {
@@ -37,8 +51,8 @@ export class SqliteKeyValueStore implements KeyValueBytesStore {
       `INSERT INTO ${this.#table} (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
     );
     this.#delete = db.prepare(`DELETE FROM ${this.#table} WHERE key = ?`);
-    this.#deleteReturning = db.prepare(`DELETE FROM ${this.#table} WHERE key = ? RETURNING value`).pluck();
     this.#count = db.prepare(`SELECT count(*) FROM ${this.#table}`).pluck();
+    context.beforeCommit(() => this.#applyPending());
   }
 
   get isOpen(): boolean {
@@ -47,23 +61,19 @@ export class SqliteKeyValueStore implements KeyValueBytesStore {
 
   get(key: Buffer): Buffer | undefined {
     this.#check();
+    const pending = this.#pending.get(key.toString('latin1'));
+    if (pending !== undefined) return pending.value ?? undefined;
     return this.#get.get(key) as Buffer | undefined;
   }
 
   put(key: Buffer, value: Buffer | null): void {
     this.#check();
-    this.#context.beginWrite();
-    if (value === null) this.#delete.run(key);
-    else this.#put.run(key, value);
+    this.#buffer(key, value);
   }
 
   putIfAbsent(key: Buffer, value: Buffer): Buffer | undefined {
-    this.#check();
-    const existing = this.#get.get(key) as Buffer | undefined;
-    if (existing === undefined) {
-      this.#context.beginWrite();
-      this.#put.run(key, value);
-    }
+    const existing = this.get(key);
+    if (existing === undefined) this.#buffer(key, value);
     return existing;
   }
 
@@ -72,9 +82,9 @@ export class SqliteKeyValueStore implements KeyValueBytesStore {
   }
 
   delete(key: Buffer): Buffer | undefined {
-    this.#check();
-    this.#context.beginWrite();
-    return this.#deleteReturning.get(key) as Buffer | undefined;
+    const old = this.get(key);
+    this.#buffer(key, null);
+    return old;
   }
 
   range(from: Buffer | null, to: Buffer | null): Iterable<KeyValueBytes> {
@@ -106,12 +116,14 @@ export class SqliteKeyValueStore implements KeyValueBytesStore {
   /** Exact (a count(*) scan), so cheap only for small tables; the runtime calls it rarely. */
   approximateNumEntries(): number {
     this.#check();
+    this.#applyPending();
     return this.#count.get() as number;
   }
 
   /** Applies the records inside the open write transaction; the caller commits them with the restored offset. */
   restoreBatch(records: Iterable<{ key: Buffer; value: Buffer | null }>): void {
     this.#check();
+    this.#applyPending();
     this.#context.beginWrite();
     for (const { key, value } of records) {
       if (value === null) this.#delete.run(key);
@@ -135,9 +147,36 @@ export class SqliteKeyValueStore implements KeyValueBytesStore {
     this.#open = true;
   }
 
-  /** @internal Recreates the table after a rollback removed it. */
+  /** @internal Drops the buffered writes with the rolled-back transaction; recreates the table if the rollback removed it. */
   reloadAfterRollback(): void {
+    this.#pending.clear();
+    this.#pendingBytes = 0;
     this.#ensureSchema();
+  }
+
+  /** Buffers a write; the task's write transaction opens with the first, so a rollback drops it. */
+  #buffer(key: Buffer, value: Buffer | null): void {
+    this.#context.beginWrite();
+    const id = key.toString('latin1');
+    const previous = this.#pending.get(id);
+    if (previous !== undefined) this.#pendingBytes -= previous.value?.length ?? 0;
+    else this.#pendingBytes += key.length + PENDING_ENTRY_OVERHEAD;
+    this.#pending.set(id, { key, value });
+    this.#pendingBytes += value?.length ?? 0;
+    if (this.#pending.size >= MAX_PENDING_ENTRIES || this.#pendingBytes >= MAX_PENDING_BYTES)
+      this.#applyPending();
+  }
+
+  /** Writes the buffer into the open SQLite transaction. */
+  #applyPending(): void {
+    if (this.#pending.size === 0) return;
+    this.#context.beginWrite();
+    for (const { key, value } of this.#pending.values()) {
+      if (value === null) this.#delete.run(key);
+      else this.#put.run(key, value);
+    }
+    this.#pending.clear();
+    this.#pendingBytes = 0;
   }
 
   #ensureSchema(): void {
@@ -174,6 +213,7 @@ export class SqliteKeyValueStore implements KeyValueBytesStore {
     reverse: boolean,
   ): KeyValueBytes[] {
     this.#check();
+    this.#applyPending();
     const statement = this.#rangeStatement(lowerOp, upperOp, reverse);
     const params: Buffer[] = [];
     if (lowerOp !== '') params.push(lower as Buffer);
