@@ -10,6 +10,9 @@ import type { RecordCollector } from '../processor/internals/record-collector.ts
 
 export class RecordBuffer implements RecordCollector {
   #records: ProducedRecord[] = [];
+  #bytes = 0;
+  /** Bumped by clear(): an encoding that finishes after it belongs to dropped work. */
+  #generation = 0;
   #encodings: Promise<void>[] = [];
   readonly #partitions: Map<string, number>;
 
@@ -19,6 +22,11 @@ export class RecordBuffer implements RecordCollector {
 
   get size(): number {
     return this.#records.length;
+  }
+
+  /** Key and value bytes buffered (values still being encoded count once they are). */
+  get bytes(): number {
+    return this.#bytes;
   }
 
   send(
@@ -33,6 +41,7 @@ export class RecordBuffer implements RecordCollector {
     if (partition !== undefined) record.partition = partition;
     if (headers.size > 0) record.headers = headers.view();
     this.#records.push(record);
+    this.#bytes += (key?.length ?? 0) + (value?.length ?? 0);
   }
 
   sendEncoding(
@@ -47,10 +56,13 @@ export class RecordBuffer implements RecordCollector {
     const record: ProducedRecord = { topic, key, value: null, timestamp };
     if (partition !== undefined) record.partition = partition;
     this.#records.push(record);
+    this.#bytes += key?.length ?? 0;
+    const generation = this.#generation;
     this.#encodings.push(
       value.then(
         (bytes) => {
           record.value = bytes;
+          if (generation === this.#generation) this.#bytes += bytes?.length ?? 0;
           if (headers.size > 0) record.headers = headers.view();
         },
         (error: unknown) => {
@@ -85,12 +97,15 @@ export class RecordBuffer implements RecordCollector {
   drain(): ProducedRecord[] {
     const out = this.#records;
     this.#records = [];
+    this.#bytes = 0;
     return out;
   }
 
   /** Drops what was buffered (an aborted transaction's work). */
   clear(): void {
     this.#records = [];
+    this.#bytes = 0;
+    this.#generation++;
     for (const e of this.#encodings) e.catch(() => {});
     this.#encodings = [];
   }

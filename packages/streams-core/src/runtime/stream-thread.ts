@@ -272,6 +272,7 @@ export class StreamThread {
       tasks,
       metrics: o.metrics,
       logger: o.logger,
+      onSendAcknowledged: () => this.#consumer?.wakeup(),
     });
     const consumer = o.clients.consumer({
       groupId: cfg.applicationId,

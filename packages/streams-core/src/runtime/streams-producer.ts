@@ -2,7 +2,7 @@
  * Producing and committing, the one place where the two processing guarantees differ.
  *
  * at_least_once: outputs are sent with an idempotent producer while the thread polls and
- * processes the next batch (one send in flight, so outputs keep their order); a commit first
+ * processes the next batches (one send in flight, so outputs keep their order); a commit first
  * waits for every send, then checkpoints the stores and commits the consumed offsets. An offset
  * is therefore committed only once everything before it was acknowledged.
  *
@@ -39,6 +39,8 @@ export interface StreamsProducerOptions {
   readonly tasks: TaskManager;
   readonly metrics: ThreadMetrics;
   readonly logger: Logger;
+  /** A send was acknowledged (or failed) while outputs wait in the buffer: the thread should send them. */
+  readonly onSendAcknowledged?: () => void;
 }
 
 /** What a commit did: nothing to commit, committed, or (exactly-once) aborted and to be redone. */
@@ -68,10 +70,20 @@ export function createStreamsProducer(eos: boolean, options: StreamsProducerOpti
   return eos ? new ExactlyOnceProducer(options) : new AtLeastOnceProducer(options);
 }
 
-/** One send in flight at a time; its failure is kept until the next `settle()`. */
+/**
+ * While a send is in flight, outputs wait in the buffer (up to this many bytes) and go in the next
+ * send, as the Java producer's accumulator fills batches while earlier ones are acknowledged.
+ */
+const MAX_BUFFERED_BYTES = 16 * 1024 * 1024;
+
+/**
+ * One send in flight at a time, so outputs keep their order; the thread does not wait for it:
+ * it processes the next batches while the broker acknowledges, and what they produce goes in the
+ * next send. The first failure is kept until the next `send()` or `settle()`.
+ */
 abstract class PipelinedSends {
   protected readonly o: StreamsProducerOptions;
-  #inFlight: Promise<void> = Promise.resolve();
+  #inFlight: Promise<void> | undefined;
   #failure: unknown;
   #failed = false;
 
@@ -81,32 +93,30 @@ abstract class PipelinedSends {
 
   protected abstract produce(records: ProducedRecord[]): Promise<ProducedOffset[] | undefined>;
 
+  /**
+   * Starts producing what the buffer holds, unless a send is in flight: then its records wait for
+   * the next send (the thread is woken when that one is acknowledged), or, once the buffer holds
+   * MAX_BUFFERED_BYTES, this waits for it.
+   */
   async send(): Promise<void> {
-    await this.settle();
+    this.#throwFailure();
     if (this.o.buffer.size === 0) return;
-    if (this.o.buffer.encoding) await this.o.buffer.encoded();
-    const records = this.o.buffer.drain();
-    this.#inFlight = this.produce(records).then(
-      (offsets) => {
-        if (!offsets) return;
-        this.o.metrics.produced += records.length;
-        this.o.tasks.recordChangelogOffsets(offsets);
-      },
-      (error: unknown) => {
-        this.#failed = true;
-        this.#failure = error;
-      },
-    );
+    if (this.#inFlight !== undefined) {
+      if (this.o.buffer.bytes < MAX_BUFFERED_BYTES) return;
+      await this.#inFlight;
+      this.#throwFailure();
+    }
+    await this.#start();
   }
 
-  /** Waits for the send in flight; throws its failure. */
+  /** Produces everything buffered and waits until all of it is acknowledged; throws the first failure. */
   protected async settle(): Promise<void> {
-    await this.#inFlight;
-    if (!this.#failed) return;
-    const failure = this.#failure;
-    this.#failed = false;
-    this.#failure = undefined;
-    throw failure;
+    for (;;) {
+      await this.#inFlight;
+      this.#throwFailure();
+      if (this.o.buffer.size === 0) return;
+      await this.#start();
+    }
   }
 
   /** Waits for the send in flight and forgets its outcome. */
@@ -114,6 +124,36 @@ abstract class PipelinedSends {
     await this.#inFlight;
     this.#failed = false;
     this.#failure = undefined;
+  }
+
+  async #start(): Promise<void> {
+    if (this.o.buffer.encoding) await this.o.buffer.encoded();
+    const records = this.o.buffer.drain();
+    if (records.length === 0) return;
+    this.#inFlight = this.produce(records).then(
+      (offsets) => {
+        this.#inFlight = undefined;
+        if (offsets) {
+          this.o.metrics.produced += records.length;
+          this.o.tasks.recordChangelogOffsets(offsets);
+        }
+        if (this.o.buffer.size > 0) this.o.onSendAcknowledged?.();
+      },
+      (error: unknown) => {
+        this.#inFlight = undefined;
+        this.#failed = true;
+        this.#failure = error;
+        this.o.onSendAcknowledged?.();
+      },
+    );
+  }
+
+  #throwFailure(): void {
+    if (!this.#failed) return;
+    const failure = this.#failure;
+    this.#failed = false;
+    this.#failure = undefined;
+    throw failure;
   }
 
   protected commitTook(
