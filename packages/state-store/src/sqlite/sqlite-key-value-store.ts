@@ -6,7 +6,9 @@
 // many times between commits is one statement at the commit, and reading a key just written is
 // a map lookup. The buffer goes into the open SQLite transaction before every commit, before
 // every range read (so scans see it), when it grows past its bounds, and is dropped by a
-// rollback together with the transaction it belongs to.
+// rollback together with the transaction it belongs to. Values committed or read lately stay in
+// a bounded cache of committed values (as RocksDB's block cache), so that a store updated under
+// short commit intervals does not go to SQLite for every read.
 
 import type Database from 'better-sqlite3';
 import { type KeyValueBytes, prefixUpperBound } from '../bytes.ts';
@@ -21,6 +23,9 @@ const MAX_PENDING_ENTRIES = 10_000;
 const MAX_PENDING_BYTES = 8 * 1024 * 1024;
 /** Bytes counted per buffered key beside its key and value (map entry, object, string). */
 const PENDING_ENTRY_OVERHEAD = 64;
+/** The cache of committed values keeps at most this many keys or bytes, the oldest going first. */
+const MAX_COMMITTED_ENTRIES = 20_000;
+const MAX_COMMITTED_BYTES = 16 * 1024 * 1024;
 type UpperOp = '' | '<=' | '<';
 
 export class SqliteKeyValueStore implements KeyValueBytesStore {
@@ -38,6 +43,11 @@ export class SqliteKeyValueStore implements KeyValueBytesStore {
   /** Writes not yet in SQLite, by the key's bytes as a latin1 string; null deletes. */
   readonly #pending = new Map<string, { key: Buffer; value: Buffer | null }>();
   #pendingBytes = 0;
+  /** Committed values (null: no such key), oldest first, for reads the write buffer does not answer. */
+  readonly #committed = new Map<string, Buffer | null>();
+  #committedBytes = 0;
+  /** Buffered writes went into SQLite before the commit: reads from SQLite may be uncommitted. */
+  #flushedInTransaction = false;
 
   /** Created by SqliteDatabase.keyValueStore(). */
   constructor(name: string, context: SqliteStoreContext) {
@@ -52,7 +62,7 @@ export class SqliteKeyValueStore implements KeyValueBytesStore {
     );
     this.#delete = db.prepare(`DELETE FROM ${this.#table} WHERE key = ?`);
     this.#count = db.prepare(`SELECT count(*) FROM ${this.#table}`).pluck();
-    context.beforeCommit(() => this.#applyPending());
+    context.beforeCommit(() => this.#applyPending(true));
   }
 
   get isOpen(): boolean {
@@ -61,9 +71,15 @@ export class SqliteKeyValueStore implements KeyValueBytesStore {
 
   get(key: Buffer): Buffer | undefined {
     this.#check();
-    const pending = this.#pending.get(key.toString('latin1'));
+    const id = key.toString('latin1');
+    const pending = this.#pending.get(id);
     if (pending !== undefined) return pending.value ?? undefined;
-    return this.#get.get(key) as Buffer | undefined;
+    const committed = this.#committed.get(id);
+    if (committed !== undefined) return committed ?? undefined;
+    const value = (this.#get.get(key) as Buffer | undefined) ?? null;
+    // Only what no open transaction has changed is committed; the write buffer covers the rest.
+    if (!this.#flushedInTransaction) this.#remember(id, key.length, value);
+    return value ?? undefined;
   }
 
   put(key: Buffer, value: Buffer | null): void {
@@ -124,6 +140,8 @@ export class SqliteKeyValueStore implements KeyValueBytesStore {
   restoreBatch(records: Iterable<{ key: Buffer; value: Buffer | null }>): void {
     this.#check();
     this.#applyPending();
+    this.#forgetCommitted();
+    this.#flushedInTransaction = true;
     this.#context.beginWrite();
     for (const { key, value } of records) {
       if (value === null) this.#delete.run(key);
@@ -151,6 +169,7 @@ export class SqliteKeyValueStore implements KeyValueBytesStore {
   reloadAfterRollback(): void {
     this.#pending.clear();
     this.#pendingBytes = 0;
+    this.#flushedInTransaction = false;
     this.#ensureSchema();
   }
 
@@ -167,16 +186,45 @@ export class SqliteKeyValueStore implements KeyValueBytesStore {
       this.#applyPending();
   }
 
-  /** Writes the buffer into the open SQLite transaction. */
-  #applyPending(): void {
+  /**
+   * Writes the buffer into the open SQLite transaction. At a commit its values become the
+   * committed ones; before that, the cache must not answer for the keys SQLite now holds newer.
+   */
+  #applyPending(committing = false): void {
+    if (committing) this.#flushedInTransaction = false;
     if (this.#pending.size === 0) return;
     this.#context.beginWrite();
-    for (const { key, value } of this.#pending.values()) {
+    for (const [id, { key, value }] of this.#pending) {
       if (value === null) this.#delete.run(key);
       else this.#put.run(key, value);
+      if (committing) this.#remember(id, key.length, value);
+      else this.#forget(id);
     }
+    if (!committing) this.#flushedInTransaction = true;
     this.#pending.clear();
     this.#pendingBytes = 0;
+  }
+
+  #remember(id: string, keyBytes: number, value: Buffer | null): void {
+    this.#forget(id);
+    this.#committed.set(id, value);
+    this.#committedBytes += keyBytes + (value?.length ?? 0) + PENDING_ENTRY_OVERHEAD;
+    while (this.#committed.size > MAX_COMMITTED_ENTRIES || this.#committedBytes > MAX_COMMITTED_BYTES) {
+      const oldest = this.#committed.keys().next().value as string;
+      this.#forget(oldest);
+    }
+  }
+
+  #forget(id: string): void {
+    const value = this.#committed.get(id);
+    if (value === undefined) return;
+    this.#committed.delete(id);
+    this.#committedBytes -= id.length + (value?.length ?? 0) + PENDING_ENTRY_OVERHEAD;
+  }
+
+  #forgetCommitted(): void {
+    this.#committed.clear();
+    this.#committedBytes = 0;
   }
 
   #ensureSchema(): void {
