@@ -12,8 +12,9 @@
  * --subjects runs only the implementations whose names start with one of these (comma-separated,
  * case-insensitive), e.g. `--subjects kafka-pattern,Kafka Streams`; a ratio whose baseline did not
  * run shows as —.
- * --profile runs the framework's subjects under `node --cpu-prof` and prints where their time
- * goes; its numbers are skewed by the profiler, so it writes no results.
+ * --profile runs the framework's subjects under `node --cpu-prof` and Kafka Streams (Java) under
+ * Java Flight Recorder, and prints where their time goes; its numbers are skewed by the
+ * profilers, so it writes no results.
  * --compare runs each framework subject a second time as of another commit, in the same rounds
  * (harness/compare.ts), prints records/s and p99 of both and writes bench/results/compare.json
  * instead of latest.json and the README table.
@@ -32,6 +33,7 @@ import {
   repositoryRoot,
   withTwins,
 } from './harness/compare.ts';
+import { summarizeJfr } from './harness/jfr-profile.ts';
 import {
   type DrainResult,
   measureDrain,
@@ -52,7 +54,7 @@ import {
   writeJson,
 } from './harness/report.ts';
 import { median } from './harness/stats.ts';
-import { ensureJavaBuilt } from './peers/kafka-streams-java.ts';
+import { ensureJavaBuilt, JFR_ENV } from './peers/kafka-streams-java.ts';
 import {
   COMMIT_INTERVAL_MS,
   type DrainScenario,
@@ -122,7 +124,9 @@ function openPipes(scenario: Scenario, subjects: readonly Subject[]): Pipes {
       PROFILE && s.framework
         ? ['--cpu-prof', `--cpu-prof-dir=${PROFILES}`, `--cpu-prof-name=${profileName(scenario, s)}`]
         : [];
-    byS.set(s, new PipeProcess(label(s), prof));
+    const env: Record<string, string> =
+      PROFILE && s.name === KAFKA_STREAMS_JAVA ? { [JFR_ENV]: join(PROFILES, jfrName(scenario, s)) } : {};
+    byS.set(s, new PipeProcess(label(s), prof, env));
   }
   return {
     byS,
@@ -138,6 +142,10 @@ function openPipes(scenario: Scenario, subjects: readonly Subject[]): Pipes {
 
 function profileName(scenario: Scenario, s: Subject): string {
   return `${scenario.name.replace(/\W+/g, '-')}-${slug(s)}.cpuprofile`;
+}
+
+function jfrName(scenario: Scenario, s: Subject): string {
+  return `${scenario.name.replace(/\W+/g, '-')}-${slug(s)}.jfr`;
 }
 
 /**
@@ -484,6 +492,9 @@ async function main(): Promise<void> {
       for (const x of sc.subjects.filter((y) => y.framework)) {
         const name = profileName(sc, x);
         process.stdout.write(`\n${summarizeProfile(join(PROFILES, name), `${sc.name} ${label(x)}`)}`);
+      }
+      for (const x of sc.subjects.filter((y) => y.name === KAFKA_STREAMS_JAVA)) {
+        process.stdout.write(`\n${summarizeJfr(join(PROFILES, jfrName(sc, x)), `${sc.name} ${label(x)}`)}`);
       }
     }
     log(`profiles in ${PROFILES} (open them in Chrome DevTools for call trees)`);

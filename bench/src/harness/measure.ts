@@ -37,9 +37,10 @@ export class PipeProcess {
   /** CPU seconds of the last stopped run, from owning its partitions until told to stop. */
   lastCpuSeconds = Number.NaN;
 
-  constructor(label: string, extraExecArgv: string[] = []) {
+  constructor(label: string, extraExecArgv: string[] = [], extraEnv: Record<string, string> = {}) {
     this.#child = fork(CHILD, [], {
       execArgv: [...process.execArgv, ...extraExecArgv],
+      env: { ...process.env, ...extraEnv },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     this.#child.on('error', (error) => {

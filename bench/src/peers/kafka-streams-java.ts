@@ -14,7 +14,7 @@
  * own, so records per CPU-second count its compiler and collector threads as well as the stream
  * thread.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -51,10 +51,19 @@ function fail(message: string): void {
   });
 }
 
+/**
+ * Where the JVM writes a Java Flight Recorder profile of its whole life (the bench's `--profile`
+ * sets it): sampled stacks of every Java thread, summarized by `harness/jfr-profile.ts`.
+ */
+export const JFR_ENV = 'KP_BENCH_JFR';
+const RECORDING = 'bench';
+
 function startJvm(): Jvm {
   ensureJavaBuilt();
   const classpath = [javaProject.jar, join(javaProject.dir, 'target', 'lib', '*')].join(':');
-  const child = spawn('java', ['-cp', classpath, 'bench.BenchPeer'], {
+  const jfr = process.env[JFR_ENV];
+  const recording = jfr === undefined ? [] : [`-XX:StartFlightRecording=name=${RECORDING},settings=profile`];
+  const child = spawn('java', [...recording, '-cp', classpath, 'bench.BenchPeer'], {
     stdio: ['pipe', 'pipe', 'inherit'],
   });
   let pending: { resolve: (line: string) => void; reject: (error: Error) => void } | undefined;
@@ -72,8 +81,15 @@ function startJvm(): Jvm {
     if (pending) pending.reject(error);
     else fail(error.message);
   });
-  // The JVM goes with this process.
-  process.on('exit', () => child.kill('SIGKILL'));
+  // The JVM goes with this process, its recording written first.
+  process.on('exit', () => {
+    if (jfr !== undefined && child.exitCode === null && child.pid !== undefined)
+      spawnSync('jcmd', [String(child.pid), 'JFR.dump', `name=${RECORDING}`, `filename=${jfr}`], {
+        stdio: 'ignore',
+        timeout: 60_000,
+      });
+    child.kill('SIGKILL');
+  });
   return {
     process: child,
     request(command) {
