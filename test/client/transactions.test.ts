@@ -92,6 +92,59 @@ describe('transactions', () => {
     }
   });
 
+  it('commits the offsets of every partition in the transaction, each to its own position', async () => {
+    const topic = uniqueName('tx-offsets-in');
+    const factory = clientFactory();
+    const admin = factory.admin();
+    await createTopic(topic, 3);
+    // Partition p holds p + 2 records, so each partition ends at its own offset.
+    await produce(
+      [0, 1, 2].flatMap((p) =>
+        Array.from({ length: p + 2 }, (_, i) => record(topic, `k${p}-${i}`, `v${i}`, p)),
+      ),
+      factory,
+    );
+    const groupId = uniqueName('tx-offsets-group');
+    const consumer = factory.consumer({
+      groupId,
+      clientId: 'tx-offsets-consumer',
+      topics: [topic],
+      isolationLevel: 'read_committed',
+      copartitionGroups: [],
+      sessionTimeoutMs: 6000,
+      heartbeatIntervalMs: 500,
+      maxWaitMs: 200,
+    });
+    const producer = factory.producer({
+      clientId: 'tx-offsets-producer',
+      idempotent: true,
+      transactionalId: uniqueName('tx-offsets-id'),
+      transactionTimeoutMs: 20_000,
+    });
+    try {
+      const polled: ConsumedRecord[] = [];
+      const deadline = Date.now() + 30_000;
+      while (polled.length < 9 && Date.now() < deadline) polled.push(...recordsOf(await consumer.poll()));
+      expect(polled).toHaveLength(9);
+      const tx = await producer.beginTransaction();
+      await tx.sendOffsets(
+        consumer,
+        polled.map((r) => ({ topic: r.topic, partition: r.partition, offset: r.offset + 1n })),
+      );
+      await tx.commit();
+      const partitions = [0, 1, 2].map((partition) => ({ topic, partition }));
+      expect(await admin.groupOffsets(groupId, partitions)).toEqual(
+        new Map([
+          [`${topic}:0`, 2n],
+          [`${topic}:1`, 3n],
+          [`${topic}:2`, 4n],
+        ]),
+      );
+    } finally {
+      await Promise.allSettled([consumer.close(), producer.close(), admin.close(), deleteTopics([topic])]);
+    }
+  });
+
   it('hides every aborted transaction of one producer that a single fetch returns', async () => {
     // A transactional id keeps its producer id across transactions and restarts, so one fetch
     // answer can list several aborted transactions of the same producer.

@@ -17,11 +17,11 @@
  *   partition keep their order within the request.
  * - Transactions: the client's transaction timeout is its `timeout` option (5 s by default,
  *   also the per-request timeout); it is set from `transactionTimeoutMs`.
- * - `sendOffsets` adds the group to the transaction once, then one TxnOffsetCommit per partition
- *   (the highest offset only), each awaited: the client deduplicates concurrent offset commits of
- *   one producer, so firing them together would silently drop all but the first. The generation
- *   and member sent are those of the poll that produced the records, so the broker rejects the
- *   offsets of a member that has been rebalanced away.
+ * - `sendOffsets` adds the group to the transaction once, then sends one TxnOffsetCommit with
+ *   every partition's highest offset (txn-offset-commit.ts: the client alone would send one
+ *   request per partition, one after the other). The generation and member sent are those of the
+ *   poll that produced the records, so the broker rejects the offsets of a member that has been
+ *   rebalanced away.
  */
 import { type MessageToProduce, Producer } from '@platformatic/kafka';
 import { KafkaClientError, RebalanceError } from '../errors.ts';
@@ -38,6 +38,7 @@ import { baseOptions, type ConnectionConfig, securityContext } from './connectio
 import { latestPerPartition, PlatformaticConsumer } from './consumer.ts';
 import { toPortError } from './errors.ts';
 import { Partitioner } from './partitioner.ts';
+import { commitOffsetsTogether, type OffsetCommitTopic, withAllOffsets } from './txn-offset-commit.ts';
 
 const DEFAULT_TRANSACTION_TIMEOUT_MS = 60_000;
 // Half the broker's default max.message.bytes: the estimate below leaves out batch and record
@@ -71,6 +72,32 @@ export class PlatformaticProducer implements ProducerPort {
           }
         : {}),
     });
+    if (transactional) commitOffsetsTogether(this.#producer);
+  }
+
+  /** Every partition's offset as the TxnOffsetCommit request carries it, with its current leader epoch. */
+  async offsetCommitTopics(offsets: readonly TopicPartitionOffset[]): Promise<OffsetCommitTopic[]> {
+    const metadata = await this.#producer.metadata({ topics: [...new Set(offsets.map((o) => o.topic))] });
+    const byTopic = new Map<string, OffsetCommitTopic>();
+    for (const o of offsets) {
+      let topic = byTopic.get(o.topic);
+      if (!topic) {
+        topic = { name: o.topic, partitions: [] };
+        byTopic.set(o.topic, topic);
+      }
+      const leaderEpoch = metadata.topics.get(o.topic)?.partitions[o.partition]?.leaderEpoch ?? -1;
+      topic.partitions.push({
+        partitionIndex: o.partition,
+        committedOffset: o.offset,
+        committedLeaderEpoch: leaderEpoch,
+      });
+    }
+    return [...byTopic.values()];
+  }
+
+  /** @internal the client's producer, for the transaction's offset commit */
+  get client(): Producer {
+    return this.#producer;
   }
 
   async send(records: ProducedRecord[]): Promise<ProducedOffset[]> {
@@ -222,12 +249,14 @@ class PlatformaticTransaction implements TransactionPort {
     try {
       await this.#tx.addConsumer(context.client);
       const coordinatorId = await context.client.findGroupCoordinator();
-      for (const o of latest) {
-        // The client commits `offset + 1` of the message it is given: hand it the last processed one.
-        await this.#tx.addOffset({
-          topic: o.topic,
-          partition: o.partition,
-          offset: o.offset - 1n,
+      const topics = await this.#producer.offsetCommitTopics(latest);
+      const first = latest[0]!;
+      // The client commits `offset + 1` of the message it is given: hand it the last processed one.
+      await withAllOffsets(this.#producer.client, topics, () =>
+        this.#tx.addOffset({
+          topic: first.topic,
+          partition: first.partition,
+          offset: first.offset - 1n,
           metadata: {
             consumer: {
               groupId: context.groupId,
@@ -236,8 +265,8 @@ class PlatformaticTransaction implements TransactionPort {
               coordinatorId,
             },
           },
-        } as never);
-      }
+        } as never),
+      );
     } catch (error) {
       const mapped = this.#producer.mapError(error);
       throw mapped instanceof RebalanceError ? consumer.failedCommit(error, context.generationId) : mapped;
