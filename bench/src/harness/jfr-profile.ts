@@ -34,7 +34,8 @@ export function summarizeJfr(path: string, title: string, top = 25): string {
   let samples = 0;
   for (const event of events) {
     const frame = event.values?.stackTrace?.frames?.[0];
-    const className = frame?.method?.type?.name ?? '(unknown)';
+    // JFR names classes by their binary name: org/apache/kafka/... .
+    const className = (frame?.method?.type?.name ?? '(unknown)').replaceAll('/', '.');
     if (event.type === 'jdk.NativeMethodSample' && !className.startsWith('org.rocksdb')) continue;
     samples++;
     const method = `${className}.${frame?.method?.name ?? '?'}`;

@@ -62,7 +62,11 @@ function startJvm(): Jvm {
   ensureJavaBuilt();
   const classpath = [javaProject.jar, join(javaProject.dir, 'target', 'lib', '*')].join(':');
   const jfr = process.env[JFR_ENV];
-  const recording = jfr === undefined ? [] : [`-XX:StartFlightRecording=name=${RECORDING},settings=profile`];
+  // stdout carries the protocol: Flight Recorder's start-up lines stay off it.
+  const recording =
+    jfr === undefined
+      ? []
+      : ['-Xlog:jfr+startup=off', `-XX:StartFlightRecording=name=${RECORDING},settings=profile`];
   const child = spawn('java', [...recording, '-cp', classpath, 'bench.BenchPeer'], {
     stdio: ['pipe', 'pipe', 'inherit'],
   });
