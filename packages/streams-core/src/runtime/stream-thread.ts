@@ -30,10 +30,10 @@ import { RecordBuffer } from './record-buffer.ts';
 import { StandbyManager } from './standby-manager.ts';
 import { type PlacementMember, standbyPlacement } from './standby-placement.ts';
 import { createStreamsProducer, type StreamsProducer } from './streams-producer.ts';
-import type { StreamsStateMachine } from './streams-state.ts';
 import { type TaskId, taskId } from './task-id.ts';
 import { type ActiveTask, type RestoreProgress, TaskManager } from './task-manager.ts';
 import type { ThreadMetrics } from './thread-metrics.ts';
+import type { ThreadStateSink } from './thread-states.ts';
 
 /**
  * Longest wait for an asynchronous step's calls in flight when its task closes; each call is
@@ -53,7 +53,8 @@ export interface StreamThreadOptions {
   readonly clients: KafkaClientFactory;
   readonly admin: AdminPort;
   readonly errors: ResolvedErrorHandling;
-  readonly state: StreamsStateMachine;
+  /** The instance's state machine, or this thread's share of it when the instance runs several. */
+  readonly state: ThreadStateSink;
   readonly metrics: ThreadMetrics;
   readonly logger: Logger;
   readonly clientId: string;
