@@ -112,7 +112,9 @@ async function twoThreads(guarantee: ProcessingGuarantee): Promise<void> {
   const metrics = await eventually(
     () => {
       const m = app.metrics();
-      return Object.keys(m.tasks).length === all.length ? m : undefined;
+      return Object.keys(m.tasks).length === all.length && m.totals.processedRecords >= first.length * 4
+        ? m
+        : undefined;
     },
     10_000,
     'metrics of every task',

@@ -230,6 +230,14 @@ export class KafkaStreams {
       this.#thread?.stop();
       for (const w of this.#workerThreads) w.stop();
     };
+    // Several threads process nothing until every one of them has its first assignment.
+    let held = workers !== undefined;
+    if (held)
+      this.#state.onChange((next) => {
+        if (next !== 'RUNNING' || !held) return;
+        held = false;
+        for (const w of this.#workerThreads) w.release();
+      });
     const thread = new StreamThread({
       config: cfg,
       topology: this.#topology,
@@ -251,6 +259,7 @@ export class KafkaStreams {
       onRestore: (p) => this.#restoreListener?.onRestoreEnd?.(p),
       onProcessed: () => this.#queries.positions.advanced(),
       onFatal,
+      ...(workers ? { holdProcessing: () => held } : {}),
     });
     this.#thread = thread;
     this.#metrics.standbyRecords = () => thread.standbyRecords;
@@ -270,6 +279,7 @@ export class KafkaStreams {
             clientId: `${clientId}-StreamThread-${n}`,
             transactionalId: `${cfg.applicationId}-${pid}-${n}`,
             userData: new Uint8Array(userData),
+            held: true,
           },
           state: states!.thread(n - 1),
           logger: this.#logger,

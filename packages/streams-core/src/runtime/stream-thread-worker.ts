@@ -51,9 +51,13 @@ function forwardingLogger(): Logger {
 }
 
 let stopRequested = false;
+let held = data.held;
 let running: StreamThread | undefined;
 port.on('message', (message: ToWorker) => {
-  if (message.type !== 'stop') return;
+  if (message.type === 'release') {
+    held = false;
+    return;
+  }
   stopRequested = true;
   running?.stop();
 });
@@ -107,6 +111,7 @@ async function main(): Promise<ThreadError | undefined> {
     onFatal: (error) => {
       fatal = error;
     },
+    holdProcessing: () => held,
   });
   const report = (): void =>
     post({

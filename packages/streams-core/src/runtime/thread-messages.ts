@@ -21,6 +21,8 @@ export interface StreamThreadWorkerData {
   readonly clientId: string;
   readonly transactionalId: string;
   readonly userData: Uint8Array;
+  /** Process nothing until told `release`: the instance is not yet RUNNING with every thread. */
+  readonly held: boolean;
 }
 
 /** The worker's error, as the uncaught exception handler and `KafkaStreams.error` see it. */
@@ -46,7 +48,10 @@ export type FromWorker =
   | { readonly type: 'ended'; readonly error: ThreadError | undefined };
 
 /** Asks the worker's thread to finish: commit what was processed, close its tasks, leave the group. */
-export type ToWorker = { readonly type: 'stop' };
+export type ToWorker =
+  | { readonly type: 'stop' }
+  /** Every thread has its first assignment: processing may start. */
+  | { readonly type: 'release' };
 
 export function threadError(error: unknown): ThreadError {
   if (error instanceof Error) return { name: error.name, message: error.message, stack: error.stack };

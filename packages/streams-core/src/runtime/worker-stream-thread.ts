@@ -45,6 +45,7 @@ export class WorkerStreamThread {
   readonly #o: WorkerStreamThreadOptions;
   #worker: Worker | undefined;
   #stopping = false;
+  #released = false;
   #tasks: TaskId[] = [];
   #metrics: StreamsMetrics | undefined;
   #markReady: () => void = () => {};
@@ -65,6 +66,12 @@ export class WorkerStreamThread {
   /** The worker's metrics as last reported (every half second, and when it ends). */
   get metrics(): StreamsMetrics | undefined {
     return this.#metrics;
+  }
+
+  /** The instance runs with every thread: the worker may start processing. */
+  release(): void {
+    this.#released = true;
+    this.#worker?.postMessage({ type: 'release' } satisfies ToWorker);
   }
 
   stop(): void {
@@ -100,7 +107,7 @@ export class WorkerStreamThread {
   /** One worker's life: resolves with the error that ended it, undefined when it was stopped. */
   #runWorker(): Promise<Error | undefined> {
     return new Promise((resolve) => {
-      const worker = new Worker(WORKER_URL, { workerData: this.#o.data });
+      const worker = new Worker(WORKER_URL, { workerData: { ...this.#o.data, held: !this.#released } });
       this.#worker = worker;
       const workerThreadId = worker.threadId;
       let ended: Error | undefined;
