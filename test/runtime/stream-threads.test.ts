@@ -137,6 +137,8 @@ async function twoThreads(guarantee: ProcessingGuarantee): Promise<void> {
   ]);
 
   // A restart resumes from the committed offsets and the tasks' state: only the new lines count.
+  // They are a backlog when the threads join: neither thread processes before both have tasks,
+  // so none of them is processed twice.
   const second = lines(400, 200);
   await produce(second.map((l, i) => record(input, `k${i % 40}`, l)));
   const again = start(config, input, output);
