@@ -191,6 +191,10 @@ export const SCENARIOS: readonly Scenario[] = [
     subjects: [
       ...kafkaStreamsJava('stateless'),
       ...subjects('kafka-pattern', './stateless/kafka-streams.ts', { framework: true }),
+      ...subjects('kafka-pattern 2 threads', './stateless/kafka-streams.ts', {
+        framework: true,
+        params: { threads: 2 },
+      }),
       ...subjects('raw pipe', './stateless/raw-pipe.ts', { framework: false }),
       ...subjects('RxJS receiver → sender', './stateless/rx.ts', { framework: false }),
       ...subjects(KAFKAJS, './stateless/kafkajs.ts', { framework: false }),
@@ -221,6 +225,10 @@ export const SCENARIOS: readonly Scenario[] = [
       ...subjects('kafka-pattern in-memory', './stateful/kafka-streams.ts', {
         framework: true,
         params: { storeType: 'in-memory', ...NO_CACHE },
+      }),
+      ...subjects('kafka-pattern SQLite 2 threads', './stateful/kafka-streams.ts', {
+        framework: true,
+        params: { storeType: 'persistent', threads: 2, ...NO_CACHE },
       }),
       ...subjects('raw pipe + Map', './stateful/raw-map-pipe.ts', { framework: false }),
       ...subjects(`${KAFKAJS} + Map`, './stateful/kafkajs-map.ts', { framework: false }),

@@ -21,3 +21,6 @@ export function storeTypeOf(value: unknown): StoreType {
   if (value === 'persistent' || value === 'in-memory') return value;
   throw new Error(`storeType must be 'persistent' or 'in-memory', got ${String(value)}`);
 }
+
+/** As a topology module: what the worker threads of a multi-threaded run build. */
+export default countTopology;

@@ -42,7 +42,7 @@ export { SQLITE_STATE_FILE, SqliteDatabase, type SqliteDatabaseOptions } from '.
 export { SqliteKeyValueStore } from './sqlite/sqlite-key-value-store.ts';
 export { SqliteSessionStore } from './sqlite/sqlite-session-store.ts';
 export { SqliteWindowStore } from './sqlite/sqlite-window-store.ts';
-export { StateDirectory, StateDirectoryError } from './state-directory.ts';
+export { StateDirectory, StateDirectoryError, TaskLockedByThreadError } from './state-directory.ts';
 export type { StateStore } from './store.ts';
 export { InMemoryWindowStore } from './window/in-memory-window-store.ts';
 export type {

@@ -1,7 +1,11 @@
 // StateDirectory: the on-disk layout of an application's local state,
-// `<stateDir>/<applicationId>/<taskId>/`, and the per-task lock that keeps two processes from
-// using the same task's state at once (which would corrupt it, or silently lose the
-// exactly-once guarantee).
+// `<stateDir>/<applicationId>/<taskId>/`, and the per-task lock that keeps two processes, or two
+// threads of one process, from using the same task's state at once (which would corrupt it, or
+// silently lose the exactly-once guarantee).
+//
+// A lock file holds its owner: `<pid>` for a process's main thread, `<pid>:<threadId>` for a
+// worker thread. A process that is gone leaves stale locks anyone may take over; a worker thread
+// that is gone leaves locks only its process can tell are stale (`releaseThreadLocks`).
 
 import {
   accessSync,
@@ -16,11 +20,29 @@ import {
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import { threadId } from 'node:worker_threads';
 
 const LOCK_FILE = '.lock';
 const NAME = /^[A-Za-z0-9._-]+$/;
 // How long a lock file without a pid counts as being written rather than abandoned.
 const FRESH_LOCK_MS = 2_000;
+
+/**
+ * A task's lock is held by another thread of this process: a stream thread that has not closed
+ * the task yet (it is moving between threads in a rebalance). Retry once that thread lets go.
+ */
+export class TaskLockedByThreadError extends Error {
+  override name = 'TaskLockedByThreadError';
+  readonly taskId: string;
+  readonly ownerThreadId: number;
+  constructor(dir: string, taskId: string, ownerThreadId: number) {
+    super(
+      `State directory ${dir} is locked by thread ${ownerThreadId} of this process: task ${taskId} is open in another stream thread`,
+    );
+    this.taskId = taskId;
+    this.ownerThreadId = ownerThreadId;
+  }
+}
 
 /**
  * The state directory cannot be created or written. The message names the stateDir, the path
@@ -119,9 +141,12 @@ export class StateDirectory {
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
         const owner = readOwner(lockPath);
-        if (owner !== undefined && isAlive(owner)) {
+        if (owner !== undefined && owner.pid === process.pid && owner.thread !== threadId) {
+          throw new TaskLockedByThreadError(dir, taskId, owner.thread);
+        }
+        if (owner !== undefined && isAlive(owner.pid)) {
           throw new Error(
-            `State directory ${dir} is locked by process ${owner}: two instances of "${this.applicationId}" must not share a stateDir`,
+            `State directory ${dir} is locked by process ${owner.pid}: two instances of "${this.applicationId}" must not share a stateDir`,
           );
         }
         if (owner === undefined && isFresh(lockPath)) {
@@ -135,7 +160,7 @@ export class StateDirectory {
         continue;
       }
       try {
-        writeSync(fd, String(process.pid));
+        writeSync(fd, OWNER);
       } finally {
         closeSync(fd);
       }
@@ -151,7 +176,19 @@ export class StateDirectory {
   unlock(taskId: string): void {
     if (!this.#locked.delete(taskId)) return;
     const lockPath = join(this.appDir, taskId, LOCK_FILE);
-    if (readOwner(lockPath) === process.pid) rmSync(lockPath, { force: true });
+    if (isOwnLock(readOwner(lockPath))) rmSync(lockPath, { force: true });
+  }
+
+  /**
+   * Removes the locks a worker thread of this process held when it ended: no other process can
+   * tell they are stale, since the process that wrote them is alive.
+   */
+  releaseThreadLocks(workerThreadId: number): void {
+    for (const name of this.listTaskDirs()) {
+      const lockPath = join(this.appDir, name, LOCK_FILE);
+      const owner = readOwner(lockPath);
+      if (owner?.pid === process.pid && owner.thread === workerThreadId) rmSync(lockPath, { force: true });
+    }
   }
 
   isLocked(taskId: string): boolean {
@@ -167,8 +204,10 @@ export class StateDirectory {
     const dir = join(this.appDir, taskId);
     if (!this.#locked.has(taskId)) {
       const owner = readOwner(join(dir, LOCK_FILE));
-      if (owner !== undefined && owner !== process.pid && isAlive(owner)) {
-        throw new Error(`Cannot wipe ${dir}: it is locked by process ${owner}`);
+      if (owner !== undefined && !isOwnLock(owner) && isAlive(owner.pid)) {
+        throw new Error(
+          `Cannot wipe ${dir}: it is locked by process ${owner.pid}${owner.thread === 0 ? '' : ` (thread ${owner.thread})`}`,
+        );
       }
       rmSync(dir, { recursive: true, force: true });
       return;
@@ -209,13 +248,29 @@ function checkName(what: string, value: string): void {
   }
 }
 
-function readOwner(lockPath: string): number | undefined {
+/** This thread's lock owner: the main thread writes the bare pid, as locks always held. */
+const OWNER = threadId === 0 ? String(process.pid) : `${process.pid}:${threadId}`;
+
+interface LockOwner {
+  readonly pid: number;
+  /** 0 for the main thread. */
+  readonly thread: number;
+}
+
+function readOwner(lockPath: string): LockOwner | undefined {
   try {
-    const pid = Number(readFileSync(lockPath, 'utf8').trim());
-    return Number.isSafeInteger(pid) && pid > 0 ? pid : undefined;
+    const m = /^(\d+)(?::(\d+))?$/.exec(readFileSync(lockPath, 'utf8').trim());
+    if (!m) return undefined;
+    const pid = Number(m[1]);
+    const thread = m[2] === undefined ? 0 : Number(m[2]);
+    return Number.isSafeInteger(pid) && pid > 0 && Number.isSafeInteger(thread) ? { pid, thread } : undefined;
   } catch {
     return undefined;
   }
+}
+
+function isOwnLock(owner: LockOwner | undefined): boolean {
+  return owner !== undefined && owner.pid === process.pid && owner.thread === threadId;
 }
 
 function isFresh(lockPath: string): boolean {

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { StateDirectory, StateDirectoryError } from '../src/state-directory.ts';
+import { StateDirectory, StateDirectoryError, TaskLockedByThreadError } from '../src/state-directory.ts';
 import { tempDir } from './support/backends.ts';
 
 describe('StateDirectory', () => {
@@ -75,6 +75,23 @@ describe('StateDirectory', () => {
   it('refuses a second instance in the same process', () => {
     new StateDirectory(tmp.dir, 'app').lock('0_0');
     expect(() => new StateDirectory(tmp.dir, 'app').lock('0_0')).toThrow(/locked by process \d+/);
+  });
+
+  it("refuses a lock another thread of this process holds, until the process releases that thread's locks", () => {
+    const state = new StateDirectory(tmp.dir, 'app');
+    const lockFile = join(state.taskDir('0_1'), '.lock');
+    writeFileSync(lockFile, `${process.pid}:9999`); // a worker thread of this process
+    const error = catching(() => state.lock('0_1'));
+    expect(error).toBeInstanceOf(TaskLockedByThreadError);
+    expect(error.message).toBe(
+      `State directory ${join(tmp.dir, 'app', '0_1')} is locked by thread 9999 of this process: task 0_1 is open in another stream thread`,
+    );
+    expect(() => state.wipe('0_1')).toThrow(/locked by process \d+ \(thread 9999\)/);
+    state.releaseThreadLocks(1234); // another thread's: this lock stays
+    expect(existsSync(lockFile)).toBe(true);
+    state.releaseThreadLocks(9999);
+    state.lock('0_1');
+    expect(readFileSync(lockFile, 'utf8')).toBe(String(process.pid));
   });
 
   it('takes over a stale lock whose process is gone', () => {

@@ -68,6 +68,7 @@ export {
 export type { StreamsMetrics, TaskMetricsSnapshot } from './runtime/metrics.ts';
 export type { TaskId } from './runtime/task-id.ts';
 export type { RestoreProgress } from './runtime/task-manager.ts';
+export type { TopologyFactory } from './runtime/topology-module.ts';
 export * from './serdes/index.ts';
 export type { KeyValueStore, ReadOnlyKeyValueStore } from './state/key-value-store.ts';
 export type {

@@ -61,6 +61,13 @@ export interface StreamsConfig {
    */
   replicationFactor?: number;
   numStandbyReplicas?: number;
+  /**
+   * Stream threads of this instance (Kafka Streams' num.stream.threads), each with its own
+   * consumer and producer in the group; the group's assignment spreads the tasks across them.
+   * Thread 1 runs on the main event loop and threads 2..N in worker threads, which build the
+   * topology from `KafkaStreamsOptions.topologyModule`. Default 1.
+   */
+  numStreamThreads?: number;
   /** `host:port` where this instance serves interactive queries. */
   applicationServer?: string;
   /**
@@ -189,6 +196,7 @@ const OPTIONS = {
   advanceIdleStreamTimeAfterMs: true,
   replicationFactor: true,
   numStandbyReplicas: true,
+  numStreamThreads: true,
   applicationServer: true,
   cacheMaxBytes: true,
   clientId: true,
@@ -244,6 +252,7 @@ export function validateConfig(config: StreamsConfig): void {
     unit: 'milliseconds',
   });
   checkNumber('numStandbyReplicas', config.numStandbyReplicas, { min: 0, integer: true });
+  checkNumber('numStreamThreads', config.numStreamThreads, { min: 1, integer: true });
   if (config.replicationFactor !== -1) {
     checkNumber('replicationFactor', config.replicationFactor, {
       min: 1,

@@ -54,6 +54,8 @@ export interface InteractiveQueriesHost {
   admin(): AdminPort | undefined;
   /** The global stores, by name, while the instance runs. */
   globalStores(): ReadonlyMap<string, unknown> | undefined;
+  /** numStreamThreads: stores are read on the main event loop, where only stream thread 1 runs. */
+  readonly streamThreads?: number;
   onStateChange(listener: (state: StreamsState) => void): void;
 }
 
@@ -152,6 +154,11 @@ export class InteractiveQueries implements LocalStoreLookup {
       ) as QueryableStoreTypes<K, V>[T];
     }
     const info = this.describeStore(name);
+    const threads = this.#host.streamThreads ?? 1;
+    if (threads > 1)
+      throw new InvalidStateStoreException(
+        `Store "${name}" cannot be queried with store() while "${this.#host.applicationId}" runs ${threads} stream threads: threads 2..${threads} keep their tasks' stores in worker threads. Use numStreamThreads 1 (and more instances) for interactive queries of stores`,
+      );
     if (info.type !== type) {
       throw new InvalidStateStoreException(
         `Store "${name}" is a ${info.kind} store, not a ${type} store: ask for it with store("${name}", "${info.type}")`,
@@ -205,7 +212,8 @@ export class InteractiveQueries implements LocalStoreLookup {
     if (local) return { partition, activeHost: this.#ownHost, local };
     const group = await this.#members.current();
     const owner = ownerOf(group, this.#plan().sourceTopics.get(info.subtopology) ?? [], partition);
-    return { partition, activeHost: owner?.hostInfo, local };
+    // Another stream thread of this instance (a worker) may run the task.
+    return { partition, activeHost: owner?.hostInfo, local: owner?.local ?? false };
   }
 
   async allMetadata(): Promise<StreamsMetadata[]> {

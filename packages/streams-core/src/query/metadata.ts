@@ -41,6 +41,8 @@ export interface StreamsMetadata {
 /** One member of the consumer group, with what its userData says about it. */
 export interface GroupMember {
   readonly clientId: string;
+  /** The KafkaStreams instance the member belongs to (one per stream thread), from its userData. */
+  readonly instanceId: string | undefined;
   readonly applicationServer: string | undefined;
   readonly hostInfo: HostInfo | undefined;
   readonly local: boolean;
@@ -129,6 +131,7 @@ export class GroupMembers {
           }
           return {
             clientId: m.clientId,
+            instanceId: info?.instanceId,
             applicationServer: info?.applicationServer,
             hostInfo,
             local: info?.instanceId === o.instanceId,
@@ -155,15 +158,27 @@ export function ownerOf(
 }
 
 /**
- * Every member as `StreamsMetadata`: its tasks are the partitions it holds of each
- * sub-topology's (resolved) source topics, its stores those of the sub-topologies it runs.
+ * Every instance as `StreamsMetadata`: its tasks are the partitions its members (one per stream
+ * thread) hold of each sub-topology's (resolved) source topics, its stores those of the
+ * sub-topologies it runs. An instance's client id is its first member's.
  */
 export function streamsMetadata(
   group: GroupView,
   subtopologies: readonly { readonly id: number; readonly stores: readonly string[] }[],
   sourceTopics: ReadonlyMap<number, readonly string[]>,
 ): StreamsMetadata[] {
-  return group.members.map((m) => {
+  const instances = new Map<string, GroupMember>();
+  const alone: GroupMember[] = [];
+  for (const m of [...group.members].sort((a, b) => a.clientId.localeCompare(b.clientId))) {
+    if (m.instanceId === undefined) {
+      alone.push(m);
+      continue;
+    }
+    const known = instances.get(m.instanceId);
+    if (known) instances.set(m.instanceId, { ...known, partitions: [...known.partitions, ...m.partitions] });
+    else instances.set(m.instanceId, m);
+  }
+  return [...instances.values(), ...alone].map((m) => {
     const tasks = new Set<string>();
     const stores = new Set<string>();
     for (const s of subtopologies) {

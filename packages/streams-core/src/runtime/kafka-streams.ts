@@ -2,14 +2,17 @@
  * KafkaStreams: runs a topology against a Kafka cluster. This facade owns the configuration, the
  * lifecycle (start, close, the state machine and its listeners) and what lives as long as the
  * instance: the admin client, the state directory, global stores and interactive queries. The
- * work itself is the stream thread's (`stream-thread.ts`); producing and committing under each
+ * work itself is the stream threads' (`stream-thread.ts`); producing and committing under each
  * guarantee is `streams-producer.ts`'s.
+ *
+ * With `numStreamThreads` N > 1, stream thread 1 runs here, on the main event loop, and threads
+ * 2..N in worker threads (`worker-stream-thread.ts`). Thread 1 stays here so that one thread is
+ * exactly what it always was, and so that the tasks it runs stay open to interactive queries'
+ * machinery and to global stores' neighbours; each extra thread adds a core.
  */
 import type { StateDirectory } from '@kafka-pattern/state-store';
-import { createPlatformaticClientFactory } from '../client/platformatic/factory.ts';
 import type { AdminPort, KafkaClientFactory } from '../client/port.ts';
 import {
-  bootstrapList,
   ConfigException,
   type ResolvedErrorHandling,
   resolveErrorHandling,
@@ -26,15 +29,19 @@ import type { QueryableStoreType, QueryableStoreTypes } from '../query/store-vie
 import type { Serde } from '../serdes/serde.ts';
 import type { Topology } from '../topology/topology.ts';
 import { type TopologyGraph, topologyGraph } from '../topology/topology-graph.ts';
+import { defaultClientFactory } from './client-factory.ts';
 import { GlobalStateManager } from './global-state-manager.ts';
 import { createInternalTopics, planTopics, type TopicPlan } from './internal-topics.ts';
-import { type StreamsMetrics, toPrometheus } from './metrics.ts';
+import { mergeThreadMetrics, type StreamsMetrics, toPrometheus } from './metrics.ts';
 import { openStateDirectory } from './process-id.ts';
 import { StreamThread, type UncaughtExceptionHandler } from './stream-thread.ts';
 import { type StateListener, type StreamsState, StreamsStateMachine } from './streams-state.ts';
 import type { TaskId } from './task-id.ts';
 import type { ActiveTask, RestoreProgress } from './task-manager.ts';
 import { ThreadMetrics } from './thread-metrics.ts';
+import { ThreadStates } from './thread-states.ts';
+import { type WorkerThreadsSetup, workerThreadsSetup } from './worker-config.ts';
+import { WorkerStreamThread } from './worker-stream-thread.ts';
 
 export type { UncaughtExceptionHandler, UncaughtExceptionResponse } from './stream-thread.ts';
 export type { StateListener, StreamsState } from './streams-state.ts';
@@ -46,6 +53,15 @@ export interface RestoreListener {
 export interface KafkaStreamsOptions {
   /** A client other than @platformatic/kafka behind the same port (Kafka Streams' KafkaClientSupplier). */
   clientFactory?: KafkaClientFactory;
+  /**
+   * With `numStreamThreads > 1`, the module each worker thread builds the topology from: a URL
+   * (`new URL('./topology.ts', import.meta.url)`) or a path, whose default export is a function
+   * returning the Topology (`TopologyFactory`). It is called with `topologyArgs`; what it builds
+   * must describe the same graph as the topology given to KafkaStreams.
+   */
+  topologyModule?: URL | string;
+  /** Arguments of the topology module's function, copied into each worker: plain data only. */
+  topologyArgs?: readonly unknown[];
 }
 
 export class KafkaStreams {
@@ -64,6 +80,10 @@ export class KafkaStreams {
   #stateDirectory: StateDirectory | undefined;
   #globals: GlobalStateManager | undefined;
   #thread: StreamThread | undefined;
+  /** Stream threads 2..N, when numStreamThreads > 1. */
+  #workerThreads: WorkerStreamThread[] = [];
+  readonly #workerSetup: WorkerThreadsSetup | undefined;
+  readonly #description: string;
   #running: Promise<void> | undefined;
   /** A start() still checking topics or loading global stores. */
   #starting: Promise<void> | undefined;
@@ -76,18 +96,13 @@ export class KafkaStreams {
     this.#logger = config.logger ?? consoleLogger;
     this.#state = new StreamsStateMachine(this.#logger);
     this.#errors = resolveErrorHandling(config);
-    this.#clients =
-      options.clientFactory ??
-      createPlatformaticClientFactory({
-        bootstrapServers: bootstrapList(config.bootstrapServers),
-        clientId: config.clientId ?? config.applicationId,
-        ...(config.client?.tls !== undefined ? { tls: config.client.tls } : {}),
-        ...(config.client?.sasl !== undefined ? { sasl: config.client.sasl } : {}),
-      });
+    this.#clients = options.clientFactory ?? defaultClientFactory(config);
     if (this.#topology.subtopologies().length === 0)
       throw new ConfigException(
         'The topology is empty: add at least one source (builder.stream or builder.table) before starting',
       );
+    this.#workerSetup = workerThreadsSetup(config, this.#topology, options);
+    this.#description = this.#workerSetup ? topology.describe().toString() : '';
     this.#queries = new InteractiveQueries({
       applicationId: config.applicationId,
       topology,
@@ -99,6 +114,7 @@ export class KafkaStreams {
       plan: () => this.#plan,
       admin: () => this.#admin,
       globalStores: () => this.#globals?.stores,
+      streamThreads: config.numStreamThreads ?? 1,
       onStateChange: (listener) => this.onStateChange(listener),
     });
   }
@@ -205,6 +221,23 @@ export class KafkaStreams {
       }
       if (this.#state.state !== 'REBALANCING') await this.#abandonStart();
     }
+    const workers = this.#workerSetup;
+    const states = workers ? new ThreadStates(this.#state, workers.threads) : undefined;
+    const onFatal = (error: unknown): void => {
+      if (this.#fatal === undefined) this.#fatal = error;
+      this.#state.transition('PENDING_ERROR');
+      // One thread failing for good stops the instance: the others finish as on close().
+      this.#thread?.stop();
+      for (const w of this.#workerThreads) w.stop();
+    };
+    // Several threads process nothing until every one of them has its first assignment.
+    let held = workers !== undefined;
+    if (held)
+      this.#state.onChange((next) => {
+        if (next !== 'RUNNING' || !held) return;
+        held = false;
+        for (const w of this.#workerThreads) w.release();
+      });
     const thread = new StreamThread({
       config: cfg,
       topology: this.#topology,
@@ -213,10 +246,11 @@ export class KafkaStreams {
       clients: this.#clients,
       admin,
       errors: this.#errors,
-      state: this.#state,
+      state: states?.thread(0) ?? this.#state,
       metrics: this.#metrics,
       logger: this.#logger,
-      clientId,
+      // Kafka Streams names each thread's clients `<clientId>-StreamThread-<n>`; one thread keeps its plain name.
+      clientId: workers ? `${clientId}-StreamThread-1` : clientId,
       transactionalId: `${cfg.applicationId}-${pid}-1`,
       globals: this.#globals,
       userData: this.#queries.subscriptionUserData(),
@@ -224,17 +258,49 @@ export class KafkaStreams {
       uncaughtExceptionHandler: () => this.#uncaught,
       onRestore: (p) => this.#restoreListener?.onRestoreEnd?.(p),
       onProcessed: () => this.#queries.positions.advanced(),
-      onFatal: (error) => {
-        this.#fatal = error;
-        this.#state.transition('PENDING_ERROR');
-      },
+      onFatal,
+      ...(workers ? { holdProcessing: () => held } : {}),
     });
     this.#thread = thread;
     this.#metrics.standbyRecords = () => thread.standbyRecords;
+    const plan = this.#plan;
+    const userData = this.#queries.subscriptionUserData();
+    this.#workerThreads = [];
+    for (let n = 2; workers && n <= workers.threads; n++) {
+      this.#workerThreads.push(
+        new WorkerStreamThread({
+          data: {
+            threadNumber: n,
+            topologyModule: workers.topologyModule,
+            topologyArgs: workers.topologyArgs,
+            description: this.#description,
+            config: workers.config,
+            plan,
+            clientId: `${clientId}-StreamThread-${n}`,
+            transactionalId: `${cfg.applicationId}-${pid}-${n}`,
+            userData: new Uint8Array(userData),
+            held: true,
+          },
+          state: states!.thread(n - 1),
+          logger: this.#logger,
+          uncaughtExceptionHandler: () => this.#uncaught,
+          onRestore: (p) => this.#restoreListener?.onRestoreEnd?.(p),
+          onFatal,
+          onExit: (workerThreadId) => stateDirectory.releaseThreadLocks(workerThreadId),
+        }),
+      );
+    }
+    const running = this.#workerThreads.map((w) => w.run());
+    // The threads join the group together, rather than thread 1 taking every task first and
+    // handing half of them over a moment later, once the workers have loaded their topology.
+    await Promise.all(this.#workerThreads.map((w) => w.ready));
+    const threads = [thread.run(), ...running];
     // ERROR is told once everything is released, so a listener can start a replacement at once.
-    this.#running = thread.run().then(async () => {
+    this.#running = Promise.all(threads).then(async () => {
       await this.#closeResources();
       if (this.#state.state === 'PENDING_ERROR') this.#state.transition('ERROR');
+      // One thread tells NOT_RUNNING itself as it ends; several tell it once all have ended.
+      else if (this.#state.state === 'PENDING_SHUTDOWN') this.#state.transition('NOT_RUNNING');
     });
   }
 
@@ -265,13 +331,18 @@ export class KafkaStreams {
       return;
     }
     this.#thread?.stop();
+    for (const w of this.#workerThreads) w.stop();
     if (state !== 'PENDING_SHUTDOWN' && state !== 'PENDING_ERROR') this.#state.transition('PENDING_SHUTDOWN');
     await this.#starting?.catch(() => {});
     await this.#running;
   }
 
+  /** Metrics of every stream thread, added up (a worker's as it last reported them, at most half a second ago). */
   metrics(): StreamsMetrics {
-    return this.#metrics.snapshot(this.#config.applicationId, this.#state.state, this.activeTasks());
+    const own = this.#metrics.snapshot(this.#config.applicationId, this.#state.state, this.activeTasks());
+    if (this.#workerThreads.length === 0) return own;
+    const reported = this.#workerThreads.flatMap((w) => (w.metrics ? [w.metrics] : []));
+    return mergeThreadMetrics(this.#state.state, [own, ...reported]);
   }
 
   /** Metrics in Prometheus text format, for a /metrics endpoint. */
@@ -289,14 +360,25 @@ export class KafkaStreams {
     return this.#thread?.standbyTaskIds() ?? [];
   }
 
-  /** Ids of the tasks this instance runs now. */
+  /** Ids of the tasks this instance runs now, in all its stream threads. */
   activeTaskIds(): TaskId[] {
-    return this.activeTasks()
-      .map((t) => t.id)
-      .sort();
+    return [
+      ...this.activeTasks().map((t) => t.id),
+      ...this.#workerThreads.flatMap((w) => w.activeTaskIds()),
+    ].sort();
   }
 
-  /** @internal the running task objects, for interactive queries */
+  /** Ids of the tasks each stream thread runs now, thread 1 first. */
+  threadTaskIds(): TaskId[][] {
+    return [
+      this.activeTasks()
+        .map((t) => t.id)
+        .sort(),
+      ...this.#workerThreads.map((w) => [...w.activeTaskIds()].sort()),
+    ];
+  }
+
+  /** @internal the running task objects of stream thread 1 (the main event loop's), for interactive queries */
   activeTasks(): ActiveTask[] {
     return this.#thread?.activeTasks() ?? [];
   }

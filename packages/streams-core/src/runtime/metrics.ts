@@ -64,6 +64,47 @@ export function addTaskMetrics(into: TaskMetricsSnapshot, m: TaskMetrics | TaskM
   into.punctuations += m.punctuations;
 }
 
+/**
+ * The metrics of an instance with several stream threads: counters and rates add up, per-task
+ * and per-partition figures are joined (each task runs in one thread), latencies are the
+ * commit-weighted average and the maximum.
+ */
+export function mergeThreadMetrics(state: string, threads: readonly StreamsMetrics[]): StreamsMetrics {
+  const [first, ...rest] = threads;
+  if (!first) throw new Error('mergeThreadMetrics needs the metrics of one thread at least');
+  const out: StreamsMetrics = {
+    ...first,
+    state,
+    tasks: { ...first.tasks },
+    processorRecords: { ...first.processorRecords },
+    storeOperations: { ...first.storeOperations },
+    totals: { ...first.totals },
+    consumerLag: { ...first.consumerLag },
+  };
+  let latencyTotal = first.commitLatencyAvgMs * first.commits;
+  for (const m of rest) {
+    Object.assign(out.tasks, m.tasks);
+    Object.assign(out.processorRecords, m.processorRecords);
+    Object.assign(out.storeOperations, m.storeOperations);
+    Object.assign(out.consumerLag, m.consumerLag);
+    addTaskMetrics(out.totals, m.totals);
+    out.processRate += m.processRate;
+    out.commits += m.commits;
+    latencyTotal += m.commitLatencyAvgMs * m.commits;
+    out.commitLatencyMaxMs = Math.max(out.commitLatencyMaxMs, m.commitLatencyMaxMs);
+    out.totalLag += m.totalLag;
+    out.restoredRecords += m.restoredRecords;
+    out.standbyRecords += m.standbyRecords;
+    out.restoreRatePerSec += m.restoreRatePerSec;
+    out.producedRecords += m.producedRecords;
+    out.productionErrors += m.productionErrors;
+    out.transientFailures += m.transientFailures;
+    if (m.outage && (!out.outage || m.outage.durationMs > out.outage.durationMs)) out.outage = m.outage;
+  }
+  out.commitLatencyAvgMs = out.commits ? latencyTotal / out.commits : 0;
+  return out;
+}
+
 const TASK_COUNTERS: Array<[keyof TaskMetricsSnapshot, string, string]> = [
   ['processedRecords', 'records_processed_total', 'Records processed'],
   ['droppedRecords', 'records_dropped_total', 'Records dropped (negative timestamp, null key, late)'],

@@ -30,10 +30,10 @@ import { RecordBuffer } from './record-buffer.ts';
 import { StandbyManager } from './standby-manager.ts';
 import { type PlacementMember, standbyPlacement } from './standby-placement.ts';
 import { createStreamsProducer, type StreamsProducer } from './streams-producer.ts';
-import type { StreamsStateMachine } from './streams-state.ts';
 import { type TaskId, taskId } from './task-id.ts';
 import { type ActiveTask, type RestoreProgress, TaskManager } from './task-manager.ts';
 import type { ThreadMetrics } from './thread-metrics.ts';
+import type { ThreadStateSink } from './thread-states.ts';
 
 /**
  * Longest wait for an asynchronous step's calls in flight when its task closes; each call is
@@ -53,7 +53,8 @@ export interface StreamThreadOptions {
   readonly clients: KafkaClientFactory;
   readonly admin: AdminPort;
   readonly errors: ResolvedErrorHandling;
-  readonly state: StreamsStateMachine;
+  /** The instance's state machine, or this thread's share of it when the instance runs several. */
+  readonly state: ThreadStateSink;
   readonly metrics: ThreadMetrics;
   readonly logger: Logger;
   readonly clientId: string;
@@ -69,6 +70,14 @@ export interface StreamThreadOptions {
   readonly onProcessed?: () => void;
   /** Called with the error that stopped the thread for good. */
   readonly onFatal: (error: unknown) => void;
+  /**
+   * While true, the thread keeps its partitions paused: it stays in the group and takes its
+   * assignment but processes nothing. An instance with several threads holds each of them until
+   * all have their first assignment, so that none processes records a moment before the group
+   * hands half of its tasks to a thread that joined just after it (under at_least_once, what it
+   * had processed and not yet committed would be processed again).
+   */
+  readonly holdProcessing?: () => boolean;
 }
 
 export class StreamThread {
@@ -92,6 +101,8 @@ export class StreamThread {
   readonly #asyncBacklogLimit: number;
   /** A source of the topology decodes values with an asynchronous serde. */
   readonly #asyncSources: boolean;
+  /** Partitions paused while `holdProcessing` says so, by topic-partition key. */
+  readonly #heldForInstance = new Map<string, TopicPartition>();
 
   constructor(options: StreamThreadOptions) {
     this.#o = options;
@@ -322,6 +333,8 @@ export class StreamThread {
             new Set(partitions.map((tp) => taskId(plan.subtopologyOfTopic.get(tp.topic)!, tp.partition))),
           );
         await tasks.assign(partitions);
+        // Held: nothing of the new assignment is fetched in the poll that brought it.
+        if (o.holdProcessing?.()) this.#holdPartitions(consumer, partitions);
         if (standbys) await standbys.update(new Set(tasks.tasks.keys()), await this.#standbyPlacement());
         this.#lastCommit = performance.now();
         o.state.transition('RUNNING');
@@ -335,6 +348,7 @@ export class StreamThread {
     const o = this.#o;
     const idleAfter = o.config.advanceIdleStreamTimeAfterMs;
     while (!this.#stopping) {
+      this.#holdForInstance(consumer);
       const polled = performance.now();
       const batches = await consumer.poll();
       if (this.#stopping && batches.length === 0) break;
@@ -397,6 +411,27 @@ export class StreamThread {
       if (tasks.asyncPending() === 0 || performance.now() >= deadline) return;
       await this.#nextAsyncProgress();
     }
+  }
+
+  /** Pauses every assigned partition while the instance holds processing, and resumes them once it lets go. */
+  #holdForInstance(consumer: ConsumerPort): void {
+    const hold = this.#o.holdProcessing;
+    if (!hold) return;
+    if (hold()) {
+      // Every turn: a rebalance may have brought new partitions.
+      this.#holdPartitions(consumer, consumer.assignment());
+    } else if (this.#heldForInstance.size > 0) {
+      const held = [...this.#heldForInstance.values()];
+      this.#heldForInstance.clear();
+      consumer.resume(
+        held.filter((tp) => !this.#holds.has(topicPartitionKey(tp)) && !this.#isBackpressured(tp)),
+      );
+    }
+  }
+
+  #holdPartitions(consumer: ConsumerPort, partitions: readonly TopicPartition[]): void {
+    for (const tp of partitions) this.#heldForInstance.set(topicPartitionKey(tp), tp);
+    consumer.pause([...partitions]);
   }
 
   /** Resumes held partitions that are due; arms a timer that wakes the loop for the next one. */

@@ -3,7 +3,8 @@
  * their stores from the changelogs, finds the task of a consumed partition, and checkpoints or
  * rolls back their local state in step with commits and aborts.
  */
-import { checkpointKey, type StateDirectory } from '@kafka-pattern/state-store';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { checkpointKey, type StateDirectory, TaskLockedByThreadError } from '@kafka-pattern/state-store';
 import type {
   AdminPort,
   IsolationLevel,
@@ -28,6 +29,12 @@ import { openTaskDatabase } from './task-database.ts';
 import { type TaskId, taskId } from './task-id.ts';
 
 const NO_HEADERS = new Headers();
+/**
+ * A task moving between two stream threads of this instance is still open in the thread that
+ * ran it until that thread's next poll closes it: the new owner waits this long for the lock.
+ */
+const TASK_LOCK_WAIT_MS = 60_000;
+const TASK_LOCK_RETRY_MS = 50;
 
 /** Longest wait for a predecessor's transaction on a changelog to settle: above the transaction timeout. */
 const STABLE_OFFSETS_WAIT_MS = 15_000;
@@ -132,11 +139,26 @@ export class TaskManager {
     const created: ActiveTask[] = [];
     for (const [id, { sub, partition }] of wanted) {
       if (this.tasks.has(id)) continue;
+      await this.#lock(id);
       created.push(this.#create(id, sub, partition));
     }
     await this.#restore(created);
     for (const t of created) t.task.initialize();
     return created;
+  }
+
+  /** Takes the task's lock, waiting while another stream thread of this process still has it open. */
+  async #lock(id: TaskId): Promise<void> {
+    const deadline = performance.now() + TASK_LOCK_WAIT_MS;
+    for (;;) {
+      try {
+        this.#options.stateDirectory.lock(id);
+        return;
+      } catch (error) {
+        if (!(error instanceof TaskLockedByThreadError) || performance.now() >= deadline) throw error;
+      }
+      await sleep(TASK_LOCK_RETRY_MS);
+    }
   }
 
   #create(id: TaskId, subId: number, partition: number): ActiveTask {

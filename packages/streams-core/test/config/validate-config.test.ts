@@ -85,6 +85,14 @@ describe('validateConfig', () => {
     expect(rejection({ numStandbyReplicas: null })).toBe(
       'numStandbyReplicas must be a whole number >= 0, got null',
     );
+    expect(rejection({ numStreamThreads: 0 })).toBe('numStreamThreads must be a whole number >= 1, got 0');
+    expect(rejection({ numStreamThreads: 2.5 })).toBe(
+      'numStreamThreads must be a whole number >= 1, got 2.5',
+    );
+    expect(rejection({ numStreamThreads: '2' })).toBe(
+      'numStreamThreads must be a whole number >= 1, got "2" (a string): write 2 without quotes',
+    );
+    expect(() => validateConfig({ ...base, numStreamThreads: 4 })).not.toThrow();
     expect(rejection({ advanceIdleStreamTimeAfterMs: -10 })).toBe(
       'advanceIdleStreamTimeAfterMs must be a finite number of milliseconds >= 0, got -10',
     );
