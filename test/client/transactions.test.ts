@@ -1,4 +1,9 @@
-import { type ConsumedRecord, recordsOf } from '@kafka-pattern/streams-core/client';
+import {
+  type ConsumedRecord,
+  type ConsumerPort,
+  type KafkaClientFactory,
+  recordsOf,
+} from '@kafka-pattern/streams-core/client';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   clientFactory,
@@ -9,6 +14,36 @@ import {
   record,
   uniqueName,
 } from '../support/kafka.ts';
+
+/** A read_committed group consumer of `topic` and a transactional producer, as a consume-transform-produce loop has them. */
+function consumeTransformProduce(factory: KafkaClientFactory, topic: string, name: string) {
+  const groupId = uniqueName(`${name}-group`);
+  const consumer = factory.consumer({
+    groupId,
+    clientId: `${name}-consumer`,
+    topics: [topic],
+    isolationLevel: 'read_committed',
+    copartitionGroups: [],
+    sessionTimeoutMs: 6000,
+    heartbeatIntervalMs: 500,
+    maxWaitMs: 200,
+  });
+  const producer = factory.producer({
+    clientId: `${name}-producer`,
+    idempotent: true,
+    transactionalId: uniqueName(`${name}-id`),
+    transactionTimeoutMs: 20_000,
+  });
+  return { groupId, consumer, producer };
+}
+
+/** Polls until `count` records arrived (or 30 s passed). */
+async function pollRecords(consumer: ConsumerPort, count: number): Promise<ConsumedRecord[]> {
+  const polled: ConsumedRecord[] = [];
+  const deadline = Date.now() + 30_000;
+  while (polled.length < count && Date.now() < deadline) polled.push(...recordsOf(await consumer.poll()));
+  return polled;
+}
 
 describe('transactions', () => {
   const input = uniqueName('tx-in');
@@ -24,27 +59,9 @@ describe('transactions', () => {
       Array.from({ length: 4 }, (_, i) => record(input, `k${i}`, `v${i}`, 0)),
       factory,
     );
-    const groupId = uniqueName('tx-group');
-    const consumer = factory.consumer({
-      groupId,
-      clientId: 'tx-consumer',
-      topics: [input],
-      isolationLevel: 'read_committed',
-      copartitionGroups: [],
-      sessionTimeoutMs: 6000,
-      heartbeatIntervalMs: 500,
-      maxWaitMs: 200,
-    });
-    const producer = factory.producer({
-      clientId: 'tx-producer',
-      idempotent: true,
-      transactionalId: uniqueName('tx-id'),
-      transactionTimeoutMs: 20_000,
-    });
+    const { groupId, consumer, producer } = consumeTransformProduce(factory, input, 'tx');
     try {
-      const polled: ConsumedRecord[] = [];
-      const deadline = Date.now() + 30_000;
-      while (polled.length < 4 && Date.now() < deadline) polled.push(...recordsOf(await consumer.poll()));
+      const polled = await pollRecords(consumer, 4);
       expect(polled.map((r) => r.value?.toString())).toEqual(['v0', 'v1', 'v2', 'v3']);
       const out = (rs: ConsumedRecord[], tag: string) =>
         rs.map((r) => record(output, r.key?.toString() ?? null, `${tag}:${r.offset}`));
@@ -104,27 +121,9 @@ describe('transactions', () => {
       ),
       factory,
     );
-    const groupId = uniqueName('tx-offsets-group');
-    const consumer = factory.consumer({
-      groupId,
-      clientId: 'tx-offsets-consumer',
-      topics: [topic],
-      isolationLevel: 'read_committed',
-      copartitionGroups: [],
-      sessionTimeoutMs: 6000,
-      heartbeatIntervalMs: 500,
-      maxWaitMs: 200,
-    });
-    const producer = factory.producer({
-      clientId: 'tx-offsets-producer',
-      idempotent: true,
-      transactionalId: uniqueName('tx-offsets-id'),
-      transactionTimeoutMs: 20_000,
-    });
+    const { groupId, consumer, producer } = consumeTransformProduce(factory, topic, 'tx-offsets');
     try {
-      const polled: ConsumedRecord[] = [];
-      const deadline = Date.now() + 30_000;
-      while (polled.length < 9 && Date.now() < deadline) polled.push(...recordsOf(await consumer.poll()));
+      const polled = await pollRecords(consumer, 9);
       expect(polled).toHaveLength(9);
       const tx = await producer.beginTransaction();
       await tx.sendOffsets(
