@@ -10,32 +10,16 @@
  * driver can compare them with its own times).
  * The retries the runtime logs go to stderr, one line each.
  */
-import {
-  KafkaStreams,
-  type Logger,
-  Serdes,
-  StreamsBuilder,
-  type Topology,
-} from '@kafka-pattern/streams-core';
+import { KafkaStreams, type Logger } from '@kafka-pattern/streams-core';
 import type { StartPipe } from '../harness/pipe.ts';
 import { countTopology } from '../stateful/topology.ts';
-import { isWorthShipping, type PricedOrder, priceOrder } from '../stateless/workload.ts';
+import statelessTopology from '../stateless/topology.ts';
 
 export type OutagePipe = 'stateless' | 'count';
 
 export function outagePipeOf(value: unknown): OutagePipe {
   if (value === 'stateless' || value === 'count') return value;
   throw new Error(`pipe must be 'stateless' or 'count', got ${String(value)}`);
-}
-
-function statelessTopology(input: string, output: string): Topology {
-  const builder = new StreamsBuilder();
-  builder
-    .stream(input, { key: Serdes.String(), value: Serdes.String() })
-    .mapValues(priceOrder)
-    .filter((_key, order) => isWorthShipping(order))
-    .to(output, { key: Serdes.String(), value: Serdes.JSON<PricedOrder>() });
-  return builder.build();
 }
 
 function line(level: string): Logger['warn'] {

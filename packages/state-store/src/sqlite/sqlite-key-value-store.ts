@@ -71,25 +71,31 @@ export class SqliteKeyValueStore implements KeyValueBytesStore {
 
   get(key: Buffer): Buffer | undefined {
     this.#check();
-    const id = key.toString('latin1');
+    return this.#read(key.toString('latin1'), key);
+  }
+
+  /** A read by the key and its buffer id: the write buffer, the committed values, then SQLite. */
+  #read(id: string, key: Buffer): Buffer | undefined {
     const pending = this.#pending.get(id);
     if (pending !== undefined) return pending.value ?? undefined;
     const committed = this.#committed.get(id);
     if (committed !== undefined) return committed ?? undefined;
     const value = (this.#get.get(key) as Buffer | undefined) ?? null;
     // Only what no open transaction has changed is committed; the write buffer covers the rest.
-    if (!this.#flushedInTransaction) this.#remember(id, key.length, value);
+    if (!this.#flushedInTransaction) this.#remember(id, value);
     return value ?? undefined;
   }
 
   put(key: Buffer, value: Buffer | null): void {
     this.#check();
-    this.#buffer(key, value);
+    this.#buffer(key.toString('latin1'), key, value);
   }
 
   putIfAbsent(key: Buffer, value: Buffer): Buffer | undefined {
-    const existing = this.get(key);
-    if (existing === undefined) this.#buffer(key, value);
+    this.#check();
+    const id = key.toString('latin1');
+    const existing = this.#read(id, key);
+    if (existing === undefined) this.#buffer(id, key, value);
     return existing;
   }
 
@@ -98,8 +104,10 @@ export class SqliteKeyValueStore implements KeyValueBytesStore {
   }
 
   delete(key: Buffer): Buffer | undefined {
-    const old = this.get(key);
-    this.#buffer(key, null);
+    this.#check();
+    const id = key.toString('latin1');
+    const old = this.#read(id, key);
+    this.#buffer(id, key, null);
     return old;
   }
 
@@ -174,9 +182,8 @@ export class SqliteKeyValueStore implements KeyValueBytesStore {
   }
 
   /** Buffers a write; the task's write transaction opens with the first, so a rollback drops it. */
-  #buffer(key: Buffer, value: Buffer | null): void {
+  #buffer(id: string, key: Buffer, value: Buffer | null): void {
     this.#context.beginWrite();
-    const id = key.toString('latin1');
     const previous = this.#pending.get(id);
     if (previous !== undefined) this.#pendingBytes -= previous.value?.length ?? 0;
     else this.#pendingBytes += key.length + PENDING_ENTRY_OVERHEAD;
@@ -197,7 +204,7 @@ export class SqliteKeyValueStore implements KeyValueBytesStore {
     for (const [id, { key, value }] of this.#pending) {
       if (value === null) this.#delete.run(key);
       else this.#put.run(key, value);
-      if (committing) this.#remember(id, key.length, value);
+      if (committing) this.#remember(id, value);
       else this.#forget(id);
     }
     if (!committing) this.#flushedInTransaction = true;
@@ -205,10 +212,11 @@ export class SqliteKeyValueStore implements KeyValueBytesStore {
     this.#pendingBytes = 0;
   }
 
-  #remember(id: string, keyBytes: number, value: Buffer | null): void {
+  /** `id` is the key's bytes one character each, so its length is the key's size. */
+  #remember(id: string, value: Buffer | null): void {
     this.#forget(id);
     this.#committed.set(id, value);
-    this.#committedBytes += keyBytes + (value?.length ?? 0) + PENDING_ENTRY_OVERHEAD;
+    this.#committedBytes += id.length + (value?.length ?? 0) + PENDING_ENTRY_OVERHEAD;
     while (this.#committed.size > MAX_COMMITTED_ENTRIES || this.#committedBytes > MAX_COMMITTED_BYTES) {
       const oldest = this.#committed.keys().next().value as string;
       this.#forget(oldest);

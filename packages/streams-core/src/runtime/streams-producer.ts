@@ -247,7 +247,6 @@ class AtLeastOnceProducer extends PipelinedSends implements StreamsProducer {
 class ExactlyOnceProducer extends PipelinedSends implements StreamsProducer {
   readonly #producer: ProducerPort;
   #transaction: TransactionPort | undefined;
-  #opening: Promise<TransactionPort> | undefined;
   /** The open transaction holds records or offsets (an empty one is never sent to the broker). */
   #dirty = false;
 
@@ -271,18 +270,9 @@ class ExactlyOnceProducer extends PipelinedSends implements StreamsProducer {
   }
 
   protected async produce(records: ProducedRecord[]): Promise<ProducedOffset[]> {
+    this.#transaction ??= await this.#producer.beginTransaction();
     this.#dirty = true;
-    return (await this.#open()).send(records);
-  }
-
-  /** The open transaction, begun once however many sends and commits ask for it at the same time. */
-  async #open(): Promise<TransactionPort> {
-    if (this.#transaction) return this.#transaction;
-    this.#opening ??= this.#producer.beginTransaction().finally(() => {
-      this.#opening = undefined;
-    });
-    this.#transaction = await this.#opening;
-    return this.#transaction;
+    return this.#transaction.send(records);
   }
 
   async commit(consumer: ConsumerPort): Promise<CommitOutcome> {
@@ -295,11 +285,11 @@ class ExactlyOnceProducer extends PipelinedSends implements StreamsProducer {
       await this.send();
       await this.settle();
       if (!this.#dirty && offsets.length === 0) return 'idle';
-      const transaction = await this.#open();
+      this.#transaction ??= await this.#producer.beginTransaction();
       this.#dirty = true;
-      if (offsets.length > 0) await transaction.sendOffsets(consumer, offsets);
+      if (offsets.length > 0) await this.#transaction.sendOffsets(consumer, offsets);
       tasks.prepareCheckpoints();
-      await transaction.commit();
+      await this.#transaction.commit();
       this.#transaction = undefined;
       this.#dirty = false;
     } catch (error) {

@@ -120,11 +120,7 @@ export class TaskManager {
   recordChangelogOffsets(offsets: readonly ProducedOffset[]): void {
     for (const o of offsets) {
       const c = this.#byChangelog.get(topicPartitionKey(o));
-      if (!c) continue;
-      // Sends are acknowledged in any order: the position only moves forward.
-      const next = o.lastOffset + 1n;
-      const known = c.task.changelogPositions.get(c.checkpointKey);
-      if (known === undefined || next > known) c.task.changelogPositions.set(c.checkpointKey, next);
+      if (c) c.task.changelogPositions.set(c.checkpointKey, o.lastOffset + 1n);
     }
   }
 
