@@ -33,7 +33,8 @@
 # for clients configured as for a managed Kafka: TLS with a certificate of the stack's own CA
 # (generated once with openssl into .stack/tls/: ca.pem, the CA clients trust, and broker.p12, the
 # broker's key and certificate for 127.0.0.1 and localhost) and SASL PLAIN, SCRAM-SHA-256 and
-# SCRAM-SHA-512 as user kafka-pattern. SCRAM credentials are added when the storage is formatted,
+# SCRAM-SHA-512 as user kafka-pattern, or OAUTHBEARER with an unsigned token (Kafka's unsecured
+# validator: a local stack only). SCRAM credentials are added when the storage is formatted,
 # and once with kafka-configs on storage formatted before the listener existed. .stack/env then
 # also holds KAFKA_SASL_SSL_BOOTSTRAP_SERVERS, KAFKA_SSL_CA_FILE, KAFKA_SASL_USERNAME and
 # KAFKA_SASL_PASSWORD. Without openssl the broker runs without that listener (an error in CI).
@@ -402,6 +403,8 @@ running_broker_sasl() {
   K_SASL=0
   if grep -q "^listeners=.*SASL_SSL://" "$K_PROPS" 2>/dev/null && [ -f "$TLS_DIR/ca.pem" ]; then
     K_SASL=1
+    grep -q "^listener.name.sasl_ssl.sasl.enabled.mechanisms=.*OAUTHBEARER" "$K_PROPS" ||
+      warn "the running Kafka broker's SASL_SSL listener was started without OAUTHBEARER: 'scripts/stack.sh down kafka' then 'scripts/stack.sh up' adds it"
   else
     warn "the running Kafka broker was started without the SASL_SSL listener: 'scripts/stack.sh down kafka' then 'scripts/stack.sh up' adds it on port $K_SPORT"
   fi

@@ -20,7 +20,7 @@ import {
   KafkaClientError,
   TlsConnectionError,
 } from '../../src/client/errors.ts';
-import { securityOptions } from '../../src/client/platformatic/connection.ts';
+import { checkOAuthBearerReply, securityOptions } from '../../src/client/platformatic/connection.ts';
 import { toPortError } from '../../src/client/platformatic/errors.ts';
 import { createPlatformaticClientFactory } from '../../src/client/platformatic/factory.ts';
 
@@ -169,11 +169,41 @@ describe('securityOptions', () => {
       }),
     ).toEqual({
       tls: {},
-      sasl: { mechanism: 'OAUTHBEARER', token, oauthBearerExtensions: { logicalCluster: 'lkc-1' } },
+      sasl: {
+        mechanism: 'OAUTHBEARER',
+        token,
+        oauthBearerExtensions: { logicalCluster: 'lkc-1' },
+        authBytesValidator: checkOAuthBearerReply,
+      },
     });
     expect(securityOptions({ sasl: { mechanism: 'OAUTHBEARER', token: 'jwt' } })).toEqual({
-      sasl: { mechanism: 'OAUTHBEARER', token: 'jwt' },
+      sasl: { mechanism: 'OAUTHBEARER', token: 'jwt', authBytesValidator: checkOAuthBearerReply },
     });
+  });
+
+  it('turns an OAUTHBEARER error challenge into a refused login the error mapping names', () => {
+    const replies: [Error | null, Buffer][] = [];
+    checkOAuthBearerReply(Buffer.alloc(0), (e, b) => replies.push([e, b]));
+    checkOAuthBearerReply(Buffer.from('{"status":"invalid_token","scope":"kafka"}'), (e, b) =>
+      replies.push([e, b]),
+    );
+    checkOAuthBearerReply(Buffer.from('not json'), (e, b) => replies.push([e, b]));
+    expect(replies.map(([e]) => e?.message ?? null)).toEqual([
+      null,
+      'token refused with status invalid_token',
+      'unexpected OAUTHBEARER reply not json',
+    ]);
+    // As the client hands it on: wrapped in its "SASL authentication failed." error.
+    const refused = new AuthenticationError('SASL authentication failed.', { cause: replies[1]![0]! });
+    const error = toPortError(connectFailure('b:9094', refused), {
+      bootstrapServers: ['b:9094'],
+      tls: true,
+      sasl: { mechanism: 'OAUTHBEARER' },
+    });
+    expect(error).toBeInstanceOf(AuthenticationFailedError);
+    expect(error.message).toBe(
+      'SASL authentication failed with mechanism OAUTHBEARER at b:9094 (broker: token refused with status invalid_token): check client.sasl token (expired, or issued for another cluster) and client.sasl extensions',
+    );
   });
 });
 

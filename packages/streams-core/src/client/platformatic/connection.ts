@@ -57,10 +57,51 @@ export function securityOptions(settings: SecuritySettings): {
             mechanism: 'OAUTHBEARER',
             token: sasl.token,
             ...(sasl.extensions !== undefined ? { oauthBearerExtensions: { ...sasl.extensions } } : {}),
+            authBytesValidator: checkOAuthBearerReply,
           }
         : { mechanism: sasl.mechanism, username: sasl.username, password: sasl.password };
   }
   return result;
+}
+
+/**
+ * A broker that refuses an OAUTHBEARER token does not fail the SaslAuthenticate request: it
+ * answers with an error challenge, a JSON object such as {"status":"invalid_token"} (RFC 7628
+ * section 3.2.2), and waits for the client to end the exchange. Read as a success, the next
+ * request on the connection would be refused as ILLEGAL_SASL_STATE; this turns the challenge
+ * into the authentication failure it is, with the broker's status as its message. A successful
+ * login answers with no bytes.
+ */
+export function checkOAuthBearerReply(
+  authBytes: Buffer,
+  callback: (error: Error | null, authBytes: Buffer) => void,
+): void {
+  if (authBytes.length === 0) {
+    callback(null, authBytes);
+    return;
+  }
+  let reply: unknown;
+  try {
+    reply = JSON.parse(authBytes.toString('utf8'));
+  } catch {
+    reply = undefined;
+  }
+  const status =
+    reply !== null && typeof reply === 'object' && 'status' in reply ? String(reply.status) : undefined;
+  callback(new OAuthBearerTokenRefused(status, authBytes.toString('utf8')), authBytes);
+}
+
+/** The broker's refusal of an OAUTHBEARER token, shaped as the protocol error the mapping reads. */
+class OAuthBearerTokenRefused extends Error {
+  readonly apiId = 'SASL_AUTHENTICATION_FAILED';
+  readonly serverErrorMessage: string;
+  constructor(status: string | undefined, reply: string) {
+    const said =
+      status !== undefined ? `token refused with status ${status}` : `unexpected OAUTHBEARER reply ${reply}`;
+    super(said);
+    this.name = 'OAuthBearerTokenRefused';
+    this.serverErrorMessage = said;
+  }
 }
 
 /** Who the clients log in as, for error messages: never the password or token. */
