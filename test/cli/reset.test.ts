@@ -90,6 +90,8 @@ describe('kafka-pattern reset and query on the real broker', () => {
     // with it, it recounts from the start: the same counts, not doubled ones (the changelog is gone).
     const second = await run(await createTopic(uniqueName('reset-out-2'), 2));
     expect(second).toEqual(first);
+    const shown = (m: Map<string, number>) => [...m].map(([w, n]) => `${w}=${n}`).join(' ');
+    console.log(`${progress.join('\n')}\nfirst run:  ${shown(first)}\nafter reset: ${shown(second)}`);
   });
 
   it('--to-datetime picks the first offset at or after the time, the end when none is', async () => {

@@ -11,15 +11,17 @@
  *   consumed offsets, once per commit interval.
  * The client's stream fetches ahead while a batch is being produced; the framework's poll loop
  * does not. That is part of what a user gets from the client, so it is left in.
- * The retry delay is the one the framework's adapter uses: with the client's default (1 s), a
+ * The retry delays are the ones the framework's adapter uses: with the client's default (1 s), a
  * transaction begun right after a commit that meets CONCURRENT_TRANSACTIONS (the coordinator is
- * still writing the previous one's markers) stalls for a second. The client's `timeout` is also
+ * still writing the previous one's markers) stalls for a second; the adapter retries that answer
+ * after 2 ms first, anything else after 100 ms. The client's `timeout` is also
  * the transaction timeout; 5 s by default, it is set to the framework's 10 s, so a transaction
  * slowed down by a busy machine is not aborted by the broker under the pipe's feet.
  */
 import {
   Consumer,
   FetchIsolationLevels,
+  findErrorBy,
   type Message,
   MessagesStreamFallbackModes,
   MessagesStreamModes,
@@ -32,6 +34,19 @@ type Stream = Awaited<ReturnType<Consumer['consume']>>;
 type Transaction = Awaited<ReturnType<Producer['beginTransaction']>>;
 
 const RETRY_DELAY_MS = 100;
+const CONCURRENT_TRANSACTIONS_DELAYS_MS = [2, 10, 50, 500, 1500];
+
+function retryDelay(
+  _client: unknown,
+  _operation: string,
+  attempt: number,
+  _retries: number,
+  error: Error,
+): number {
+  return findErrorBy(error, 'apiId', 'CONCURRENT_TRANSACTIONS') === null
+    ? RETRY_DELAY_MS
+    : (CONCURRENT_TRANSACTIONS_DELAYS_MS[attempt - 1] ?? 1500);
+}
 const TRANSACTION_TIMEOUT_MS = 10_000;
 
 // Three partitions' worth of the framework's 512 KiB per partition and request.
@@ -54,7 +69,7 @@ export async function startRawPipe(run: PipeRun, transform: Transform): Promise<
   const producer = new Producer({
     clientId: `${run.groupId}-producer`,
     bootstrapBrokers: run.bootstrapServers,
-    retryDelay: RETRY_DELAY_MS,
+    retryDelay,
     idempotent: true,
     acks: -1,
     timeout: TRANSACTION_TIMEOUT_MS,
