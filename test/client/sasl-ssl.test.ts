@@ -85,44 +85,51 @@ async function failedStart(client: StreamsConfig['client']): Promise<{ error: Er
   return { error, ms };
 }
 
+/**
+ * Fills a new input topic with `lines` through `factory`, runs a word count whose clients connect
+ * with `client`, and gives the application (still running) and its final counts.
+ */
+async function countWords(
+  factory: KafkaClientFactory,
+  client: StreamsConfig['client'],
+  applicationId = uniqueName('sasl-wc'),
+): Promise<{ app: KafkaStreams; input: string; counts: Map<string, number> }> {
+  const input = uniqueName('sasl-text');
+  const output = uniqueName('sasl-counts');
+  await createTopics(
+    [
+      { name: input, partitions: 2 },
+      { name: output, partitions: 2 },
+    ],
+    factory,
+  );
+  await produce(
+    lines.map((l, i) => record(input, `k${i}`, l)),
+    factory,
+  );
+  const app = wordCount(input, output, client, applicationId);
+  await app.start();
+  const counts = await eventually(
+    async () => {
+      const m = new Map<string, number>();
+      const records = await collect(output, { isolationLevel: 'read_committed', timeoutMs: 5_000 }, factory);
+      for (const r of records) m.set(r.key!.toString(), Number(r.value!.readBigInt64BE(0)));
+      return [...expected].every(([w, n]) => m.get(w) === n) ? m : undefined;
+    },
+    60_000,
+    'every final count',
+  );
+  return { app, input, counts };
+}
+
 describe(`the SASL_SSL listener at ${service.bootstrapServers.join(',')}`, () => {
   it('runs a word count exactly once with SCRAM-SHA-512 over TLS, and kafka-pattern reset reaches it too', async () => {
     const factory = securedFactory(login('SCRAM-SHA-512'));
-    const input = uniqueName('sasl-text');
-    const output = uniqueName('sasl-counts');
-    await createTopics(
-      [
-        { name: input, partitions: 2 },
-        { name: output, partitions: 2 },
-      ],
-      factory,
-    );
-    await produce(
-      lines.map((l, i) => record(input, `k${i}`, l)),
-      factory,
-    );
-
     const applicationId = uniqueName('sasl-wc');
-    const app = wordCount(
-      input,
-      output,
+    const { app, input, counts } = await countWords(
+      factory,
       { tls: { ca: service.ca }, sasl: login('SCRAM-SHA-512') },
       applicationId,
-    );
-    await app.start();
-    const counts = await eventually(
-      async () => {
-        const m = new Map<string, number>();
-        const records = await collect(
-          output,
-          { isolationLevel: 'read_committed', timeoutMs: 5_000 },
-          factory,
-        );
-        for (const r of records) m.set(r.key!.toString(), Number(r.value!.readBigInt64BE(0)));
-        return [...expected].every(([w, n]) => m.get(w) === n) ? m : undefined;
-      },
-      60_000,
-      'every final count',
     );
     expect(counts).toEqual(expected);
     expect(app.state).toBe('RUNNING');
@@ -190,21 +197,8 @@ describe(`the SASL_SSL listener at ${service.bootstrapServers.join(',')}`, () =>
     const received = await collect(topic, { count: 1 }, factory);
     expect(received.map((r) => [r.key?.toString(), r.value?.toString()])).toEqual([['a', 'OAUTHBEARER 0']]);
 
-    const input = uniqueName('sasl-oauth-text');
-    const output = uniqueName('sasl-oauth-counts');
-    await createTopics(
-      [
-        { name: input, partitions: 2 },
-        { name: output, partitions: 2 },
-      ],
-      factory,
-    );
-    await produce(
-      lines.map((l, i) => record(input, `k${i}`, l)),
-      factory,
-    );
     let fetched = 0;
-    const app = wordCount(input, output, {
+    const { counts } = await countWords(factory, {
       tls: { ca: service.ca },
       sasl: {
         mechanism: 'OAUTHBEARER',
@@ -214,21 +208,6 @@ describe(`the SASL_SSL listener at ${service.bootstrapServers.join(',')}`, () =>
         },
       },
     });
-    await app.start();
-    const counts = await eventually(
-      async () => {
-        const m = new Map<string, number>();
-        const records = await collect(
-          output,
-          { isolationLevel: 'read_committed', timeoutMs: 5_000 },
-          factory,
-        );
-        for (const r of records) m.set(r.key!.toString(), Number(r.value!.readBigInt64BE(0)));
-        return [...expected].every(([w, n]) => m.get(w) === n) ? m : undefined;
-      },
-      60_000,
-      'every final count',
-    );
     expect(counts).toEqual(expected);
     // The consumer, the producer and the admin client each open connections and log in on each.
     expect(fetched).toBeGreaterThanOrEqual(3);
