@@ -503,7 +503,7 @@ kafka_up_jars() {
   say "Kafka ready at $K_HOST:$K_PORT (pid $pid, logs in $(rel "$K_LOGS")/)"
   if [ "$K_SASL" = 1 ]; then
     port_open "$K_HOST" "$K_SPORT" || kp_die "the broker is up but its SASL_SSL listener $K_HOST:$K_SPORT does not answer (log: $(rel "$K_LOGS")/server.log)"
-    say "Kafka SASL_SSL listener at $K_HOST:$K_SPORT (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512; CA $(rel "$TLS_DIR")/ca.pem)"
+    say "Kafka SASL_SSL listener at $K_HOST:$K_SPORT (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, OAUTHBEARER; CA $(rel "$TLS_DIR")/ca.pem)"
     ensure_scram_users
   fi
 }
