@@ -7,6 +7,7 @@ import {
   clientFactory,
   createTopic,
   deleteTopics,
+  groupConsumer,
   produce,
   record,
   uniqueName,
@@ -62,16 +63,7 @@ describe('offsets are committed only for processed records', () => {
     expect(child.consumed).toBe(10);
     expect(child.committed).toBe('5');
 
-    const consumer = factory.consumer({
-      groupId,
-      clientId: 'commit-next',
-      topics: [topic],
-      isolationLevel: 'read_committed',
-      copartitionGroups: [],
-      sessionTimeoutMs: 6000,
-      heartbeatIntervalMs: 500,
-      maxWaitMs: 200,
-    });
+    const consumer = groupConsumer(factory, { groupId, clientId: 'commit-next', topics: [topic] });
     try {
       const values: string[] = [];
       const deadline = Date.now() + 40_000;

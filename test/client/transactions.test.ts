@@ -1,15 +1,12 @@
-import {
-  type ConsumedRecord,
-  type ConsumerPort,
-  type KafkaClientFactory,
-  recordsOf,
-} from '@kafka-pattern/streams-core/client';
+import type { ConsumedRecord, KafkaClientFactory } from '@kafka-pattern/streams-core/client';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   clientFactory,
   collect,
   createTopic,
   deleteTopics,
+  groupConsumer,
+  pollRecords,
   produce,
   record,
   uniqueName,
@@ -18,16 +15,7 @@ import {
 /** A read_committed group consumer of `topic` and a transactional producer, as a consume-transform-produce loop has them. */
 function consumeTransformProduce(factory: KafkaClientFactory, topic: string, name: string) {
   const groupId = uniqueName(`${name}-group`);
-  const consumer = factory.consumer({
-    groupId,
-    clientId: `${name}-consumer`,
-    topics: [topic],
-    isolationLevel: 'read_committed',
-    copartitionGroups: [],
-    sessionTimeoutMs: 6000,
-    heartbeatIntervalMs: 500,
-    maxWaitMs: 200,
-  });
+  const consumer = groupConsumer(factory, { groupId, clientId: `${name}-consumer`, topics: [topic] });
   const producer = factory.producer({
     clientId: `${name}-producer`,
     idempotent: true,
@@ -35,14 +23,6 @@ function consumeTransformProduce(factory: KafkaClientFactory, topic: string, nam
     transactionTimeoutMs: 20_000,
   });
   return { groupId, consumer, producer };
-}
-
-/** Polls until `count` records arrived (or 30 s passed). */
-async function pollRecords(consumer: ConsumerPort, count: number): Promise<ConsumedRecord[]> {
-  const polled: ConsumedRecord[] = [];
-  const deadline = Date.now() + 30_000;
-  while (polled.length < count && Date.now() < deadline) polled.push(...recordsOf(await consumer.poll()));
-  return polled;
 }
 
 describe('transactions', () => {

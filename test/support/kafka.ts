@@ -12,6 +12,8 @@ import { readFileSync } from 'node:fs';
 import {
   type AdminPort,
   type ConsumedRecord,
+  type ConsumerOptions,
+  type ConsumerPort,
   createPlatformaticClientFactory,
   type IsolationLevel,
   type KafkaClientFactory,
@@ -50,6 +52,36 @@ export function uniqueName(prefix: string): string {
 
 export function clientFactory(clientId = uniqueName('test')): KafkaClientFactory {
   return createPlatformaticClientFactory({ bootstrapServers: bootstrapServers(), clientId });
+}
+
+/**
+ * A read_committed group member of `options.topics`, as the client tests use one: a 6 s session,
+ * 500 ms heartbeats and 200 ms fetch waits, unless `options` says otherwise.
+ */
+export function groupConsumer(
+  factory: KafkaClientFactory,
+  options: Pick<ConsumerOptions, 'groupId' | 'clientId' | 'topics'> & Partial<ConsumerOptions>,
+): ConsumerPort {
+  return factory.consumer({
+    isolationLevel: 'read_committed',
+    copartitionGroups: [],
+    sessionTimeoutMs: 6000,
+    heartbeatIntervalMs: 500,
+    maxWaitMs: 200,
+    ...options,
+  });
+}
+
+/** Polls `consumer` until `count` records arrived or `timeoutMs` passed, and gives what arrived. */
+export async function pollRecords(
+  consumer: ConsumerPort,
+  count: number,
+  timeoutMs = 30_000,
+): Promise<ConsumedRecord[]> {
+  const polled: ConsumedRecord[] = [];
+  const deadline = Date.now() + timeoutMs;
+  while (polled.length < count && Date.now() < deadline) polled.push(...recordsOf(await consumer.poll()));
+  return polled;
 }
 
 export async function createTopics(topics: TopicSpec[], factory = clientFactory()): Promise<void> {
